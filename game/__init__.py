@@ -1,0 +1,1 @@
+"""Pixel Commons: the game client, its shared rules and the scripted clients."""

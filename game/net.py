@@ -1,0 +1,267 @@
+"""A player's connection to a host, shared by the game, the bots and the tests.
+
+HTTP carries register / log in / log out; Socket.IO carries the game.  The
+Socket.IO callbacks never touch game state: each event is put on a queue as a
+``NetEvent`` and the owner (the game loop, a bot, a test) drains it.  Requests
+that expect an answer either block (``call``, for scripts and tests) or put the
+answer on the same queue (``request``, for the game loop, which must not wait).
+"""
+from __future__ import annotations
+
+import itertools
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+import socketio
+
+from . import protocol as P
+
+HTTP_TIMEOUT_S = 10.0
+# Events the host sends that are put on the queue as they arrive.
+SERVER_EVENTS = (P.WELCOME, P.PLAYER_JOINED, P.PLAYER_LEFT, P.SNAPSHOT, P.CORRECTION,
+                 P.DM_MESSAGE, P.DM_UNREAD, P.DM_PRESENCE, P.ERROR, P.SESSION_ENDED)
+# Kinds of NetEvent besides the server events above.
+CONNECTED = "connected"          # the socket is up (join is sent automatically)
+DISCONNECTED = "disconnected"    # data: {"reason": ..., "reconnecting": bool}
+CONNECT_FAILED = "connect_failed"  # data: {"message": ...}
+ANSWER = "answer"                # data: {"event", "tag", "reply"} for request()
+
+
+class HostError(Exception):
+    """The host refused a request, or could not be reached."""
+
+    def __init__(self, code: str, message: str, status: int | None = None):
+        super().__init__(message)
+        self.code, self.message, self.status = code, message, status
+
+
+@dataclass(frozen=True)
+class NetEvent:
+    kind: str
+    data: Any
+    at: float = field(default_factory=time.monotonic)
+
+
+@dataclass(frozen=True)
+class Session:
+    token: str
+    user_id: int
+    name: str
+
+
+def normalise_url(url: str) -> str:
+    url = url.strip().rstrip("/")
+    if "://" not in url:
+        url = "http://" + url
+    return url
+
+
+class HostClient:
+    def __init__(self, server_url: str, *, reconnect: bool = True,
+                 events: "queue.Queue[NetEvent] | None" = None):
+        self.server_url = normalise_url(server_url)
+        self.events: queue.Queue[NetEvent] = events if events is not None else queue.Queue()
+        self.session: Session | None = None
+        self.last_dm_id = 0
+        self._seq = itertools.count(1)
+        self._http = requests.Session()
+        self._ended = threading.Event()  # set when the host ended the session for good
+        self.skipped: list[NetEvent] = []
+        self.sio = socketio.Client(reconnection=reconnect, reconnection_delay=0.5,
+                                   reconnection_delay_max=5.0, randomization_factor=0.5,
+                                   logger=False, engineio_logger=False)
+        self._wire_events()
+
+    # -- HTTP --------------------------------------------------------------------
+    def register(self, username: str, password: str) -> Session:
+        return self._authenticate(P.HTTP_REGISTER, username, password)
+
+    def login(self, username: str, password: str) -> Session:
+        return self._authenticate(P.HTTP_LOGIN, username, password)
+
+    def login_or_register(self, username: str, password: str) -> Session:
+        """Log in, creating the account first if it does not exist (bots, demos)."""
+        try:
+            return self.register(username, password)
+        except HostError as exc:
+            if exc.code != P.E_NAME_TAKEN:
+                raise
+        return self.login(username, password)
+
+    def _authenticate(self, path: str, username: str, password: str) -> Session:
+        body = self._post(path, {"username": username, "password": password})
+        self.session = Session(body["token"], body["user"]["id"], body["user"]["name"])
+        return self.session
+
+    def logout(self) -> None:
+        """Revoke this session's token on the host and disconnect."""
+        if self.session is not None:
+            try:
+                self._post(P.HTTP_LOGOUT, None, token=self.session.token)
+            finally:
+                self.session = None
+        self.close()
+
+    def _post(self, path: str, body: Any, token: str | None = None) -> dict:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        try:
+            reply = self._http.post(self.server_url + path, json=body, headers=headers,
+                                    timeout=HTTP_TIMEOUT_S)
+        except requests.RequestException as exc:
+            raise HostError("unreachable", f"cannot reach the host at {self.server_url}") from exc
+        try:
+            data = reply.json()
+        except ValueError:
+            data = {}
+        if not reply.ok:
+            raise HostError(data.get("error", "http_error"),
+                            data.get("message", f"host answered {reply.status_code}"),
+                            reply.status_code)
+        return data
+
+    # -- Socket.IO ------------------------------------------------------------------
+    def connect(self, timeout: float = 10.0) -> None:
+        """Open the game connection with the session token (log in first).
+
+        Raises HostError when the host refuses or cannot be reached.  Once
+        connected, the client joins the world on its own, and again after every
+        automatic reconnect, asking for messages it missed meanwhile.
+        """
+        if self.session is None:
+            raise HostError(P.E_AUTH_REQUIRED, "log in before connecting")
+        self._ended.clear()
+        try:
+            self.sio.connect(self.server_url, auth=self._auth, transports=["websocket"],
+                             wait_timeout=timeout)
+        except socketio.exceptions.ConnectionError as exc:
+            raise HostError("connect_failed", _refusal_text(exc)) from exc
+
+    def _auth(self) -> dict:
+        return {"token": self.session.token if self.session else ""}
+
+    @property
+    def connected(self) -> bool:
+        return self.sio.connected
+
+    def close(self) -> None:
+        self._ended.set()
+        try:
+            self.sio.disconnect()
+        except Exception:
+            pass
+
+    def wait_closed(self, timeout: float | None = None) -> None:
+        self.sio.wait() if timeout is None else self._ended.wait(timeout)
+
+    def send_move(self, x: float, y: float) -> int:
+        """Report our position; returns its sequence number."""
+        seq = next(self._seq)
+        self.sio.emit(P.MOVE, {"seq": seq, "x": round(x, 2), "y": round(y, 2)})
+        return seq
+
+    def emit(self, event: str, payload: Any = None) -> None:
+        """Send an event without waiting for an answer."""
+        self.sio.emit(event, payload)
+
+    def call(self, event: str, payload: Any = None, timeout: float = 10.0) -> Any:
+        """Send an event and block until the host answers it."""
+        return self.sio.call(event, payload, timeout=timeout)
+
+    def request(self, event: str, payload: Any = None, tag: Any = None) -> None:
+        """Send an event; its answer arrives later on the queue as ANSWER."""
+        def on_answer(*reply: Any) -> None:
+            self._put(ANSWER, {"event": event, "tag": tag, "reply": reply[0] if reply else None})
+        self.sio.emit(event, payload, callback=on_answer)
+
+    # -- callbacks: enqueue only ------------------------------------------------------
+    def _put(self, kind: str, data: Any) -> None:
+        self.events.put(NetEvent(kind, data))
+
+    def _wire_events(self) -> None:
+        sio = self.sio
+
+        @sio.event
+        def connect() -> None:
+            self._put(CONNECTED, {})
+            sio.emit(P.JOIN, {"last_dm_id": self.last_dm_id})
+
+        @sio.event
+        def connect_error(data: Any) -> None:
+            message = data.get("message") if isinstance(data, dict) else str(data)
+            self._put(CONNECT_FAILED, {"message": message})
+
+        @sio.event
+        def disconnect(reason: Any = None) -> None:
+            reconnecting = not self._ended.is_set() and sio.reconnection
+            self._put(DISCONNECTED, {"reason": str(reason), "reconnecting": reconnecting})
+
+        def make_handler(kind: str):
+            def handler(data: Any = None) -> None:
+                self._track(kind, data)
+                self._put(kind, data)
+            return handler
+
+        for kind in SERVER_EVENTS:
+            sio.on(kind, make_handler(kind))
+
+    def _track(self, kind: str, data: Any) -> None:
+        """Remember what is needed to resume after a reconnect."""
+        if not isinstance(data, dict):
+            return
+        if kind == P.DM_MESSAGE or kind == P.DM_UNREAD:
+            message = data if kind == P.DM_MESSAGE else data.get("message") or {}
+            if self.session and message.get("to") == self.session.name:
+                self.last_dm_id = max(self.last_dm_id, int(message.get("id", 0)))
+        elif kind == P.WELCOME:
+            for message in data.get("missed_messages", []):
+                self.last_dm_id = max(self.last_dm_id, int(message.get("id", 0)))
+        elif kind == P.SESSION_ENDED and data.get("reason") in (P.END_REPLACED, P.END_LOGGED_OUT):
+            # Do not fight the other login by reconnecting.
+            self._ended.set()
+            self.sio.reconnection = False
+
+    # -- helpers for scripts ----------------------------------------------------------
+    def wait_for(self, kind: str, timeout: float = 10.0, match=None) -> NetEvent:
+        """Drain the queue until an event of ``kind`` (matching ``match``) arrives.
+
+        Events of other kinds are kept in ``skipped`` so scripts can look at them.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"no '{kind}' event within {timeout} s")
+            try:
+                event = self.events.get(timeout=remaining)
+            except queue.Empty:
+                continue
+            if event.kind == kind and (match is None or match(event.data)):
+                return event
+            self.skipped.append(event)
+
+    def drain(self) -> list[NetEvent]:
+        """Everything queued right now, without waiting."""
+        out = []
+        while True:
+            try:
+                out.append(self.events.get_nowait())
+            except queue.Empty:
+                return out
+
+
+def _refusal_text(exc: Exception) -> str:
+    text = str(exc.args[0]) if exc.args else str(exc)
+    return text or "the host refused the connection"
+
+
+def probe(server_url: str, timeout: float = 1.0) -> bool:
+    """True when a host answers at ``server_url``."""
+    try:
+        reply = requests.get(normalise_url(server_url) + P.HTTP_HEALTH, timeout=timeout)
+        return reply.ok and reply.json().get("game") == "pixel-commons"
+    except (requests.RequestException, ValueError):
+        return False

@@ -1,0 +1,310 @@
+"""World rules shared by the host (to validate) and the client (to predict).
+
+Pure Python: no pygame, Flask, socket or sqlite import, so the host, the
+client, the bots and the unit tests all run exactly the same rules.
+
+A player's position is the centre of their feet.  Collision uses a small box
+around that point (``BOX_HALF_W`` x ``BOX_HALF_H``), smaller than a tile, so a
+one-tile gap between two walls is passable.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+TILE_SIZE = 32
+WALK_SPEED = 160.0  # pixels per second
+BOX_HALF_W = 9.0
+BOX_HALF_H = 5.0
+# Movement the host tolerates beyond the walking speed: network jitter bunches
+# packets together, so speed is checked against a budget that refills at
+# SPEED_SLACK times the walking speed and can hold at most MOVE_BUDGET_MAX_S
+# seconds of walking.  A bigger jump than that is a teleport and is refused.
+SPEED_SLACK = 1.25
+MOVE_BUDGET_MAX_S = 0.6
+# Straight lines are checked for walls at least this often (pixels).
+SEGMENT_STEP = 4.0
+
+DEFAULT_MAP_PATH = Path(__file__).resolve().parent.parent / "assets" / "world.tmx"
+
+
+class MapError(ValueError):
+    """The map file is missing something the game needs."""
+
+
+@dataclass(frozen=True)
+class WorldMap:
+    """Bounds, blocked tiles and the spawn point of the world."""
+
+    width_tiles: int
+    height_tiles: int
+    tile_size: int
+    blocked: bytes  # one byte per tile, row-major; 1 = blocked
+    spawn: tuple[float, float]
+
+    @property
+    def width_px(self) -> int:
+        return self.width_tiles * self.tile_size
+
+    @property
+    def height_px(self) -> int:
+        return self.height_tiles * self.tile_size
+
+    # -- construction -----------------------------------------------------
+    @classmethod
+    def from_rows(cls, rows: Sequence[str], tile_size: int = TILE_SIZE,
+                  spawn: tuple[float, float] | None = None) -> "WorldMap":
+        """Build a map from text rows: '#' blocks, anything else is open.
+
+        An 'S' marks the spawn tile when ``spawn`` is not given.
+        """
+        height = len(rows)
+        width = len(rows[0]) if rows else 0
+        if not width or any(len(r) != width for r in rows):
+            raise MapError("rows must be non-empty and of equal length")
+        blocked = bytearray(width * height)
+        found_spawn = None
+        for ty, row in enumerate(rows):
+            for tx, ch in enumerate(row):
+                if ch == "#":
+                    blocked[ty * width + tx] = 1
+                elif ch == "S":
+                    found_spawn = ((tx + 0.5) * tile_size, (ty + 0.5) * tile_size)
+        spawn = spawn or found_spawn
+        if spawn is None:
+            raise MapError("no spawn point")
+        return cls._checked(width, height, tile_size, bytes(blocked), spawn)
+
+    @classmethod
+    def load_tmx(cls, path: str | Path = DEFAULT_MAP_PATH) -> "WorldMap":
+        """Read a Tiled map: a tile blocks when any layer's tile at it has the
+        property ``blocked``; the spawn is the object named ``spawn``."""
+        pytmx = _import_pytmx()
+        tmx = pytmx.TiledMap(str(path))
+        width, height, tile_size = tmx.width, tmx.height, tmx.tilewidth
+        blocked = bytearray(width * height)
+        blocking_gids: dict[int, bool] = {}
+        for layer in tmx.visible_layers:
+            if not isinstance(layer, pytmx.TiledTileLayer):
+                continue
+            for tx, ty, gid in layer.iter_data():
+                if not gid:
+                    continue
+                is_blocking = blocking_gids.get(gid)
+                if is_blocking is None:
+                    props = tmx.get_tile_properties_by_gid(gid) or {}
+                    is_blocking = bool(props.get("blocked", False))
+                    blocking_gids[gid] = is_blocking
+                if is_blocking:
+                    blocked[ty * width + tx] = 1
+        try:
+            spawn_obj = tmx.get_object_by_name("spawn")
+        except ValueError as exc:
+            raise MapError(f"{path}: no object named 'spawn'") from exc
+        return cls._checked(width, height, tile_size, bytes(blocked),
+                            (float(spawn_obj.x), float(spawn_obj.y)))
+
+    @classmethod
+    def _checked(cls, width: int, height: int, tile_size: int, blocked: bytes,
+                 spawn: tuple[float, float]) -> "WorldMap":
+        world = cls(width, height, tile_size, blocked, spawn)
+        if not world.box_free(*spawn):
+            raise MapError(f"spawn point {spawn} is not walkable")
+        return world
+
+    # -- queries ----------------------------------------------------------
+    def tile_blocked(self, tx: int, ty: int) -> bool:
+        """True for blocked tiles and for anything outside the map."""
+        if tx < 0 or ty < 0 or tx >= self.width_tiles or ty >= self.height_tiles:
+            return True
+        return self.blocked[ty * self.width_tiles + tx] == 1
+
+    def in_bounds(self, x: float, y: float) -> bool:
+        """True when the whole collision box around (x, y) is on the map."""
+        return (math.isfinite(x) and math.isfinite(y)
+                and BOX_HALF_W <= x <= self.width_px - BOX_HALF_W
+                and BOX_HALF_H <= y <= self.height_px - BOX_HALF_H)
+
+    def box_free(self, x: float, y: float) -> bool:
+        """True when a player standing at (x, y) overlaps no blocked tile."""
+        if not self.in_bounds(x, y):
+            return False
+        ts = self.tile_size
+        # The box is half-open on its far edges so standing flush against
+        # a wall is allowed.
+        left = int((x - BOX_HALF_W) // ts)
+        right = int(math.ceil((x + BOX_HALF_W) / ts)) - 1
+        top = int((y - BOX_HALF_H) // ts)
+        bottom = int(math.ceil((y + BOX_HALF_H) / ts)) - 1
+        for ty in range(top, bottom + 1):
+            for tx in range(left, right + 1):
+                if self.tile_blocked(tx, ty):
+                    return False
+        return True
+
+    def segment_free(self, x0: float, y0: float, x1: float, y1: float) -> bool:
+        """True when the box can slide in a straight line from one point to the
+        other without touching a blocked tile (so no walking through walls)."""
+        dist = math.hypot(x1 - x0, y1 - y0)
+        steps = max(1, int(math.ceil(dist / SEGMENT_STEP)))
+        for i in range(1, steps + 1):
+            t = i / steps
+            if not self.box_free(x0 + (x1 - x0) * t, y0 + (y1 - y0) * t):
+                return False
+        return True
+
+    def walkable_tiles(self) -> Iterable[tuple[int, int]]:
+        """Every tile whose centre a player can stand on."""
+        ts = self.tile_size
+        for ty in range(self.height_tiles):
+            for tx in range(self.width_tiles):
+                if not self.tile_blocked(tx, ty) and self.box_free((tx + 0.5) * ts, (ty + 0.5) * ts):
+                    yield tx, ty
+
+
+def _import_pytmx():
+    """Import pytmx without dragging pygame into processes that never draw.
+
+    pytmx imports pygame whenever it is installed, only for its image loader;
+    the rules read tiles and properties alone, so a host stays free of SDL.
+    """
+    import sys
+
+    if "pytmx" in sys.modules or "pygame" in sys.modules:
+        import pytmx
+        return pytmx
+    import logging
+
+    quiet = logging.getLogger("pytmx.util_pygame")
+    was_disabled, quiet.disabled = quiet.disabled, True
+    sys.modules["pygame"] = None  # type: ignore[assignment]  # makes "import pygame" fail
+    try:
+        import pytmx
+    finally:
+        del sys.modules["pygame"]
+        quiet.disabled = was_disabled
+        # Let a later import (a client in the same process) load it with pygame.
+        sys.modules.pop("pytmx.util_pygame", None)
+    return pytmx
+
+
+_WORLD_CACHE: dict[str, WorldMap] = {}
+
+
+def load_world(path: str | Path | None = None) -> WorldMap:
+    """Load (once per process) the world map at ``path`` or the default map."""
+    key = str(Path(path or DEFAULT_MAP_PATH).resolve())
+    if key not in _WORLD_CACHE:
+        _WORLD_CACHE[key] = WorldMap.load_tmx(key)
+    return _WORLD_CACHE[key]
+
+
+# -- movement ---------------------------------------------------------------
+def input_direction(left: bool, right: bool, up: bool, down: bool) -> tuple[float, float]:
+    """Unit vector for held keys; diagonals are normalised so they are not faster."""
+    dx = float(right) - float(left)
+    dy = float(down) - float(up)
+    if dx and dy:
+        inv = 1.0 / math.sqrt(2.0)
+        return dx * inv, dy * inv
+    return dx, dy
+
+
+def step(world: WorldMap, x: float, y: float, dx: float, dy: float, dt: float,
+         speed: float = WALK_SPEED) -> tuple[float, float]:
+    """Move from (x, y) along direction (dx, dy) for dt seconds.
+
+    Each axis moves separately, so walking diagonally into a wall slides along
+    it.  When the full step on an axis is blocked the player moves as far as
+    the wall allows.
+    """
+    nx = _advance(world, x, y, dx * speed * dt, axis=0)
+    ny = _advance(world, nx, y, dy * speed * dt, axis=1)
+    return nx, ny
+
+
+def _advance(world: WorldMap, x: float, y: float, delta: float, axis: int) -> float:
+    start = x if axis == 0 else y
+    if delta == 0.0:
+        return start
+
+    def free(value: float) -> bool:
+        return world.box_free(value, y) if axis == 0 else world.box_free(x, value)
+
+    if free(start + delta):
+        return start + delta
+    lo, hi = 0.0, 1.0  # fraction of delta known free / known blocked
+    for _ in range(8):
+        mid = (lo + hi) / 2.0
+        if free(start + delta * mid):
+            lo = mid
+        else:
+            hi = mid
+    return start + delta * lo
+
+
+@dataclass
+class MoveBudget:
+    """How far a player may still walk right now, refilled over time.
+
+    The host keeps one per player.  It refills at ``SPEED_SLACK`` times the
+    walking speed up to ``MOVE_BUDGET_MAX_S`` seconds of walking, so packets
+    that arrive bunched up by network jitter are accepted while a sustained
+    speed hack or a teleport is not.
+    """
+
+    available: float
+    updated_at: float
+    speed: float = WALK_SPEED
+
+    @classmethod
+    def full(cls, now: float, speed: float = WALK_SPEED) -> "MoveBudget":
+        return cls(available=speed * MOVE_BUDGET_MAX_S, updated_at=now, speed=speed)
+
+    @property
+    def capacity(self) -> float:
+        return self.speed * MOVE_BUDGET_MAX_S
+
+    def refill(self, now: float) -> None:
+        elapsed = max(0.0, now - self.updated_at)
+        self.available = min(self.capacity, self.available + elapsed * self.speed * SPEED_SLACK)
+        self.updated_at = now
+
+    def try_spend(self, distance: float, now: float) -> bool:
+        self.refill(now)
+        if distance > self.available + 1e-6:
+            return False
+        self.available -= distance
+        return True
+
+
+# Reasons a move is refused; the host sends them back in a correction.
+OUT_OF_BOUNDS = "out_of_bounds"
+BLOCKED = "blocked"
+THROUGH_WALL = "through_wall"
+TOO_FAST = "too_fast"
+
+
+def check_move(world: WorldMap, budget: MoveBudget, from_xy: tuple[float, float],
+               to_xy: tuple[float, float], now: float) -> str | None:
+    """Validate a reported move; return None when accepted, else the reason.
+
+    On acceptance the distance is charged to ``budget``; a refused move costs
+    nothing.
+    """
+    x1, y1 = to_xy
+    if not world.in_bounds(x1, y1):
+        return OUT_OF_BOUNDS
+    if not world.box_free(x1, y1):
+        return BLOCKED
+    x0, y0 = from_xy
+    distance = math.hypot(x1 - x0, y1 - y0)
+    budget.refill(now)
+    if distance > budget.available + 1e-6:
+        return TOO_FAST
+    if not world.segment_free(x0, y0, x1, y1):
+        return THROUGH_WALL
+    budget.available -= distance
+    return None

@@ -1,0 +1,79 @@
+"""Pixel Commons host: run the shared world for you and your friends.
+
+    python host.py                      # serve on 127.0.0.1:5000
+    python host.py --host 0.0.0.0       # let others on your network join
+
+Players register and log in over HTTP, then play over Socket.IO.  Ctrl-C or
+SIGTERM saves every connected player's position before the host exits.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    from server.config import ASYNC_MODES, HostConfig, default_db_path
+
+    defaults = HostConfig.__dataclass_fields__
+    parser = argparse.ArgumentParser(
+        description="Host a Pixel Commons world.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to listen on; 0.0.0.0 lets other machines on your network join")
+    parser.add_argument("--port", type=int, default=5000, help="TCP port to listen on")
+    parser.add_argument("--db", default=str(default_db_path()), metavar="PATH",
+                        help="SQLite database file (created with its schema on first run); "
+                             "the session-signing key is kept beside it as PATH.key")
+    parser.add_argument("--map", default=str(defaults["map_path"].default), metavar="PATH",
+                        help="Tiled map (.tmx) of the world")
+    parser.add_argument("--tick-rate", type=float, default=20.0, metavar="HZ",
+                        help="how many position snapshots per second the host sends")
+    parser.add_argument("--async-mode", choices=ASYNC_MODES, default="eventlet",
+                        help="concurrency model for the server")
+    parser.add_argument("--token-ttl", type=int, default=defaults["token_ttl_s"].default,
+                        metavar="SECONDS", help="how long a login session stays valid")
+    parser.add_argument("--save-interval", type=float, default=defaults["save_interval_s"].default,
+                        metavar="SECONDS", help="how often moved players' positions are written")
+    parser.add_argument("--ping-interval", type=float, default=defaults["ping_interval_s"].default,
+                        metavar="SECONDS", help="how often the host pings each client")
+    parser.add_argument("--ping-timeout", type=float, default=defaults["ping_timeout_s"].default,
+                        metavar="SECONDS",
+                        help="a client silent for ping-interval + ping-timeout is dropped")
+    parser.add_argument("--allowed-origin", action="append", default=[], metavar="ORIGIN",
+                        help="a browser Origin allowed to connect besides the host's own "
+                             "(repeatable); others are refused")
+    parser.add_argument("--login-failures", type=int,
+                        default=defaults["login_failures_per_minute"].default, metavar="N",
+                        help="failed logins allowed per account and per address each minute")
+    parser.add_argument("--log-level", default="INFO",
+                        choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="logging detail")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.async_mode == "eventlet":
+        import warnings
+
+        warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
+        import eventlet
+
+        eventlet.monkey_patch()
+    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from server.app import create_host
+    from server.config import HostConfig
+
+    config = HostConfig(host=args.host, port=args.port, db_path=args.db, map_path=args.map,
+                        tick_rate=args.tick_rate, async_mode=args.async_mode,
+                        token_ttl_s=args.token_ttl, save_interval_s=args.save_interval,
+                        ping_interval_s=args.ping_interval, ping_timeout_s=args.ping_timeout,
+                        allowed_origins=tuple(args.allowed_origin),
+                        login_failures_per_minute=args.login_failures)
+    create_host(config).serve()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

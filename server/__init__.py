@@ -1,0 +1,1 @@
+"""Pixel Commons host: accounts, the live world and direct messages."""

@@ -1,0 +1,174 @@
+"""Accounts, password hashes, session tokens and login throttling.
+
+Passwords are hashed with argon2id off the event loop.  A token is a signed,
+timestamped reference to a row in the sessions table, so it expires on its own
+and logging out revokes it.
+"""
+from __future__ import annotations
+
+import secrets
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from game import protocol as P
+
+from .runtime import Runtime
+from .storage import NameTaken, Storage
+
+TOKEN_MAX_CHARS = 512
+# One message for "no such user" and "wrong password", so answers reveal nothing.
+BAD_CREDENTIALS_MESSAGE = "wrong username or password"
+
+
+class AuthError(Exception):
+    def __init__(self, code: str, message: str, status: int):
+        super().__init__(message)
+        self.code, self.message, self.status = code, message, status
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who a token belongs to."""
+
+    user_id: int
+    name: str
+    session_id: str
+
+
+class LoginThrottle:
+    """Counts failed logins per key (account, address) in a sliding minute."""
+
+    def __init__(self, max_failures: int, window_s: float = 60.0):
+        self.max_failures = max_failures
+        self.window_s = window_s
+        self._failures: dict[str, deque[float]] = defaultdict(deque)
+
+    def _recent(self, key: str, now: float) -> deque[float]:
+        times = self._failures[key]
+        while times and times[0] <= now - self.window_s:
+            times.popleft()
+        return times
+
+    def blocked_for(self, keys: list[str], now: float | None = None) -> float:
+        """Seconds until another attempt is allowed (0 when allowed now)."""
+        now = time.monotonic() if now is None else now
+        wait = 0.0
+        for key in keys:
+            times = self._recent(key, now)
+            if len(times) >= self.max_failures:
+                wait = max(wait, times[0] + self.window_s - now)
+        return wait
+
+    def record_failure(self, keys: list[str], now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        for key in keys:
+            self._recent(key, now).append(now)
+        if len(self._failures) > 100_000:  # forget idle keys so memory stays bounded
+            for key in [k for k, v in self._failures.items() if not self._recent(k, now)]:
+                del self._failures[key]
+
+
+class Accounts:
+    def __init__(self, storage: Storage, runtime: Runtime, secret: bytes, token_ttl_s: int,
+                 max_failures_per_minute: int):
+        self.storage = storage
+        self.runtime = runtime
+        self.token_ttl_s = token_ttl_s
+        self._hasher = PasswordHasher()  # argon2id with the library's recommended cost
+        self._serializer = URLSafeTimedSerializer(secret, salt="pixel-commons-session")
+        self._dummy_hash = self._hasher.hash(secrets.token_hex(16))
+        self.throttle = LoginThrottle(max_failures_per_minute)
+        # id <-> name for every account; small for a self-hosted world, and it
+        # lets handlers resolve names without touching the disk.
+        self.names: dict[int, str] = {}
+        self.ids: dict[str, int] = {}
+        for uid, name in storage.all_users():
+            self._remember(uid, name)
+
+    def _remember(self, uid: int, name: str) -> None:
+        self.names[uid] = name
+        self.ids[name.lower()] = uid
+
+    def user_id(self, name: str) -> int | None:
+        return self.ids.get(name.lower())
+
+    # -- register / log in / log out ----------------------------------------------------
+    def register(self, creds: P.Credentials) -> tuple[Identity, str]:
+        try:
+            P.check_new_account(creds)
+        except P.ProtocolError as exc:
+            raise AuthError(exc.code, exc.message, 400) from exc
+        if self.user_id(creds.username) is not None:
+            raise AuthError(P.E_NAME_TAKEN, "that username is taken", 409)
+        pw_hash = self.runtime.run_blocking(self._hasher.hash, creds.password)
+        try:
+            uid = self.storage.create_user(creds.username, pw_hash)
+        except NameTaken as exc:
+            raise AuthError(P.E_NAME_TAKEN, "that username is taken", 409) from exc
+        self._remember(uid, creds.username)
+        return self._new_session(uid, creds.username)
+
+    def login(self, creds: P.Credentials, address: str) -> tuple[Identity, str]:
+        keys = [f"user:{creds.username.lower()}", f"addr:{address}"]
+        wait = self.throttle.blocked_for(keys)
+        if wait > 0:
+            raise AuthError(P.E_THROTTLED,
+                            f"too many failed logins; try again in {int(wait) + 1} s", 429)
+        user = self.storage.find_user(creds.username) if P.is_valid_username(creds.username) else None
+        ok = self.runtime.run_blocking(self._verify, user.pw_hash if user else self._dummy_hash,
+                                       creds.password)
+        if not user or not ok:
+            self.throttle.record_failure(keys)
+            raise AuthError(P.E_BAD_CREDENTIALS, BAD_CREDENTIALS_MESSAGE, 401)
+        if self._hasher.check_needs_rehash(user.pw_hash):
+            new_hash = self.runtime.run_blocking(self._hasher.hash, creds.password)
+            self.storage.update_password_hash(user.id, new_hash)
+        return self._new_session(user.id, user.name)
+
+    def _verify(self, pw_hash: str, password: str) -> bool:
+        try:
+            return self._hasher.verify(pw_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    def _new_session(self, uid: int, name: str) -> tuple[Identity, str]:
+        session_id = secrets.token_urlsafe(18)
+        self.storage.create_session(session_id, uid, self.token_ttl_s)
+        token = self._serializer.dumps({"s": session_id})
+        return Identity(uid, name, session_id), token
+
+    def logout(self, token: str) -> Identity:
+        identity = self.verify_token(token)
+        self.storage.revoke_session(identity.session_id)
+        return identity
+
+    # -- tokens -------------------------------------------------------------------------
+    def verify_token(self, token: object) -> Identity:
+        """Who the token belongs to; AuthError when missing, forged, expired or revoked."""
+        if not isinstance(token, str) or not token:
+            raise AuthError(P.E_AUTH_REQUIRED, "a session token is required; log in first", 401)
+        if len(token) > TOKEN_MAX_CHARS:
+            raise AuthError(P.E_INVALID_TOKEN, "session token is not valid", 401)
+        try:
+            data = self._serializer.loads(token, max_age=self.token_ttl_s)
+        except SignatureExpired as exc:
+            raise AuthError(P.E_INVALID_TOKEN, "session has expired; log in again", 401) from exc
+        except BadSignature as exc:
+            raise AuthError(P.E_INVALID_TOKEN, "session token is not valid", 401) from exc
+        session_id = data.get("s") if isinstance(data, dict) else None
+        row = self.storage.get_session(session_id) if isinstance(session_id, str) else None
+        if row is None:
+            raise AuthError(P.E_INVALID_TOKEN, "session token is not valid", 401)
+        if row.revoked:
+            raise AuthError(P.E_INVALID_TOKEN, "session was logged out; log in again", 401)
+        if row.expires_at < time.time():
+            raise AuthError(P.E_INVALID_TOKEN, "session has expired; log in again", 401)
+        name = self.names.get(row.user_id)
+        if name is None:
+            raise AuthError(P.E_INVALID_TOKEN, "session token is not valid", 401)
+        return Identity(row.user_id, name, row.id)

@@ -1,0 +1,93 @@
+"""The app factory and the host's life cycle (start, serve, shut down cleanly)."""
+from __future__ import annotations
+
+import logging
+import signal
+from dataclasses import dataclass
+
+from flask import Flask, jsonify
+from flask_socketio import SocketIO
+from werkzeug.exceptions import HTTPException
+
+from game import protocol as P
+from game.rules import WorldMap
+
+from .accounts import Accounts
+from .config import HostConfig, load_or_create_secret
+from .context import HostContext, log
+from .events import register_all
+from .live import LiveWorld
+from .runtime import Runtime
+from .storage import Storage
+from .ticker import Ticker
+from . import http_api
+
+
+@dataclass
+class Host:
+    app: Flask
+    socketio: SocketIO
+    ctx: HostContext
+    ticker: Ticker
+
+    def serve(self) -> None:
+        """Serve until Ctrl-C or SIGTERM, then save everyone and close."""
+        cfg = self.ctx.config
+        signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+        self.ticker.start()
+        log.info("hosting on http://%s:%d (%s mode, %g Hz, database %s)",
+                 cfg.host, cfg.port, cfg.async_mode, cfg.tick_rate, cfg.db_path)
+        try:
+            kwargs = {"log_output": False} if cfg.async_mode == "eventlet" else {
+                "allow_unsafe_werkzeug": True}
+            self.socketio.run(self.app, host=cfg.host, port=cfg.port, use_reloader=False, **kwargs)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.shutdown()
+
+    def shutdown(self) -> None:
+        """Write every connected player's position, then close the database."""
+        self.ticker.stop()
+        world = self.ctx.world
+        positions = world.all_positions()
+        self.ctx.storage.save_positions(positions)
+        self.ctx.storage.close()
+        log.info("saved %d players; host stopped", len(positions))
+
+
+def _raise_keyboard_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def create_host(config: HostConfig) -> Host:
+    runtime = Runtime(config.async_mode)
+    world_map = WorldMap.load_tmx(config.map_path)
+    storage = Storage(config.db_path, runtime)
+    accounts = Accounts(storage, runtime, load_or_create_secret(config.secret_path),
+                        config.token_ttl_s, config.login_failures_per_minute)
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
+    socketio = SocketIO(
+        app,
+        async_mode=config.async_mode,
+        ping_interval=config.ping_interval_s,
+        ping_timeout=config.ping_timeout_s,
+        max_http_buffer_size=P.MAX_FRAME_BYTES,
+        # None = same origin only; browsers from elsewhere need the allowlist.
+        cors_allowed_origins=list(config.allowed_origins) or None,
+        logger=False,
+        engineio_logger=False,
+    )
+    ctx = HostContext(config=config, sio=socketio.server, runtime=runtime, storage=storage,
+                      accounts=accounts, world=LiveWorld(world_map))
+    register_all(ctx)
+    app.register_blueprint(http_api.blueprint(ctx))
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(
+            exc.code or 500, "http_error")
+        return jsonify({"error": code, "message": exc.description}), exc.code
+
+    return Host(app=app, socketio=socketio, ctx=ctx, ticker=Ticker(ctx))

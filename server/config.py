@@ -1,0 +1,74 @@
+"""Host settings and where the host keeps its files."""
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import platformdirs
+
+from game.rules import DEFAULT_MAP_PATH
+
+APP_NAME = "pixel-commons"
+ASYNC_MODES = ("eventlet", "threading")
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def default_db_path() -> Path:
+    return default_data_dir() / "world.db"
+
+
+@dataclass
+class HostConfig:
+    """Everything a host run can be configured with (host.py exposes each)."""
+
+    host: str = "127.0.0.1"
+    port: int = 5000
+    db_path: Path = field(default_factory=default_db_path)
+    map_path: Path = DEFAULT_MAP_PATH
+    tick_rate: float = 20.0
+    async_mode: str = "eventlet"
+    token_ttl_s: int = 24 * 3600
+    save_interval_s: float = 1.0
+    # A silent client is dropped after ping_interval + ping_timeout seconds.
+    ping_interval_s: float = 5.0
+    ping_timeout_s: float = 10.0
+    # Browser Origins allowed besides the host's own (same-origin by default).
+    allowed_origins: tuple[str, ...] = ()
+    # Login failures allowed per account and per address in one minute.
+    login_failures_per_minute: int = 5
+    # Connections that have not joined the world within this many seconds are closed.
+    join_timeout_s: float = 10.0
+
+    def __post_init__(self) -> None:
+        self.db_path = Path(self.db_path)
+        self.map_path = Path(self.map_path)
+        if self.async_mode not in ASYNC_MODES:
+            raise ValueError(f"async_mode must be one of {ASYNC_MODES}")
+        if not 1.0 <= self.tick_rate <= 120.0:
+            raise ValueError("tick_rate must be between 1 and 120 Hz")
+
+    @property
+    def secret_path(self) -> Path:
+        """The session-signing key lives beside the database."""
+        return self.db_path.with_name(self.db_path.name + ".key")
+
+
+def load_or_create_secret(path: Path) -> bytes:
+    """Read the signing key, creating it (readable by the owner only) on first run."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        data = path.read_bytes().strip()
+        if len(data) >= 32:
+            return data
+    except FileNotFoundError:
+        pass
+    key = secrets.token_hex(32).encode()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(key)
+    return key

@@ -1,0 +1,99 @@
+"""Direct messages between two players, through a room only they can enter.
+
+The room name is derived by the host from the two account ids; a client only
+ever names the other player.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from game import protocol as P
+
+from ..context import HostContext
+from ..live import LivePlayer, conversation_room, user_room
+from . import guarded
+from .session import _public_message
+from .world import LIMIT_NOTICE_INTERVAL_S
+
+
+def register(ctx: HostContext) -> None:
+    sio = ctx.sio
+
+    def resolve_peer(player: LivePlayer, name: str) -> int:
+        peer_id = ctx.accounts.user_id(name)
+        if peer_id is None:
+            raise P.ProtocolError(P.E_NO_SUCH_PLAYER, f"no player named '{name}'")
+        if peer_id == player.user_id:
+            raise P.ProtocolError(P.E_NO_SUCH_PLAYER, "you cannot message yourself")
+        return peer_id
+
+    @guarded(ctx, P.DM_OPEN)
+    def dm_open(sid: str, player: LivePlayer, data: Any) -> dict:
+        peer_id = resolve_peer(player, P.parse_peer(data).peer)
+        messages, has_more = ctx.storage.history(player.user_id, peer_id, None,
+                                                 P.HISTORY_PAGE_DEFAULT)
+        if ctx.world.by_sid.get(sid) is not player:
+            return {"ok": False, "error": P.E_NOT_JOINED, "message": "left the world"}
+        sio.enter_room(sid, conversation_room(player.user_id, peer_id))
+        newly_open = peer_id not in player.open_peers
+        player.open_peers.add(peer_id)
+        ctx.storage.mark_read(player.user_id, peer_id, messages[-1]["id"] if messages else None)
+        peer = ctx.world.by_uid.get(peer_id)
+        if newly_open:
+            sio.emit(P.DM_PRESENCE, {"peer": player.name, "state": "entered"},
+                     to=user_room(peer_id))
+        return {"ok": True, "peer": ctx.accounts.names[peer_id],
+                "messages": [_public_message(ctx, m) for m in messages], "has_more": has_more,
+                "peer_online": peer is not None,
+                "peer_present": peer is not None and player.user_id in peer.open_peers}
+
+    @guarded(ctx, P.DM_CLOSE)
+    def dm_close(sid: str, player: LivePlayer, data: Any) -> dict:
+        peer_id = resolve_peer(player, P.parse_peer(data).peer)
+        if peer_id not in player.open_peers:
+            raise P.ProtocolError(P.E_NOT_OPEN, "that conversation is not open")
+        player.open_peers.discard(peer_id)
+        sio.leave_room(sid, conversation_room(player.user_id, peer_id))
+        sio.emit(P.DM_PRESENCE, {"peer": player.name, "state": "left"}, to=user_room(peer_id))
+        return {"ok": True}
+
+    @guarded(ctx, P.DM_SEND)
+    def dm_send(sid: str, player: LivePlayer, data: Any) -> dict:
+        now = time.monotonic()
+        if not player.dms.allow(now):
+            if player.strikes.add(now):
+                ctx.end_session(sid, P.END_FLOODING, "too many messages; disconnected")
+                return {"ok": False, "error": P.E_RATE_LIMITED, "message": "disconnected"}
+            message = (f"more than {P.DMS_PER_WINDOW} messages in {P.DM_WINDOW_S:g} s; "
+                       "message not sent")
+            if now - player.last_limit_notice >= LIMIT_NOTICE_INTERVAL_S:
+                player.last_limit_notice = now
+                return ctx.send_error(sid, P.E_RATE_LIMITED, message, P.DM_SEND)
+            return {"ok": False, "error": P.E_RATE_LIMITED, "message": message}
+        request = P.parse_dm_send(data)
+        peer_id = resolve_peer(player, request.to)
+        stored, unread = ctx.storage.add_message(player.user_id, peer_id, request.text)
+        message = _public_message(ctx, stored)
+        sio.emit(P.DM_MESSAGE, message, to=conversation_room(player.user_id, peer_id))
+        peer = ctx.world.by_uid.get(peer_id)
+        if peer is not None and player.user_id in peer.open_peers:
+            ctx.storage.mark_read(peer_id, player.user_id, stored["id"])
+        else:
+            sio.emit(P.DM_UNREAD, {"peer": player.name, "unread": unread, "message": message},
+                     to=user_room(peer_id))
+        return {"ok": True, "message": message}
+
+    @guarded(ctx, P.DM_HISTORY)
+    def dm_history(sid: str, player: LivePlayer, data: Any) -> dict:
+        request = P.parse_history(data)
+        peer_id = resolve_peer(player, request.peer)
+        messages, has_more = ctx.storage.history(player.user_id, peer_id, request.before_id,
+                                                 request.limit)
+        return {"ok": True, "peer": ctx.accounts.names[peer_id],
+                "messages": [_public_message(ctx, m) for m in messages], "has_more": has_more}
+
+    sio.on(P.DM_OPEN, dm_open)
+    sio.on(P.DM_CLOSE, dm_close)
+    sio.on(P.DM_SEND, dm_send)
+    sio.on(P.DM_HISTORY, dm_history)

@@ -1,0 +1,131 @@
+"""Connecting, joining the world, leaving, and the catch-all for unknown events."""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from socketio.exceptions import ConnectionRefusedError
+
+from game import protocol as P
+
+from ..accounts import AuthError
+from ..context import HostContext, log
+from ..live import WORLD_ROOM, user_room
+from . import guarded
+
+MISSED_MESSAGES_MAX = 500
+
+
+def register(ctx: HostContext) -> None:
+    sio = ctx.sio
+
+    def connect(sid: str, environ: dict, auth: Any = None) -> None:
+        """Refuse any connection without a valid session token."""
+        token = auth.get("token") if isinstance(auth, dict) else None
+        try:
+            identity = ctx.accounts.verify_token(token)
+        except AuthError as exc:
+            raise ConnectionRefusedError(f"{exc.code}: {exc.message}")
+        previous = ctx.world.by_uid.get(identity.user_id)
+        earlier = [s for s, who in ctx.connections.items() if who.user_id == identity.user_id]
+        ctx.connections[sid] = identity
+        ctx.connected_at[sid] = time.monotonic()
+        # One live connection per account: the newest wins.
+        for old_sid in earlier:
+            ctx.end_session(old_sid, P.END_REPLACED,
+                            "this account logged in from somewhere else")
+        if previous is not None and previous.sid in ctx.world.by_sid:
+            _leave(ctx, previous.sid)
+
+    def disconnect(sid: str, reason: Any = None) -> None:
+        ctx.connections.pop(sid, None)
+        ctx.connected_at.pop(sid, None)
+        _leave(ctx, sid)
+
+    @guarded(ctx, P.JOIN, needs_player=False)
+    def join(sid: str, identity, data: Any) -> dict:
+        request = P.parse_join(data)
+        if sid in ctx.world.by_sid:
+            raise P.ProtocolError(P.E_BAD_PAYLOAD, "already in the world")
+        stored = ctx.storage.load_position(identity.user_id)
+        unread = ctx.storage.unread_counts(identity.user_id)
+        missed = []
+        if request.last_dm_id is not None:
+            missed = ctx.storage.messages_for(identity.user_id, request.last_dm_id,
+                                              MISSED_MESSAGES_MAX)
+        if ctx.connections.get(sid) is not identity:
+            return {"ok": False, "error": P.E_AUTH_REQUIRED, "message": "connection closed"}
+        x, y = ctx.world.start_position(stored)
+        others = [p.public() for p in ctx.world.by_uid.values()]
+        player = ctx.world.add(identity.user_id, identity.name, sid, x, y, time.monotonic())
+        sio.enter_room(sid, WORLD_ROOM)
+        sio.enter_room(sid, user_room(identity.user_id))
+        names = ctx.accounts.names
+        welcome = {
+            "protocol": P.PROTOCOL_VERSION,
+            "you": player.public(),
+            "players": others,
+            "unread": {names[uid]: n for uid, n in unread.items() if uid in names},
+            "missed_messages": [_public_message(ctx, m) for m in missed],
+            "world": {"width": ctx.world.map.width_px, "height": ctx.world.map.height_px,
+                      "tile_size": ctx.world.map.tile_size, "speed": player.budget.speed},
+            "tick_rate": ctx.config.tick_rate,
+            "server_time": time.time() * 1000.0,
+        }
+        sio.emit(P.WELCOME, welcome, to=sid)
+        sio.emit(P.PLAYER_JOINED, player.public(), to=WORLD_ROOM, skip_sid=sid)
+        log.info("%s joined at (%.0f, %.0f)", identity.name, x, y)
+        return {"ok": True}
+
+    @guarded(ctx, P.PING, needs_player=False)
+    def ping(sid: str, identity, data: Any) -> dict:
+        t = P.parse_ping(data)
+        return {"ok": True, "t": t, "server_time": time.time() * 1000.0}
+
+    @guarded(ctx, P.DIRECTORY, needs_player=False)
+    def directory(sid: str, identity, data: Any) -> dict:
+        P.parse_empty(data)
+        online = ctx.world.by_uid
+        players = [{"name": name, "online": uid in online}
+                   for uid, name in ctx.accounts.names.items() if uid != identity.user_id]
+        players.sort(key=lambda p: (not p["online"], p["name"].lower()))
+        return {"ok": True, "players": players[:P.DIRECTORY_MAX]}
+
+    @guarded(ctx, P.LOGOUT, needs_player=False)
+    def logout(sid: str, identity, data: Any) -> dict:
+        P.parse_empty(data)
+        ctx.storage.revoke_session(identity.session_id)
+        ctx.end_session(sid, P.END_LOGGED_OUT, "logged out")
+        return {"ok": True}
+
+    def unknown_event(event: Any, sid: str, *args: Any) -> dict:
+        name = str(event)[:40]
+        return ctx.send_error(sid, P.E_UNKNOWN_EVENT, f"unknown event '{name}'", name)
+
+    sio.on("connect", connect)
+    sio.on("disconnect", disconnect)
+    sio.on(P.JOIN, join)
+    sio.on(P.PING, ping)
+    sio.on(P.DIRECTORY, directory)
+    sio.on(P.LOGOUT, logout)
+    sio.on("*", unknown_event)
+
+
+def _leave(ctx: HostContext, sid: str) -> None:
+    """Take a player out of the world, save where they stood, tell the others."""
+    player = ctx.world.remove(sid)
+    if player is None:
+        return
+    ctx.storage.save_positions([(player.user_id, player.x, player.y)])
+    for peer_id in player.open_peers:
+        ctx.sio.emit(P.DM_PRESENCE, {"peer": player.name, "state": "left"}, to=user_room(peer_id))
+    ctx.sio.emit(P.PLAYER_LEFT, {"id": player.user_id, "name": player.name}, to=WORLD_ROOM,
+                 skip_sid=sid)
+    log.info("%s left at (%.0f, %.0f)", player.name, player.x, player.y)
+
+
+def _public_message(ctx: HostContext, m: dict) -> dict:
+    names = ctx.accounts.names
+    return {"id": m["id"], "from": names.get(m["sender_id"], "?"),
+            "to": names.get(m["recipient_id"], "?"), "text": m["text"],
+            "sent_at": round(m["sent_at"] * 1000.0)}

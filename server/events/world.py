@@ -1,0 +1,61 @@
+"""Position updates: the hot path, validated with the shared rules."""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from game import protocol as P
+
+from ..context import HostContext
+
+# Errors about rate limits go out at most this often per player.
+LIMIT_NOTICE_INTERVAL_S = 1.0
+
+
+def register(ctx: HostContext) -> None:
+    sio = ctx.sio
+    world = ctx.world
+
+    def move(sid: str, data: Any = None, *extra: Any) -> None:
+        player = world.by_sid.get(sid)
+        if player is None:
+            ctx.send_error(sid, P.E_NOT_JOINED, "join the world first", P.MOVE)
+            return
+        now = time.monotonic()
+        if not player.moves.allow(now):
+            _refuse_flood(ctx, player, now)
+            return
+        try:
+            if extra:
+                raise P.ProtocolError(P.E_BAD_PAYLOAD, "send one payload object")
+            request = P.parse_move(data)
+        except P.ProtocolError as exc:
+            ctx.send_error(sid, exc.code, exc.message, P.MOVE)
+            _correct(ctx, player, _seq_of(data), "bad_payload")
+            return
+        reason = world.apply_move(player, request, now)
+        if reason is not None and reason != "stale":
+            _correct(ctx, player, request.seq, reason)
+
+    sio.on(P.MOVE, move)
+
+
+def _seq_of(data: Any) -> int | None:
+    seq = data.get("seq") if isinstance(data, dict) else None
+    return seq if isinstance(seq, int) and not isinstance(seq, bool) and 0 <= seq <= P.MAX_SEQ else None
+
+
+def _correct(ctx: HostContext, player, seq: int | None, reason: str) -> None:
+    ctx.sio.emit(P.CORRECTION, {"seq": seq, "x": round(player.x, 1), "y": round(player.y, 1),
+                                "reason": reason}, to=player.sid)
+
+
+def _refuse_flood(ctx: HostContext, player, now: float) -> None:
+    if player.strikes.add(now):
+        ctx.end_session(player.sid, P.END_FLOODING, "too many messages; disconnected")
+        return
+    if now - player.last_limit_notice >= LIMIT_NOTICE_INTERVAL_S:
+        player.last_limit_notice = now
+        ctx.send_error(player.sid, P.E_RATE_LIMITED,
+                       f"more than {P.MOVES_PER_SECOND} moves a second; extra moves are dropped",
+                       P.MOVE)

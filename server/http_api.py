@@ -1,0 +1,84 @@
+"""HTTP endpoints: register, log in, log out, health and stats."""
+from __future__ import annotations
+
+import time
+
+from flask import Blueprint, jsonify, request
+
+from game import protocol as P
+
+from .accounts import AuthError
+from .context import HostContext
+
+MAX_BODY_BYTES = 4096
+
+
+def blueprint(ctx: HostContext) -> Blueprint:
+    api = Blueprint("api", __name__)
+
+    def error(code: str, message: str, status: int):
+        return jsonify({"error": code, "message": message}), status
+
+    def credentials() -> P.Credentials:
+        if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+            raise P.ProtocolError(P.E_BAD_REQUEST, "request body is too large")
+        body = request.get_json(silent=True)
+        return P.parse_credentials(body)
+
+    def session_answer(identity, token: str, status: int):
+        return jsonify({"token": token, "user": {"id": identity.user_id, "name": identity.name},
+                        "expires_in": ctx.accounts.token_ttl_s,
+                        "protocol": P.PROTOCOL_VERSION}), status
+
+    @api.post(P.HTTP_REGISTER)
+    def register():
+        try:
+            identity, token = ctx.accounts.register(credentials())
+        except P.ProtocolError as exc:
+            return error(exc.code, exc.message, 400)
+        except AuthError as exc:
+            return error(exc.code, exc.message, exc.status)
+        return session_answer(identity, token, 201)
+
+    @api.post(P.HTTP_LOGIN)
+    def login():
+        try:
+            identity, token = ctx.accounts.login(credentials(), request.remote_addr or "?")
+        except P.ProtocolError as exc:
+            return error(exc.code, exc.message, 400)
+        except AuthError as exc:
+            return error(exc.code, exc.message, exc.status)
+        return session_answer(identity, token, 200)
+
+    @api.post(P.HTTP_LOGOUT)
+    def logout():
+        header = request.headers.get("Authorization", "")
+        token = header[7:] if header.startswith("Bearer ") else ""
+        try:
+            identity = ctx.accounts.logout(token)
+        except AuthError as exc:
+            return error(exc.code, exc.message, exc.status)
+        for sid, who in list(ctx.connections.items()):
+            if who.session_id == identity.session_id:
+                ctx.end_session(sid, P.END_LOGGED_OUT, "logged out")
+        return jsonify({"ok": True}), 200
+
+    @api.get(P.HTTP_HEALTH)
+    def health():
+        return jsonify({"ok": True, "game": "pixel-commons", "protocol": P.PROTOCOL_VERSION,
+                        "players_online": len(ctx.world),
+                        "async_mode": ctx.config.async_mode})
+
+    @api.get(P.HTTP_STATS)
+    def stats():
+        return jsonify({"players_online": len(ctx.world), "connections": len(ctx.connections),
+                        "uptime_s": round(time.time() - ctx.started_at, 1),
+                        "storage_queue": ctx.storage.queue_length,
+                        "positions_written": ctx.storage.positions_written,
+                        "tick_rate": ctx.config.tick_rate, **ctx.tick_stats.summary()})
+
+    @api.errorhandler(404)
+    def not_found(_exc):
+        return error("not_found", "no such endpoint", 404)
+
+    return api

@@ -1,0 +1,107 @@
+"""Who is in the world right now and where they stand.
+
+Pure in-memory state, updated by the handlers and read by the tick loop.
+Positions are checked with the shared rules in ``game.rules``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from game import protocol as P
+from game import rules
+
+from .limits import SlidingWindow, Strikes
+
+WORLD_ROOM = "world"
+
+
+def user_room(user_id: int) -> str:
+    """Every socket of a player is in this room; only the host names it."""
+    return f"u:{user_id}"
+
+
+def conversation_room(a: int, b: int) -> str:
+    lo, hi = sorted((a, b))
+    return f"dm:{lo}:{hi}"
+
+
+@dataclass(eq=False)
+class LivePlayer:
+    user_id: int
+    name: str
+    sid: str
+    x: float
+    y: float
+    budget: rules.MoveBudget
+    last_seq: int = -1
+    open_peers: set[int] = field(default_factory=set)
+    moves: SlidingWindow = field(default_factory=lambda: SlidingWindow(P.MOVES_PER_SECOND, 1.0))
+    dms: SlidingWindow = field(default_factory=lambda: SlidingWindow(P.DMS_PER_WINDOW, P.DM_WINDOW_S))
+    strikes: Strikes = field(default_factory=lambda: Strikes(300, 10.0))
+    # When the last "you are rate limited" error went out, so floods are not
+    # answered with a flood of errors.
+    last_limit_notice: float = -1e9
+
+    def public(self) -> dict:
+        return {"id": self.user_id, "name": self.name, "x": round(self.x, 1), "y": round(self.y, 1)}
+
+
+class LiveWorld:
+    def __init__(self, world_map: rules.WorldMap):
+        self.map = world_map
+        self.by_sid: dict[str, LivePlayer] = {}
+        self.by_uid: dict[int, LivePlayer] = {}
+        self._moved: set[int] = set()
+        self._unsaved: set[int] = set()
+
+    def __len__(self) -> int:
+        return len(self.by_uid)
+
+    def start_position(self, stored: tuple[float, float] | None) -> tuple[float, float]:
+        """Where a joining player appears: their stored spot if still walkable."""
+        if stored and self.map.box_free(*stored):
+            return stored
+        return self.map.spawn
+
+    def add(self, user_id: int, name: str, sid: str, x: float, y: float, now: float) -> LivePlayer:
+        player = LivePlayer(user_id, name, sid, x, y, rules.MoveBudget.full(now))
+        self.by_sid[sid] = player
+        self.by_uid[user_id] = player
+        self._moved.add(user_id)
+        return player
+
+    def remove(self, sid: str) -> LivePlayer | None:
+        player = self.by_sid.pop(sid, None)
+        if player is not None and self.by_uid.get(player.user_id) is player:
+            del self.by_uid[player.user_id]
+            self._moved.discard(player.user_id)
+            self._unsaved.discard(player.user_id)
+        return player
+
+    def apply_move(self, player: LivePlayer, move: P.Move, now: float) -> str | None:
+        """Accept the move or return why not; the player's position only
+        changes when the move is accepted."""
+        if move.seq <= player.last_seq:
+            return "stale"
+        reason = rules.check_move(self.map, player.budget, (player.x, player.y),
+                                  (move.x, move.y), now)
+        if reason is not None:
+            return reason
+        player.x, player.y, player.last_seq = move.x, move.y, move.seq
+        self._moved.add(player.user_id)
+        self._unsaved.add(player.user_id)
+        return None
+
+    def take_moved(self) -> list[tuple[int, float, float]]:
+        """Positions of players who moved since the last call (one tick)."""
+        moved, self._moved = self._moved, set()
+        by_uid = self.by_uid
+        return [(uid, by_uid[uid].x, by_uid[uid].y) for uid in moved if uid in by_uid]
+
+    def take_unsaved(self) -> list[tuple[int, float, float]]:
+        unsaved, self._unsaved = self._unsaved, set()
+        by_uid = self.by_uid
+        return [(uid, by_uid[uid].x, by_uid[uid].y) for uid in unsaved if uid in by_uid]
+
+    def all_positions(self) -> list[tuple[int, float, float]]:
+        return [(p.user_id, p.x, p.y) for p in self.by_uid.values()]
