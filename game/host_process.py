@@ -1,0 +1,95 @@
+"""Start and stop ``host.py`` as a child process.
+
+The game uses it to run an embedded host when none answers; the tests and the
+benchmarks use it to run a real host on a free localhost port.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from .net import probe
+
+ROOT = Path(__file__).resolve().parent.parent  # the project folder, where host.py is
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class HostProcess:
+    """``python host.py`` on a free localhost port with its own database."""
+
+    def __init__(self, db_path: Path, *, async_mode: str = "eventlet", port: int | None = None,
+                 extra_args: tuple[str, ...] = (), log_path: Path | None = None,
+                 log_level: str = "WARNING"):
+        self.db_path = Path(db_path)
+        self.async_mode = async_mode
+        self.port = port or free_port()
+        self.extra_args = tuple(extra_args)
+        self.log_path = log_path or self.db_path.with_suffix(".log")
+        self.log_level = log_level
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 20.0) -> "HostProcess":
+        cmd = [sys.executable, str(ROOT / "host.py"), "--port", str(self.port),
+               "--db", str(self.db_path), "--async-mode", self.async_mode,
+               "--log-level", self.log_level, *self.extra_args]
+        self._log = open(self.log_path, "ab")
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT,
+                                     env=env)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"host exited with {self.proc.returncode}:\n{self.log()}")
+            if probe(self.url, timeout=0.5):
+                return self
+            time.sleep(0.05)
+        self.kill()
+        raise RuntimeError(f"host did not answer within {timeout} s:\n{self.log()}")
+
+    def stop(self, timeout: float = 15.0) -> int:
+        """SIGTERM and wait: the host saves everyone before it exits."""
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else 0
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise RuntimeError(f"host ignored SIGTERM:\n{self.log()}")
+        finally:
+            self._log.close()
+
+    def kill(self) -> None:
+        """SIGKILL: no chance to save anything."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-4000:]
+        except OSError:
+            return ""
+
+    def __enter__(self) -> "HostProcess":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        try:
+            self.stop()
+        finally:
+            self.kill()
