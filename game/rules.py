@@ -101,7 +101,7 @@ class WorldMap:
                     blocked[ty * width + tx] = 1
         try:
             spawn_obj = tmx.get_object_by_name("spawn")
-        except ValueError as exc:
+        except (KeyError, ValueError) as exc:  # pytmx raises KeyError for a missing name
             raise MapError(f"{path}: no object named 'spawn'") from exc
         return cls._checked(width, height, tile_size, bytes(blocked),
                             (float(spawn_obj.x), float(spawn_obj.y)))
@@ -233,16 +233,25 @@ def _advance(world: WorldMap, x: float, y: float, delta: float, axis: int) -> fl
     def free(value: float) -> bool:
         return world.box_free(value, y) if axis == 0 else world.box_free(x, value)
 
-    if free(start + delta):
-        return start + delta
-    lo, hi = 0.0, 1.0  # fraction of delta known free / known blocked
+    # Advance in hops no longer than SEGMENT_STEP so a long step (a big dt)
+    # cannot jump over a wall thinner than the step.
+    hops = max(1, int(math.ceil(abs(delta) / SEGMENT_STEP)))
+    hop = delta / hops
+    origin = start
+    for _ in range(hops):
+        if not free(start + hop):
+            break
+        start += hop
+    else:
+        return origin + delta
+    lo, hi = 0.0, 1.0  # fraction of the blocked hop known free / known blocked
     for _ in range(8):
         mid = (lo + hi) / 2.0
-        if free(start + delta * mid):
+        if free(start + hop * mid):
             lo = mid
         else:
             hi = mid
-    return start + delta * lo
+    return start + hop * lo
 
 
 @dataclass

@@ -1,10 +1,22 @@
-"""Shared fixtures: a real host process per test module, scripted players."""
+"""Shared fixtures: a real host process per test module, scripted players.
+
+``host`` and ``make_player`` run the host on the real world map.  The host
+tests use ``world_host`` and ``players`` instead: the same real host process,
+run under both async modes on a small test map whose walls are known, so a
+test can aim a move at a wall and know what the host must answer.
+"""
 from __future__ import annotations
 
 import itertools
 import os
+import sqlite3
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Callable
 
 import pytest
+import requests
 
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
@@ -16,11 +28,222 @@ from .support import HostProcess  # noqa: E402
 
 _names = itertools.count(1)
 
+PASSWORD = "correct-horse"
+ASYNC_MODES = ("eventlet", "threading")
+
+# The test world, 20 x 12 tiles of 32 px.  '#' is a wall; 'S' the spawn tile.
+# A wall column at tile x = 6 (pixels 192..224) runs from the top edge down to
+# row 6, right beside the spawn, so moves through it are one step away.
+TEST_MAP_ROWS = (
+    "......#.............",
+    "......#.............",
+    ".....S#.............",
+    "......#.............",
+    "......#.............",
+    "......#.............",
+    "......#.............",
+    "....................",
+    "....................",
+    "....................",
+    "....................",
+    "....................",
+)
+TILE = 32
+SPAWN = (176.0, 80.0)            # centre of tile (5, 2)
+WALL_LEFT_PX, WALL_RIGHT_PX = 192.0, 224.0
+IN_WALL = (208.0, 80.0)          # standing inside the wall column
+BEYOND_WALL = (240.0, 80.0)      # 64 px east of the spawn, on the far side of the wall
+
 
 def unique_name(prefix: str = "p") -> str:
     return f"{prefix}{os.getpid() % 1000}_{next(_names)}"[:20]
 
 
+# -- the test map ------------------------------------------------------------------
+def write_tmx(path: Path, rows: tuple[str, ...] | list[str], tile: int = TILE) -> Path:
+    """Write ``rows`` (as for ``WorldMap.from_rows``) as a Tiled map file."""
+    height, width = len(rows), len(rows[0])
+    cells, spawn = [], None
+    for ty, row in enumerate(rows):
+        for tx, ch in enumerate(row):
+            cells.append("2" if ch == "#" else "1")
+            if ch == "S":
+                spawn = ((tx + 0.5) * tile, (ty + 0.5) * tile)
+    assert spawn is not None, "the rows need an 'S'"
+    data = ",\n".join(",".join(cells[r * width:(r + 1) * width]) for r in range(height))
+    path.write_text(f"""<?xml version="1.0" encoding="UTF-8"?>
+<map version="1.10" orientation="orthogonal" renderorder="right-down" width="{width}" height="{height}" tilewidth="{tile}" tileheight="{tile}" infinite="0" nextlayerid="3" nextobjectid="2">
+ <tileset firstgid="1" name="test" tilewidth="{tile}" tileheight="{tile}" tilecount="2" columns="2">
+  <image source="test.png" width="{2 * tile}" height="{tile}"/>
+  <tile id="1">
+   <properties>
+    <property name="blocked" type="bool" value="true"/>
+   </properties>
+  </tile>
+ </tileset>
+ <layer id="1" name="ground" width="{width}" height="{height}">
+  <data encoding="csv">
+{data}
+</data>
+ </layer>
+ <objectgroup id="2" name="objects">
+  <object id="1" name="spawn" x="{spawn[0]:g}" y="{spawn[1]:g}"/>
+ </objectgroup>
+</map>
+""")
+    return path
+
+
+@pytest.fixture(scope="session")
+def test_map_path(tmp_path_factory) -> Path:
+    return write_tmx(tmp_path_factory.mktemp("map") / "test.tmx", TEST_MAP_ROWS)
+
+
+# -- helpers ----------------------------------------------------------------------
+def wait_until(predicate: Callable[[], Any], timeout: float = 5.0, interval: float = 0.02) -> Any:
+    """Poll ``predicate`` until it returns something truthy; return that."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"condition not met within {timeout} s")
+        time.sleep(interval)
+
+
+def post(url: str, path: str, body: Any = None, **kwargs: Any) -> requests.Response:
+    """POST JSON (or raw ``data=``) to the host."""
+    if "data" not in kwargs:
+        kwargs["json"] = body
+    return requests.post(url + path, timeout=10, **kwargs)
+
+
+def db_rows(db_path: Path, sql: str, params: tuple = ()) -> list[tuple]:
+    """Read the host's SQLite file directly, as an operator would."""
+    conn = sqlite3.connect(str(db_path), timeout=10)
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
+
+
+def stored_position(db_path: Path, user_id: int) -> tuple[float, float] | None:
+    rows = db_rows(db_path, "SELECT x, y FROM positions WHERE user_id = ?", (user_id,))
+    return (rows[0][0], rows[0][1]) if rows else None
+
+
+def snapshot_positions(event_data: dict) -> dict[int, tuple[float, float]]:
+    flat = event_data["p"]
+    return {int(flat[i]): (flat[i + 1], flat[i + 2]) for i in range(0, len(flat), 3)}
+
+
+def wait_for_position(client: HostClient, player_id: int, xy: tuple[float, float],
+                      timeout: float = 5.0):
+    """Wait for a snapshot that shows ``player_id`` standing at ``xy``."""
+    return client.wait_for("snapshot", timeout,
+                           match=lambda d: snapshot_positions(d).get(player_id) == tuple(xy))
+
+
+def seen_events(client: HostClient, kind: str) -> list[Any]:
+    """Every event of ``kind`` the client got so far (skipped or still queued)."""
+    client.skipped.extend(client.drain())
+    return [e.data for e in client.skipped if e.kind == kind]
+
+
+# -- a host on the test map, under each async mode ------------------------------------
+class WorldHost:
+    """A running ``host.py`` on the test map, plus what the tests need around it."""
+
+    def __init__(self, proc: HostProcess):
+        self.proc = proc
+        # Closing a client can wait for the host's close frame; do it off the test.
+        self.pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="closer")
+
+    @property
+    def url(self) -> str:
+        return self.proc.url
+
+    @property
+    def db_path(self) -> Path:
+        return self.proc.db_path
+
+    @property
+    def async_mode(self) -> str:
+        return self.proc.async_mode
+
+    def in_background(self, fn: Callable, *args: Any) -> Future:
+        return self.pool.submit(fn, *args)
+
+    def stop(self) -> None:
+        self.pool.shutdown(wait=True)
+        self.proc.__exit__(None, None, None)
+
+
+def start_world_host(db_path: Path, map_path: Path, async_mode: str,
+                     extra_args: tuple[str, ...] = ()) -> WorldHost:
+    # Plenty of failed logins allowed: the refusal tests all come from 127.0.0.1.
+    args = ("--map", str(map_path), "--login-failures", "1000", *extra_args)
+    return WorldHost(HostProcess(db_path, async_mode=async_mode, extra_args=args).start())
+
+
+@pytest.fixture(scope="module", params=ASYNC_MODES)
+def world_host(request, tmp_path_factory, test_map_path):
+    """A real host on the test map, per module and async mode.
+
+    A module can run under one mode only with
+    ``pytestmark = pytest.mark.parametrize("world_host", ["eventlet"], indirect=True, scope="module")``.
+    """
+    db = tmp_path_factory.mktemp(f"world-{request.param}") / "world.db"
+    world = start_world_host(db, test_map_path, request.param)
+    yield world
+    world.stop()
+
+
+class PlayerFactory:
+    """Makes players on a WorldHost and closes them when the test ends."""
+
+    def __init__(self, world: WorldHost):
+        self.world = world
+        self.clients: list[HostClient] = []
+
+    def __call__(self, name: str | None = None, password: str = PASSWORD, join: bool = True,
+                 register: bool = True) -> HostClient:
+        client = self.client()
+        name = name or unique_name()
+        if register:
+            client.login_or_register(name, password)
+        else:
+            client.login(name, password)
+        if join:
+            client.connect()
+            client.welcome = client.wait_for("welcome").data  # type: ignore[attr-defined]
+        return client
+
+    def client(self) -> HostClient:
+        client = HostClient(self.world.url, reconnect=False)
+        self.clients.append(client)
+        return client
+
+    def close(self, client: HostClient) -> Future:
+        """Disconnect a player; the host sees it at once, the client finishes later."""
+        return self.world.in_background(client.close)
+
+    def close_all(self) -> None:
+        for client in self.clients:
+            self.close(client)
+
+
+@pytest.fixture
+def players(world_host):
+    """``players()`` makes a registered, connected, joined player on ``world_host``;
+    ``players(name, join=False)`` only logs in.  ``.welcome`` holds the welcome."""
+    factory = PlayerFactory(world_host)
+    yield factory
+    factory.close_all()
+
+
+# -- the real world map (kept for tests of other areas) ----------------------------------
 @pytest.fixture(scope="module", params=["eventlet"])
 def host(request, tmp_path_factory):
     """A real host on a free port with a fresh database, shared by a module."""
