@@ -68,6 +68,36 @@ END_REPLACED = "logged_in_elsewhere"
 END_LOGGED_OUT = "logged_out"
 END_FLOODING = "flooding"
 
+# -- Connection limits: what the host allows any one connection ----------------
+# Packets of any kind (events, acks, junk) per second; extra ones are dropped
+# with a rate_limited error, and a connection that has had FLOOD_DROPS_MAX
+# packets dropped within FLOOD_WINDOW_S is disconnected.
+PACKETS_PER_SECOND = 100
+FLOOD_DROPS_MAX = 500
+FLOOD_WINDOW_S = 10.0
+# An Engine.IO connection without an accepted Socket.IO CONNECT (a valid
+# token) is closed after this many seconds; so is one the host has ended.
+CONNECT_TIMEOUT_S = 5.0
+# A logged-in connection that has not sent join by then is ended.
+JOIN_TIMEOUT_S = 10.0
+# Packets queued for a client that does not read; past this it is dropped.
+OUTBOX_MAX_PACKETS = 200
+# An HTTP connection that sends no request for this long is closed.
+HTTP_IDLE_TIMEOUT_S = 10.0
+HTTP_BODY_MAX_BYTES = 4096
+# Heartbeat: a client silent for PING_INTERVAL_S + PING_TIMEOUT_S is dropped.
+PING_INTERVAL_S = 5.0
+PING_TIMEOUT_S = 10.0
+# Failed logins allowed per account and, separately, per address.
+LOGIN_FAILURES_MAX = 5
+LOGIN_WINDOW_S = 60.0
+# Connected players' positions reach the disk at least this often.
+SAVE_INTERVAL_S = 0.5
+# Messages replayed to a resuming client in welcome.missed_messages.
+MISSED_MESSAGES_MAX = 500
+TOKEN_TTL_S = 24 * 3600
+TOKEN_MAX_CHARS = 512
+
 # -- Limits ------------------------------------------------------------------
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_-]{3,20}$")
 PASSWORD_MIN = 8
