@@ -176,8 +176,12 @@ class WorldHost:
         return self.pool.submit(fn, *args)
 
     def stop(self) -> None:
-        self.pool.shutdown(wait=True)
-        self.proc.__exit__(None, None, None)
+        # Stop the host first: a client still closing then sees the socket end
+        # at once instead of waiting for a close handshake.
+        try:
+            self.proc.__exit__(None, None, None)
+        finally:
+            self.pool.shutdown(wait=True)
 
 
 def start_world_host(db_path: Path, map_path: Path, async_mode: str,
