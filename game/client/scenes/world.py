@@ -1,0 +1,375 @@
+"""The world: walk around, see everyone else, chat.
+
+Network events are drained once per frame in ``update``; walking happens in
+``fixed_update`` at 60 Hz with the shared rules; ``draw`` interpolates the
+player's own avatar between fixed steps and other players between snapshots.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import pygame
+
+from game import net
+from game import protocol as P
+from game import rules
+
+from .. import theme
+from ..app import Scene
+from ..camera import Camera
+from ..interpolation import Interpolator
+from ..prediction import MoveSender, Predictor, facing_for
+from ..widgets.chat import ChatPanel
+from ..widgets.status import JOINING, OFFLINE, ONLINE, RECONNECTING, ConnectionIndicator
+from ..widgets.toast import Toasts
+
+PING_INTERVAL_S = 2.0
+MOVE_KEYS = {
+    pygame.K_LEFT: "left", pygame.K_a: "left",
+    pygame.K_RIGHT: "right", pygame.K_d: "right",
+    pygame.K_UP: "up", pygame.K_w: "up",
+    pygame.K_DOWN: "down", pygame.K_s: "down",
+}
+# Answers the chat panel handles itself (errors are shown inside the panel).
+CHAT_EVENTS = (P.DIRECTORY, P.DM_OPEN, P.DM_HISTORY, P.DM_SEND, P.DM_CLOSE)
+
+
+@dataclass
+class Remote:
+    """Another player as this client draws them."""
+
+    id: int
+    name: str
+    look: int
+    facing: int = 0
+    walked: float = 0.0
+    moving: bool = False
+    x: float = 0.0  # where they were drawn last frame
+    y: float = 0.0
+
+
+def load_graphics(services: dict):
+    """The map renderer and avatar sheet, loaded once and shared."""
+    from ..sprites import AvatarSheet, NameTags
+    from ..tilemap import TileMapRenderer
+
+    if "tiles" not in services:
+        services["tiles"] = TileMapRenderer(services.get("map_path") or rules.DEFAULT_MAP_PATH)
+    if "avatars" not in services:
+        services["avatars"] = AvatarSheet()
+    if "names" not in services:
+        services["names"] = NameTags()
+    return services["tiles"], services["avatars"], services["names"]
+
+
+class WorldScene(Scene):
+    def __init__(self, client: net.HostClient):
+        self.client = client
+        self.me_id: int | None = None
+        self.me_name = client.session.name if client.session else "?"
+        self.world: rules.WorldMap | None = None
+        self.predictor: Predictor | None = None
+        self.sender = MoveSender()
+        self.last_seq = 0
+        self.interp = Interpolator()
+        self.remotes: dict[int, Remote] = {}
+        self.held: set[str] = set()
+        self.ended = False
+        self.next_ping = 0.0
+
+    # -- lifecycle ----------------------------------------------------------------------
+    def enter(self) -> None:
+        services = self.app.services
+        self.tiles, self.avatars, self.names = load_graphics(services)
+        self.world = rules.load_world(services.get("map_path"))
+        size = self.app.surface.get_size()
+        self.camera = Camera(size[0], size[1], self.tiles.width_px, self.tiles.height_px)
+        self.manager = theme.make_manager(size)
+        self.chat = ChatPanel(self.manager, self.me_name, self.client_request)
+        self.status = ConnectionIndicator()
+        self.status.state = ONLINE if self.client.connected else JOINING
+        self.toasts = Toasts()
+
+    def exit(self) -> None:
+        self.manager.clear_and_reset()
+
+    def quit(self) -> None:
+        self.leave()
+
+    def leave(self) -> None:
+        self.ended = True
+        self.client.close()
+
+    def resize(self, size: tuple[int, int]) -> None:
+        self.camera.resize(*size)
+        self.manager.set_window_resolution(size)
+        self.chat.layout(size)
+
+    def client_request(self, event: str, payload, tag) -> None:
+        """Ask the host without waiting; the answer comes back through the queue."""
+        if self.client.connected:
+            try:
+                self.client.request(event, payload, tag)
+            except Exception:
+                pass  # dropped connection: the reconnect re-opens what is needed
+
+    def back_to_login(self, message: str) -> None:
+        from .login import LoginScene
+
+        self.leave()
+        self.app.replace(LoginScene(message=message))
+
+    # -- input ----------------------------------------------------------------------------
+    def handle_event(self, event: pygame.event.Event) -> None:
+        if self.chat.handle_event(event):
+            return
+        typing = self.chat.typing
+        if event.type == pygame.KEYDOWN and not typing:
+            if event.key == pygame.K_TAB or event.key == pygame.K_c:
+                self.chat.toggle()
+                return
+            if event.key in (pygame.K_RETURN, pygame.K_KP_ENTER) and self.chat.peer:
+                if not self.chat.visible:
+                    self.chat.set_visible(True)
+                self.chat.focus_entry()
+                self.held.clear()
+                return
+            if event.key in MOVE_KEYS:
+                self.held.add(MOVE_KEYS[event.key])
+                return
+        if event.type == pygame.KEYDOWN and typing and event.key == pygame.K_TAB:
+            self.chat.toggle()
+            return
+        if event.type == pygame.KEYUP and event.key in MOVE_KEYS:
+            self.held.discard(MOVE_KEYS[event.key])
+        if event.type == pygame.WINDOWFOCUSLOST:
+            self.held.clear()
+        self.manager.process_events(event)
+        if self.chat.typing:
+            self.held.clear()  # keys type text now, the avatar stops
+
+    def direction(self) -> tuple[float, float]:
+        held = self.held
+        return rules.input_direction("left" in held, "right" in held, "up" in held, "down" in held)
+
+    # -- network --------------------------------------------------------------------------
+    def update(self, dt: float) -> None:
+        for event in self.client.drain():
+            self.on_net(event)
+            if self.ended:
+                return
+        now = self.app.now
+        if self.client.connected and self.me_id is not None and now >= self.next_ping:
+            self.next_ping = now + PING_INTERVAL_S
+            self.client_request(P.PING, {"t": time.time() * 1000.0}, time.monotonic())
+        self.status.players = len(self.remotes) + 1 if self.me_id is not None else 0
+        self.status.update(dt)
+        self.toasts.update(dt)
+        self.chat.update(dt)
+        self.manager.update(dt)
+
+    def on_net(self, event: net.NetEvent) -> None:
+        kind, data = event.kind, event.data
+        handler = getattr(self, "on_" + kind, None)
+        if handler is not None:
+            handler(data if data is not None else {})
+
+    def on_welcome(self, data: dict) -> None:
+        you = data.get("you") or {}
+        now = self.app.now
+        self.me_id = int(you.get("id", -1))
+        x, y = float(you.get("x", 0.0)), float(you.get("y", 0.0))
+        speed = float((data.get("world") or {}).get("speed", rules.WALK_SPEED))
+        tick_rate = float(data.get("tick_rate") or 20.0)
+        if self.predictor is None:
+            self.predictor = Predictor(self.world, x, y, speed)
+            self.camera.centre_on(x, y)
+        else:  # back after a reconnect: the host's position wins
+            self.predictor.place(x, y, ease=True)
+            self.predictor.ignore_upto = self.last_seq
+        self.sender.reset(x, y)
+        self.interp = Interpolator(tick_period=1.0 / tick_rate)
+        if isinstance(data.get("server_time"), (int, float)):
+            self.interp.sync(now, data["server_time"])
+        self.remotes.clear()
+        for p in data.get("players") or []:
+            self._add_remote(p)
+        self.chat.set_unread_counts(data.get("unread") or {})
+        for message in data.get("missed_messages") or []:
+            self.chat.on_missed(message)
+        self.chat.reopen()
+        self.client_request(P.DIRECTORY, {}, None)
+        self.status.state = ONLINE
+
+    def _add_remote(self, p: dict) -> None:
+        try:
+            pid, name, x, y = int(p["id"]), str(p["name"]), float(p["x"]), float(p["y"])
+        except (KeyError, TypeError, ValueError):
+            return
+        if pid == self.me_id:
+            return
+        self.remotes[pid] = Remote(pid, name, P.avatar_look(pid), x=x, y=y)
+        self.interp.place(self.app.now, pid, x, y)
+
+    def on_player_joined(self, data: dict) -> None:
+        self._add_remote(data)
+        if "name" in data and data.get("id") != self.me_id:
+            self.chat.set_online(str(data["name"]), True)
+
+    def on_player_left(self, data: dict) -> None:
+        pid = data.get("id")
+        self.remotes.pop(pid, None)
+        self.interp.remove(pid)
+        if "name" in data:
+            self.chat.set_online(str(data["name"]), False)
+
+    def on_snapshot(self, data: dict) -> None:
+        try:
+            entries = P.unpack_positions(data.get("p"))
+            t = float(data["t"])
+        except (P.ProtocolError, KeyError, TypeError, ValueError):
+            return
+        self.interp.add_snapshot(self.app.now, t, entries, skip=self.me_id)
+
+    def on_correction(self, data: dict) -> None:
+        if self.predictor is None:
+            return
+        try:
+            x, y = float(data["x"]), float(data["y"])
+        except (KeyError, TypeError, ValueError):
+            return
+        seq = data.get("seq") if isinstance(data.get("seq"), int) else None
+        if self.predictor.correct(seq, x, y, self.last_seq):
+            self.sender.reset(x, y)
+
+    def on_dm_message(self, data: dict) -> None:
+        self.chat.on_message(data)
+
+    def on_dm_unread(self, data: dict) -> None:
+        peer, count = data.get("peer"), data.get("unread")
+        if isinstance(peer, str) and isinstance(count, int):
+            self.chat.on_unread(peer, count)
+            if not (self.chat.visible and self.chat.peer == peer):
+                self.toasts.add(f"New message from {peer}", theme.ACCENT)
+
+    def on_dm_presence(self, data: dict) -> None:
+        if isinstance(data.get("peer"), str):
+            self.chat.on_presence(data["peer"], str(data.get("state")))
+
+    def on_error(self, data: dict) -> None:
+        if data.get("event") in CHAT_EVENTS:
+            return
+        self.toasts.add(str(data.get("message", "the host reported an error")), theme.BAD)
+
+    def on_session_ended(self, data: dict) -> None:
+        reason = data.get("reason")
+        if reason == P.END_REPLACED:
+            text = "You were logged out because this account logged in somewhere else."
+        elif reason == P.END_LOGGED_OUT:
+            text = "You logged out."
+        else:
+            text = f"The host ended the session: {data.get('message', reason)}"
+        self.back_to_login(text)
+
+    def on_connected(self, data: dict) -> None:
+        self.status.state = JOINING  # the welcome follows
+
+    def on_disconnected(self, data: dict) -> None:
+        if data.get("reconnecting"):
+            self.status.state = RECONNECTING
+            self.held.clear()
+        else:
+            self.status.state = OFFLINE
+            self.back_to_login("Lost the connection to the host.")
+
+    def on_connect_failed(self, data: dict) -> None:
+        message = str(data.get("message", ""))
+        if P.E_INVALID_TOKEN in message or P.E_AUTH_REQUIRED in message:
+            self.back_to_login("Your session has expired; please log in again.")
+
+    def on_answer(self, data: dict) -> None:
+        event, tag, reply = data.get("event"), data.get("tag"), data.get("reply")
+        if event == P.PING:
+            if isinstance(tag, float):
+                self.status.set_ping((time.monotonic() - tag) * 1000.0)
+            return
+        self.chat.on_answer(event, tag, reply)
+
+    # -- simulation -------------------------------------------------------------------------
+    def fixed_update(self, dt: float) -> None:
+        predictor = self.predictor
+        if predictor is None:
+            return
+        online = self.status.state == ONLINE
+        predictor.update(self.direction() if online else (0.0, 0.0), dt)
+        if online and self.sender.due(self.app.now, predictor.x, predictor.y):
+            try:
+                self.last_seq = self.client.send_move(predictor.x, predictor.y)
+            except Exception:
+                return  # the connection just dropped; the welcome after reconnect resets us
+            self.sender.sent(self.app.now, predictor.x, predictor.y)
+
+    # -- drawing ------------------------------------------------------------------------------
+    def draw(self, surface: pygame.Surface, alpha: float) -> None:
+        frame_dt = 1.0 / max(self.app.fps, 1.0) if self.app.fps else 1.0 / 60.0
+        if self.predictor is None:
+            surface.fill(theme.SHADE)
+            theme.draw_text(surface, "Joining the world…", surface.get_rect().center, 22,
+                            anchor="center")
+        else:
+            me_x, me_y = self.predictor.drawn(alpha)
+            self.camera.follow(me_x, me_y, min(frame_dt, 0.1))
+            self.tiles.draw(surface, self.camera)
+            self.draw_avatars(surface, me_x, me_y, min(frame_dt, 0.1))
+        self.status.draw(surface)
+        self.chat.draw(surface)
+        self.manager.draw_ui(surface)
+        if self.predictor is not None and not self.chat.visible:
+            self._draw_hint(surface)
+        view = surface.get_rect()
+        if self.chat.visible:
+            view.width = self.chat.rect.x
+        self.toasts.draw(surface, (view.centerx, view.bottom - 20))
+
+    def draw_avatars(self, surface: pygame.Surface, me_x: float, me_y: float, dt: float) -> None:
+        camera, sheet = self.camera, self.avatars
+        poses = self.interp.poses(self.app.now)
+        margin = 48
+        drawn = []
+        for pid, remote in self.remotes.items():
+            pose = poses.get(pid)
+            if pose is None:
+                continue
+            remote.x, remote.y = pose.x, pose.y
+            remote.moving = pose.moving
+            if pose.moving:
+                remote.facing = facing_for(pose.vx, pose.vy, remote.facing)
+                remote.walked += (abs(pose.vx) + abs(pose.vy)) * dt
+            if camera.sees(pose.x, pose.y, margin):
+                drawn.append((pose.y, pose.x, remote.look, remote.facing, remote.walked,
+                              remote.moving, remote.name, False))
+        me = self.predictor
+        if self.me_id is not None:
+            drawn.append((me_y, me_x, P.avatar_look(self.me_id), me.facing, me.walked, me.moving,
+                          self.me_name, True))
+        drawn.sort(key=lambda d: d[0])
+        sprites, tags = [], []
+        for y, x, look, facing, walked, moving, name, mine in drawn:
+            sx, sy = camera.to_screen(x, y)
+            sprites.append((sheet.frame(look, facing, walked, moving), sheet.topleft(sx, sy)))
+            tag = self.names.get(name, mine)
+            tags.append((tag, (sx - tag.get_width() // 2, sy - sheet.feet_y - tag.get_height() - 1)))
+        surface.blits(sprites, doreturn=False)
+        surface.blits(tags, doreturn=False)
+
+    def _draw_hint(self, surface: pygame.Surface) -> None:
+        text = "WASD / arrows: walk     Tab or C: chat"
+        theme.draw_text(surface, text, (12, surface.get_height() - 10), 13, theme.INK,
+                        anchor="bottomleft")
+
+    # -- for tests and tools ------------------------------------------------------------------
+    def drawn_position(self, pid: int) -> tuple[float, float] | None:
+        """Where another player was drawn in the last frame (world pixels)."""
+        remote = self.remotes.get(pid)
+        return (remote.x, remote.y) if remote is not None else None

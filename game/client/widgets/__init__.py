@@ -1,0 +1,1 @@
+"""On-screen widgets of the world: each has handle_event, update and draw."""
