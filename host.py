@@ -47,6 +47,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--login-failures", type=int,
                         default=defaults["login_failures_per_minute"].default, metavar="N",
                         help="failed logins allowed per account and per address each minute")
+    parser.add_argument("--connect-timeout", type=float,
+                        default=defaults["connect_timeout_s"].default, metavar="SECONDS",
+                        help="a connection that has not presented a valid session token "
+                             "by then (or whose session the host ended) is closed")
+    parser.add_argument("--join-timeout", type=float, default=defaults["join_timeout_s"].default,
+                        metavar="SECONDS",
+                        help="a logged-in connection that has not joined the world by then "
+                             "is ended")
+    parser.add_argument("--max-outbox", type=int, default=defaults["outbox_max_packets"].default,
+                        metavar="PACKETS",
+                        help="a client that stops reading is dropped once this many packets "
+                             "wait for it")
     parser.add_argument("--log-level", default="INFO",
                         choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="logging detail")
     return parser.parse_args(argv)
@@ -70,7 +82,9 @@ def main(argv: list[str] | None = None) -> int:
                         token_ttl_s=args.token_ttl, save_interval_s=args.save_interval,
                         ping_interval_s=args.ping_interval, ping_timeout_s=args.ping_timeout,
                         allowed_origins=tuple(args.allowed_origin),
-                        login_failures_per_minute=args.login_failures)
+                        login_failures_per_minute=args.login_failures,
+                        connect_timeout_s=args.connect_timeout, join_timeout_s=args.join_timeout,
+                        outbox_max_packets=args.max_outbox)
     create_host(config).serve()
     return 0
 

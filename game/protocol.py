@@ -62,6 +62,7 @@ E_NAME_TAKEN = "name_taken"
 E_BAD_REQUEST = "bad_request"
 E_THROTTLED = "throttled"
 E_INTERNAL = "internal_error"
+E_FORBIDDEN_ORIGIN = "forbidden_origin"
 
 # Reasons in SESSION_ENDED.
 END_REPLACED = "logged_in_elsewhere"

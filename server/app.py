@@ -16,6 +16,7 @@ from .accounts import Accounts
 from .config import HostConfig, load_or_create_secret
 from .context import HostContext, log
 from .events import register_all
+from .limits import ConnectionGuard
 from .live import LiveWorld
 from .runtime import Runtime
 from .storage import Storage
@@ -35,11 +36,14 @@ class Host:
         cfg = self.ctx.config
         signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
         self.ticker.start()
+        self.ctx.guard.start()
         log.info("hosting on http://%s:%d (%s mode, %g Hz, database %s)",
                  cfg.host, cfg.port, cfg.async_mode, cfg.tick_rate, cfg.db_path)
         try:
-            kwargs = {"log_output": False} if cfg.async_mode == "eventlet" else {
-                "allow_unsafe_werkzeug": True}
+            # An HTTP connection that sends no request is closed after a while,
+            # so idle sockets cannot use up the server's connection pool.
+            kwargs = {"log_output": False, "socket_timeout": P.HTTP_IDLE_TIMEOUT_S} \
+                if cfg.async_mode == "eventlet" else {"allow_unsafe_werkzeug": True}
             self.socketio.run(self.app, host=cfg.host, port=cfg.port, use_reloader=False, **kwargs)
         except KeyboardInterrupt:
             pass
@@ -49,6 +53,7 @@ class Host:
     def shutdown(self) -> None:
         """Write every connected player's position, then close the database."""
         self.ticker.stop()
+        self.ctx.guard.stop()
         world = self.ctx.world
         positions = world.all_positions()
         self.ctx.storage.save_positions(positions)
@@ -74,13 +79,21 @@ def create_host(config: HostConfig) -> Host:
         ping_interval=config.ping_interval_s,
         ping_timeout=config.ping_timeout_s,
         max_http_buffer_size=P.MAX_FRAME_BYTES,
-        # None = same origin only; browsers from elsewhere need the allowlist.
-        cors_allowed_origins=list(config.allowed_origins) or None,
+        # Same origin, or an Origin on the allowlist; clients that send no
+        # Origin (not browsers) are not affected.
+        cors_allowed_origins=config.origin_allowed,
         logger=False,
         engineio_logger=False,
     )
     ctx = HostContext(config=config, sio=socketio.server, runtime=runtime, storage=storage,
                       accounts=accounts, world=LiveWorld(world_map))
+    ctx.guard = ConnectionGuard(
+        socketio.server, connect_timeout_s=config.connect_timeout_s,
+        outbox_max=config.outbox_max_packets,
+        on_flood=lambda sid: ctx.end_session(sid, P.END_FLOODING,
+                                             "too many messages; disconnected"),
+        on_notice=lambda sid, message: ctx.send_error(sid, P.E_RATE_LIMITED, message))
+    ctx.guard.install()
     register_all(ctx)
     app.register_blueprint(http_api.blueprint(ctx))
 

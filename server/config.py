@@ -8,6 +8,7 @@ from pathlib import Path
 
 import platformdirs
 
+from game import protocol as P
 from game.rules import DEFAULT_MAP_PATH
 
 APP_NAME = "pixel-commons"
@@ -32,17 +33,23 @@ class HostConfig:
     map_path: Path = DEFAULT_MAP_PATH
     tick_rate: float = 20.0
     async_mode: str = "eventlet"
-    token_ttl_s: int = 24 * 3600
-    save_interval_s: float = 1.0
+    token_ttl_s: int = P.TOKEN_TTL_S
+    # Positions of connected players are written at least this often, so a
+    # crash loses at most this much walking.
+    save_interval_s: float = P.SAVE_INTERVAL_S
     # A silent client is dropped after ping_interval + ping_timeout seconds.
-    ping_interval_s: float = 5.0
-    ping_timeout_s: float = 10.0
+    ping_interval_s: float = P.PING_INTERVAL_S
+    ping_timeout_s: float = P.PING_TIMEOUT_S
     # Browser Origins allowed besides the host's own (same-origin by default).
     allowed_origins: tuple[str, ...] = ()
     # Login failures allowed per account and per address in one minute.
-    login_failures_per_minute: int = 5
-    # Connections that have not joined the world within this many seconds are closed.
-    join_timeout_s: float = 10.0
+    login_failures_per_minute: int = P.LOGIN_FAILURES_MAX
+    # Connections without a session (no valid token yet, or ended) are closed
+    # after connect_timeout_s; logged-in ones that never join after join_timeout_s.
+    connect_timeout_s: float = P.CONNECT_TIMEOUT_S
+    join_timeout_s: float = P.JOIN_TIMEOUT_S
+    # Packets queued for a client that does not read before it is dropped.
+    outbox_max_packets: int = P.OUTBOX_MAX_PACKETS
 
     def __post_init__(self) -> None:
         self.db_path = Path(self.db_path)
@@ -51,6 +58,16 @@ class HostConfig:
             raise ValueError(f"async_mode must be one of {ASYNC_MODES}")
         if not 1.0 <= self.tick_rate <= 120.0:
             raise ValueError("tick_rate must be between 1 and 120 Hz")
+        self.allowed_origins = tuple(o.rstrip("/") for o in self.allowed_origins)
+
+    def origin_allowed(self, origin: str | None, environ: dict) -> bool:
+        """Whether a request's Origin may use the host: no Origin (not a
+        browser), the host's own origin, or one on the allowlist."""
+        if not origin:
+            return True
+        origin = origin.rstrip("/")
+        own = f"{environ.get('wsgi.url_scheme', 'http')}://{environ.get('HTTP_HOST', '')}"
+        return origin == own or origin in self.allowed_origins
 
     @property
     def secret_path(self) -> Path:

@@ -31,6 +31,11 @@ class TickStats:
         if len(self.lateness_ms) > 4096:
             del self.lateness_ms[:2048]
 
+    def recent_max(self, ticks: int) -> float | None:
+        """The worst lateness among the last ``ticks`` ticks."""
+        recent = self.lateness_ms[-ticks:] if ticks > 0 else []
+        return round(max(recent), 2) if recent else None
+
     def summary(self) -> dict[str, Any]:
         values = sorted(self.lateness_ms)
         if not values:
@@ -54,6 +59,14 @@ class HostContext:
     connected_at: dict[str, float] = field(default_factory=dict)
     tick_stats: TickStats = field(default_factory=TickStats)
     started_at: float = field(default_factory=time.time)
+    # Limits on the connections themselves (packet rate, idle and slow sockets).
+    guard: Any = None
+    # Players part-way through join: user id -> DMs that arrived meanwhile,
+    # handed over in the welcome instead of live (see session.join).
+    joining: dict[int, list[dict]] = field(default_factory=dict)
+    # Message ids a player already got in its welcome, so a live copy of one
+    # that was in flight during the join is not delivered twice.
+    replayed: dict[int, set[int]] = field(default_factory=dict)
 
     def send_error(self, sid: str, code: str, message: str, event: str | None = None) -> dict:
         """Tell one client what was wrong; returns the same shape for an ack."""
@@ -62,6 +75,9 @@ class HostContext:
         return {"ok": False, "error": code, "message": message}
 
     def end_session(self, sid: str, reason: str, message: str) -> None:
-        """Tell a client why, then drop its connection."""
+        """Tell a client why, then drop its connection (and, a moment later,
+        the transport under it, in case the client ignores the goodbye)."""
         self.sio.emit(P.SESSION_ENDED, {"reason": reason, "message": message}, to=sid)
+        if self.guard is not None:
+            self.guard.close_sid_soon(sid, reason)
         self.sio.disconnect(sid)

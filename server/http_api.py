@@ -10,7 +10,7 @@ from game import protocol as P
 from .accounts import AuthError
 from .context import HostContext
 
-MAX_BODY_BYTES = 4096
+MAX_BODY_BYTES = P.HTTP_BODY_MAX_BYTES
 
 
 def blueprint(ctx: HostContext) -> Blueprint:
@@ -18,6 +18,13 @@ def blueprint(ctx: HostContext) -> Blueprint:
 
     def error(code: str, message: str, status: int):
         return jsonify({"error": code, "message": message}), status
+
+    @api.before_request
+    def same_origin_only():
+        """A page from another site cannot log in, register or log out here."""
+        if not ctx.config.origin_allowed(request.headers.get("Origin"), request.environ):
+            return error(P.E_FORBIDDEN_ORIGIN, "requests from that origin are not allowed", 403)
+        return None
 
     def credentials() -> P.Credentials:
         if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
@@ -71,11 +78,17 @@ def blueprint(ctx: HostContext) -> Blueprint:
 
     @api.get(P.HTTP_STATS)
     def stats():
+        guard = ctx.guard
         return jsonify({"players_online": len(ctx.world), "connections": len(ctx.connections),
+                        "transports": len(ctx.sio.eio.sockets),
+                        "closed_by_guard": dict(guard.closed_counts) if guard else {},
                         "uptime_s": round(time.time() - ctx.started_at, 1),
                         "storage_queue": ctx.storage.queue_length,
                         "positions_written": ctx.storage.positions_written,
-                        "tick_rate": ctx.config.tick_rate, **ctx.tick_stats.summary()})
+                        "tick_rate": ctx.config.tick_rate,
+                        "lateness_last_5s_max_ms": ctx.tick_stats.recent_max(
+                            int(5 * ctx.config.tick_rate)),
+                        **ctx.tick_stats.summary()})
 
     @api.errorhandler(404)
     def not_found(_exc):

@@ -1,7 +1,15 @@
-"""Per-player rate limits."""
+"""Rate limits per player, and limits on the connections themselves."""
 from __future__ import annotations
 
-from collections import deque
+import logging
+import socket as _socket
+import time
+from collections import defaultdict, deque
+from typing import Any, Callable
+
+from game import protocol as P
+
+log = logging.getLogger("server.limits")
 
 
 class SlidingWindow:
@@ -47,3 +55,149 @@ class Strikes:
     @property
     def recent(self) -> int:
         return len(self._times)
+
+
+class ConnectionGuard:
+    """Limits on connections themselves, below the game's events.
+
+    * Every packet a connection sends counts against ``PACKETS_PER_SECOND``;
+      extra ones are dropped unread, and a connection that keeps flooding is
+      ended.
+    * An Engine.IO connection with no accepted Socket.IO session (it never
+      sent a valid token, or the host ended its session) is closed after
+      ``connect_timeout_s``.
+    * A client that does not read what the host sends is closed once
+      ``outbox_max`` packets wait for it, so its backlog cannot grow without
+      bound.
+
+    Closing cuts the transport itself, so a client that ignores the
+    protocol's goodbye cannot hold anything open.
+    """
+
+    def __init__(self, sio: Any, *, connect_timeout_s: float, outbox_max: int,
+                 on_flood: Callable[[str], None], on_notice: Callable[[str, str], None],
+                 packets_per_second: int = P.PACKETS_PER_SECOND,
+                 flood_drops_max: int = P.FLOOD_DROPS_MAX, check_interval_s: float = 0.25):
+        self.sio = sio
+        self.connect_timeout_s = connect_timeout_s
+        self.outbox_max = outbox_max
+        self.packets_per_second = packets_per_second
+        self.flood_drops_max = flood_drops_max
+        self.check_interval_s = check_interval_s
+        self._on_flood = on_flood
+        self._on_notice = on_notice
+        self._rates: dict[str, tuple[SlidingWindow, Strikes, list[float]]] = {}
+        self._unclaimed_since: dict[str, float] = {}
+        self._close_at: dict[str, tuple[float, str]] = {}
+        self._inner_message: Callable | None = None
+        self.running = False
+        self.closed_counts: dict[str, int] = defaultdict(int)
+
+    # -- packet rate ------------------------------------------------------------------
+    def install(self) -> None:
+        """Count every inbound packet before Socket.IO decodes it."""
+        self._inner_message = self.sio._handle_eio_message
+        self.sio.eio.on("message", self._on_message)
+
+    def _on_message(self, eio_sid: str, data: Any) -> None:
+        now = time.monotonic()
+        rate = self._rates.get(eio_sid)
+        if rate is None:
+            rate = self._rates[eio_sid] = (SlidingWindow(self.packets_per_second, 1.0),
+                                           Strikes(self.flood_drops_max, P.FLOOD_WINDOW_S),
+                                           [-1e9])
+        window, strikes, last_notice = rate
+        if window.allow(now):
+            self._inner_message(eio_sid, data)
+            return
+        if eio_sid in self._close_at:
+            return
+        sid = self.sio.manager.sid_from_eio_sid(eio_sid, "/")
+        if strikes.add(now):
+            if sid is not None:
+                self._on_flood(sid)
+            self.close_soon(eio_sid, "flooding")
+        elif sid is not None and now - last_notice[0] >= 1.0:
+            last_notice[0] = now
+            self._on_notice(sid, f"more than {self.packets_per_second} packets a second; "
+                                 "extra packets are dropped")
+
+    # -- closing ----------------------------------------------------------------------
+    def close_soon(self, eio_sid: str, reason: str, grace_s: float = 0.5) -> None:
+        """Cut the connection after ``grace_s`` (time for a goodbye to go out)."""
+        self._close_at.setdefault(eio_sid, (time.monotonic() + grace_s, reason))
+
+    def close_sid_soon(self, sid: str, reason: str, grace_s: float = 0.5) -> None:
+        eio_sid = self.sio.manager.eio_sid_from_sid(sid, "/")
+        if eio_sid is not None:
+            self.close_soon(eio_sid, reason, grace_s)
+
+    def close_now(self, eio_sid: str, reason: str) -> None:
+        """Drop the connection at once: run the disconnect handlers, then cut
+        the transport so a blocked send or an idle read ends immediately."""
+        self._close_at.pop(eio_sid, None)
+        self.closed_counts[reason] += 1
+        environ = self.sio.environ.get(eio_sid)
+        socket = self.sio.eio.sockets.get(eio_sid)
+        if socket is not None and not socket.closed:
+            try:
+                socket.close(wait=False, abort=True)
+            except Exception:
+                log.exception("closing connection %s failed", eio_sid)
+        self.sio.eio.sockets.pop(eio_sid, None)
+        raw = _raw_socket(environ)
+        if raw is not None:
+            try:
+                raw.shutdown(_socket.SHUT_RDWR)
+            except OSError:
+                pass
+        log.info("closed connection %s: %s", eio_sid[:6], reason)
+
+    # -- the watch loop ---------------------------------------------------------------
+    def start(self) -> None:
+        self.running = True
+        self.sio.start_background_task(self._run)
+
+    def stop(self) -> None:
+        self.running = False
+
+    def _run(self) -> None:
+        while self.running:
+            self.sio.sleep(self.check_interval_s)
+            try:
+                self.check(time.monotonic())
+            except Exception:
+                log.exception("connection check failed")
+
+    def check(self, now: float) -> None:
+        sockets = self.sio.eio.sockets
+        manager = self.sio.manager
+        for eio_sid, socket in list(sockets.items()):
+            if socket.closed:
+                continue
+            if socket.queue.qsize() > self.outbox_max:
+                self.close_now(eio_sid, "not reading")
+                continue
+            if manager.sid_from_eio_sid(eio_sid, "/") is None:
+                since = self._unclaimed_since.setdefault(eio_sid, now)
+                if now - since > self.connect_timeout_s:
+                    self.close_now(eio_sid, "no session")
+                    continue
+            else:
+                self._unclaimed_since.pop(eio_sid, None)
+        for eio_sid, (when, reason) in list(self._close_at.items()):
+            if now >= when:
+                self.close_now(eio_sid, reason)
+        for table in (self._rates, self._unclaimed_since, self._close_at):
+            for eio_sid in [k for k in table if k not in sockets]:
+                del table[eio_sid]
+
+
+def _raw_socket(environ: dict | None) -> Any:
+    """The TCP socket under a connection (eventlet and werkzeug servers)."""
+    if not environ:
+        return None
+    stream = environ.get("eventlet.input")
+    if stream is not None and hasattr(stream, "get_socket"):
+        return stream.get_socket()
+    return environ.get("werkzeug.socket")

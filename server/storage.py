@@ -198,11 +198,18 @@ class Storage:
         if not batch:
             return 0
         rows = [(uid, x, y, at) for uid, (x, y, at) in batch.items()]
-        with db.conn:
-            db.conn.executemany(
-                "INSERT INTO positions (user_id, x, y, updated_at) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT(user_id) DO UPDATE SET x = excluded.x, y = excluded.y, "
-                "updated_at = excluded.updated_at", rows)
+        try:
+            with db.conn:
+                db.conn.executemany(
+                    "INSERT INTO positions (user_id, x, y, updated_at) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT(user_id) DO UPDATE SET x = excluded.x, y = excluded.y, "
+                    "updated_at = excluded.updated_at", rows)
+        except sqlite3.Error:
+            # Keep them for the next save (unless a newer position came in).
+            with self._lock:
+                for uid, value in batch.items():
+                    self._pending_positions.setdefault(uid, value)
+            raise
         self.positions_written += len(rows)
         return len(rows)
 

@@ -80,8 +80,8 @@ def register(ctx: HostContext) -> None:
         if peer is not None and player.user_id in peer.open_peers:
             ctx.storage.mark_read(peer_id, player.user_id, stored["id"])
         else:
-            sio.emit(P.DM_UNREAD, {"peer": player.name, "unread": unread, "message": message},
-                     to=user_room(peer_id))
+            _notify(ctx, peer_id, stored, {"peer": player.name, "unread": unread,
+                                           "message": message})
         return {"ok": True, "message": message}
 
     @guarded(ctx, P.DM_HISTORY)
@@ -97,3 +97,18 @@ def register(ctx: HostContext) -> None:
     sio.on(P.DM_CLOSE, dm_close)
     sio.on(P.DM_SEND, dm_send)
     sio.on(P.DM_HISTORY, dm_history)
+
+
+def _notify(ctx: HostContext, user_id: int, stored: dict, notice: dict) -> None:
+    """Tell a player about a message in a conversation they do not have open.
+
+    A player part-way through joining gets it in the welcome instead; one
+    whose welcome already replayed it does not get it twice.
+    """
+    held = ctx.joining.get(user_id)
+    if held is not None:
+        held.append(stored)
+        return
+    if stored["id"] in ctx.replayed.get(user_id, ()):
+        return
+    ctx.sio.emit(P.DM_UNREAD, notice, to=user_room(user_id))

@@ -13,7 +13,7 @@ from ..context import HostContext, log
 from ..live import WORLD_ROOM, user_room
 from . import guarded
 
-MISSED_MESSAGES_MAX = 500
+MISSED_MESSAGES_MAX = P.MISSED_MESSAGES_MAX
 
 
 def register(ctx: HostContext) -> None:
@@ -47,14 +47,27 @@ def register(ctx: HostContext) -> None:
         request = P.parse_join(data)
         if sid in ctx.world.by_sid:
             raise P.ProtocolError(P.E_BAD_PAYLOAD, "already in the world")
-        stored = ctx.storage.load_position(identity.user_id)
-        unread = ctx.storage.unread_counts(identity.user_id)
-        missed = []
-        if request.last_dm_id is not None:
-            missed = ctx.storage.messages_for(identity.user_id, request.last_dm_id,
-                                              MISSED_MESSAGES_MAX)
+        uid = identity.user_id
+        # While the reads below wait on the disk, DMs to this player are held
+        # back and go into the welcome, so none slips between the stored
+        # history and the live stream, and none arrives twice.
+        held: list[dict] = []
+        ctx.joining[uid] = held
+        try:
+            stored = ctx.storage.load_position(uid)
+            unread = ctx.storage.unread_counts(uid)
+            missed = []
+            if request.last_dm_id is not None:
+                missed = ctx.storage.messages_for(uid, request.last_dm_id, MISSED_MESSAGES_MAX)
+        finally:
+            if ctx.joining.get(uid) is held:
+                del ctx.joining[uid]
         if ctx.connections.get(sid) is not identity:
             return {"ok": False, "error": P.E_AUTH_REQUIRED, "message": "connection closed"}
+        after = missed[-1]["id"] if missed else (request.last_dm_id or 0)
+        missed.extend(m for m in held if m["id"] > after)
+        missed.sort(key=lambda m: m["id"])
+        ctx.replayed[uid] = {m["id"] for m in missed}
         x, y = ctx.world.start_position(stored)
         others = [p.public() for p in ctx.world.by_uid.values()]
         player = ctx.world.add(identity.user_id, identity.name, sid, x, y, time.monotonic())
@@ -116,6 +129,7 @@ def _leave(ctx: HostContext, sid: str) -> None:
     player = ctx.world.remove(sid)
     if player is None:
         return
+    ctx.replayed.pop(player.user_id, None)
     ctx.storage.save_positions([(player.user_id, player.x, player.y)])
     for peer_id in player.open_peers:
         ctx.sio.emit(P.DM_PRESENCE, {"peer": player.name, "state": "left"}, to=user_room(peer_id))
