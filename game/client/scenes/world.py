@@ -319,6 +319,10 @@ class WorldScene(Scene):
                             anchor="center")
         else:
             me_x, me_y = self.predictor.drawn(alpha)
+            # Keep the player in the middle of the part of the world not under the panel.
+            view_w = self.chat.rect.x if self.chat.visible else surface.get_width()
+            if (self.camera.view_w, self.camera.view_h) != (view_w, surface.get_height()):
+                self.camera.resize(view_w, surface.get_height())
             self.camera.follow(me_x, me_y, min(frame_dt, 0.1))
             self.tiles.draw(surface, self.camera)
             self.draw_avatars(surface, me_x, me_y, min(frame_dt, 0.1))
@@ -361,12 +365,15 @@ class WorldScene(Scene):
             tag = self.names.get(name, mine)
             tags.append((tag, (sx - tag.get_width() // 2, sy - sheet.feet_y - tag.get_height() - 1)))
         surface.blits(sprites, doreturn=False)
+        # Our own label goes on top of everyone else's.
+        tags.sort(key=lambda t: t[0] is self.names.get(self.me_name, True))
         surface.blits(tags, doreturn=False)
 
     def _draw_hint(self, surface: pygame.Surface) -> None:
-        text = "WASD / arrows: walk     Tab or C: chat"
-        theme.draw_text(surface, text, (12, surface.get_height() - 10), 13, theme.INK,
-                        anchor="bottomleft")
+        text = theme.font(13).render("WASD / arrows: walk    Tab or C: chat", True, theme.INK)
+        rect = pygame.Rect(12, surface.get_height() - 40, text.get_width() + 24, 28)
+        surface.blit(theme.translucent(rect.size, theme.PANEL, 190, 14), rect)
+        surface.blit(text, text.get_rect(center=rect.center))
 
     # -- for tests and tools ------------------------------------------------------------------
     def drawn_position(self, pid: int) -> tuple[float, float] | None:
