@@ -348,3 +348,42 @@ def test_logging_in_elsewhere_returns_to_the_login_screen(game, host):
         assert "logged in somewhere else" in game.scene.message
     finally:
         other.close()
+
+
+def test_reconnects_by_itself_after_the_host_restarts(tmp_path):
+    """The indicator says "reconnecting" while the host is away; then play goes on."""
+    from game.host_process import HostProcess
+
+    db = tmp_path / "restart.db"
+    first = HostProcess(db).start()
+    g = Game(tmp_path, first.url)
+    try:
+        name = unique_name("r")
+        HostClient(first.url, reconnect=False).register(name, PASSWORD)
+        scene = enter_world(g, first, name)
+        start = (scene.predictor.x, scene.predictor.y)
+        first.stop()
+        g.until(lambda: scene.status.state == "reconnecting", what="reconnecting")
+        assert "Reconnecting" in scene.status.text()
+        second = HostProcess(db, port=first.port).start()
+        try:
+            g.until(lambda: scene.status.state == "online", timeout=15, what="back online")
+            assert isinstance(g.scene, WorldScene) and g.scene is scene
+            assert (scene.predictor.x, scene.predictor.y) == pytest.approx(start, abs=0.5)
+        finally:
+            g.close()
+            second.stop()
+    finally:
+        g.close()
+        first.kill()
+
+
+def test_the_login_screen_follows_a_window_resize(game):
+    login = game.app.push(LoginScene())
+    game.frames(1, real_s=0)
+    pygame.display.set_mode((800, 600), pygame.RESIZABLE)
+    pygame.event.post(pygame.event.Event(pygame.VIDEORESIZE, size=(800, 600), w=800, h=600))
+    game.frames(1, real_s=0)
+    assert game.app.surface.get_size() == (800, 600)
+    assert login.card.center == (400, 300)
+    assert login.card.contains(login.login_button.get_abs_rect())
