@@ -42,8 +42,9 @@ class EmbeddedHost:
     """
 
     def __init__(self, url: str = f"http://127.0.0.1:{DEFAULT_PORT}",
-                 db_path: Path | None = None):
+                 db_path: Path | None = None, port: int = DEFAULT_PORT):
         self.url = url
+        self.port = port
         self.db_path = Path(db_path or default_db_path())
         self.state = "checking"
         self.error = ""
@@ -72,7 +73,7 @@ class EmbeddedHost:
             return
         self.state = "starting"
         self.db_path.parent.mkdir(parents=True, exist_ok=True)
-        port = DEFAULT_PORT if port_is_free(DEFAULT_PORT) else free_port()
+        port = self.port if port_is_free(self.port) else free_port()
         process = HostProcess(self.db_path, port=port)
         with self._lock:
             if self._stopping:

@@ -72,9 +72,11 @@ class LoginScene(Scene):
             settings.username if settings else "")
         m = self.manager
         self.server_entry = pygame_gui.elements.UITextEntryLine(
-            pygame.Rect(0, 0, 300, FIELD_H), m, object_id="#server")
+            pygame.Rect(0, 0, 300, FIELD_H), m, object_id="#server",
+            placeholder_text="http://address:5000")
         self.user_entry = pygame_gui.elements.UITextEntryLine(
-            pygame.Rect(0, 0, 300, FIELD_H), m, object_id="#username")
+            pygame.Rect(0, 0, 300, FIELD_H), m, object_id="#username",
+            placeholder_text="3 to 20 letters, digits, _ or -")
         self.password_entry = pygame_gui.elements.UITextEntryLine(
             pygame.Rect(0, 0, 300, FIELD_H), m, object_id="#password")
         self.password_entry.set_text_hidden(True)
@@ -108,10 +110,11 @@ class LoginScene(Scene):
             entry.set_relative_position((x, y + 20))
             entry.set_dimensions((CARD_W - 80, FIELD_H))
             y += 68
+        half = (CARD_W - 80 - 10) // 2
         self.login_button.set_relative_position((x, y + 12))
-        self.register_button.set_relative_position((x + 160, y + 12))
-        self.login_button.set_dimensions((150, 40))
-        self.register_button.set_dimensions((160, 40))
+        self.register_button.set_relative_position((x + half + 10, y + 12))
+        self.login_button.set_dimensions((half, 40))
+        self.register_button.set_dimensions((half, 40))
         self.message_pos = (self.card.centerx, y + 70)
 
     # -- input ----------------------------------------------------------------------
@@ -237,6 +240,9 @@ class LoginScene(Scene):
         for caption, pos in self.captions:
             theme.draw_text(surface, caption, pos, 13, theme.MUTED, bold=True)
         self.manager.draw_ui(surface)
+        for entry in self.fields:
+            if entry.is_focused:
+                theme.rounded_rect(surface, theme.ACCENT, entry.get_abs_rect().inflate(4, 4), 8, 2)
         line = self.status or self._embedded_status()
         if line:
             dots = "." * (1 + int(self.app.now * 3) % 3)

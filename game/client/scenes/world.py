@@ -81,6 +81,8 @@ class WorldScene(Scene):
     # -- lifecycle ----------------------------------------------------------------------
     def enter(self) -> None:
         services = self.app.services
+        if pygame.display.get_surface() is not None:
+            pygame.display.set_caption(f"Pixel Commons · {self.me_name}")
         self.tiles, self.avatars, self.names = load_graphics(services)
         self.world = rules.load_world(services.get("map_path"))
         size = self.app.surface.get_size()
@@ -129,6 +131,9 @@ class WorldScene(Scene):
             if event.key == pygame.K_TAB or event.key == pygame.K_c:
                 self.chat.toggle()
                 return
+            if event.key == pygame.K_ESCAPE and self.chat.visible:
+                self.chat.set_visible(False)
+                return
             if event.key in (pygame.K_RETURN, pygame.K_KP_ENTER) and self.chat.peer:
                 if not self.chat.visible:
                     self.chat.set_visible(True)
@@ -145,6 +150,12 @@ class WorldScene(Scene):
             self.held.discard(MOVE_KEYS[event.key])
         if event.type == pygame.WINDOWFOCUSLOST:
             self.held.clear()
+        if event.type == pygame.MOUSEBUTTONDOWN and typing and \
+                not self.chat.rect.collidepoint(event.pos):
+            # A click in the world means "back to walking".
+            self.chat.entry.unfocus()
+            self.manager.set_focus_set(None)
+            return
         self.manager.process_events(event)
         if self.chat.typing:
             self.held.clear()  # keys type text now, the avatar stops
@@ -329,6 +340,7 @@ class WorldScene(Scene):
         self.status.draw(surface)
         self.chat.draw(surface)
         self.manager.draw_ui(surface)
+        self.chat.draw_focus(surface)
         if self.predictor is not None and not self.chat.visible:
             self._draw_hint(surface)
         view = surface.get_rect()

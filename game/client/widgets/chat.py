@@ -76,7 +76,8 @@ class ChatPanel:
         self.toggle_button = pygame_gui.elements.UIButton(
             pygame.Rect(0, 0, 110, 34), "Chat", manager, object_id="#chat_toggle")
         self.entry = pygame_gui.elements.UITextEntryLine(pygame.Rect(0, 0, 200, 38), manager,
-                                                         object_id="#chat_entry")
+                                                         object_id="#chat_entry",
+                                                         placeholder_text="Write a message…")
         self.entry.set_text_length_limit(P.DM_TEXT_MAX)
         self.send_button = pygame_gui.elements.UIButton(pygame.Rect(0, 0, 70, 38), "Send", manager)
         self.layout(manager.window_resolution)
@@ -367,6 +368,11 @@ class ChatPanel:
 
     def max_scroll(self) -> float:
         return max(0.0, self.content_height() - self.messages_rect.height)
+
+    def draw_focus(self, surface: pygame.Surface) -> None:
+        """A ring around the text box while keys type into it (after the GUI is drawn)."""
+        if self.typing:
+            theme.rounded_rect(surface, theme.ACCENT, self.entry.get_abs_rect().inflate(4, 4), 8, 2)
 
     def draw(self, surface: pygame.Surface) -> None:
         if not self.visible:
