@@ -282,6 +282,18 @@ def test_send_a_dm_from_the_panel_and_see_the_reply(game, host, make_player):
     game.key(pygame.K_ESCAPE)
     assert not chat.typing
 
+    # Hiding the panel leaves the conversation: bob's next message raises the badge.
+    game.key(pygame.K_TAB)
+    assert not chat.visible
+    bob.wait_for(P.DM_PRESENCE, timeout=5, match=lambda d: d["state"] == "left")
+    bob.call(P.DM_SEND, {"to": name, "text": "still there?"})
+    game.until(lambda: chat.unread.get(bob_name) == 1, what="the badge for bob")
+    assert "1" in chat.toggle_button.text
+    game.key(pygame.K_TAB)  # back in: the message is there and the badge is gone
+    game.until(lambda: any(m.get("text") == "still there?" for m in chat.items),
+               what="the message after re-entering")
+    assert chat.unread.get(bob_name, 0) == 0
+
 
 def test_unread_badge_counts_messages_in_a_closed_conversation(game, host, make_player):
     name = account(host)

@@ -129,9 +129,17 @@ class ChatPanel:
         self.set_visible(not self.visible)
 
     def set_visible(self, visible: bool) -> None:
+        """Hiding the panel leaves the open conversation (the other player sees
+        that, and new messages raise a badge); showing it again re-enters."""
+        if visible == self.visible:
+            return
         self.visible = visible
         if visible:
             self.request(P.DIRECTORY, {}, None)
+            self.reopen()
+        elif self.peer is not None:
+            self.request(P.DM_CLOSE, {"peer": self.peer}, self.peer)
+            self.peer_here = False
         self._sync_visibility()
 
     def focus_entry(self) -> None:
@@ -262,8 +270,9 @@ class ChatPanel:
         self.focus_entry()
 
     def reopen(self) -> None:
-        """After a reconnect the host has forgotten the open conversation."""
-        if self.peer is not None:
+        """Enter the conversation again (after a reconnect the host has
+        forgotten it; after hiding the panel we had left it)."""
+        if self.peer is not None and self.visible:
             self.opening = True
             self.request(P.DM_OPEN, {"peer": self.peer}, self.peer)
 
