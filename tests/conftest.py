@@ -120,8 +120,8 @@ def post(url: str, path: str, body: Any = None, **kwargs: Any) -> requests.Respo
 
 
 def db_rows(db_path: Path, sql: str, params: tuple = ()) -> list[tuple]:
-    """Read the host's SQLite file directly, as an operator would."""
-    conn = sqlite3.connect(str(db_path), timeout=10)
+    """Query the host's SQLite file directly, as an operator would (autocommit)."""
+    conn = sqlite3.connect(str(db_path), timeout=10, isolation_level=None)
     try:
         return conn.execute(sql, params).fetchall()
     finally:
@@ -191,17 +191,30 @@ def start_world_host(db_path: Path, map_path: Path, async_mode: str,
     return WorldHost(HostProcess(db_path, async_mode=async_mode, extra_args=args).start())
 
 
-@pytest.fixture(scope="module", params=ASYNC_MODES)
-def world_host(request, tmp_path_factory, test_map_path):
-    """A real host on the test map, per module and async mode.
+@pytest.fixture(scope="session")
+def world_hosts(tmp_path_factory, test_map_path):
+    """``world_hosts(mode)``: one real host per async mode on the test map,
+    started when first asked for and shared by every test that uses it.
+    Every test makes its own players, so they do not see each other's state."""
+    started: dict[str, WorldHost] = {}
 
-    A module can run under one mode only with
-    ``pytestmark = pytest.mark.parametrize("world_host", ["eventlet"], indirect=True, scope="module")``.
-    """
-    db = tmp_path_factory.mktemp(f"world-{request.param}") / "world.db"
-    world = start_world_host(db, test_map_path, request.param)
-    yield world
-    world.stop()
+    def get(mode: str) -> WorldHost:
+        if mode not in started:
+            db = tmp_path_factory.mktemp(f"world-{mode}") / "world.db"
+            started[mode] = start_world_host(db, test_map_path, mode)
+        return started[mode]
+
+    yield get
+    for world in started.values():
+        world.stop()
+
+
+@pytest.fixture(params=ASYNC_MODES)
+def world_host(request, world_hosts) -> WorldHost:
+    """The shared test-map host, once per async mode.  A module can use one
+    mode only with ``pytestmark = pytest.mark.parametrize("world_host",
+    ["eventlet"], indirect=True)``."""
+    return world_hosts(request.param)
 
 
 class PlayerFactory:
