@@ -166,7 +166,6 @@ def test_remote_player_is_drawn_following_its_moves(game, host, make_player):
     bob = make_player()
     bob_id = bob.session.user_id
     game.until(lambda: scene.drawn_position(bob_id) is not None, what="bob to appear")
-    welcome_bob = [e for e in bob.skipped if e.kind == "welcome"]
     start = scene.drawn_position(bob_id)
     path = walk_line(rules.load_world(), *start, steps=16)
     seen = []
@@ -183,7 +182,11 @@ def test_remote_player_is_drawn_following_its_moves(game, host, make_player):
     sign = 1 if end[axis] > start[axis] else -1
     assert all(sign * (b - a) >= -0.01 for a, b in zip(track, track[1:]))
     assert len({round(v) for v in track}) > 8
-    assert not welcome_bob or True
+
+    # Clicking bob's avatar opens a conversation with him.
+    sx, sy = scene.camera.to_screen(*end)
+    game.click((sx, sy - 10))
+    assert scene.chat.visible and scene.chat.peer == bob.session.name
 
     bob.close()
     game.until(lambda: scene.drawn_position(bob_id) is None, what="bob to vanish")
@@ -363,7 +366,8 @@ def test_logging_in_elsewhere_returns_to_the_login_screen(game, host):
 
 
 def test_reconnects_by_itself_after_the_host_restarts(tmp_path):
-    """The indicator says "reconnecting" while the host is away; then play goes on."""
+    """The indicator says "reconnecting" while the host is away; then play goes on
+    from where the player stood."""
     from game.host_process import HostProcess
 
     db = tmp_path / "restart.db"
@@ -374,7 +378,7 @@ def test_reconnects_by_itself_after_the_host_restarts(tmp_path):
         HostClient(first.url, reconnect=False).register(name, PASSWORD)
         scene = enter_world(g, first, name)
         start = (scene.predictor.x, scene.predictor.y)
-        first.stop()
+        first.kill()  # the connection drops without a goodbye
         g.until(lambda: scene.status.state == "reconnecting", what="reconnecting")
         assert "Reconnecting" in scene.status.text()
         second = HostProcess(db, port=first.port).start()
@@ -384,7 +388,7 @@ def test_reconnects_by_itself_after_the_host_restarts(tmp_path):
             assert (scene.predictor.x, scene.predictor.y) == pytest.approx(start, abs=0.5)
         finally:
             g.close()
-            second.stop()
+            second.kill()
     finally:
         g.close()
         first.kill()

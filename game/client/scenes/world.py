@@ -21,6 +21,7 @@ from ..camera import Camera
 from ..interpolation import Interpolator
 from ..prediction import MoveSender, Predictor, facing_for
 from ..widgets.chat import ChatPanel
+from ..widgets.minimap import Minimap
 from ..widgets.status import JOINING, OFFLINE, ONLINE, RECONNECTING, ConnectionIndicator
 from ..widgets.toast import Toasts
 
@@ -92,6 +93,7 @@ class WorldScene(Scene):
         self.status = ConnectionIndicator()
         self.status.state = ONLINE if self.client.connected else JOINING
         self.toasts = Toasts()
+        self.minimap = Minimap(self.tiles)
 
     def exit(self) -> None:
         self.manager.clear_and_reset()
@@ -134,6 +136,9 @@ class WorldScene(Scene):
             if event.key == pygame.K_ESCAPE and self.chat.visible:
                 self.chat.set_visible(False)
                 return
+            if event.key == pygame.K_m:
+                self.minimap.visible = not self.minimap.visible
+                return
             if event.key in (pygame.K_RETURN, pygame.K_KP_ENTER) and self.chat.peer:
                 if not self.chat.visible:
                     self.chat.set_visible(True)
@@ -150,11 +155,15 @@ class WorldScene(Scene):
             self.held.discard(MOVE_KEYS[event.key])
         if event.type == pygame.WINDOWFOCUSLOST:
             self.held.clear()
-        if event.type == pygame.MOUSEBUTTONDOWN and typing and \
-                not self.chat.rect.collidepoint(event.pos):
-            # A click in the world means "back to walking".
-            self.chat.entry.unfocus()
-            self.manager.set_focus_set(None)
+        if event.type == pygame.MOUSEBUTTONDOWN and event.button == 1 and \
+                not self.chat.toggle_button.get_abs_rect().collidepoint(event.pos):
+            if typing:  # a click in the world means "back to walking"
+                self.chat.entry.unfocus()
+                self.manager.set_focus_set(None)
+            name = self.avatar_at(event.pos)
+            if name is not None:  # click someone to talk to them
+                self.chat.set_visible(True)
+                self.chat.open(name)
             return
         self.manager.process_events(event)
         if self.chat.typing:
@@ -341,8 +350,13 @@ class WorldScene(Scene):
         self.chat.draw(surface)
         self.manager.draw_ui(surface)
         self.chat.draw_focus(surface)
-        if self.predictor is not None and not self.chat.visible:
-            self._draw_hint(surface)
+        if self.predictor is not None:
+            right = self.chat.rect.x if self.chat.visible else surface.get_width()
+            me = self.predictor.drawn(alpha)
+            self.minimap.draw(surface, (right - 16, surface.get_height() - 16), me,
+                              [(r.x, r.y) for r in self.remotes.values()], self.camera.visible())
+            if not self.chat.visible:
+                self._draw_hint(surface)
         view = surface.get_rect()
         if self.chat.visible:
             view.width = self.chat.rect.x
@@ -382,10 +396,26 @@ class WorldScene(Scene):
         surface.blits(tags, doreturn=False)
 
     def _draw_hint(self, surface: pygame.Surface) -> None:
-        text = theme.font(13).render("WASD / arrows: walk    Tab or C: chat", True, theme.INK)
+        text = theme.font(13).render(
+            "WASD / arrows: walk    Tab or C: chat    click someone: talk    M: map", True, theme.INK)
         rect = pygame.Rect(12, surface.get_height() - 40, text.get_width() + 24, 28)
         surface.blit(theme.translucent(rect.size, theme.PANEL, 190, 14), rect)
         surface.blit(text, text.get_rect(center=rect.center))
+
+    def avatar_at(self, pos: tuple[int, int]) -> str | None:
+        """The name of the other player drawn under a screen position (front-most)."""
+        if self.predictor is None:
+            return None
+        wx, wy = self.camera.to_world(*pos)
+        sheet = self.avatars
+        best = None
+        for remote in self.remotes.values():
+            left = remote.x - sheet.fw / 2
+            top = remote.y - sheet.feet_y
+            if left <= wx <= left + sheet.fw and top <= wy <= top + sheet.fh:
+                if best is None or remote.y > best.y:
+                    best = remote
+        return best.name if best is not None else None
 
     # -- for tests and tools ------------------------------------------------------------------
     def drawn_position(self, pid: int) -> tuple[float, float] | None:
