@@ -9,13 +9,16 @@ directory and it stops when the game quits).
 
 Controls
     WASD or arrow keys   walk
-    Tab or C             show / hide the chat panel (also the "Chat" button)
-    click a name         open that conversation
-    Enter                focus the message box (when a conversation is open),
-                         then send the message
-    Escape               stop typing, so the keys walk again
-    mouse wheel          scroll the conversation (older messages load at the top)
-    Login screen: Tab / Shift+Tab move between fields, Enter logs in.
+    Tab, or C            show / hide the chat panel (C only when not typing;
+                         the "Chat" button does the same)
+    click a name         in the chat panel: open that conversation
+    click a player       in the world: open a conversation with them
+    Enter                type a message in the open conversation; Enter again sends it
+    Escape               stop typing (the keys walk again); again: hide the chat panel
+    mouse wheel          scroll the players list or the conversation
+                         (older messages load at the top)
+    M                    show / hide the minimap
+    Login screen: Tab / Shift+Tab move between the fields, Enter logs in.
 """
 from __future__ import annotations
 
