@@ -6,6 +6,7 @@ player's own avatar between fixed steps and other players between snapshots.
 """
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 
@@ -375,7 +376,7 @@ class WorldScene(Scene):
             remote.moving = pose.moving
             if pose.moving:
                 remote.facing = facing_for(pose.vx, pose.vy, remote.facing)
-                remote.walked += (abs(pose.vx) + abs(pose.vy)) * dt
+                remote.walked += math.hypot(pose.vx, pose.vy) * dt
             if camera.sees(pose.x, pose.y, margin):
                 drawn.append((pose.y, pose.x, remote.look, remote.facing, remote.walked,
                               remote.moving, remote.name, False))

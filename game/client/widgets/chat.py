@@ -387,7 +387,7 @@ class ChatPanel:
         if not self.visible:
             return
         r = self.rect
-        surface.blit(theme.translucent(r.size, theme.PANEL, 248, 0), r)
+        surface.fill(theme.PANEL, r)
         pygame.draw.line(surface, theme.PANEL_EDGE, r.topleft, r.bottomleft, 2)
         theme.draw_text(surface, "Chat", (r.x + 16, r.y + 12), 20, bold=True)
         theme.draw_text(surface, "Tab hides", (r.right - 14, r.y + 18), 12, theme.MUTED,
