@@ -192,6 +192,11 @@ class WorldScene(Scene):
 
     def on_net(self, event: net.NetEvent) -> None:
         kind, data = event.kind, event.data
+        if kind == net.ANSWER and isinstance(data, dict) and data.get("event") == P.PING:
+            # Timed from when the answer arrived, not from when the frame got to it.
+            if isinstance(data.get("tag"), float):
+                self.status.set_ping((event.at - data["tag"]) * 1000.0)
+            return
         handler = getattr(self, "on_" + kind, None)
         if handler is not None:
             handler(data if data is not None else {})
@@ -310,12 +315,7 @@ class WorldScene(Scene):
             self.back_to_login("Your session has expired; please log in again.")
 
     def on_answer(self, data: dict) -> None:
-        event, tag, reply = data.get("event"), data.get("tag"), data.get("reply")
-        if event == P.PING:
-            if isinstance(tag, float):
-                self.status.set_ping((time.monotonic() - tag) * 1000.0)
-            return
-        self.chat.on_answer(event, tag, reply)
+        self.chat.on_answer(data.get("event"), data.get("tag"), data.get("reply"))
 
     # -- simulation -------------------------------------------------------------------------
     def fixed_update(self, dt: float) -> None:
