@@ -16,6 +16,7 @@ import pygame
 
 STEP_S = 1.0 / 60.0
 MAX_STEPS_PER_FRAME = 5
+EPSILON_S = 1e-9  # clock arithmetic slack, so a whole step is never lost to rounding
 TARGET_FPS = 60
 
 
@@ -88,10 +89,13 @@ class App:
         return scene
 
     def replace(self, scene: Scene) -> Scene:
+        """Swap the top scene; the one below stays covered."""
         if self.stack:
-            old = self.stack.pop()
-            old.exit()
-        return self.push(scene)
+            self.stack.pop().exit()
+        scene.app = self
+        self.stack.append(scene)
+        scene.enter()
+        return scene
 
     # -- the loop -------------------------------------------------------------------
     def frame(self) -> None:
@@ -117,14 +121,14 @@ class App:
         scene.update(min(elapsed, self.step * self.max_steps))
         self.accumulator += elapsed
         steps = 0
-        while self.accumulator >= self.step:
+        while self.accumulator >= self.step - EPSILON_S:
             if steps >= self.max_steps:
                 self.accumulator = 0.0  # drop the backlog rather than spiral
                 break
             self.scene.fixed_update(self.step)
             self.accumulator -= self.step
             steps += 1
-        self.scene.draw(self.surface, self.accumulator / self.step)
+        self.scene.draw(self.surface, max(0.0, self.accumulator / self.step))
         self.frames += 1
 
     def _resized(self) -> None:
