@@ -1,0 +1,194 @@
+"""The world scene without a host: a stand-in client feeds it events, so the
+tests count exactly what it sends and draws, frame by frame."""
+from __future__ import annotations
+
+import random
+
+import pygame
+import pytest
+
+from game import protocol as P
+from game import rules
+from game.client.app import STEP_S, App
+from game.client.scenes.world import WorldScene
+from game.net import ANSWER, NetEvent, Session
+
+
+class StandInClient:
+    """Just enough of HostClient: a queue in, a list of what was sent out."""
+
+    def __init__(self, name: str = "me", user_id: int = 1):
+        self.session = Session("token", user_id, name)
+        self.connected = True
+        self.queue: list[NetEvent] = []
+        self.moves: list[tuple[int, float, float, float]] = []  # seq, x, y, at (app time)
+        self.requests: list[tuple[str, object, object]] = []
+        self.app: App | None = None
+
+    def drain(self):
+        out, self.queue = self.queue, []
+        return out
+
+    def put(self, kind: str, data) -> None:
+        self.queue.append(NetEvent(kind, data))
+
+    def send_move(self, x: float, y: float) -> int:
+        self.moves.append((len(self.moves) + 1, x, y, self.app.now))
+        return len(self.moves)
+
+    def request(self, event, payload=None, tag=None) -> None:
+        self.requests.append((event, payload, tag))
+
+    def close(self) -> None:
+        self.connected = False
+
+
+@pytest.fixture
+def world():
+    pygame.init()
+    surface = pygame.display.set_mode((1024, 720))
+    clock = [100.0]
+    app = App(surface, clock=lambda: clock[0])
+    client = StandInClient()
+    client.app = app
+    scene = app.push(WorldScene(client))
+    spawn = rules.load_world().spawn
+
+    def frames(n: int = 1) -> None:
+        for _ in range(n):
+            clock[0] += STEP_S
+            app.frame()
+
+    client.put(P.WELCOME, {"you": {"id": 1, "name": "me", "x": spawn[0], "y": spawn[1]},
+                           "players": [], "unread": {}, "tick_rate": 20,
+                           "server_time": 5_000_000.0})
+    frames(1)
+    yield scene, client, frames, clock
+    app.shutdown()
+    pygame.event.clear()
+
+
+def hold(key: int) -> None:
+    pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=key, mod=0, unicode="", scancode=0))
+
+
+def release(key: int) -> None:
+    pygame.event.post(pygame.event.Event(pygame.KEYUP, key=key, mod=0, unicode="", scancode=0))
+
+
+def open_direction(scene) -> int:
+    world, (x, y) = scene.world, (scene.predictor.x, scene.predictor.y)
+    for key, (dx, dy) in ((pygame.K_d, (1, 0)), (pygame.K_a, (-1, 0)),
+                          (pygame.K_s, (0, 1)), (pygame.K_w, (0, -1))):
+        if rules.step(world, x, y, dx, dy, 0.5) != (x, y):
+            return key
+    raise AssertionError("boxed in")
+
+
+def test_positions_go_out_at_most_20_a_second_and_only_while_moving(world):
+    scene, client, frames, _ = world
+    assert client.moves == []  # standing still sends nothing
+    key = open_direction(scene)
+    hold(key)
+    frames(60)  # one second of walking
+    walking = len(client.moves)
+    assert 18 <= walking <= 20
+    times = [m[3] for m in client.moves]
+    assert all(b - a >= 0.05 - 1e-6 for a, b in zip(times, times[1:]))
+    release(key)
+    frames(60)
+    assert len(client.moves) == walking + 1  # one final position where we stopped
+    assert client.moves[-1][1:3] == (scene.predictor.x, scene.predictor.y)
+
+
+def test_walls_block_the_predicted_walk(world):
+    scene, client, frames, _ = world
+    hold(pygame.K_w)
+    frames(600)  # ten seconds up: a wall or the map edge stops us
+    release(pygame.K_w)
+    assert scene.world.box_free(scene.predictor.x, scene.predictor.y)
+    assert all(scene.world.box_free(x, y) for _, x, y, _ in client.moves)
+
+
+def test_players_appear_move_and_vanish(world):
+    scene, client, frames, clock = world
+    sx, sy = scene.world.spawn
+    client.put(P.PLAYER_JOINED, {"id": 7, "name": "juno", "x": sx + 40, "y": sy})
+    frames(1)
+    assert scene.drawn_position(7) == (sx + 40, sy)
+    host_t = 5_000_000.0 + (clock[0] - 100.0) * 1000.0
+    for i in range(1, 11):  # juno walks right, 8 px per 50 ms snapshot
+        client.put(P.SNAPSHOT, {"tick": i, "t": host_t + i * 50.0, "p": [7, sx + 40 + 8 * i, sy]})
+        frames(3)
+    frames(12)
+    assert scene.drawn_position(7) == pytest.approx((sx + 120, sy))
+    assert scene.remotes[7].facing == 2  # right
+    client.put(P.PLAYER_LEFT, {"id": 7, "name": "juno"})
+    frames(1)
+    assert scene.drawn_position(7) is None
+
+
+def test_a_correction_moves_us_back_and_later_moves_continue_from_there(world):
+    scene, client, frames, _ = world
+    key = open_direction(scene)
+    start = (scene.predictor.x, scene.predictor.y)
+    hold(key)
+    frames(20)
+    release(key)
+    frames(10)
+    last = client.moves[-1][0]
+    client.put(P.CORRECTION, {"seq": 2, "x": start[0], "y": start[1], "reason": "too_fast"})
+    frames(1)
+    assert (scene.predictor.x, scene.predictor.y) == start
+    client.put(P.CORRECTION, {"seq": last, "x": 0.0, "y": 0.0, "reason": "too_fast"})
+    frames(1)
+    assert (scene.predictor.x, scene.predictor.y) == start  # stale: ignored
+    frames(30)
+    assert len(client.moves) == last  # the host already knows where we are
+
+
+def test_two_hundred_players_are_drawn(world):
+    scene, client, frames, clock = world
+    w = scene.world
+    sx, sy = w.spawn
+    near = [((tx + 0.5) * 32, (ty + 0.5) * 32) for tx, ty in w.walkable_tiles()
+            if abs((tx + 0.5) * 32 - sx) < 400 and abs((ty + 0.5) * 32 - sy) < 300]
+    spots = random.Random(3).sample(near, 200) if len(near) >= 200 else near * (200 // len(near) + 1)
+    for i, (x, y) in enumerate(spots[:200]):
+        client.put(P.PLAYER_JOINED, {"id": 100 + i, "name": f"p{i}", "x": x, "y": y})
+    frames(2)
+    assert len(scene.remotes) == 200
+    blits = []
+    real_blits = pygame.Surface.blits
+
+    class Counting(pygame.Surface):
+        def blits(self, seq, doreturn=True):
+            seq = list(seq)
+            blits.append(len(seq))
+            return real_blits(self, seq, doreturn)
+
+    target = Counting(scene.app.surface.get_size())
+    scene.draw(target, 0.0)
+    assert 201 in blits  # one blit per avatar (and one per name label), all in view
+    assert scene.status.players == 201
+
+
+def test_typing_in_the_chat_box_does_not_walk(world):
+    scene, client, frames, _ = world
+    client.put(ANSWER, {"event": P.DIRECTORY, "tag": None,
+                        "reply": {"ok": True, "players": [{"name": "mira", "online": True}]}})
+    frames(1)
+    scene.chat.set_visible(True)
+    scene.chat.open("mira")
+    frames(1)
+    assert scene.chat.typing
+    start = (scene.predictor.x, scene.predictor.y)
+    hold(pygame.K_d)
+    pygame.event.post(pygame.event.Event(pygame.TEXTINPUT, text="d"))
+    frames(20)
+    assert (scene.predictor.x, scene.predictor.y) == start
+    assert scene.chat.entry.get_text() == "d"
+    pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_RETURN, mod=0, unicode="\r",
+                                         scancode=0))
+    frames(1)
+    assert (P.DM_SEND, {"to": "mira", "text": "d"}, "mira") in client.requests
