@@ -192,3 +192,19 @@ def test_typing_in_the_chat_box_does_not_walk(world):
                                          scancode=0))
     frames(1)
     assert (P.DM_SEND, {"to": "mira", "text": "d"}, "mira") in client.requests
+
+    # With the mouse: click the box, type, click Send.
+    scene.manager.set_focus_set(None)
+    frames(1)
+
+    def click(rect):
+        for kind in (pygame.MOUSEBUTTONDOWN, pygame.MOUSEBUTTONUP):
+            pygame.event.post(pygame.event.Event(kind, pos=rect.center, button=1))
+        frames(2)
+
+    click(scene.chat.entry.get_abs_rect())
+    assert scene.chat.typing
+    pygame.event.post(pygame.event.Event(pygame.TEXTINPUT, text="hi"))
+    frames(1)
+    click(scene.chat.send_button.get_abs_rect())
+    assert (P.DM_SEND, {"to": "mira", "text": "hi"}, "mira") in client.requests

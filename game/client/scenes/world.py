@@ -157,6 +157,7 @@ class WorldScene(Scene):
         if event.type == pygame.WINDOWFOCUSLOST:
             self.held.clear()
         if event.type == pygame.MOUSEBUTTONDOWN and event.button == 1 and \
+                not (self.chat.visible and self.chat.rect.collidepoint(event.pos)) and \
                 not self.chat.toggle_button.get_abs_rect().collidepoint(event.pos):
             if typing:  # a click in the world means "back to walking"
                 self.chat.entry.unfocus()
