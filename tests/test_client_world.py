@@ -208,3 +208,26 @@ def test_typing_in_the_chat_box_does_not_walk(world):
     frames(1)
     click(scene.chat.send_button.get_abs_rect())
     assert (P.DM_SEND, {"to": "mira", "text": "hi"}, "mira") in client.requests
+
+
+def test_players_entering_and_leaving_our_area(world):
+    """A host that only reports nearby players says who came into view and who left it."""
+    scene, client, frames, clock = world
+    sx, sy = scene.world.spawn
+    client.put(P.PLAYER_JOINED, {"id": 8, "name": "tala", "x": sx + 30, "y": sy})
+    client.put(P.PLAYER_JOINED, {"id": 9, "name": "pip", "x": sx - 30, "y": sy})
+    frames(1)
+    client.put("area", {"leave": [8], "enter": []})
+    frames(1)
+    assert scene.drawn_position(8) is None and scene.drawn_position(9) is not None
+    assert {"name": "tala", "online": True} in scene.chat.players  # online, only out of view
+    client.put("area", {"enter": [8, sx + 10, sy + 10], "leave": []})
+    frames(1)
+    assert scene.remotes[8].name == "tala" and scene.drawn_position(8) == (sx + 10, sy + 10)
+    host_t = 5_000_000.0 + (clock[0] - 100.0) * 1000.0
+    client.put(P.SNAPSHOT, {"tick": 1, "t": host_t, "p": [9, sx - 31, sy], "gone": [8]})
+    frames(1)
+    assert scene.drawn_position(8) is None and scene.drawn_position(9) is not None
+    client.put("area", {"reset": True, "enter": [9, sx - 40, sy]})
+    frames(1)
+    assert set(scene.remotes) == {9}

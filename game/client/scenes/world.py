@@ -76,6 +76,7 @@ class WorldScene(Scene):
         self.last_seq = 0
         self.interp = Interpolator()
         self.remotes: dict[int, Remote] = {}
+        self.known_names: dict[int, str] = {}  # every player id we have seen named
         self.held: set[str] = set()
         self.ended = False
         self.next_ping = 0.0
@@ -236,8 +237,13 @@ class WorldScene(Scene):
             return
         if pid == self.me_id:
             return
+        self.known_names[pid] = name
         self.remotes[pid] = Remote(pid, name, P.avatar_look(pid), x=x, y=y)
         self.interp.place(self.app.now, pid, x, y)
+
+    def _drop_remote(self, pid) -> None:
+        self.remotes.pop(pid, None)
+        self.interp.remove(pid)
 
     def on_player_joined(self, data: dict) -> None:
         self._add_remote(data)
@@ -245,9 +251,7 @@ class WorldScene(Scene):
             self.chat.set_online(str(data["name"]), True)
 
     def on_player_left(self, data: dict) -> None:
-        pid = data.get("id")
-        self.remotes.pop(pid, None)
-        self.interp.remove(pid)
+        self._drop_remote(data.get("id"))
         if "name" in data:
             self.chat.set_online(str(data["name"]), False)
 
@@ -257,7 +261,27 @@ class WorldScene(Scene):
             t = float(data["t"])
         except (P.ProtocolError, KeyError, TypeError, ValueError):
             return
+        for pid, x, y in entries:  # someone we know walked into view
+            if pid not in self.remotes and pid in self.known_names:
+                self._add_remote({"id": pid, "name": self.known_names[pid], "x": x, "y": y})
         self.interp.add_snapshot(self.app.now, t, entries, skip=self.me_id)
+        for pid in data.get("gone") or []:
+            self._drop_remote(pid)
+
+    def on_area(self, data: dict) -> None:
+        """The host tells us who came into or left the part of the world we see."""
+        if data.get("reset"):
+            for pid in list(self.remotes):
+                self._drop_remote(pid)
+        for pid in data.get("leave") or []:
+            self._drop_remote(pid)
+        try:
+            entries = P.unpack_positions(data.get("enter") or [])
+        except (P.ProtocolError, TypeError, ValueError):
+            return
+        for pid, x, y in entries:
+            name = self.known_names.get(pid, f"player {pid}")
+            self._add_remote({"id": pid, "name": name, "x": x, "y": y})
 
     def on_correction(self, data: dict) -> None:
         if self.predictor is None:
