@@ -34,7 +34,9 @@ class Host:
     def serve(self) -> None:
         """Serve until Ctrl-C or SIGTERM, then save everyone and close."""
         cfg = self.ctx.config
-        signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+        handler = _interrupt_handler(cfg.async_mode)
+        signal.signal(signal.SIGTERM, handler)
+        signal.signal(signal.SIGINT, handler)
         self.ticker.start()
         self.ctx.guard.start()
         log.info("hosting on http://%s:%d (%s mode, %g Hz, database %s)",
@@ -63,6 +65,26 @@ class Host:
 
 def _raise_keyboard_interrupt(signum, frame):
     raise KeyboardInterrupt
+
+
+def _interrupt_handler(async_mode: str):
+    """What SIGTERM and Ctrl-C do: stop the server loop so serve() can save.
+
+    Under eventlet a signal handler runs in whichever green thread happens to
+    be running; raising there only kills that green thread (a tick, a handler)
+    and the host keeps serving.  The interrupt is handed to the main green
+    thread, where the server loop waits, through the hub instead.
+    """
+    if async_mode != "eventlet":
+        return _raise_keyboard_interrupt
+    import greenlet
+    from eventlet import hubs
+
+    main = greenlet.getcurrent()
+
+    def interrupt_main(signum, frame):
+        hubs.get_hub().schedule_call_global(0, main.throw, KeyboardInterrupt)
+    return interrupt_main
 
 
 def create_host(config: HostConfig) -> Host:

@@ -172,10 +172,17 @@ def test_positions_survive_a_host_restart(tmp_path, test_map_path, mode):
         walk(alice, (176.0, 130.0))
         uid, session = alice.session.user_id, alice.session
         assert stored_position(db, uid) is None
+        # Someone else is leaving just as the host is asked to stop.
+        bob = players(unique_name("leaving"))
+        walk(bob, (176.0, 90.0))
+        for i in range(5):
+            bob.emit(P.DM_SEND, {"to": alice.session.name, "text": f"bye {i}"})
+        players.close(bob)
     finally:
         first.stop()
     assert first.proc.proc.returncode == 0
     assert stored_position(db, uid) == (176.0, 130.0)
+    assert stored_position(db, bob.session.user_id) == (176.0, 90.0)
 
     second = start_world_host(db, test_map_path, mode)
     try:
