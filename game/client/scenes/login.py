@@ -19,7 +19,7 @@ from game.net import HostClient, HostError, normalise_url
 from .. import theme
 from ..app import Scene
 
-CARD_W, CARD_H = 400, 420
+CARD_W, CARD_H = 400, 450
 FIELD_H = 38
 
 
