@@ -1,14 +1,22 @@
 """Register, log in and connect to a real host; and every way that is refused."""
 from __future__ import annotations
 
+import os
+import re
+import stat
+import subprocess
+import sys
+
 import pytest
 import requests
 from itsdangerous import URLSafeTimedSerializer
 
 from game import protocol as P
-from game.net import CONNECT_FAILED, DISCONNECTED
+from game.host_process import ROOT, free_port
+from game.net import CONNECT_FAILED, DISCONNECTED, probe
+from server.storage import MIGRATIONS
 
-from .conftest import PASSWORD, SPAWN, post, unique_name
+from .conftest import PASSWORD, SPAWN, db_rows, post, unique_name, wait_until
 
 
 def register(url, name, password=PASSWORD):
@@ -203,3 +211,61 @@ def test_join_is_refused_twice_on_one_connection(world_host, players):
     assert reply["ok"] is False and reply["error"] == P.E_BAD_PAYLOAD
     assert alice.wait_for(P.ERROR).data["event"] == P.JOIN
     assert alice.connected
+
+
+# -- the host program itself -------------------------------------------------------------
+def host_env(tmp_path) -> dict:
+    """An environment whose user data directory is inside ``tmp_path``."""
+    return dict(os.environ, XDG_DATA_HOME=str(tmp_path / "data"), HOME=str(tmp_path / "home"),
+                COLUMNS="300", PYTHONUNBUFFERED="1")
+
+
+def test_help_explains_every_flag_with_its_default(tmp_path):
+    out = subprocess.run([sys.executable, str(ROOT / "host.py"), "--help"], env=host_env(tmp_path),
+                         capture_output=True, text=True, timeout=30, check=True).stdout
+    usage, _, options = out.partition("options:")
+    flags = re.findall(r"\[(--[a-z-]+)", usage)
+    for required in ("--host", "--port", "--db", "--tick-rate", "--async-mode"):
+        assert required in flags
+    lines = options.splitlines()
+    for flag in flags:
+        start = next(i for i, line in enumerate(lines) if line.strip().startswith(flag))
+        block = [lines[start]]
+        for line in lines[start + 1:]:
+            if line.strip().startswith("-"):
+                break
+            block.append(line)
+        text = " ".join(block)
+        assert "(default:" in text, flag
+        assert len(text.split()) > 4, f"{flag} has no explanation"
+    data_db = tmp_path / "data" / "pixel-commons" / "world.db"
+    assert f"(default: {data_db})" in options
+    assert "(default: 127.0.0.1)" in options and "(default: 5000)" in options
+    assert "(default: 20.0)" in options and "(default: eventlet)" in options
+
+
+def test_first_run_creates_the_database_schema_and_key_in_the_user_data_dir(tmp_path,
+                                                                               test_map_path):
+    port = free_port()
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    proc = subprocess.Popen([sys.executable, str(ROOT / "host.py"), "--port", str(port),
+                             "--map", str(test_map_path), "--log-level", "WARNING"],
+                            cwd=cwd, env=host_env(tmp_path), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: proc.poll() is not None or probe(url, timeout=0.5), timeout=30)
+        assert proc.poll() is None, proc.stderr.read().decode()
+        assert register(url, "first_player").status_code == 201
+    finally:
+        proc.terminate()
+        assert proc.wait(15) == 0
+    db = tmp_path / "data" / "pixel-commons" / "world.db"
+    assert db.exists()
+    assert list(cwd.iterdir()) == []
+    assert db_rows(db, "PRAGMA user_version") == [(len(MIGRATIONS),)]
+    assert db_rows(db, "SELECT name FROM users") == [("first_player",)]
+    key = db.with_name("world.db.key")
+    assert len(key.read_bytes().strip()) >= 32
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
