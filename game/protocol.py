@@ -40,7 +40,8 @@ CLIENT_EVENTS = frozenset({JOIN, MOVE, DM_OPEN, DM_CLOSE, DM_SEND, DM_HISTORY,
 WELCOME = "welcome"              # answer to join: you, players, unread, world
 PLAYER_JOINED = "player_joined"  # {id, name, x, y}
 PLAYER_LEFT = "player_left"      # {id, name}
-SNAPSHOT = "snapshot"            # {tick, t, p: [id, x, y, id, x, y, ...]}
+SNAPSHOT = "snapshot"            # {tick, t, p: [id, x, y, ...], gone?: [id, ...]} (your area)
+AREA = "area"                    # {enter: [id, x, y, ...], leave: [id, ...], reset} your area changed
 CORRECTION = "correction"        # {seq, x, y, reason}
 DM_MESSAGE = "dm_message"        # a message in a conversation the client has open
 DM_UNREAD = "dm_unread"          # {peer, unread, message} for a closed conversation
@@ -113,6 +114,12 @@ DMS_PER_WINDOW = 20
 DM_WINDOW_S = 10.0
 MAX_FRAME_BYTES = 64 * 1024
 DIRECTORY_MAX = 200
+# Interest management: the world is cut into square cells; a client hears
+# about the players in the cells within AREA_RADIUS_CELLS of its own cell, so
+# it always sees everyone within AREA_GUARANTEED_PX on both axes.
+AREA_CELL_PX = 256
+AREA_RADIUS_CELLS = 2
+AREA_GUARANTEED_PX = AREA_CELL_PX * AREA_RADIUS_CELLS
 
 
 class ProtocolError(ValueError):
