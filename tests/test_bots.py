@@ -1,0 +1,89 @@
+"""The load tool: a handful of bots join a real host, walk, and report.
+
+No timing is asserted here; the benchmark (bench/run.py) measures speed.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from game import bots
+from game.host_process import ROOT
+
+REPORT_FIELDS = {
+    "players", "rate", "mode", "seconds", "procs", "joined", "p50_ms", "p99_ms", "max_ms",
+    "delivered_pct", "deadline_ms", "pairs", "snapshots_per_s", "bytes_per_s", "tool_cpu_pct",
+    "tool_cpu_max_proc_pct", "host_cpu_pct", "machine_cpu_pct", "host_tick_lateness_p99_ms",
+    "send_lag_p99_ms", "corrections", "errors", "disconnects", "saturated", "warning",
+}
+
+
+def run_bots(*args: str, timeout: float = 120.0) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "game.bots", *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def test_help_explains_every_flag():
+    result = run_bots("--help")
+    assert result.returncode == 0
+    for flag in ("--server", "--players", "--rate", "--seconds", "--spread", "--crowd",
+                 "--report", "--procs", "--observers", "--deadline-ms", "--warmup",
+                 "--prefix", "--first", "--map", "--seed", "--log-level"):
+        assert flag in result.stdout
+    assert "default" in result.stdout
+    assert "delivered_pct" in result.stdout  # the report's fields are explained
+
+
+def test_report_is_one_json_line_with_the_promised_fields(host):
+    result = run_bots("--server", host.url, "--players", "4", "--rate", "10",
+                      "--seconds", "2", "--warmup", "1", "--crowd", "--report",
+                      "--prefix", "crowdbot")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 1
+    report = json.loads(lines[0])
+    assert REPORT_FIELDS <= set(report)
+    assert report["players"] == 4 and report["joined"] == 4 and report["mode"] == "crowd"
+    # The bots saw each other walk: moves were expected and delivered.
+    assert report["pairs"] > 0
+    assert report["delivered_pct"] > 0
+    assert report["p50_ms"] is not None and report["p50_ms"] <= report["p99_ms"]
+    assert report["snapshots_per_s"] > 0 and report["bytes_per_s"] > 0
+    # The host runs on this machine, so the tool found it and measured it.
+    assert report["host_cpu_pct"] is not None
+    # Walking respects walls and speed: the host refused nothing.
+    assert report["corrections"] == {}
+    assert report["errors"] == 0
+
+
+def test_accounts_are_reused_and_processes_can_share_the_work(host):
+    # Two runs with the same prefix: the second logs the same accounts in.
+    for _ in range(2):
+        result = run_bots("--server", host.url, "--players", "4", "--procs", "2",
+                          "--seconds", "1", "--warmup", "0.5", "--spread", "--report",
+                          "--prefix", "spreadbot")
+        assert result.returncode == 0, result.stderr
+        report = json.loads(result.stdout)
+        assert report["procs"] == 2 and report["joined"] == 4 and report["mode"] == "spread"
+
+
+def test_refuses_a_host_that_is_not_there():
+    from game.host_process import free_port
+
+    result = run_bots("--server", f"http://127.0.0.1:{free_port()}", "--players", "1",
+                      "--seconds", "1", "--report", timeout=30)
+    assert result.returncode == 2
+    assert "no Pixel Commons host" in result.stderr
+
+
+def test_crowd_targets_stay_around_the_spawn():
+    from game import rules
+
+    world = rules.load_world()
+    sx, sy = world.spawn
+    crowd = bots.targets_for(world, "crowd")
+    assert crowd and all(abs(x - sx) <= bots.CROWD_HALF_W and abs(y - sy) <= bots.CROWD_HALF_H
+                         for x, y in crowd)
+    assert all(world.box_free(x, y) for x, y in crowd)
+    assert len(bots.targets_for(world, "spread")) > len(crowd)
