@@ -209,11 +209,14 @@ def world_hosts(tmp_path_factory, test_map_path):
         world.stop()
 
 
+# Marks a test (or, as ``pytestmark``, a module) to run under eventlet only:
+# the core host tests run under both async modes, the rest under the default.
+eventlet_only = pytest.mark.parametrize("world_host", ["eventlet"], indirect=True)
+
+
 @pytest.fixture(params=ASYNC_MODES)
 def world_host(request, world_hosts) -> WorldHost:
-    """The shared test-map host, once per async mode.  A module can use one
-    mode only with ``pytestmark = pytest.mark.parametrize("world_host",
-    ["eventlet"], indirect=True)``."""
+    """The shared test-map host, once per async mode (see ``eventlet_only``)."""
     return world_hosts(request.param)
 
 

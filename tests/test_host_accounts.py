@@ -16,7 +16,8 @@ from game.host_process import ROOT, free_port
 from game.net import CONNECT_FAILED, DISCONNECTED, probe
 from server.storage import MIGRATIONS
 
-from .conftest import PASSWORD, SPAWN, db_rows, post, unique_name, wait_until
+from .conftest import (PASSWORD, SPAWN, db_rows, eventlet_only, post, unique_name,
+                       wait_until)
 
 
 def register(url, name, password=PASSWORD):
@@ -107,12 +108,14 @@ def test_malformed_bodies_are_400(world_host, path, body):
     ("valid_name", "short"),
     ("valid_name", "x" * 257),
 ])
+@eventlet_only
 def test_bad_names_and_passwords_are_refused_and_create_nothing(world_host, username, password):
     assert_error(register(world_host.url, username, password), 400, "bad_request")
     if username == "valid_name":
         assert login(world_host.url, "valid_name", password).status_code == 401
 
 
+@eventlet_only
 def test_errors_elsewhere_are_json_too(world_host):
     assert_error(post(world_host.url, "/api/nothing-here", {}), 404, "not_found")
     assert_error(requests.get(world_host.url + P.HTTP_REGISTER, timeout=5), 405,
@@ -157,6 +160,7 @@ def test_a_forged_token_is_refused(world_host, players):
         assert "not valid" in reason
 
 
+@eventlet_only
 def test_a_logged_out_token_no_longer_connects(world_host, players):
     alice = players(join=True)
     token = alice.session.token
@@ -205,6 +209,7 @@ def test_a_new_login_takes_over_and_the_old_socket_is_told_why(world_host, playe
     assert second.call(P.PING, {})["ok"] is True
 
 
+@eventlet_only
 def test_join_is_refused_twice_on_one_connection(world_host, players):
     alice = players()
     reply = alice.call(P.JOIN, {})

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from game import protocol as P
 
-from .conftest import PASSWORD, db_rows, post, seen_events, unique_name
+from .conftest import PASSWORD, db_rows, eventlet_only, post, seen_events, unique_name
 
 
 def name_of(client) -> str:
@@ -85,6 +85,7 @@ def test_a_message_for_a_closed_conversation_arrives_as_an_unread_count(world_ho
     assert again.welcome["unread"] == {}
 
 
+@eventlet_only
 def test_closing_a_conversation_tells_the_other_and_stops_live_delivery(players):
     alice, bob = players(), players()
     open_dm(alice, bob)
@@ -149,6 +150,7 @@ GOOD_TEXTS = [
 BAD_TEXTS = ["", "   ", "\n\t ", "z" * 501, " " + "z" * 501, 42, None, ["hi"], "bell\x07"]
 
 
+@eventlet_only
 def test_dm_text_is_trimmed_and_up_to_500_characters(world_host, players):
     alice, bob = players(), players()
     for text, stored in GOOD_TEXTS:
@@ -156,6 +158,7 @@ def test_dm_text_is_trimmed_and_up_to_500_characters(world_host, players):
     assert stored_texts(world_host.db_path, alice, bob) == [s for _, s in GOOD_TEXTS]
 
 
+@eventlet_only
 def test_dm_text_outside_the_limits_is_refused_and_not_stored(world_host, players):
     alice, bob = players(), players()
     for text in BAD_TEXTS:
@@ -170,6 +173,7 @@ def test_dm_text_outside_the_limits_is_refused_and_not_stored(world_host, player
     assert [e["unread"] for e in seen_events(bob, P.DM_UNREAD)] == []
 
 
+@eventlet_only
 def test_messages_to_nobody_or_to_yourself_are_refused(world_host, players):
     alice = players()
     for peer in (unique_name("nobody"), name_of(alice), name_of(alice).upper()):

@@ -9,10 +9,10 @@ import socketio
 
 from game import protocol as P
 
-from .conftest import SPAWN, db_rows, seen_events, wait_for_position
+from .conftest import SPAWN, db_rows, eventlet_only, seen_events, wait_for_position
 
 # Limits are counted per player on the host; one async mode is enough here.
-pytestmark = pytest.mark.parametrize("world_host", ["eventlet"], indirect=True)
+pytestmark = eventlet_only
 
 BOB = "{bob}"  # replaced by the peer's name in each payload
 
@@ -116,7 +116,8 @@ def test_a_second_argument_is_refused(world_host, players, event, payload):
     assert not seen_events(bob, P.DM_PRESENCE)
 
 
-@pytest.mark.parametrize("event", ["teleport", "admin", "enter_room", "x" * 100])
+@pytest.mark.parametrize("event", ["teleport", "admin", "enter_room", "x" * 100],
+                         ids=["teleport", "admin", "enter_room", "long-name"])
 def test_unknown_events_get_an_error(players, event):
     alice = players()
     reply = alice.call(event, {"x": 1})

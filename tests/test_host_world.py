@@ -7,9 +7,8 @@ import pytest
 
 from game import protocol as P
 from game.net import HostClient, Session
-from game.rules import WorldMap
 
-from .conftest import (ASYNC_MODES, SPAWN, PlayerFactory, db_rows, seen_events, snapshot_positions,
+from .conftest import (ASYNC_MODES, SPAWN, eventlet_only, PlayerFactory, db_rows, seen_events, snapshot_positions,
                        start_world_host, stored_position, unique_name, wait_for_position,
                        wait_until)
 
@@ -111,6 +110,7 @@ def test_rejected_moves_are_neither_broadcast_nor_stored(world_host, players):
         176.0, 120.0)
 
 
+@eventlet_only
 def test_a_move_older_than_the_last_accepted_one_is_ignored(players):
     alice = players()
     alice.emit(P.MOVE, {"seq": 10, "x": START[0], "y": START[1]})
@@ -126,7 +126,8 @@ def test_a_player_who_logs_out_and_back_in_starts_where_they_left_off(world_host
     alice = players(name)
     walk(alice, START)
     walk(alice, (176.0, 130.0))
-    players.close(alice)
+    alice.emit(P.LOGOUT, {})  # no answer comes: the host closes the connection
+    assert alice.wait_for(P.SESSION_ENDED).data["reason"] == P.END_LOGGED_OUT
     uid = alice.session.user_id
     assert wait_until(lambda: stored_position(world_host.db_path, uid) == (176.0, 130.0))
     again = players(name, register=False)
@@ -146,6 +147,7 @@ def test_the_position_is_saved_while_playing(world_host, players):
     assert alice.connected
 
 
+@eventlet_only
 def test_a_stored_position_that_is_no_longer_walkable_falls_back_to_the_spawn(world_host,
                                                                               players):
     name = unique_name("moved")
@@ -196,11 +198,3 @@ def test_positions_survive_a_host_restart(tmp_path, test_map_path, mode):
         players.close_all()
     finally:
         second.stop()
-
-
-def test_the_real_world_map_puts_a_new_player_on_its_spawn(make_player):
-    alice = make_player()
-    spawn = WorldMap.load_tmx().spawn
-    bob = make_player()
-    joined = alice.wait_for(P.PLAYER_JOINED, match=lambda d: d["id"] == bob.session.user_id)
-    assert (joined.data["x"], joined.data["y"]) == (round(spawn[0], 1), round(spawn[1], 1))
