@@ -1,9 +1,10 @@
-"""Shared fixtures: a real host process per test module, scripted players.
+"""Shared fixtures: real host processes on free ports, scripted players.
 
-``host`` and ``make_player`` run the host on the real world map.  The host
-tests use ``world_host`` and ``players`` instead: the same real host process,
-run under both async modes on a small test map whose walls are known, so a
-test can aim a move at a wall and know what the host must answer.
+``host`` and ``make_player`` run a host on the real world map, one per test
+module.  The host tests use ``world_host`` and ``players`` instead: a real
+host per async mode (shared by the whole run; every test makes its own
+players) on a small test map whose walls are known, so a test can aim a move
+at a wall and know what the host must answer.
 """
 from __future__ import annotations
 
