@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import socket
 from dataclasses import dataclass
 
 from flask import Flask, jsonify
@@ -63,6 +64,27 @@ class Host:
         log.info("saved %d players; host stopped", len(positions))
 
 
+class RealtimeSockets:
+    """WSGI middleware for WebSocket upgrades: no permessage-deflate (each
+    client would compress the same snapshot again) and no Nagle delay on the
+    connection, so a snapshot leaves the moment it is written."""
+
+    def __init__(self, app):
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        if environ.get("HTTP_UPGRADE", "").lower() == "websocket":
+            environ.pop("HTTP_SEC_WEBSOCKET_EXTENSIONS", None)
+            sock = environ.get("werkzeug.socket")
+            if sock is None and "eventlet.input" in environ:
+                sock = environ["eventlet.input"].get_socket()
+            try:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            except (AttributeError, OSError):
+                pass
+        return self.app(environ, start_response)
+
+
 def _raise_keyboard_interrupt(signum, frame):
     raise KeyboardInterrupt
 
@@ -106,7 +128,11 @@ def create_host(config: HostConfig) -> Host:
         cors_allowed_origins=config.origin_allowed,
         logger=False,
         engineio_logger=False,
+        # Handlers run on the connection's own reader, in arrival order,
+        # instead of one new green thread per event (a move is the hot path).
+        async_handlers=False,
     )
+    app.wsgi_app = RealtimeSockets(app.wsgi_app)
     ctx = HostContext(config=config, sio=socketio.server, runtime=runtime, storage=storage,
                       accounts=accounts, world=LiveWorld(world_map))
     ctx.guard = ConnectionGuard(

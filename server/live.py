@@ -2,9 +2,17 @@
 
 Pure in-memory state, updated by the handlers and read by the tick loop.
 Positions are checked with the shared rules in ``game.rules``.
+
+For interest management the world is cut into square cells of
+``protocol.AREA_CELL_PX``; a player's *area* is the block of cells within
+``protocol.AREA_RADIUS_CELLS`` of the cell they stand in.  The tick loop keeps
+``LiveWorld.cells`` (who stands in which cell, as of the last tick) and sends
+each cell's players one snapshot of the movers in their area.
 """
 from __future__ import annotations
 
+import functools
+import threading
 from dataclasses import dataclass, field
 
 from game import protocol as P
@@ -18,6 +26,26 @@ WORLD_ROOM = "world"
 def user_room(user_id: int) -> str:
     """Every socket of a player is in this room; only the host names it."""
     return f"u:{user_id}"
+
+
+def cell_room(cell: tuple[int, int]) -> str:
+    """The players standing in one cell; they share one snapshot per tick."""
+    return f"cell:{cell[0]}:{cell[1]}"
+
+
+def cell_of(x: float, y: float) -> tuple[int, int]:
+    return int(x // P.AREA_CELL_PX), int(y // P.AREA_CELL_PX)
+
+
+_R = P.AREA_RADIUS_CELLS
+AREA_OFFSETS = tuple((dx, dy) for dy in range(-_R, _R + 1) for dx in range(-_R, _R + 1))
+
+
+@functools.lru_cache(maxsize=8192)
+def area(cell: tuple[int, int]) -> frozenset[tuple[int, int]]:
+    """The cells a player standing in ``cell`` hears about (including it)."""
+    cx, cy = cell
+    return frozenset((cx + dx, cy + dy) for dx, dy in AREA_OFFSETS)
 
 
 def conversation_room(a: int, b: int) -> str:
@@ -41,6 +69,9 @@ class LivePlayer:
     # When the last "you are rate limited" error went out, so floods are not
     # answered with a flood of errors.
     last_limit_notice: float = -1e9
+    # The cell the tick loop last placed this player in (None until the
+    # first tick after joining); only the tick loop changes it.
+    cell: tuple[int, int] | None = None
 
     def public(self) -> dict:
         return {"id": self.user_id, "name": self.name, "x": round(self.x, 1), "y": round(self.y, 1)}
@@ -53,6 +84,10 @@ class LiveWorld:
         self.by_uid: dict[int, LivePlayer] = {}
         self._moved: set[int] = set()
         self._unsaved: set[int] = set()
+        # uid sets per cell, as of the last tick; guarded by ``lock`` because
+        # under --async-mode threading the tick runs beside the handlers.
+        self.cells: dict[tuple[int, int], set[int]] = {}
+        self.lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self.by_uid)
@@ -71,11 +106,21 @@ class LiveWorld:
         return player
 
     def remove(self, sid: str) -> LivePlayer | None:
-        player = self.by_sid.pop(sid, None)
-        if player is not None and self.by_uid.get(player.user_id) is player:
-            del self.by_uid[player.user_id]
-            self._moved.discard(player.user_id)
-            self._unsaved.discard(player.user_id)
+        with self.lock:
+            player = self.by_sid.pop(sid, None)
+            if player is None:
+                return None
+            current = self.by_uid.get(player.user_id)
+            if current is player:
+                del self.by_uid[player.user_id]
+                self._moved.discard(player.user_id)
+                self._unsaved.discard(player.user_id)
+            members = self.cells.get(player.cell) if player.cell else None
+            if members is not None and (current is player or current is None
+                                        or current.cell != player.cell):
+                members.discard(player.user_id)
+                if not members:
+                    del self.cells[player.cell]
         return player
 
     def apply_move(self, player: LivePlayer, move: P.Move, now: float) -> str | None:

@@ -1,12 +1,20 @@
-"""The fixed-rate tick: one batched snapshot per tick, positions saved every second."""
+"""The fixed-rate tick: batched, interest-managed snapshots; positions saved every second.
+
+Each tick, every player who moved is placed in their cell (see ``server.live``).
+A player whose cell changed gets a personal ``area`` event first (who came into
+and who left their area); then every occupied cell's room gets one
+``snapshot`` of the movers in that cell's area, encoded once for all of the
+cell's players, with ``gone`` listing players who walked out of the area.
+"""
 from __future__ import annotations
 
 import time
+from collections import defaultdict
 
 from game import protocol as P
 
 from .context import HostContext, log
-from .live import WORLD_ROOM
+from .live import area, cell_of, cell_room
 
 # After a stall longer than this many ticks the loop skips ahead instead of
 # firing a burst of late ticks.
@@ -49,15 +57,115 @@ class Ticker:
     def tick(self, now: float) -> None:
         ctx = self.ctx
         self.tick_number += 1
-        moved = ctx.world.take_moved()
-        if moved:
-            ctx.sio.emit(P.SNAPSHOT, {"tick": self.tick_number, "t": round(time.time() * 1000.0),
-                                      "p": P.pack_positions(moved)}, to=WORLD_ROOM)
-            ctx.tick_stats.snapshots_sent += 1
+        self.broadcast(now)
         if now - self._last_save >= ctx.config.save_interval_s:
             self._last_save = now
             ctx.storage.save_positions(ctx.world.take_unsaved())
             self._close_idle_connections(now)
+
+    def broadcast(self, now: float) -> None:
+        """Send this tick's area changes and snapshots."""
+        world = self.ctx.world
+        with world.lock:
+            moved = world.take_moved()
+            if not moved:
+                return
+            movers, changes = self._place(moved)
+            areas = self._area_events(changes)
+            snapshots = self._snapshots(movers, changes)
+        # Emitting may wait on slow sockets: done outside the lock.
+        emit = self.ctx.sio.emit
+        for sid, payload in areas:
+            emit(P.AREA, payload, to=sid)
+        for cell, payload in snapshots:
+            emit(P.SNAPSHOT, payload, to=cell_room(cell))
+        self.ctx.tick_stats.snapshots_sent += len(snapshots)
+
+    def _place(self, moved):
+        """Group movers by cell and move players whose cell changed."""
+        world, sio = self.ctx.world, self.ctx.sio
+        by_uid, cells = world.by_uid, world.cells
+        movers: dict[tuple[int, int], list] = defaultdict(list)
+        changes = []  # (player, old cell or None, new cell)
+        for uid, x, y in moved:
+            player = by_uid[uid]
+            cell = cell_of(x, y)
+            movers[cell].extend((uid, round(x, 1), round(y, 1)))
+            if cell != player.cell:
+                changes.append((player, player.cell, cell))
+        for player, old, new in changes:
+            if old is not None:
+                members = cells.get(old)
+                if members is not None:
+                    members.discard(player.user_id)
+                    if not members:
+                        del cells[old]
+                sio.leave_room(player.sid, cell_room(old))
+            cells.setdefault(new, set()).add(player.user_id)
+            player.cell = new
+            sio.enter_room(player.sid, cell_room(new))
+        return movers, changes
+
+    def _area_events(self, changes) -> list[tuple[str, dict]]:
+        """Personal ``area`` events for players whose own cell changed."""
+        if not changes:
+            return []
+        world = self.ctx.world
+        by_uid, cells = world.by_uid, world.cells
+        was_in = {player.user_id: old for player, old, _ in changes}
+        events = []
+        for player, old, new in changes:
+            me = player.user_id
+            now_area = area(new)
+            if old is None:  # just joined: the whole area, from scratch
+                enter = [q for c in now_area for q in cells.get(c, ()) if q != me]
+                events.append((player.sid, {"enter": _positions(by_uid, enter), "leave": [],
+                                            "reset": True}))
+                continue
+            old_area = area(old)
+            enter = []
+            for c in now_area:
+                for q in cells.get(c, ()):
+                    before = was_in.get(q, c)
+                    if q != me and (before is None or before not in old_area):
+                        enter.append(q)
+            leave = []
+            for c in old_area - now_area:
+                for q in cells.get(c, ()):
+                    if q != me and was_in.get(q, c) in old_area:
+                        leave.append(q)
+            for other, before, after in changes:  # walked out of both areas at once
+                q = other.user_id
+                if (q != me and before in old_area and after not in now_area
+                        and after not in old_area):
+                    leave.append(q)
+            if enter or leave:
+                events.append((player.sid, {"enter": _positions(by_uid, enter), "leave": leave,
+                                            "reset": False}))
+        return events
+
+    def _snapshots(self, movers, changes) -> list[tuple[tuple[int, int], dict]]:
+        """One snapshot per occupied cell: the movers in its area."""
+        gone: dict[tuple[int, int], list[int]] = defaultdict(list)
+        for player, old, new in changes:
+            if old is not None:
+                for c in area(old) - area(new):
+                    gone[c].append(player.user_id)
+        base = {"tick": self.tick_number, "t": round(time.time() * 1000.0)}
+        out = []
+        for cell in self.ctx.world.cells:
+            flat: list = []
+            for c in area(cell):
+                m = movers.get(c)
+                if m:
+                    flat.extend(m)
+            left = gone.get(cell)
+            if flat or left:
+                payload = dict(base, p=flat)
+                if left:
+                    payload["gone"] = left
+                out.append((cell, payload))
+        return out
 
     def _close_idle_connections(self, now: float) -> None:
         """Connections that authenticated but never joined hold resources for nothing."""
@@ -66,3 +174,13 @@ class Ticker:
         for sid, since in list(ctx.connected_at.items()):
             if sid not in ctx.world.by_sid and now - since > limit:
                 ctx.end_session(sid, "join_timeout", "did not join the world in time")
+
+
+def _positions(by_uid, uids) -> list:
+    """[id, x, y, id, x, y, ...] of the given players."""
+    flat: list = []
+    for uid in uids:
+        p = by_uid.get(uid)
+        if p is not None:
+            flat.extend((uid, round(p.x, 1), round(p.y, 1)))
+    return flat
