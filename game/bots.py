@@ -123,7 +123,11 @@ class Walker:
         # Positions go out rounded to 0.1 px (as the host echoes them), so a
         # bot can recognise its own position in a snapshot.
         nx, ny = round(nx, 1), round(ny, 1)
-        if (nx, ny) == (bot.x, bot.y) or not self.world.box_free(nx, ny):
+        if not self.world.segment_free(bot.x, bot.y, nx, ny):
+            # Sliding round a corner: the straight line clips the wall, and
+            # the host checks straight lines.  Take one axis this step.
+            nx, ny = (nx, bot.y) if self.world.segment_free(bot.x, bot.y, nx, bot.y) else (bot.x, ny)
+        if (nx, ny) == (bot.x, bot.y) or not self.world.segment_free(bot.x, bot.y, nx, ny):
             bot.target = self.pick(bot.x, bot.y)  # stuck against a wall
             return
         bot.x, bot.y = nx, ny

@@ -1,0 +1,1 @@
+"""Benchmarks: the naive re-broadcast host and the script that compares it with the real host."""

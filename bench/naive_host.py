@@ -1,0 +1,73 @@
+"""The naive design, kept only to measure against: every accepted move is sent
+to every player the moment it arrives (one message per move per player), and
+the tick sends nothing.
+
+    python bench/naive_host.py --port 5001 --db /tmp/naive.db
+
+Takes the same flags as ``host.py``; accounts, validation and saving are the
+real host's, so only the broadcast design differs.
+"""
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+def make_naive(host) -> None:
+    """Re-broadcast each accepted move at once; the tick only saves."""
+    from game import protocol as P
+    from server.live import WORLD_ROOM
+
+    ctx = host.ctx
+    sio = ctx.sio
+    checked_move = sio.handlers["/"][P.MOVE]
+
+    def move(sid, data=None, *extra):
+        player = ctx.world.by_sid.get(sid)
+        before = (player.x, player.y) if player is not None else None
+        checked_move(sid, data, *extra)
+        if player is not None and (player.x, player.y) != before:
+            sio.emit(P.SNAPSHOT, {"tick": 0, "t": round(time.time() * 1000.0),
+                                  "p": [player.user_id, round(player.x, 1), round(player.y, 1)]},
+                     to=WORLD_ROOM)
+
+    sio.on(P.MOVE, move)
+    host.ticker.broadcast = lambda now: None  # no batched snapshots
+
+
+def main(argv: list[str] | None = None) -> int:
+    import host as entry
+
+    args = entry.parse_args(argv)
+    if args.async_mode == "eventlet":
+        import warnings
+
+        warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
+        import eventlet
+
+        eventlet.monkey_patch()
+    import logging
+
+    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from server.app import create_host
+    from server.config import HostConfig
+
+    config = HostConfig(host=args.host, port=args.port, db_path=args.db, map_path=args.map,
+                        tick_rate=args.tick_rate, async_mode=args.async_mode,
+                        token_ttl_s=args.token_ttl, save_interval_s=args.save_interval,
+                        ping_interval_s=args.ping_interval, ping_timeout_s=args.ping_timeout,
+                        allowed_origins=tuple(args.allowed_origin),
+                        login_failures_per_minute=args.login_failures)
+    host = create_host(config)
+    make_naive(host)
+    host.serve()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,328 @@
+"""Benchmark: the naive re-broadcast host against this host, side by side.
+
+    python -m bench.run                      # the full run; writes docs/benchmarks.md
+    python -m bench.run --counts 10,25 --seconds 5 --spread 0 --out /tmp/b.md
+
+Starts the naive host (``bench/naive_host.py``: every move re-sent to everyone
+at once) and the real host (``host.py``: batched, interest-managed snapshots)
+on free localhost ports with throwaway databases, runs the load tool
+(``python -m game.bots --report``) against each at every player count, runs
+the spread case against the real host, times the client's world scene drawing
+200 avatars, and writes the tables with the command that produced them.
+
+The load tool shares the machine with the host; each row says how busy the
+machine was and whether the tool ran out of CPU (then the row is not valid).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from game.host_process import HostProcess  # noqa: E402
+
+DEFAULT_COUNTS = "10,25,50,100,200"
+# A design whose p99 passes this (or that delivers less than COLLAPSE_DELIVERED
+# per cent) has collapsed; bigger counts are not run against it.
+COLLAPSE_P99_MS = 1000.0
+COLLAPSE_DELIVERED = 50.0
+
+
+def run_bots(url: str, players: int, args: argparse.Namespace, mode: str,
+             procs: int) -> dict:
+    cmd = [sys.executable, "-m", "game.bots", "--server", url, "--players", str(players),
+           "--rate", str(args.rate), "--seconds", str(args.seconds), f"--{mode}", "--report",
+           "--procs", str(procs), "--prefix", "bench"]
+    print("  $", " ".join(cmd[1:]), file=sys.stderr, flush=True)
+    result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True,
+                            timeout=900)
+    if result.returncode != 0:
+        return {"players": players, "error": result.stderr.strip()[-300:]}
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    print("   ", json.dumps(report), file=sys.stderr, flush=True)
+    return report
+
+
+def procs_for(players: int, args: argparse.Namespace) -> int:
+    return args.procs or (1 if players <= 100 else 2)
+
+
+def collapsed(report: dict) -> bool:
+    if "error" in report:
+        return True
+    p99, delivered = report.get("p99_ms"), report.get("delivered_pct")
+    return (p99 is None or p99 > COLLAPSE_P99_MS
+            or delivered is None or delivered < COLLAPSE_DELIVERED)
+
+
+def frame_time(url: str | None, args: argparse.Namespace) -> dict:
+    cmd = [sys.executable, "-m", "bench.frametime", "--seconds", str(args.frame_seconds)]
+    cmd += ["--server", url] if url else ["--synthetic", str(args.frame_avatars)]
+    result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300,
+                            env=dict(os.environ, SDL_VIDEODRIVER="dummy"))
+    if result.returncode != 0:
+        return {"error": result.stderr.strip()[-300:]}
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def machine() -> str:
+    cpu = platform.processor() or ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}, {platform.system()}"
+
+
+def load() -> str:
+    try:
+        return " / ".join(f"{v:.1f}" for v in os.getloadavg())
+    except OSError:
+        return "?"
+
+
+# -- the markdown --------------------------------------------------------------------------
+def fmt(value, suffix: str = "") -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        value = f"{value:.1f}" if abs(value) < 1000 else f"{value:.0f}"
+    return f"{value}{suffix}"
+
+
+def row_cells(r: dict | None) -> list[str]:
+    if r is None:
+        return ["not run (collapsed)"] + [""] * 4
+    if "error" in r:
+        return ["failed: " + r["error"].splitlines()[-1][:60]] + [""] * 4
+    flag = " ⚠" if r.get("saturated") else ""
+    return [fmt(r.get("p50_ms")) + flag, fmt(r.get("p99_ms")), fmt(r.get("delivered_pct"), " %"),
+            fmt(r.get("host_cpu_pct"), " %"), fmt(r.get("tool_cpu_pct"), " %")]
+
+
+def write_markdown(path: Path, args: argparse.Namespace, command: str, started: str,
+                   loads: tuple[str, str], naive: dict, fast: dict, spread: list[dict],
+                   frames: list[dict], wall_s: float) -> None:
+    lines = [
+        "# Benchmarks",
+        "",
+        "Written by the benchmark script; do not edit by hand. Produced by:",
+        "",
+        "```",
+        command,
+        "```",
+        "",
+        f"- When: {started}, {wall_s / 60:.1f} minutes",
+        f"- Machine: {machine()}",
+        f"- Load average (1/5/15 min) at the start: {loads[0]}; at the end: {loads[1]}. "
+        "Other work on the machine competes with both the host and the load tool.",
+        f"- Every player sends its position {args.rate:g} times a second for {args.seconds:g} s "
+        "(after a 2 s warm-up); the load tool (`python -m game.bots --report`) and the host "
+        "share the machine's cores.",
+        "- **Latency** is move-to-delivery: from a bot sending a position until another bot of "
+        "the same load process receives a snapshot with that position (or a newer one of the "
+        "same mover), including the wait for the tick. **Delivered** is the share of expected "
+        "(move, observer) pairs seen within 500 ms; a pair is expected when the two stand "
+        f"within the host's guaranteed view of each other ({_guaranteed()} px on both axes, "
+        "less a margin). Latency is checked by a sample of observers (12 per load process) "
+        "against every mover.",
+        "- **Host CPU** is the host process (100 % = one core); **tool CPU** is the load tool, "
+        "summed over its processes. ⚠ marks a run where the tool itself ran out of CPU or sent "
+        "late: its latencies measure the tool, not the host.",
+        "",
+        "## Crowd: everyone in one view",
+        "",
+        f"All players walk within {_crowd()} px around the spawn, so everyone sees everyone.",
+        "",
+        "| players | naive p50 ms | naive p99 ms | naive delivered | naive host CPU | naive tool CPU "
+        "| host p50 ms | host p99 ms | host delivered | host CPU | tool CPU |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for n in args.counts:
+        cells = [str(n)] + row_cells(naive.get(n)) + row_cells(fast.get(n))
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "Per-run details (snapshots and bytes one client receives a second, machine "
+              "CPU, the host's tick lateness p99 from `/api/stats`, which covers the logins and "
+              "the position saves of the run):", "",
+              "| design | players | snapshots/s | bytes/s per client | machine CPU | "
+              "tick lateness p99 ms | tool send lag p99 ms | warning |",
+              "|---|---:|---:|---:|---:|---:|---:|---|"]
+    for name, table in (("naive", naive), ("host", fast), ("host, spread", {r["players"]: r for r in spread})):
+        for n, r in sorted(table.items()):
+            if r is None or "error" in r:
+                continue
+            lines.append(f"| {name} | {n} | {fmt(r.get('snapshots_per_s'))} | "
+                         f"{fmt(r.get('bytes_per_s'))} | {fmt(r.get('machine_cpu_pct'), ' %')} | "
+                         f"{fmt(r.get('host_tick_lateness_p99_ms'))} | "
+                         f"{fmt(r.get('send_lag_p99_ms'))} | {r.get('warning') or ''} |")
+    lines += ["", "## Spread over the map", "",
+              "Players wander over the whole map; each client receives only the players in the "
+              "cells around it.", "",
+              "| players | p50 ms | p99 ms | delivered | host CPU | tool CPU | snapshots/s | "
+              "bytes/s per client |", "|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in spread:
+        if "error" in r:
+            lines.append(f"| {r['players']} | failed: {r['error'].splitlines()[-1][:80]} ||||||| ")
+            continue
+        lines.append("| " + " | ".join([str(r["players"])] + row_cells(r) +
+                                        [fmt(r.get("snapshots_per_s")), fmt(r.get("bytes_per_s"))])
+                     + " |")
+    lines += ["", "## Client frame time", "",
+              "The game's own `WorldScene` on the real `App`, headless (SDL dummy video driver), "
+              "frames paced at 60 Hz; the time is the work of one frame (draining the network "
+              "queue, fixed steps, interpolation, drawing map, avatars and name tags), not the "
+              "sleep. *Synthetic* feeds the scene 20 Hz snapshots of walkers without a host; "
+              "*live host* watches bots walking on the real host on this same machine.", "",
+              "| mode | avatars on screen (mean) | frames | p50 ms | p99 ms | max ms |",
+              "|---|---:|---:|---:|---:|---:|"]
+    for f in frames:
+        if "error" in f:
+            lines.append(f"| failed | {f['error'].splitlines()[-1][:80]} |||||")
+            continue
+        lines.append(f"| {f['mode']} ({f['size']}) | {f['avatars_on_screen_mean']} | {f['frames']} | "
+                     f"{f['frame_p50_ms']} | {f['frame_p99_ms']} | {f['frame_max_ms']} |")
+    lines += ["", "## Raw reports", "", "```"]
+    for name, table in (("naive", naive), ("host", fast)):
+        for n, r in sorted(table.items()):
+            if r is not None:
+                lines.append(f"{name} {json.dumps(r)}")
+    for r in spread:
+        lines.append(f"spread {json.dumps(r)}")
+    for f in frames:
+        lines.append(f"frames {json.dumps(f)}")
+    lines += ["```", ""]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines), encoding="utf-8")
+
+
+def _guaranteed() -> int:
+    from game import protocol as P
+    return P.AREA_GUARANTEED_PX
+
+
+def _crowd() -> str:
+    from game import bots
+    return f"{2 * bots.CROWD_HALF_W}x{2 * bots.CROWD_HALF_H}"
+
+
+# -- running ----------------------------------------------------------------------------
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--counts", default=DEFAULT_COUNTS,
+                        help="crowd player counts, run against both designs")
+    parser.add_argument("--spread", default="500", metavar="COUNTS",
+                        help="spread player counts, run against this host (0: none)")
+    parser.add_argument("--rate", type=float, default=20.0, metavar="HZ",
+                        help="moves each player sends a second")
+    parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per run")
+    parser.add_argument("--procs", type=int, default=0,
+                        help="load tool processes (0: 1 up to 100 players, else 2)")
+    parser.add_argument("--frame-avatars", type=int, default=200,
+                        help="avatars for the client frame-time measurement")
+    parser.add_argument("--frame-seconds", type=float, default=10.0,
+                        help="seconds of frames to time")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md",
+                        help="markdown file to write")
+    args = parser.parse_args(argv)
+    args.counts = [int(v) for v in args.counts.split(",") if v.strip()]
+    args.spread = [int(v) for v in args.spread.split(",") if v.strip() and int(v) > 0]
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    shown = sys.argv[1:] if argv is None else argv
+    command = " ".join(["python -m bench.run", *map(shlex.quote, shown)])
+    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    load_start = load()
+    t0 = time.monotonic()
+    naive: dict[int, dict | None] = {}
+    fast: dict[int, dict] = {}
+    spread: list[dict] = []
+    frames: list[dict] = []
+    with tempfile.TemporaryDirectory(prefix="pc-bench-") as tmp:
+        tmp = Path(tmp)
+        print("naive host (every move re-sent to everyone at once)", file=sys.stderr)
+        with NaiveHost(tmp / "naive.db") as host:
+            dead = False
+            for n in args.counts:
+                naive[n] = None if dead else run_bots(host.url, n, args, "crowd", procs_for(n, args))
+                dead = dead or collapsed(naive[n])
+        print("this host (batched, interest-managed snapshots)", file=sys.stderr)
+        with HostProcess(tmp / "host.db") as host:
+            for n in args.counts:
+                fast[n] = run_bots(host.url, n, args, "crowd", procs_for(n, args))
+            for n in args.spread:
+                spread.append(run_bots(host.url, n, args, "spread", procs_for(n, args)))
+            print("client frame time", file=sys.stderr)
+            frames.append(frame_time(None, args))
+            walkers = subprocess.Popen(
+                [sys.executable, "-m", "game.bots", "--server", host.url, "--players",
+                 str(args.frame_avatars), "--crowd", "--seconds", "0", "--prefix", "bench"],
+                cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            try:
+                _wait_players(host.url, args.frame_avatars)
+                frames.append(frame_time(host.url, args))
+            finally:
+                walkers.terminate()
+                walkers.wait(30)
+    write_markdown(args.out, args, command, started, (load_start, load()), naive, fast, spread,
+                   frames, time.monotonic() - t0)
+    print(f"wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+class NaiveHost(HostProcess):
+    """``bench/naive_host.py`` (same flags as host.py) instead of ``host.py``."""
+
+    def start(self, timeout: float = 20.0) -> "HostProcess":
+        from game.net import probe
+
+        cmd = [sys.executable, str(ROOT / "bench" / "naive_host.py"), "--port", str(self.port),
+               "--db", str(self.db_path), "--async-mode", self.async_mode,
+               "--log-level", self.log_level, *self.extra_args]
+        self._log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT,
+                                     env=dict(os.environ, PYTHONUNBUFFERED="1"))
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"naive host exited with {self.proc.returncode}:\n{self.log()}")
+            if probe(self.url, timeout=0.5):
+                return self
+            time.sleep(0.05)
+        self.kill()
+        raise RuntimeError(f"naive host did not answer within {timeout} s:\n{self.log()}")
+
+
+def _wait_players(url: str, n: int, timeout: float = 180.0) -> None:
+    import requests
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(url + "/api/health", timeout=2).json().get("players_online", 0) >= n:
+                time.sleep(3.0)
+                return
+        except (requests.RequestException, ValueError):
+            pass
+        time.sleep(1.0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
