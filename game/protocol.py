@@ -248,6 +248,8 @@ def clean_dm_text(text: Any) -> str:
         raise ProtocolError(E_BAD_PAYLOAD, f"'text' is longer than {DM_TEXT_MAX} characters")
     if any(ord(ch) < 32 and ch not in "\n\t" for ch in text):
         raise ProtocolError(E_BAD_PAYLOAD, "'text' contains control characters")
+    if any(0xD800 <= ord(ch) <= 0xDFFF for ch in text):
+        raise ProtocolError(E_BAD_PAYLOAD, "'text' is not valid Unicode (lone surrogate)")
     return text
 
 

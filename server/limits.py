@@ -11,6 +11,9 @@ from game import protocol as P
 
 log = logging.getLogger("server.limits")
 
+# Event names a client may not use: Socket.IO's own and the catch-all.
+RESERVED_EVENTS = ("connect", "connect_error", "disconnect", "*")
+
 
 class SlidingWindow:
     """Allows at most ``limit`` events in any ``window_s`` seconds."""
@@ -61,8 +64,8 @@ class ConnectionGuard:
     """Limits on connections themselves, below the game's events.
 
     * Every packet a connection sends counts against ``PACKETS_PER_SECOND``;
-      extra ones are dropped unread, and a connection that keeps flooding is
-      ended.
+      extra ones, and ones that cannot be decoded, are dropped, and a
+      connection that keeps sending them is ended.
     * An Engine.IO connection with no accepted Socket.IO session (it never
       sent a valid token, or the host ended its session) is closed after
       ``connect_timeout_s``.
@@ -108,8 +111,16 @@ class ConnectionGuard:
                                            [-1e9])
         window, strikes, last_notice = rate
         if window.allow(now):
-            self._inner_message(eio_sid, data)
-            return
+            try:
+                notice = self._event_refused(data)
+                if notice is None:
+                    self._inner_message(eio_sid, data)
+                    return
+            except Exception as exc:  # a packet Socket.IO cannot decode
+                log.debug("malformed packet from %s: %r", eio_sid[:6], exc)
+                notice = "malformed packet dropped"
+        else:
+            notice = f"more than {self.packets_per_second} packets a second; extra packets are dropped"
         if eio_sid in self._close_at:
             return
         sid = self.sio.manager.sid_from_eio_sid(eio_sid, "/")
@@ -119,8 +130,34 @@ class ConnectionGuard:
             self.close_soon(eio_sid, "flooding")
         elif sid is not None and now - last_notice[0] >= 1.0:
             last_notice[0] = now
-            self._on_notice(sid, f"more than {self.packets_per_second} packets a second; "
-                                 "extra packets are dropped")
+            self._on_notice(sid, notice)
+
+    @staticmethod
+    def _event_refused(data: Any) -> str | None:
+        """Why an EVENT packet must not reach the handlers, or None.
+
+        Its name must be a string, and not one of Socket.IO's own (connect,
+        disconnect) or the catch-all: a client could otherwise call those
+        handlers with arguments of its choosing.
+        """
+        if not isinstance(data, str) or data[:1] not in ("2", "5"):  # EVENT, BINARY_EVENT
+            return None
+        i = 1
+        if data[0] == "5":  # the number of binary attachments, then a dash
+            i = data.find("-") + 1 or len(data)
+        if data[i:i + 1] == "/":  # a namespace, up to the comma
+            i = data.find(",", i) + 1 or len(data)
+        while i < len(data) and data[i].isdigit():  # an ack id
+            i += 1
+        if not data.startswith('["', i):
+            return "an event's name must be a string"
+        end = data.find('"', i + 2)
+        name = data[i + 2:end] if end > 0 else "\\"
+        if "\\" in name:
+            return "an event's name must be plain text, without escapes"
+        if name in RESERVED_EVENTS:
+            return "event names connect, disconnect and * are reserved"
+        return None
 
     # -- closing ----------------------------------------------------------------------
     def close_soon(self, eio_sid: str, reason: str, grace_s: float = 0.5) -> None:
@@ -178,6 +215,12 @@ class ConnectionGuard:
             if socket.queue.qsize() > self.outbox_max:
                 self.close_now(eio_sid, "not reading")
                 continue
+            if _websocket_gone(self.sio.environ.get(eio_sid)):
+                # The websocket ended without Engine.IO noticing (it gives up
+                # on a frame it cannot decode): end the session now rather
+                # than at the next missed ping.
+                self.close_now(eio_sid, "transport gone")
+                continue
             if manager.sid_from_eio_sid(eio_sid, "/") is None:
                 since = self._unclaimed_since.setdefault(eio_sid, now)
                 if now - since > self.connect_timeout_s:
@@ -201,3 +244,14 @@ def _raw_socket(environ: dict | None) -> Any:
     if stream is not None and hasattr(stream, "get_socket"):
         return stream.get_socket()
     return environ.get("werkzeug.socket")
+
+
+def _websocket_gone(environ: dict | None) -> bool:
+    """True when a connection that arrived as a websocket has lost its socket."""
+    if not environ or "transport=websocket" not in environ.get("QUERY_STRING", ""):
+        return False
+    raw = _raw_socket(environ)
+    try:
+        return raw is not None and raw.fileno() == -1
+    except OSError:
+        return True

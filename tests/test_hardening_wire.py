@@ -71,6 +71,7 @@ class RawClient:
         self.refused: Any = None
         self.closed = False
         self.user: dict | None = None
+        self.owned_by_swarm = False
         self._ack_ids = itertools.count(1)
 
     # -- sending ---------------------------------------------------------------
@@ -102,12 +103,17 @@ class RawClient:
         return self.wait_for(P.WELCOME, timeout)
 
     def call(self, event: str, data: Any = None, timeout: float = 10.0) -> Any:
+        """Send an event and wait for its answer (read by a Swarm if one owns
+        this client, else by this call)."""
         ack_id = self.emit(event, data, ack=True)
         deadline = time.monotonic() + timeout
         while ack_id not in self.acks:
             if self.closed or time.monotonic() > deadline:
                 raise TimeoutError(f"no answer to {event}")
-            self.pump(deadline - time.monotonic())
+            if self.owned_by_swarm:
+                time.sleep(0.005)
+            else:
+                self.pump(deadline - time.monotonic())
         return self.acks.pop(ack_id)
 
     # -- receiving -------------------------------------------------------------
@@ -120,7 +126,7 @@ class RawClient:
             text = self.ws.recv()
         except websocket.WebSocketTimeoutException:
             return False
-        except (websocket.WebSocketConnectionClosedException, OSError):
+        except (websocket.WebSocketException, OSError):
             self.closed = True
             return False
         if not text and not self.ws.connected:
@@ -197,9 +203,17 @@ class Swarm:
         self.clients = clients
         self._selector = selectors.DefaultSelector()
         for client in clients:
+            client.owned_by_swarm = True
             self._selector.register(client.ws.sock, selectors.EVENT_READ, client)
         self._stop = threading.Event()
+        self._added: list[RawClient] = []
         self._thread = threading.Thread(target=self._run, name="swarm", daemon=True)
+
+    def add(self, client: RawClient) -> None:
+        """Start reading one more client (picked up within one select round)."""
+        client.owned_by_swarm = True
+        self.clients.append(client)
+        self._added.append(client)
 
     def __enter__(self) -> "Swarm":
         self._thread.start()
@@ -216,6 +230,10 @@ class Swarm:
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            while self._added:
+                client = self._added.pop()
+                if not client.closed:
+                    self._selector.register(client.ws.sock, selectors.EVENT_READ, client)
             for key, _ in self._selector.select(0.05):
                 client = key.data
                 client.pump(0.5)

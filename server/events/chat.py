@@ -60,6 +60,10 @@ def register(ctx: HostContext) -> None:
 
     @guarded(ctx, P.DM_SEND)
     def dm_send(sid: str, player: LivePlayer, data: Any) -> dict:
+        # Check the payload first: a broken one is answered with an error and
+        # does not use up the sender's message allowance.
+        request = P.parse_dm_send(data)
+        peer_id = resolve_peer(player, request.to)
         now = time.monotonic()
         if not player.dms.allow(now):
             if player.strikes.add(now):
@@ -71,8 +75,6 @@ def register(ctx: HostContext) -> None:
                 player.last_limit_notice = now
                 return ctx.send_error(sid, P.E_RATE_LIMITED, message, P.DM_SEND)
             return {"ok": False, "error": P.E_RATE_LIMITED, "message": message}
-        request = P.parse_dm_send(data)
-        peer_id = resolve_peer(player, request.to)
         stored, unread = ctx.storage.add_message(player.user_id, peer_id, request.text)
         message = _public_message(ctx, stored)
         sio.emit(P.DM_MESSAGE, message, to=conversation_room(player.user_id, peer_id))

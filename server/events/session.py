@@ -19,8 +19,11 @@ MISSED_MESSAGES_MAX = P.MISSED_MESSAGES_MAX
 def register(ctx: HostContext) -> None:
     sio = ctx.sio
 
-    def connect(sid: str, environ: dict, auth: Any = None) -> None:
+    def connect(sid: str, environ: Any = None, auth: Any = None) -> Any:
         """Refuse any connection without a valid session token."""
+        if environ is not sio.get_environ(sid):
+            # A client sent an event named "connect"; it is not one.
+            return unknown_event("connect", sid)
         token = auth.get("token") if isinstance(auth, dict) else None
         try:
             identity = ctx.accounts.verify_token(token)
@@ -37,7 +40,10 @@ def register(ctx: HostContext) -> None:
         if previous is not None and previous.sid in ctx.world.by_sid:
             _leave(ctx, previous.sid)
 
-    def disconnect(sid: str, reason: Any = None) -> None:
+    def disconnect(sid: str, reason: Any = None, *extra: Any) -> Any:
+        if sio.manager.is_connected(sid, "/"):
+            # A client sent an event named "disconnect"; it is not one.
+            return unknown_event("disconnect", sid)
         ctx.connections.pop(sid, None)
         ctx.connected_at.pop(sid, None)
         _leave(ctx, sid)
