@@ -71,6 +71,7 @@ class HostClient:
         self._http = requests.Session()
         self._ended = threading.Event()  # set when the host ended the session for good
         self.skipped: list[NetEvent] = []
+        self._last_refusal: str | None = None
         self.sio = socketio.Client(reconnection=reconnect, reconnection_delay=0.5,
                                    reconnection_delay_max=5.0, randomization_factor=0.5,
                                    logger=False, engineio_logger=False)
@@ -134,11 +135,13 @@ class HostClient:
         if self.session is None:
             raise HostError(P.E_AUTH_REQUIRED, "log in before connecting")
         self._ended.clear()
+        self._last_refusal = None
         try:
             self.sio.connect(self.server_url, auth=self._auth, transports=["websocket"],
                              wait_timeout=timeout)
         except socketio.exceptions.ConnectionError as exc:
-            raise HostError("connect_failed", _refusal_text(exc)) from exc
+            reason = self._last_refusal or _refusal_text(exc)
+            raise HostError("connect_failed", reason) from exc
 
     def _auth(self) -> dict:
         return {"token": self.session.token if self.session else ""}
@@ -192,6 +195,7 @@ class HostClient:
         @sio.event
         def connect_error(data: Any) -> None:
             message = data.get("message") if isinstance(data, dict) else str(data)
+            self._last_refusal = message  # the host's own words, for connect() to raise
             self._put(CONNECT_FAILED, {"message": message})
 
         @sio.event
