@@ -81,6 +81,8 @@ def blueprint(ctx: HostContext) -> Blueprint:
         guard = ctx.guard
         return jsonify({"players_online": len(ctx.world), "connections": len(ctx.connections),
                         "transports": len(ctx.sio.eio.sockets),
+                        "outbox_longest": max((s.queue.qsize() for s in
+                                               list(ctx.sio.eio.sockets.values())), default=0),
                         "closed_by_guard": dict(guard.closed_counts) if guard else {},
                         "uptime_s": round(time.time() - ctx.started_at, 1),
                         "storage_queue": ctx.storage.queue_length,
