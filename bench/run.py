@@ -156,8 +156,8 @@ def write_markdown(path: Path, args: argparse.Namespace, command: str, started: 
         cells = [str(n)] + row_cells(naive.get(n)) + row_cells(fast.get(n))
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "Per-run details (snapshots and bytes one client receives a second, machine "
-              "CPU, the host's tick lateness p99 from `/api/stats`, which covers the logins and "
-              "the position saves of the run):", "",
+              "CPU, the host's tick lateness p99 from `/api/stats`; every run has a fresh host "
+              "process, so it covers that run's logins, walking and position saves):", "",
               "| design | players | snapshots/s | bytes/s per client | machine CPU | "
               "tick lateness p99 ms | tool send lag p99 ms | warning |",
               "|---|---:|---:|---:|---:|---:|---:|---|"]
@@ -257,20 +257,28 @@ def main(argv: list[str] | None = None) -> int:
     frames: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="pc-bench-") as tmp:
         tmp = Path(tmp)
+        # A fresh host process for every run (on the same database, so the
+        # accounts stay): its tick-lateness figures then cover exactly this
+        # run's logins, walking and position saves.
         print("naive host (every move re-sent to everyone at once)", file=sys.stderr)
-        with NaiveHost(tmp / "naive.db") as host:
-            dead = False
-            for n in args.counts:
-                naive[n] = None if dead else run_bots(host.url, n, args, "crowd", procs_for(n, args))
-                dead = dead or collapsed(naive[n])
+        dead = False
+        for n in args.counts:
+            if dead:
+                naive[n] = None
+                continue
+            with NaiveHost(tmp / "naive.db") as host:
+                naive[n] = run_bots(host.url, n, args, "crowd", procs_for(n, args))
+            dead = collapsed(naive[n])
         print("this host (batched, interest-managed snapshots)", file=sys.stderr)
-        with HostProcess(tmp / "host.db") as host:
-            for n in args.counts:
+        for n in args.counts:
+            with HostProcess(tmp / "host.db") as host:
                 fast[n] = run_bots(host.url, n, args, "crowd", procs_for(n, args))
-            for n in args.spread:
+        for n in args.spread:
+            with HostProcess(tmp / "host.db") as host:
                 spread.append(run_bots(host.url, n, args, "spread", procs_for(n, args)))
-            print("client frame time", file=sys.stderr)
-            frames.append(frame_time(None, args))
+        print("client frame time", file=sys.stderr)
+        frames.append(frame_time(None, args))
+        with HostProcess(tmp / "host.db") as host:
             walkers = subprocess.Popen(
                 [sys.executable, "-m", "game.bots", "--server", host.url, "--players",
                  str(args.frame_avatars), "--crowd", "--seconds", "0", "--prefix", "bench"],

@@ -222,18 +222,33 @@ class Bot:
     snapshots_in: int = 0
 
 
-def _count_bytes(bot: Bot) -> None:
-    """Count the text of every Socket.IO message this bot's socket receives."""
+def _tap(bot: Bot) -> None:
+    """Count what this bot's socket receives, before the client handles it.
+
+    A bot that is not a sampled observer walks without looking at anyone
+    else, so its snapshots are counted and then dropped unparsed: decoding
+    every snapshot for hundreds of bots would make the tool, not the host,
+    the bottleneck.  Observers (and every other event) go through HostClient
+    as in the game.
+    """
+    from engineio import packet
+
     eio = bot.client.sio.eio
-    inner = eio.handlers["message"]
+    receive = eio._receive_packet
+    snapshot_prefix = '2["' + P.SNAPSHOT + '"'  # a Socket.IO EVENT on the default namespace
 
-    def counted(data: Any) -> Any:
-        # engine.io type byte + WebSocket header (2 bytes, 4 above 125)
-        size = len(data) + 1 if isinstance(data, (str, bytes)) else 0
-        bot.bytes_in += size + (2 if size < 126 else 4)
-        return inner(data)
+    def tapped(pkt: Any) -> None:
+        data = pkt.data
+        if pkt.packet_type == packet.MESSAGE and isinstance(data, str):
+            # engine.io type byte + WebSocket header (2 bytes, 4 above 125)
+            size = len(data) + 1
+            bot.bytes_in += size + (2 if size < 126 else 4)
+            if bot.observer is None and data.startswith(snapshot_prefix):
+                bot.snapshots_in += 1
+                return
+        receive(pkt)
 
-    eio.on("message", counted)
+    eio._receive_packet = tapped
 
 
 # -- one process worth of bots ------------------------------------------------------
@@ -267,7 +282,7 @@ class Swarm:
         # The host sends JSON text it built itself; checking its UTF-8 byte by
         # byte in Python would cost the tool more than parsing it.
         client.sio.eio.websocket_extra_options = {"skip_utf8_validation": True}
-        _count_bytes(bot)
+        _tap(bot)
         return bot
 
     # -- setup -------------------------------------------------------------------
