@@ -117,7 +117,8 @@ class ConnectionGuard:
                     self._inner_message(eio_sid, data)
                     return
             except Exception as exc:  # a packet Socket.IO cannot decode
-                log.debug("malformed packet from %s: %r", eio_sid[:6], exc)
+                # Only the kind of error: the packet itself stays out of the log.
+                log.debug("malformed packet from %s (%s)", eio_sid[:6], type(exc).__name__)
                 notice = "malformed packet dropped"
         else:
             notice = f"more than {self.packets_per_second} packets a second; extra packets are dropped"
