@@ -158,7 +158,7 @@ def create_host(config: HostConfig) -> Host:
         outbox_max=config.outbox_max_packets,
         on_flood=lambda sid: ctx.end_session(sid, P.END_FLOODING,
                                              "too many messages; disconnected"),
-        on_notice=lambda sid, message: ctx.send_error(sid, P.E_RATE_LIMITED, message))
+        on_notice=lambda sid, code, message: ctx.send_error(sid, code, message))
     ctx.guard.install()
     register_all(ctx)
     app.register_blueprint(http_api.blueprint(ctx))

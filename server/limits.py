@@ -78,7 +78,7 @@ class ConnectionGuard:
     """
 
     def __init__(self, sio: Any, *, connect_timeout_s: float, outbox_max: int,
-                 on_flood: Callable[[str], None], on_notice: Callable[[str, str], None],
+                 on_flood: Callable[[str], None], on_notice: Callable[[str, str, str], None],
                  packets_per_second: int = P.PACKETS_PER_SECOND,
                  flood_drops_max: int = P.FLOOD_DROPS_MAX, check_interval_s: float = 0.25):
         self.sio = sio
@@ -111,6 +111,7 @@ class ConnectionGuard:
                                            [-1e9])
         window, strikes, last_notice = rate
         if window.allow(now):
+            code = P.E_BAD_PAYLOAD
             try:
                 notice = self._event_refused(data)
                 if notice is None:
@@ -121,6 +122,7 @@ class ConnectionGuard:
                 log.debug("malformed packet from %s (%s)", eio_sid[:6], type(exc).__name__)
                 notice = "malformed packet dropped"
         else:
+            code = P.E_RATE_LIMITED
             notice = f"more than {self.packets_per_second} packets a second; extra packets are dropped"
         if eio_sid in self._close_at:
             return
@@ -131,7 +133,7 @@ class ConnectionGuard:
             self.close_soon(eio_sid, "flooding")
         elif sid is not None and now - last_notice[0] >= 1.0:
             last_notice[0] = now
-            self._on_notice(sid, notice)
+            self._on_notice(sid, code, notice)
 
     @staticmethod
     def _event_refused(data: Any) -> str | None:

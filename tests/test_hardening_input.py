@@ -64,6 +64,33 @@ def test_an_oversized_frame_closes_only_that_connection(host):
     bystander.close()
 
 
+def test_events_named_like_socketio_own_cannot_reach_their_handlers(host):
+    eve_s, vic_s = register_many(host.url, ["eve_named", "vic_named"])
+    eve, victim = RawClient(host.url), RawClient(host.url)
+    eve.join(eve_s)
+    victim.join(vic_s)
+    # A fake "disconnect" would take eve out of the world while she stays
+    # connected; a fake "connect" would swap her identity for the token's.
+    eve.send_raw('42["disconnect","client namespace disconnect"]')
+    eve.send_raw('42["connect",{"REMOTE_ADDR":"127.0.0.1"},{"token":"%s"}]' % vic_s["token"])
+    eve.send_raw('42["*","%s",{}]' % ("a" * 20))
+    eve.send_raw('42["\\u002a",{}]')
+    eve.send_raw('42[["move"],{}]')
+    eve.send_raw('451-["connect",{"_placeholder":true,"num":0}]')
+    directory = eve.call(P.DIRECTORY, {})
+    assert directory["ok"] and "eve_named" not in [p["name"] for p in directory["players"]]
+    assert "vic_named" in [p["name"] for p in directory["players"]]
+    assert eve.call(P.JOIN, {})["error"] == P.E_BAD_PAYLOAD  # still in the world
+    codes = {e["code"] for e in eve.named(P.ERROR)}
+    assert codes <= {P.E_BAD_PAYLOAD}, eve.named(P.ERROR)
+    time.sleep(0.3)
+    victim.call(P.PING, {})
+    assert not victim.named(P.PLAYER_LEFT) and not victim.named(P.SESSION_ENDED)
+    assert not eve.closed and not victim.closed
+    eve.close()
+    victim.close()
+
+
 # -- 8. fuzzing -------------------------------------------------------------------
 FUZZERS = ["fz_ann", "fz_ben", "fz_cat", "fz_dan"]
 BYSTANDERS = ["by_xena", "by_yuri"]
