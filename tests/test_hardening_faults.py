@@ -357,3 +357,37 @@ def _snapshot_lateness(client: RawClient, start: float, end: float) -> float:
     period_ms = 1000.0 / 20.0
     slips = [(t - first_t) - (tick - first_tick) * period_ms for tick, t in snaps]
     return max(slips) - min(slips)
+
+
+def test_messages_sent_while_a_player_is_joining_arrive_exactly_once(tmp_path):
+    """The join reads the disk while messages for the joiner are being
+    written: each must reach it once, in the welcome or live, never both."""
+    with HostProcess(tmp_path / "world.db") as host:
+        sender_s, joiner_s = register_many(host.url, ["gate_sue", "gate_joe"])
+        sender, joiner = RawClient(host.url), RawClient(host.url)
+        you = sender.join(sender_s)["you"]
+        walker = Walker((you["x"], you["y"]), 0)
+        assert joiner.connect(joiner_s["token"])
+        earlier = sender.call(P.DM_SEND, {"to": "gate_joe", "text": "before"})["message"]["id"]
+        with Swarm([sender, joiner]):
+            locker = subprocess.Popen([sys.executable, "-c", LOCKER, str(host.db_path), "1.5"],
+                                      stdout=subprocess.PIPE, text=True)
+            assert locker.stdout.readline().strip() == "locked"
+            sender.emit(P.MOVE, walker.step(0.1))  # queues a position write behind the lock
+            time.sleep(0.6)
+            joiner.emit(P.JOIN, {"last_dm_id": earlier})  # its reads wait behind that write
+            acks = [sender.emit(P.DM_SEND, {"to": "gate_joe", "text": f"during {i}"}, ack=True)
+                    for i in range(3)]
+            locker.wait(10)
+            deadline = time.monotonic() + 10
+            while not all(a in sender.acks for a in acks) or not joiner.named(P.WELCOME):
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+            time.sleep(0.5)
+            sent = [sender.acks[a]["message"]["id"] for a in acks]
+            welcome = joiner.named(P.WELCOME)[0]
+            received = [m["id"] for m in welcome["missed_messages"]]
+            received += [d["message"]["id"] for d in joiner.named(P.DM_UNREAD)]
+        print(f"\njoin gate: {len(welcome['missed_messages'])} in the welcome, "
+              f"{len(joiner.named(P.DM_UNREAD))} live")
+        assert sorted(received) == sorted(sent) and len(received) == len(set(received))
