@@ -16,12 +16,17 @@ that contains that position (or a newer one of the same mover); all bots of a
 process share one monotonic clock.  A (move, observer) pair is *expected* when
 both stand within the host's guaranteed view of each other
 (``protocol.AREA_GUARANTEED_PX`` less a margin) at the moment of the send; it
-is *delivered* when the observer sees it within ``--deadline-ms``.
+is *delivered* when the observer sees it within ``--deadline-ms``.  Only a
+sample of bots (``--observers`` per process) check what they receive; the
+others count their snapshots without parsing them, since their walk does not
+depend on anyone else.
 
 A load tool that runs out of CPU measures itself rather than the host: when any
-worker process used more than ``SATURATED_CPU_PCT`` of a core the report says
+worker process used more than ``SATURATED_CPU_PCT`` of a core, or sent its
+moves more than ``SEND_LAG_LIMIT_MS`` late (p99), the report says
 ``"saturated": true`` and the figures are not valid; spread the bots over more
-processes with ``--procs``.
+processes with ``--procs``.  Each process runs its bots on green threads
+(eventlet), one OS thread for all of them.
 """
 from __future__ import annotations
 
@@ -86,7 +91,10 @@ REPORT = """fields of the --report line:
   host_cpu_pct                          CPU of the process listening on the port,
                                         when the host runs on this machine
   machine_cpu_pct                       the whole machine (100 = all cores)
-  host_tick_lateness_p99_ms             from the host's /api/stats, when it has one
+  host_tick_lateness_p99_ms             from the host's /api/stats as the window ends
+                                        (its recent ticks, logins included), when
+                                        it has one; ..._last_5s_max_ms the worst
+                                        tick of the window's last five seconds
   send_lag_p99_ms                       how late the tool's own sends left (p99)
   corrections                           moves the host refused, by reason
   errors, disconnects                   what else the host pushed back
@@ -510,7 +518,8 @@ def run_worker(server: str, indices: range, args: argparse.Namespace, seed: int,
         sender.start()
         me = psutil.Process()
         if math.isinf(window[1]):
-            _wait_forever(swarm, link)
+            # A pipe to a parent has news only when the parent stops us.
+            _wait_forever(swarm, getattr(link, "stop_requested", None) or link.poll)
             return None
         _sleep_until(window[0])
         cpu0, counts0 = _cpu(me), swarm.counters()
@@ -544,12 +553,12 @@ def _sleep_until(t: float) -> None:
         time.sleep(min(delay, 0.5))
 
 
-def _wait_forever(swarm: Swarm, link: Any = None) -> None:
-    """Walk until Ctrl-C (or, in a worker process, until the parent goes)."""
+def _wait_forever(swarm: Swarm, stop_requested: Callable[[], bool]) -> None:
+    """Walk until Ctrl-C (or, in a worker process, until the parent says stop)."""
     last = time.monotonic()
     while not swarm.stop.is_set():
         time.sleep(1.0)
-        if link is not None and link.poll():
+        if stop_requested():
             return
         if time.monotonic() - last >= 10.0:
             last = time.monotonic()
@@ -619,6 +628,9 @@ def _run_single(server, indices, args, holder, host) -> dict | None:
         def send(self, message) -> None:
             pass
 
+        def stop_requested(self) -> bool:
+            return False
+
         def poll(self) -> bool:
             return True
 
@@ -626,7 +638,7 @@ def _run_single(server, indices, args, holder, host) -> dict | None:
             window = _window(args)
             holder["window"] = window
             if not math.isinf(window[1]):
-                threading.Thread(target=_measure_host, args=(host, window, holder),
+                threading.Thread(target=_measure_host, args=(host, window, holder, server),
                                  daemon=True).start()
             return window
 
@@ -663,7 +675,7 @@ def _run_procs(server, slices, args, host):
             for proc in procs:
                 proc.join()
             return [], None, holder
-        _measure_host(host, window, holder)
+        _measure_host(host, window, holder, server)
         stats_list = []
         for link in links:
             if link.poll(120):
@@ -685,7 +697,9 @@ def _run_procs(server, slices, args, host):
                 proc.terminate()
 
 
-def _measure_host(host, window: tuple[float, float], holder: dict) -> None:
+def _measure_host(host, window: tuple[float, float], holder: dict, server: str) -> None:
+    """CPU of the host and the machine over the window; the host's tick
+    figures as the window ends."""
     import psutil
 
     _sleep_until(window[0])
@@ -698,6 +712,7 @@ def _measure_host(host, window: tuple[float, float], holder: dict) -> None:
             holder["host_cpu_pct"] = 100.0 * (_cpu(host) - h0) / (window[1] - window[0])
         except Exception:
             pass
+    holder["stats"] = host_stats(server)
     holder["done"] = True
 
 
@@ -731,7 +746,7 @@ def _report(args, stats_list: list[dict], holder: dict, window, server: str) -> 
     delivered = sum(s["delivered"] for s in stats_list)
     joined = sum(s["joined"] for s in stats_list)
     cpus = [s["cpu_pct"] for s in stats_list]
-    tick = host_stats(server)
+    tick = holder.get("stats") or {}
     round_ = lambda v, n=1: None if v is None else round(v, n)
     # p99 of how late sends left against their schedule, over all processes
     # (each process passes on its slowest 1%).
@@ -768,6 +783,7 @@ def _report(args, stats_list: list[dict], holder: dict, window, server: str) -> 
         "host_cpu_pct": round_(holder.get("host_cpu_pct")),
         "machine_cpu_pct": round_(holder.get("machine_cpu_pct")),
         "host_tick_lateness_p99_ms": tick.get("lateness_p99_ms"),
+        "host_tick_lateness_last_5s_max_ms": tick.get("lateness_last_5s_max_ms"),
         "send_lag_p99_ms": round_(send_lag_p99),
         "corrections": _merge_counts(s["corrections"] for s in stats_list),
         "errors": sum(s["errors"] for s in stats_list),

@@ -15,7 +15,7 @@ REPORT_FIELDS = {
     "players", "rate", "mode", "seconds", "procs", "joined", "p50_ms", "p99_ms", "max_ms",
     "delivered_pct", "deadline_ms", "pairs", "snapshots_per_s", "bytes_per_s", "tool_cpu_pct",
     "tool_cpu_max_proc_pct", "host_cpu_pct", "machine_cpu_pct", "host_tick_lateness_p99_ms",
-    "send_lag_p99_ms", "corrections", "errors", "disconnects", "saturated", "warning",
+    "send_lag_p99_ms", "host_tick_lateness_last_5s_max_ms", "corrections", "errors", "disconnects", "saturated", "warning",
 }
 
 
