@@ -194,6 +194,11 @@ def test_dm_text_refuses_control_characters(bad):
     refused(P.clean_dm_text, bad, contains="control characters")
 
 
+@pytest.mark.parametrize("bad", ["\ud800", "a\udfffb", "\udc00\ud800"])
+def test_dm_text_refuses_lone_surrogates(bad):
+    refused(P.clean_dm_text, bad, contains="lone surrogate")
+
+
 @pytest.mark.parametrize("text", [None, 5, 1.0, True, ["hi"], {"t": "hi"}])
 def test_dm_text_must_be_a_string(text):
     refused(P.parse_dm_send, {"to": "bob", "text": text}, contains="'text' must be a string")
