@@ -383,8 +383,8 @@ class Swarm:
             if mover is None or mover is observer:
                 continue
             seq = mover.seq_at.get((flat[i + 1], flat[i + 2]))
-            if seq is None:
-                continue
+            if seq is None or mover.sent_t[seq - 1] > at:
+                continue  # not ours, or a spot the mover came back to since
             log_ = seen.get(flat[i])
             if log_ is None:
                 seen[flat[i]] = ([seq], [at])
@@ -413,8 +413,11 @@ class Swarm:
             bot = self.bots[k]
             if not bot.joined:
                 continue
+            before = (bot.x, bot.y)
             self.walker.advance(bot, now - bot.last_step)
             bot.last_step = now
+            if (bot.x, bot.y) == before:
+                continue  # turning round at a wall: nothing new to report
             mask = 0
             if self.window[0] <= now <= self.window[1]:
                 x, y = bot.x, bot.y
