@@ -64,6 +64,7 @@ class HostContext:
     # Players part-way through join: user id -> DMs that arrived meanwhile,
     # handed over in the welcome instead of live (see session.join).
     joining: dict[int, list[dict]] = field(default_factory=dict)
+    joining_sids: set[str] = field(default_factory=set)
     # Message ids a player already got in its welcome, so a live copy of one
     # that was in flight during the join is not delivered twice.
     replayed: dict[int, set[int]] = field(default_factory=dict)

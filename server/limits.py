@@ -13,6 +13,10 @@ log = logging.getLogger("server.limits")
 
 # Event names a client may not use: Socket.IO's own and the catch-all.
 RESERVED_EVENTS = ("connect", "connect_error", "disconnect", "*")
+# Events whose handlers wait on the database.  They run beside the
+# connection's reader, so a slow disk holds up that answer only, never the
+# player's moves that follow it.
+WAITING_EVENTS = frozenset({P.JOIN, P.DM_OPEN, P.DM_SEND, P.DM_HISTORY, P.LOGOUT})
 
 
 class SlidingWindow:
@@ -113,9 +117,12 @@ class ConnectionGuard:
         if window.allow(now):
             code = P.E_BAD_PAYLOAD
             try:
-                notice = self._event_refused(data)
+                notice, name = self._event_name(data)
                 if notice is None:
-                    self._inner_message(eio_sid, data)
+                    if name in WAITING_EVENTS:
+                        self.sio.start_background_task(self._dispatch, eio_sid, data)
+                    else:
+                        self._inner_message(eio_sid, data)
                     return
             except Exception as exc:  # a packet Socket.IO cannot decode
                 # Only the kind of error: the packet itself stays out of the log.
@@ -135,16 +142,23 @@ class ConnectionGuard:
             last_notice[0] = now
             self._on_notice(sid, code, notice)
 
+    def _dispatch(self, eio_sid: str, data: Any) -> None:
+        """Handle one event beside the connection's reader (see WAITING_EVENTS)."""
+        try:
+            self._inner_message(eio_sid, data)
+        except Exception as exc:
+            log.debug("malformed packet from %s (%s)", eio_sid[:6], type(exc).__name__)
+
     @staticmethod
-    def _event_refused(data: Any) -> str | None:
-        """Why an EVENT packet must not reach the handlers, or None.
+    def _event_name(data: Any) -> tuple[str | None, str | None]:
+        """(why the packet must not reach the handlers or None, the event's name).
 
         Its name must be a string, and not one of Socket.IO's own (connect,
         disconnect) or the catch-all: a client could otherwise call those
         handlers with arguments of its choosing.
         """
         if not isinstance(data, str) or data[:1] not in ("2", "5"):  # EVENT, BINARY_EVENT
-            return None
+            return None, None
         i = 1
         if data[0] == "5":  # the number of binary attachments, then a dash
             i = data.find("-") + 1 or len(data)
@@ -153,14 +167,14 @@ class ConnectionGuard:
         while i < len(data) and data[i].isdigit():  # an ack id
             i += 1
         if not data.startswith('["', i):
-            return "an event's name must be a string"
+            return "an event's name must be a string", None
         end = data.find('"', i + 2)
         name = data[i + 2:end] if end > 0 else "\\"
         if "\\" in name:
-            return "an event's name must be plain text, without escapes"
+            return "an event's name must be plain text, without escapes", None
         if name in RESERVED_EVENTS:
-            return "event names connect, disconnect and * are reserved"
-        return None
+            return "event names connect, disconnect and * are reserved", name
+        return None, name
 
     # -- closing ----------------------------------------------------------------------
     def close_soon(self, eio_sid: str, reason: str, grace_s: float = 0.5) -> None:

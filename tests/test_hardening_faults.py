@@ -320,7 +320,11 @@ def test_a_database_locked_by_another_program_does_not_freeze_the_game(tmp_path)
         print(f"\nstuck db: tick lateness max {stats_during['lateness_last_5s_max_ms']} ms "
               f"(during the lock, host), {stats_after['lateness_last_5s_max_ms']} ms (after); "
               f"snapshot schedule slip at a client {lateness:.1f} ms; "
-              f"storage queue peaked at {stats_during['storage_queue']} jobs")
+              f"storage queue peaked at {stats_during['storage_queue']} jobs; corrections "
+              f"to the player whose message waited {len(clients[0].named(P.CORRECTION))}, "
+              f"to the others {sum(len(c.named(P.CORRECTION)) for c in clients[1:])}")
+        # A message waiting on the disk does not hold up its sender's moves.
+        assert not any(c.named(P.CORRECTION) for c in clients)
         assert stats_during["lateness_last_5s_max_ms"] <= 50.0
         assert stats_after["lateness_last_5s_max_ms"] <= 50.0
         assert reply["ok"] is True

@@ -53,12 +53,15 @@ def register(ctx: HostContext) -> None:
         request = P.parse_join(data)
         if sid in ctx.world.by_sid:
             raise P.ProtocolError(P.E_BAD_PAYLOAD, "already in the world")
+        if sid in ctx.joining_sids:
+            raise P.ProtocolError(P.E_BAD_PAYLOAD, "already joining")
         uid = identity.user_id
         # While the reads below wait on the disk, DMs to this player are held
         # back and go into the welcome, so none slips between the stored
         # history and the live stream, and none arrives twice.
         held: list[dict] = []
         ctx.joining[uid] = held
+        ctx.joining_sids.add(sid)
         try:
             stored = ctx.storage.load_position(uid)
             unread = ctx.storage.unread_counts(uid)
@@ -66,6 +69,7 @@ def register(ctx: HostContext) -> None:
             if request.last_dm_id is not None:
                 missed = ctx.storage.messages_for(uid, request.last_dm_id, MISSED_MESSAGES_MAX)
         finally:
+            ctx.joining_sids.discard(sid)
             if ctx.joining.get(uid) is held:
                 del ctx.joining[uid]
         if ctx.connections.get(sid) is not identity:
