@@ -7,6 +7,7 @@ import socket
 from dataclasses import dataclass
 
 from flask import Flask, jsonify
+import socketio.packet
 from flask_socketio import SocketIO
 from werkzeug.exceptions import HTTPException
 
@@ -62,6 +63,14 @@ class Host:
         self.ctx.storage.save_positions(positions)
         self.ctx.storage.close()
         log.info("saved %d players; host stopped", len(positions))
+
+
+class TextPacket(socketio.packet.Packet):
+    """Socket.IO packets without the search for binary attachments: the host
+    never sends bytes, and walking every number of a snapshot to find out
+    cost more than encoding it."""
+
+    uses_binary_events = False
 
 
 class RealtimeSockets:
@@ -145,6 +154,7 @@ def create_host(config: HostConfig) -> Host:
         # Handlers run on the connection's own reader, in arrival order,
         # instead of one new green thread per event (a move is the hot path).
         async_handlers=False,
+        serializer=TextPacket,
     )
     app.wsgi_app = RealtimeSockets(app.wsgi_app)
     if config.async_mode == "eventlet":
