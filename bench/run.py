@@ -54,6 +54,14 @@ def run_bots(url: str, players: int, args: argparse.Namespace, mode: str,
     return report
 
 
+def place(url: str, players: int, args: argparse.Namespace) -> None:
+    cmd = [sys.executable, "-m", "game.bots", "--server", url, "--players", str(players),
+           "--rate", "5", "--seconds", str(args.spread_walk), "--spread",
+           "--procs", str(procs_for(players, args)), "--prefix", "bench"]
+    print("  $", " ".join(cmd[1:]), " (walking out, not measured)", file=sys.stderr, flush=True)
+    subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900)
+
+
 def procs_for(players: int, args: argparse.Namespace) -> int:
     return args.procs or (1 if players <= 100 else 2)
 
@@ -171,7 +179,9 @@ def write_markdown(path: Path, args: argparse.Namespace, command: str, started: 
                          f"{fmt(r.get('send_lag_p99_ms'))} | {r.get('warning') or ''} |")
     lines += ["", "## Spread over the map", "",
               "Players wander over the whole map; each client receives only the players in the "
-              "cells around it.", "",
+              f"cells around it. New accounts start at the spawn point, so before the measured "
+              f"run they walk out over the map for {args.spread_walk:g} s (not measured); the "
+              "measured run logs them in where they were saved.", "",
               "| players | p50 ms | p99 ms | delivered | host CPU | tool CPU | snapshots/s | "
               "bytes/s per client |", "|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in spread:
@@ -227,6 +237,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="crowd player counts, run against both designs")
     parser.add_argument("--spread", default="500", metavar="COUNTS",
                         help="spread player counts, run against this host (0: none)")
+    parser.add_argument("--spread-walk", type=float, default=40.0, metavar="S",
+                        help="seconds the spread players first walk out from the spawn "
+                             "(not measured)")
     parser.add_argument("--rate", type=float, default=20.0, metavar="HZ",
                         help="moves each player sends a second")
     parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per run")
@@ -274,6 +287,11 @@ def main(argv: list[str] | None = None) -> int:
             with HostProcess(tmp / "host.db") as host:
                 fast[n] = run_bots(host.url, n, args, "crowd", procs_for(n, args))
         for n in args.spread:
+            # New accounts start at the spawn point: walk them out over the
+            # map first (their positions are saved when they leave), so the
+            # measured run starts spread out rather than as one big crowd.
+            with HostProcess(tmp / "host.db") as host:
+                place(host.url, n, args)
             with HostProcess(tmp / "host.db") as host:
                 spread.append(run_bots(host.url, n, args, "spread", procs_for(n, args)))
         print("client frame time", file=sys.stderr)
