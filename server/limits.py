@@ -76,6 +76,10 @@ class ConnectionGuard:
     * A client that does not read what the host sends is closed once
       ``outbox_max`` packets wait for it, so its backlog cannot grow without
       bound.
+    * An event must be named by a plain string that is not one of Socket.IO's
+      own; events that wait on the disk (``WAITING_EVENTS``) run beside the
+      connection's reader.
+    * A websocket that died without Engine.IO noticing ends its session.
 
     Closing cuts the transport itself, so a client that ignores the
     protocol's goodbye cannot hold anything open.
