@@ -13,10 +13,11 @@ log = logging.getLogger("server.limits")
 
 # Event names a client may not use: Socket.IO's own and the catch-all.
 RESERVED_EVENTS = ("connect", "connect_error", "disconnect", "*")
-# Events whose handlers wait on the database.  They run beside the
+# Chat events, whose handlers wait on the database.  They run beside the
 # connection's reader, so a slow disk holds up that answer only, never the
-# player's moves that follow it.
-WAITING_EVENTS = frozenset({P.JOIN, P.DM_OPEN, P.DM_SEND, P.DM_HISTORY, P.LOGOUT})
+# player's moves that follow it.  (join and logout stay in order: nothing a
+# client sends after them makes sense before they are done.)
+WAITING_EVENTS = frozenset({P.DM_OPEN, P.DM_SEND, P.DM_HISTORY})
 
 
 class SlidingWindow:
