@@ -224,6 +224,7 @@ class Bot:
     last_step: float = 0.0
     joined: bool = False
     observer: int | None = None  # slot among the sampled observers
+    resync_seq: int = 0  # the newest seq sent when the bot last took a correction
     # Every position sent: seq -> (t_send, expected observer bitmask); and the
     # newest seq sent from each position.
     sent_t: list[float] = field(default_factory=list)
@@ -362,7 +363,11 @@ class Swarm:
         elif kind == P.CORRECTION and isinstance(data, dict):
             reason = str(data.get("reason"))
             self.corrections[reason] = self.corrections.get(reason, 0) + 1
+            seq = data.get("seq")
+            if isinstance(seq, int) and seq <= bot.resync_seq:
+                return  # about a move sent before the last correction we took
             bot.x, bot.y = round(float(data["x"]), 1), round(float(data["y"]), 1)
+            bot.resync_seq = len(bot.sent_t)  # every move so far left from elsewhere
         elif kind == P.ERROR:
             self.errors += 1
             if self.errors <= 5:
@@ -501,6 +506,10 @@ def run_worker(server: str, indices: range, args: argparse.Namespace, seed: int,
     import psutil
 
     _load_net()
+    # Bots send text only: skip Socket.IO's search of every payload for bytes.
+    import socketio.packet
+
+    socketio.packet.Packet.uses_binary_events = False
     world = rules.load_world(args.map) if args.map else rules.load_world()
     swarm = Swarm(server, indices, args, world, seed)
     if link is not None:
