@@ -72,6 +72,7 @@ class HostClient:
         self._ended = threading.Event()  # set when the host ended the session for good
         self.skipped: list[NetEvent] = []
         self._last_refusal: str | None = None
+        self._resume = False  # True once a welcome arrived: later joins resume
         self.sio = socketio.Client(reconnection=reconnect, reconnection_delay=0.5,
                                    reconnection_delay_max=5.0, randomization_factor=0.5,
                                    logger=False, engineio_logger=False)
@@ -96,6 +97,7 @@ class HostClient:
     def _authenticate(self, path: str, username: str, password: str) -> Session:
         body = self._post(path, {"username": username, "password": password})
         self.session = Session(body["token"], body["user"]["id"], body["user"]["name"])
+        self.last_dm_id, self._resume = 0, False  # a new session starts its own count
         return self.session
 
     def logout(self) -> None:
@@ -190,7 +192,9 @@ class HostClient:
         @sio.event
         def connect() -> None:
             self._put(CONNECTED, {})
-            sio.emit(P.JOIN, {"last_dm_id": self.last_dm_id})
+            # The first join of a session asks for nothing old (unread counts
+            # cover it); a rejoin after a drop resumes after the last message seen.
+            sio.emit(P.JOIN, {"last_dm_id": self.last_dm_id} if self._resume else {})
 
         @sio.event
         def connect_error(data: Any) -> None:
@@ -223,6 +227,10 @@ class HostClient:
         elif kind == P.WELCOME:
             for message in data.get("missed_messages", []):
                 self.last_dm_id = max(self.last_dm_id, int(message.get("id", 0)))
+            newest = data.get("last_dm_id")
+            if isinstance(newest, int) and not isinstance(newest, bool):
+                self.last_dm_id = max(self.last_dm_id, newest)
+            self._resume = True
         elif kind == P.SESSION_ENDED and data.get("reason") in (P.END_REPLACED, P.END_LOGGED_OUT):
             # Do not fight the other login by reconnecting.
             self._ended.set()

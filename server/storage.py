@@ -314,6 +314,15 @@ class Storage:
             return [_message_dict(r) for r in rows]
         return self.call(read)
 
+    def newest_message_id_to(self, user_id: int) -> int:
+        """Id of the newest message sent to ``user_id`` (0 when none): where a
+        client starts counting from, so a later resume asks only for what is new."""
+        def read(db: Database) -> int:
+            row = db.execute("SELECT MAX(id) FROM messages WHERE recipient_id = ?",
+                             [user_id]).fetchone()
+            return int(row[0] or 0)
+        return self.call(read)
+
     def mark_read(self, user_id: int, peer_id: int, upto_id: int | None = None) -> None:
         """Mark the conversation read up to ``upto_id`` (default: its newest message)."""
         def write(db: Database):

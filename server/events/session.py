@@ -68,6 +68,7 @@ def register(ctx: HostContext) -> None:
             missed = []
             if request.last_dm_id is not None:
                 missed = ctx.storage.messages_for(uid, request.last_dm_id, MISSED_MESSAGES_MAX)
+            newest_dm_id = ctx.storage.newest_message_id_to(uid)
         finally:
             ctx.joining_sids.discard(sid)
             if ctx.joining.get(uid) is held:
@@ -90,6 +91,7 @@ def register(ctx: HostContext) -> None:
             "players": others,
             "unread": {names[uid]: n for uid, n in unread.items() if uid in names},
             "missed_messages": [_public_message(ctx, m) for m in missed],
+            "last_dm_id": max([newest_dm_id] + [m["id"] for m in missed]),
             "world": {"width": ctx.world.map.width_px, "height": ctx.world.map.height_px,
                       "tile_size": ctx.world.map.tile_size, "speed": player.budget.speed},
             "tick_rate": ctx.config.tick_rate,
