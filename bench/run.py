@@ -152,6 +152,12 @@ def write_markdown(path: Path, args: argparse.Namespace, command: str, started: 
         "summed over its processes. ⚠ marks a run where the tool itself ran out of CPU or sent "
         "late: its latencies measure the tool, not the host.",
         "",
+        "## Against the goals",
+        "",
+        "| goal | measured | met? |",
+        "|---|---|---|",
+        *goal_rows(args, fast, spread, frames),
+        "",
         "## Crowd: everyone in one view",
         "",
         f"All players walk within {_crowd()} px around the spawn, so everyone sees everyone.",
@@ -217,6 +223,42 @@ def write_markdown(path: Path, args: argparse.Namespace, command: str, started: 
     lines += ["```", ""]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines), encoding="utf-8")
+
+
+def goal_rows(args: argparse.Namespace, fast: dict, spread: list, frames: list) -> list[str]:
+    """The issue's goals next to this run's figures (a saturated run meets nothing)."""
+    def verdict(ok: bool | None, r: dict | None = None) -> str:
+        if r is not None and r.get("saturated"):
+            return "not measurable: the load tool ran out of CPU"
+        return "–" if ok is None else ("yes" if ok else "**no**")
+
+    rows = []
+    crowd = fast.get(max(args.counts)) if args.counts else None
+    if crowd and "error" not in crowd:
+        ok = (crowd.get("p99_ms") or 1e9) <= 100 and (crowd.get("delivered_pct") or 0) >= 99 \
+            and (crowd.get("host_cpu_pct") or 1e9) <= 100
+        rows.append(f"| crowd: {crowd['players']} players at {args.rate:g} Hz, p99 <= 100 ms, "
+                    f">= 99 % delivered, host <= one core | p99 {fmt(crowd.get('p99_ms'))} ms, "
+                    f"{fmt(crowd.get('delivered_pct'), ' %')}, host {fmt(crowd.get('host_cpu_pct'), ' %')}"
+                    f" | {verdict(ok, crowd)} |")
+    for r in spread:
+        if "error" in r:
+            continue
+        ok = (r.get("p99_ms") or 1e9) <= 100 and (r.get("delivered_pct") or 0) >= 99
+        rows.append(f"| spread: {r['players']} players, p99 <= 100 ms | p99 {fmt(r.get('p99_ms'))} ms, "
+                    f"{fmt(r.get('delivered_pct'), ' %')}, host {fmt(r.get('host_cpu_pct'), ' %')} "
+                    f"| {verdict(ok, r)} |")
+    lateness = [r.get("host_tick_lateness_p99_ms") for r in list(fast.values()) + spread
+                if r and "error" not in r and r.get("host_tick_lateness_p99_ms") is not None]
+    if lateness:
+        rows.append(f"| tick lateness p99 <= 10 ms while players log in and positions are saved "
+                    f"| {min(lateness):.1f} to {max(lateness):.1f} ms over the host's runs "
+                    f"| {verdict(max(lateness) <= 10)} |")
+    synthetic = [f for f in frames if "error" not in f and f["mode"].startswith("synthetic")]
+    for f in synthetic:
+        rows.append(f"| client: {f['avatars_on_screen_mean']:g} avatars on screen, frame p99 <= 16.7 ms "
+                    f"| p99 {f['frame_p99_ms']} ms | {verdict(f['frame_p99_ms'] <= 16.7)} |")
+    return rows
 
 
 def _guaranteed() -> int:
