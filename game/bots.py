@@ -134,11 +134,14 @@ class Walker:
         # Positions go out rounded to 0.1 px (as the host echoes them), so a
         # bot can recognise its own position in a snapshot.
         nx, ny = round(nx, 1), round(ny, 1)
-        if not self.world.segment_free(bot.x, bot.y, nx, ny):
+        free = self.world.segment_free
+        if not free(bot.x, bot.y, nx, ny):
             # Sliding round a corner: the straight line clips the wall, and
             # the host checks straight lines.  Take one axis this step.
-            nx, ny = (nx, bot.y) if self.world.segment_free(bot.x, bot.y, nx, bot.y) else (bot.x, ny)
-        if (nx, ny) == (bot.x, bot.y) or not self.world.segment_free(bot.x, bot.y, nx, ny):
+            nx, ny = (nx, bot.y) if free(bot.x, bot.y, nx, bot.y) else (bot.x, ny)
+            if not free(bot.x, bot.y, nx, ny):
+                nx, ny = bot.x, bot.y
+        if (nx, ny) == (bot.x, bot.y):
             bot.target = self.pick(bot.x, bot.y)  # stuck against a wall
             return
         bot.x, bot.y = nx, ny
