@@ -18,9 +18,12 @@ class Runtime:
         if async_mode == "eventlet":
             from eventlet import patcher, tpool
 
+            from eventlet.semaphore import Semaphore
+
             self.threading = patcher.original("threading")
             self.queue = patcher.original("queue")
             self._execute = tpool.execute
+            self._semaphore = Semaphore
         else:
             import queue
             import threading
@@ -28,12 +31,18 @@ class Runtime:
             self.threading = threading
             self.queue = queue
             self._execute = None
+            self._semaphore = threading.Semaphore
 
     def run_blocking(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run ``fn`` without stalling the event loop and return its result."""
         if self._execute is None:
             return fn(*args, **kwargs)
         return self._execute(fn, *args, **kwargs)
+
+    def semaphore(self, slots: int) -> Any:
+        """A semaphore the handlers can wait on without stalling the loop
+        (a green one under eventlet, so waiting holds no OS thread)."""
+        return self._semaphore(slots)
 
     def start_thread(self, target: Callable[[], None], name: str) -> Any:
         """Start a real OS thread (never a green one)."""
