@@ -101,7 +101,7 @@ TOKEN_TTL_S = 24 * 3600
 TOKEN_MAX_CHARS = 512
 
 # -- Limits ------------------------------------------------------------------
-USERNAME_RE = re.compile(r"^[A-Za-z0-9_-]{3,20}$")
+USERNAME_RE = re.compile(r"[A-Za-z0-9_-]{3,20}")  # always used with fullmatch
 PASSWORD_MIN = 8
 PASSWORD_MAX = 256
 DM_TEXT_MAX = 500
@@ -215,7 +215,10 @@ def _coord(data: dict[str, Any], key: str) -> float:
         raise ProtocolError(E_BAD_PAYLOAD, f"'{key}' is required")
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ProtocolError(E_BAD_PAYLOAD, f"'{key}' must be a number, got {_type_name(value)}")
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:  # an integer too big for a float
+        raise ProtocolError(E_BAD_PAYLOAD, f"'{key}' is out of range") from None
     if not math.isfinite(value):
         raise ProtocolError(E_BAD_PAYLOAD, f"'{key}' must be a finite number")
     if abs(value) > MAX_COORD:
@@ -227,14 +230,14 @@ def _username(data: dict[str, Any], key: str) -> str:
     value = data.get(key)
     if not isinstance(value, str):
         raise ProtocolError(E_BAD_PAYLOAD, f"'{key}' must be a username string")
-    if not USERNAME_RE.match(value):
+    if not USERNAME_RE.fullmatch(value):
         raise ProtocolError(E_BAD_PAYLOAD,
                             f"'{key}' must be 3 to 20 letters, digits, '_' or '-'")
     return value
 
 
 def is_valid_username(name: Any) -> bool:
-    return isinstance(name, str) and bool(USERNAME_RE.match(name))
+    return isinstance(name, str) and bool(USERNAME_RE.fullmatch(name))
 
 
 def clean_dm_text(text: Any) -> str:
@@ -294,7 +297,11 @@ def parse_ping(data: Any) -> float | None:
     t = d.get("t")
     if t is None:
         return None
-    if isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(float(t)):
+    try:
+        finite = not isinstance(t, bool) and isinstance(t, (int, float)) and math.isfinite(float(t))
+    except OverflowError:  # an integer too big for a float
+        finite = False
+    if not finite:
         raise ProtocolError(E_BAD_PAYLOAD, "'t' must be a finite number")
     return float(t)
 
@@ -312,7 +319,7 @@ def parse_credentials(data: Any) -> Credentials:
 
 def check_new_account(creds: Credentials) -> None:
     """Rules for a new account's name and password."""
-    if not USERNAME_RE.match(creds.username):
+    if not USERNAME_RE.fullmatch(creds.username):
         raise ProtocolError(E_BAD_REQUEST, "username must be 3 to 20 letters, digits, '_' or '-'")
     if len(creds.password) < PASSWORD_MIN:
         raise ProtocolError(E_BAD_REQUEST, f"password must be at least {PASSWORD_MIN} characters")
@@ -336,7 +343,11 @@ def unpack_positions(flat: Any) -> list[tuple[int, float, float]]:
     out = []
     for i in range(0, len(flat), 3):
         pid, x, y = flat[i], flat[i + 1], flat[i + 2]
-        out.append((int(pid), float(x), float(y)))
+        try:
+            out.append((int(pid), float(x), float(y)))
+        except (TypeError, ValueError, OverflowError):
+            raise ProtocolError(E_BAD_PAYLOAD, "snapshot positions must be a list of id, x, y "
+                                "triples of numbers") from None
     return out
 
 
