@@ -64,7 +64,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_host(argv: list[str] | None = None):
+    """Parse the flags, prepare the async mode and logging, and create the host."""
     args = parse_args(argv)
     if args.async_mode == "eventlet":
         import warnings
@@ -85,7 +86,11 @@ def main(argv: list[str] | None = None) -> int:
                         login_failures_per_minute=args.login_failures,
                         connect_timeout_s=args.connect_timeout, join_timeout_s=args.join_timeout,
                         outbox_max_packets=args.max_outbox)
-    create_host(config).serve()
+    return create_host(config)
+
+
+def main(argv: list[str] | None = None) -> int:
+    build_host(argv).serve()
     return 0
 
 

@@ -43,27 +43,7 @@ def make_naive(host) -> None:
 def main(argv: list[str] | None = None) -> int:
     import host as entry
 
-    args = entry.parse_args(argv)
-    if args.async_mode == "eventlet":
-        import warnings
-
-        warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
-        import eventlet
-
-        eventlet.monkey_patch()
-    import logging
-
-    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    from server.app import create_host
-    from server.config import HostConfig
-
-    config = HostConfig(host=args.host, port=args.port, db_path=args.db, map_path=args.map,
-                        tick_rate=args.tick_rate, async_mode=args.async_mode,
-                        token_ttl_s=args.token_ttl, save_interval_s=args.save_interval,
-                        ping_interval_s=args.ping_interval, ping_timeout_s=args.ping_timeout,
-                        allowed_origins=tuple(args.allowed_origin),
-                        login_failures_per_minute=args.login_failures)
-    host = create_host(config)
+    host = entry.build_host(argv)
     make_naive(host)
     host.serve()
     return 0
