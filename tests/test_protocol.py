@@ -155,6 +155,8 @@ def test_peer_is_required():
 
 def test_username_with_trailing_newline_is_invalid():
     assert not P.is_valid_username("abc\n")
+    refused(P.parse_peer, {"peer": "abc\n"}, contains="3 to 20 letters")
+    refused(P.check_new_account, P.Credentials("abc\n", "correct-horse"), code=P.E_BAD_REQUEST)
 
 
 # -- direct messages -----------------------------------------------------------------------
