@@ -69,6 +69,7 @@ E_FORBIDDEN_ORIGIN = "forbidden_origin"
 END_REPLACED = "logged_in_elsewhere"
 END_LOGGED_OUT = "logged_out"
 END_FLOODING = "flooding"
+END_JOIN_TIMEOUT = "join_timeout"
 
 # -- Connection limits: what the host allows any one connection ----------------
 # Packets of any kind (events, acks, junk) per second; extra ones are dropped

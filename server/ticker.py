@@ -181,7 +181,7 @@ class Ticker:
         limit = ctx.config.join_timeout_s
         for sid, since in list(ctx.connected_at.items()):
             if sid not in ctx.world.by_sid and now - since > limit:
-                ctx.end_session(sid, "join_timeout", "did not join the world in time")
+                ctx.end_session(sid, P.END_JOIN_TIMEOUT, "did not join the world in time")
 
 
 def _positions(by_uid, uids) -> list:
