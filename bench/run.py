@@ -358,24 +358,7 @@ def main(argv: list[str] | None = None) -> int:
 class NaiveHost(HostProcess):
     """``bench/naive_host.py`` (same flags as host.py) instead of ``host.py``."""
 
-    def start(self, timeout: float = 20.0) -> "HostProcess":
-        from game.net import probe
-
-        cmd = [sys.executable, str(ROOT / "bench" / "naive_host.py"), "--port", str(self.port),
-               "--db", str(self.db_path), "--async-mode", self.async_mode,
-               "--log-level", self.log_level, *self.extra_args]
-        self._log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT,
-                                     env=dict(os.environ, PYTHONUNBUFFERED="1"))
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"naive host exited with {self.proc.returncode}:\n{self.log()}")
-            if probe(self.url, timeout=0.5):
-                return self
-            time.sleep(0.05)
-        self.kill()
-        raise RuntimeError(f"naive host did not answer within {timeout} s:\n{self.log()}")
+    script = ROOT / "bench" / "naive_host.py"
 
 
 def _wait_players(url: str, n: int, timeout: float = 180.0) -> None:

@@ -27,6 +27,8 @@ def free_port() -> int:
 class HostProcess:
     """``python host.py`` on a free localhost port with its own database."""
 
+    script = ROOT / "host.py"  # any entry point that takes host.py's flags
+
     def __init__(self, db_path: Path, *, async_mode: str = "eventlet", port: int | None = None,
                  extra_args: tuple[str, ...] = (), log_path: Path | None = None,
                  log_level: str = "WARNING"):
@@ -43,7 +45,7 @@ class HostProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 20.0) -> "HostProcess":
-        cmd = [sys.executable, str(ROOT / "host.py"), "--port", str(self.port),
+        cmd = [sys.executable, str(self.script), "--port", str(self.port),
                "--db", str(self.db_path), "--async-mode", self.async_mode,
                "--log-level", self.log_level, *self.extra_args]
         self._log = open(self.log_path, "ab")
