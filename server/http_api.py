@@ -37,25 +37,24 @@ def blueprint(ctx: HostContext) -> Blueprint:
                         "expires_in": ctx.accounts.token_ttl_s,
                         "protocol": P.PROTOCOL_VERSION}), status
 
-    @api.post(P.HTTP_REGISTER)
-    def register():
+    def open_session(attempt, status: int):
+        """Run a register or login attempt and answer with its session or its error."""
         try:
-            identity, token = ctx.accounts.register(credentials())
+            identity, token = attempt()
         except P.ProtocolError as exc:
             return error(exc.code, exc.message, 400)
         except AuthError as exc:
             return error(exc.code, exc.message, exc.status)
-        return session_answer(identity, token, 201)
+        return session_answer(identity, token, status)
+
+    @api.post(P.HTTP_REGISTER)
+    def register():
+        return open_session(lambda: ctx.accounts.register(credentials()), 201)
 
     @api.post(P.HTTP_LOGIN)
     def login():
-        try:
-            identity, token = ctx.accounts.login(credentials(), request.remote_addr or "?")
-        except P.ProtocolError as exc:
-            return error(exc.code, exc.message, 400)
-        except AuthError as exc:
-            return error(exc.code, exc.message, exc.status)
-        return session_answer(identity, token, 200)
+        address = request.remote_addr or "?"
+        return open_session(lambda: ctx.accounts.login(credentials(), address), 200)
 
     @api.post(P.HTTP_LOGOUT)
     def logout():

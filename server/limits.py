@@ -20,8 +20,8 @@ RESERVED_EVENTS = ("connect", "connect_error", "disconnect", "*")
 WAITING_EVENTS = frozenset({P.DM_OPEN, P.DM_SEND, P.DM_HISTORY})
 
 
-class SlidingWindow:
-    """Allows at most ``limit`` events in any ``window_s`` seconds."""
+class _RecentTimes:
+    """Times of events in the last ``window_s`` seconds, checked against ``limit``."""
 
     __slots__ = ("limit", "window_s", "_times")
 
@@ -30,34 +30,36 @@ class SlidingWindow:
         self.window_s = window_s
         self._times: deque[float] = deque()
 
-    def allow(self, now: float) -> bool:
+    def _recent(self, now: float) -> deque[float]:
         times = self._times
         cutoff = now - self.window_s
         while times and times[0] <= cutoff:
             times.popleft()
+        return times
+
+
+class SlidingWindow(_RecentTimes):
+    """Allows at most ``limit`` events in any ``window_s`` seconds."""
+
+    __slots__ = ()
+
+    def allow(self, now: float) -> bool:
+        times = self._recent(now)
         if len(times) >= self.limit:
             return False
         times.append(now)
         return True
 
 
-class Strikes:
+class Strikes(_RecentTimes):
     """Counts refusals; a client that keeps flooding after being told is dropped."""
 
-    __slots__ = ("limit", "window_s", "_times")
-
-    def __init__(self, limit: int, window_s: float):
-        self.limit = limit
-        self.window_s = window_s
-        self._times: deque[float] = deque()
+    __slots__ = ()
 
     def add(self, now: float) -> bool:
         """Record a refusal; True when the client has now earned a disconnect."""
-        times = self._times
+        times = self._recent(now)
         times.append(now)
-        cutoff = now - self.window_s
-        while times and times[0] <= cutoff:
-            times.popleft()
         return len(times) >= self.limit
 
     @property
