@@ -93,12 +93,12 @@ class Ticker:
         """Group movers by cell and move players whose cell changed."""
         world, sio = self.ctx.world, self.ctx.sio
         by_uid, cells = world.by_uid, world.cells
-        movers: dict[tuple[int, int], list] = defaultdict(list)
+        moved_in: dict[tuple[int, int], list] = defaultdict(list)
         changes = []  # (player, old cell or None, new cell)
         for uid, x, y in moved:
             player = by_uid[uid]
             cell = cell_of(x, y)
-            movers[cell].extend((uid, round(x, 1), round(y, 1)))
+            moved_in[cell].append((uid, x, y))
             if cell != player.cell:
                 changes.append((player, player.cell, cell))
         for player, old, new in changes:
@@ -112,6 +112,7 @@ class Ticker:
             cells.setdefault(new, set()).add(player.user_id)
             player.cell = new
             sio.enter_room(player.sid, cell_room(new))
+        movers = {cell: P.pack_positions(entries) for cell, entries in moved_in.items()}
         return movers, changes
 
     def _area_events(self, changes) -> list[tuple[str, dict]]:
@@ -186,9 +187,5 @@ class Ticker:
 
 def _positions(by_uid, uids) -> list:
     """[id, x, y, id, x, y, ...] of the given players."""
-    flat: list = []
-    for uid in uids:
-        p = by_uid.get(uid)
-        if p is not None:
-            flat.extend((uid, round(p.x, 1), round(p.y, 1)))
-    return flat
+    players = (by_uid.get(uid) for uid in uids)
+    return P.pack_positions([(p.user_id, p.x, p.y) for p in players if p is not None])
