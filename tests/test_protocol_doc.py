@@ -16,7 +16,8 @@ from game import protocol as P
 from game import rules
 from server import accounts, http_api, live
 from server.config import HostConfig
-from server.events import session, world
+from server import events
+from server.events import session
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = (ROOT / "docs" / "protocol.md").read_text(encoding="utf-8")
@@ -110,7 +111,7 @@ KNOWN_LIMITS: dict[str, float] = {
     **{name: getattr(rules, name) for name in ("TILE_SIZE", "WALK_SPEED", "BOX_HALF_W",
                                                "BOX_HALF_H", "SPEED_SLACK",
                                                "MOVE_BUDGET_MAX_S", "SEGMENT_STEP")},
-    "LIMIT_NOTICE_INTERVAL_S": world.LIMIT_NOTICE_INTERVAL_S,
+    "LIMIT_NOTICE_INTERVAL_S": events.LIMIT_NOTICE_INTERVAL_S,
     "tick_rate": CONFIG.tick_rate,
 }
 # What host.py uses when a flag is left out must be what the document says too.

@@ -44,6 +44,26 @@ def guarded(ctx: HostContext, event: str, *, needs_player: bool = True) -> Calla
     return decorate
 
 
+# Errors about rate limits go out at most this often per player.
+LIMIT_NOTICE_INTERVAL_S = 1.0
+
+
+def refuse_over_limit(ctx: HostContext, player: Any, now: float, message: str,
+                      event: str) -> dict:
+    """Drop an event over a player's rate limit; returns the answer for its ack.
+
+    The player is told at most once a second, and one who keeps on after
+    that many refusals is disconnected.
+    """
+    if player.strikes.add(now):
+        ctx.end_session(player.sid, P.END_FLOODING, "too many messages; disconnected")
+        return {"ok": False, "error": P.E_RATE_LIMITED, "message": "disconnected"}
+    if now - player.last_limit_notice >= LIMIT_NOTICE_INTERVAL_S:
+        player.last_limit_notice = now
+        return ctx.send_error(player.sid, P.E_RATE_LIMITED, message, event)
+    return {"ok": False, "error": P.E_RATE_LIMITED, "message": message}
+
+
 def register_all(ctx: HostContext) -> None:
     from . import chat, session, world
 

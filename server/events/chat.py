@@ -12,9 +12,8 @@ from game import protocol as P
 
 from ..context import HostContext
 from ..live import LivePlayer, conversation_room, user_room
-from . import guarded
+from . import guarded, refuse_over_limit
 from .session import _public_message
-from .world import LIMIT_NOTICE_INTERVAL_S
 
 
 def register(ctx: HostContext) -> None:
@@ -66,15 +65,8 @@ def register(ctx: HostContext) -> None:
         peer_id = resolve_peer(player, request.to)
         now = time.monotonic()
         if not player.dms.allow(now):
-            if player.strikes.add(now):
-                ctx.end_session(sid, P.END_FLOODING, "too many messages; disconnected")
-                return {"ok": False, "error": P.E_RATE_LIMITED, "message": "disconnected"}
-            message = (f"more than {P.DMS_PER_WINDOW} messages in {P.DM_WINDOW_S:g} s; "
-                       "message not sent")
-            if now - player.last_limit_notice >= LIMIT_NOTICE_INTERVAL_S:
-                player.last_limit_notice = now
-                return ctx.send_error(sid, P.E_RATE_LIMITED, message, P.DM_SEND)
-            return {"ok": False, "error": P.E_RATE_LIMITED, "message": message}
+            return refuse_over_limit(ctx, player, now, f"more than {P.DMS_PER_WINDOW} messages in "
+                                     f"{P.DM_WINDOW_S:g} s; message not sent", P.DM_SEND)
         stored, unread = ctx.storage.add_message(player.user_id, peer_id, request.text)
         message = _public_message(ctx, stored)
         sio.emit(P.DM_MESSAGE, message, to=conversation_room(player.user_id, peer_id))

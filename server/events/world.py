@@ -7,9 +7,7 @@ from typing import Any
 from game import protocol as P
 
 from ..context import HostContext
-
-# Errors about rate limits go out at most this often per player.
-LIMIT_NOTICE_INTERVAL_S = 1.0
+from . import refuse_over_limit
 
 
 def register(ctx: HostContext) -> None:
@@ -23,7 +21,8 @@ def register(ctx: HostContext) -> None:
             return
         now = time.monotonic()
         if not player.moves.allow(now):
-            _refuse_flood(ctx, player, now)
+            refuse_over_limit(ctx, player, now, f"more than {P.MOVES_PER_SECOND} moves a second; "
+                              "extra moves are dropped", P.MOVE)
             return
         try:
             if extra:
@@ -48,14 +47,3 @@ def _seq_of(data: Any) -> int | None:
 def _correct(ctx: HostContext, player, seq: int | None, reason: str) -> None:
     ctx.sio.emit(P.CORRECTION, {"seq": seq, "x": round(player.x, 1), "y": round(player.y, 1),
                                 "reason": reason}, to=player.sid)
-
-
-def _refuse_flood(ctx: HostContext, player, now: float) -> None:
-    if player.strikes.add(now):
-        ctx.end_session(player.sid, P.END_FLOODING, "too many messages; disconnected")
-        return
-    if now - player.last_limit_notice >= LIMIT_NOTICE_INTERVAL_S:
-        player.last_limit_notice = now
-        ctx.send_error(player.sid, P.E_RATE_LIMITED,
-                       f"more than {P.MOVES_PER_SECOND} moves a second; extra moves are dropped",
-                       P.MOVE)
