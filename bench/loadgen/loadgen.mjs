@@ -1,0 +1,444 @@
+// Measurement-only load generator for the benchmark (bench/run.py).
+//
+//     node bench/loadgen/loadgen.mjs PLAN.json
+//
+// bench/node_load.py writes the plan: the host's URL, the rate, the timing,
+// and for every player its account and a path precomputed with
+// game.bots.Walker (one position per 1/rate s, rounded to 0.1 px).  This
+// program logs the players in, joins them, walks them along their paths and
+// measures move-to-delivery latency exactly as `python -m game.bots --report`
+// defines it, but costs far less CPU per player, so on a small machine the
+// figures describe the host rather than the load tool.
+//
+// stdout carries JSON lines only: {"window": ...} when the players start
+// walking (wall-clock start and end of the measurement window, Unix ms) and
+// {"stats": ...} at the end.  Progress and problems go to stderr.
+
+import { readFileSync } from "node:fs";
+import { performance } from "node:perf_hooks";
+import { io } from "socket.io-client";
+
+const plan = JSON.parse(readFileSync(process.argv[2], "utf8"));
+const RATE = plan.rate;
+const PERIOD_MS = 1000 / RATE;
+const VIEW = plan.view_px;
+const DEADLINE_MS = plan.deadline_ms;
+const LOGINS_IN_FLIGHT = plan.logins_in_flight || 8;
+const JOIN_TIMEOUT_MS = (plan.join_timeout_s || 30) * 1000;
+const HTTP_TIMEOUT_MS = 60000;
+// Socket.IO EVENT packet on the default namespace carrying a snapshot.
+const SNAPSHOT_PREFIX = '2["snapshot"';
+
+const log = (...parts) => process.stderr.write(parts.join(" ") + "\n");
+const say = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// -- tallies shared by all players -------------------------------------------
+const corrections = {};
+let errors = 0;
+let disconnects = 0;
+let startMismatch = 0;
+let loginFailures = 0;
+let closing = false;
+
+// Positions travel rounded to 0.1 px: one integer identifies a spot.
+const spotKey = (x, y) => Math.round(x * 10) * 1e6 + Math.round(y * 10);
+
+const players = plan.players.map((p, index) => ({
+  index,
+  name: p.name,
+  password: p.password,
+  path: Float64Array.from(p.path),
+  steps: p.path.length / 2,
+  x: p.path[0],
+  y: p.path[1],
+  id: null,
+  joined: false,
+  observer: -1, // slot among the sampled observers
+  socket: null,
+  seq: 0,
+  sentT: [], // seq - 1 -> send time
+  sentMask: [], // seq - 1 -> bitmask of observers expected to see it
+  seqAt: new Map(), // spot -> newest seq sent from there
+  snapshots: 0,
+  bytes: 0,
+}));
+const byPid = new Map();
+const observers = [];
+// deliveries[slot]: mover id -> {seqs, times}, increasing seqs with receive time
+const deliveries = [];
+
+// -- logging in and joining -------------------------------------------------------
+async function post(path, body) {
+  const reply = await fetch(plan.url + path, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(HTTP_TIMEOUT_MS),
+  });
+  let data = {};
+  try {
+    data = await reply.json();
+  } catch {
+    // an answer without a JSON body is reported by its status
+  }
+  return { status: reply.status, data };
+}
+
+/** A session token: register (not throttled), or log in when the name exists. */
+async function tokenFor(player) {
+  const creds = { username: player.name, password: player.password };
+  let answer = await post("/api/register", creds);
+  if (answer.status === 409) answer = await post("/api/login", creds);
+  if (answer.status !== 200 && answer.status !== 201) {
+    throw new Error(`${answer.status} ${answer.data.error || ""} ${answer.data.message || ""}`);
+  }
+  return answer.data.token;
+}
+
+function countIncoming(player, manager) {
+  // Count what arrives before Socket.IO decodes it; a player that is not an
+  // observer never looks inside its snapshots, so they are not decoded.
+  const decoder = manager.decoder;
+  const decode = decoder.add.bind(decoder);
+  decoder.add = (data) => {
+    if (typeof data === "string") {
+      const size = data.length + 1; // engine.io type byte
+      player.bytes += size + (size < 126 ? 2 : 4); // WebSocket header
+      if (data.startsWith(SNAPSHOT_PREFIX)) {
+        player.snapshots += 1;
+        if (player.observer < 0) return;
+      }
+    }
+    decode(data);
+  };
+}
+
+function connectAndJoin(player, token) {
+  return new Promise((resolve) => {
+    let settled = false;
+    const settle = (ok, why) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (!ok) {
+        log(`${player.name}: ${why}`);
+        socket.disconnect();
+      }
+      resolve(ok);
+    };
+    const timer = setTimeout(() => settle(false, "no welcome in time"), JOIN_TIMEOUT_MS);
+    const socket = io(plan.url, {
+      auth: { token },
+      transports: ["websocket"],
+      reconnection: false,
+      forceNew: true,
+      timeout: JOIN_TIMEOUT_MS,
+    });
+    player.socket = socket;
+    countIncoming(player, socket.io);
+    socket.on("connect", () => socket.emit("join", {}));
+    socket.on("connect_error", (err) => {
+      errors += 1;
+      settle(false, `connect_error ${err.message}`);
+    });
+    socket.on("welcome", (data) => {
+      const you = data.you;
+      player.id = you.id;
+      byPid.set(you.id, player);
+      if (Math.abs(you.x - player.x) > 0.05 || Math.abs(you.y - player.y) > 0.05) {
+        startMismatch += 1;
+        if (startMismatch <= 5) {
+          log(`${player.name} starts at ${you.x},${you.y}, its path at ${player.x},${player.y}`);
+        }
+      }
+      player.joined = true;
+      settle(true);
+    });
+    socket.on("snapshot", (data) => {
+      if (player.observer >= 0) observe(player, data.p, performance.now());
+    });
+    socket.on("area", (data) => {
+      if (player.observer >= 0) observe(player, data.enter, performance.now());
+    });
+    // The path is fixed: a refused move is counted, not adopted.
+    socket.on("correction", (data) => {
+      const reason = String(data && data.reason);
+      corrections[reason] = (corrections[reason] || 0) + 1;
+    });
+    socket.on("error", (data) => {
+      errors += 1;
+      if (errors <= 5) log(`${player.name}: host error ${JSON.stringify(data)}`);
+      if (!player.joined && data && data.event === "join") settle(false, "join refused");
+    });
+    socket.on("session_ended", (data) => {
+      player.joined = false;
+      log(`${player.name}: session ended ${JSON.stringify(data)}`);
+    });
+    socket.on("disconnect", (reason) => {
+      player.joined = false;
+      if (!closing) {
+        disconnects += 1;
+        if (disconnects <= 5) log(`${player.name}: disconnected (${reason})`);
+      }
+      settle(false, `disconnected (${reason})`);
+    });
+  });
+}
+
+async function joinEveryone() {
+  const joins = [];
+  let next = 0;
+  let done = 0;
+  // The host hashes one password at a time: a few requests in flight keep it
+  // busy without piling up its queue.
+  async function worker() {
+    while (next < players.length) {
+      const player = players[next++];
+      let token = null;
+      for (let attempt = 1; attempt <= 3 && token === null; attempt++) {
+        try {
+          token = await tokenFor(player);
+        } catch (err) {
+          log(`${player.name}: ${err.message} (attempt ${attempt})`);
+          await sleep(500 + 1000 * (attempt - 1));
+        }
+      }
+      if (token === null) {
+        loginFailures += 1;
+        continue;
+      }
+      joins.push(connectAndJoin(player, token));
+      done += 1;
+      if (done % 100 === 0) log(`logged in ${done}/${players.length}`);
+    }
+  }
+  await Promise.all(Array.from({ length: LOGINS_IN_FLIGHT }, worker));
+  await Promise.all(joins);
+  return players.filter((p) => p.joined).length;
+}
+
+// A small seeded generator, so the observer sample repeats between runs.
+function mulberry32(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function chooseObservers(count) {
+  const joined = players.filter((p) => p.joined);
+  const random = mulberry32(plan.seed || 1);
+  for (let i = joined.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [joined[i], joined[j]] = [joined[j], joined[i]];
+  }
+  // One bit per observer in each send's mask.
+  for (const player of joined.slice(0, Math.min(count, 31))) {
+    player.observer = observers.length;
+    observers.push(player);
+    deliveries.push(new Map());
+  }
+}
+
+// -- latency ------------------------------------------------------------------------
+function observe(observer, flat, at) {
+  if (!Array.isArray(flat)) return;
+  const seen = deliveries[observer.observer];
+  for (let i = 0; i < flat.length - 2; i += 3) {
+    const mover = byPid.get(flat[i]);
+    if (mover === undefined || mover === observer) continue;
+    const seq = mover.seqAt.get(spotKey(flat[i + 1], flat[i + 2]));
+    // not ours, or a spot the mover came back to since
+    if (seq === undefined || mover.sentT[seq - 1] > at) continue;
+    const entry = seen.get(flat[i]);
+    if (entry === undefined) {
+      seen.set(flat[i], { seqs: [seq], times: [at] });
+    } else if (seq > entry.seqs[entry.seqs.length - 1]) {
+      entry.seqs.push(seq);
+      entry.times.push(at);
+    }
+  }
+}
+
+function bisectLeft(values, target) {
+  let lo = 0;
+  let hi = values.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (values[mid] < target) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+const percentile = (sorted, q) =>
+  sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] : null;
+
+/** Latencies of the expected (move, observer) pairs sent inside the window. */
+function tally(windowStart, windowEnd) {
+  const lastSend = windowEnd - DEADLINE_MS;
+  const latencies = [];
+  let expected = 0;
+  let delivered = 0;
+  for (const mover of players) {
+    if (mover.id === null) continue;
+    for (let slot = 0; slot < observers.length; slot++) {
+      const bit = 1 << slot;
+      const entry = deliveries[slot].get(mover.id) || { seqs: [], times: [] };
+      for (let s = 0; s < mover.sentT.length; s++) {
+        const tSend = mover.sentT[s];
+        if (!(mover.sentMask[s] & bit) || tSend < windowStart || tSend > lastSend) continue;
+        expected += 1;
+        const j = bisectLeft(entry.seqs, s + 1);
+        if (j === entry.seqs.length) continue;
+        const latency = entry.times[j] - tSend;
+        latencies.push(latency);
+        if (latency <= DEADLINE_MS) delivered += 1;
+      }
+    }
+  }
+  latencies.sort((a, b) => a - b);
+  return { latencies, expected, delivered };
+}
+
+// -- walking ------------------------------------------------------------------------
+function walk(t0, windowStart, windowEnd, sendLag) {
+  const n = players.length;
+  // Sends spread evenly over the period, player by player.
+  const nextDue = players.map((_, k) => t0 + (PERIOD_MS * k) / n);
+  let k = 0;
+  let stopped = false;
+
+  function send(player, now) {
+    if (!player.joined) return;
+    // The path index follows the clock, so a late send never walks faster
+    // than the host's speed budget allows.
+    const i = Math.min(player.steps - 1, Math.floor(((now - t0) * RATE) / 1000));
+    const x = player.path[2 * i];
+    const y = player.path[2 * i + 1];
+    if (x === player.x && y === player.y) return; // nothing new to report
+    let mask = 0;
+    if (now >= windowStart && now <= windowEnd) {
+      for (const o of observers) {
+        if (o !== player && Math.abs(o.x - x) <= VIEW && Math.abs(o.y - y) <= VIEW) {
+          mask |= 1 << o.observer;
+        }
+      }
+    }
+    player.seq += 1;
+    const t = performance.now();
+    player.socket.emit("move", { seq: player.seq, x, y });
+    player.sentT.push(t);
+    player.sentMask.push(mask);
+    player.seqAt.set(spotKey(x, y), player.seq);
+    player.x = x;
+    player.y = y;
+  }
+
+  function run() {
+    if (stopped) return;
+    for (let budget = n; budget > 0; budget--) {
+      const now = performance.now();
+      const due = nextDue[k];
+      if (due > now) break;
+      // More than a period behind: skip the missed turn rather than burst.
+      nextDue[k] = now - due < PERIOD_MS ? due + PERIOD_MS : now + PERIOD_MS;
+      if (now >= windowStart && now <= windowEnd) sendLag.push(now - due);
+      send(players[k], now);
+      k = (k + 1) % n;
+    }
+    setTimeout(run, Math.max(0, nextDue[k] - performance.now()));
+  }
+
+  run();
+  return () => {
+    stopped = true;
+  };
+}
+
+function counters() {
+  let snapshots = 0;
+  let bytes = 0;
+  for (const p of players) {
+    snapshots += p.snapshots;
+    bytes += p.bytes;
+  }
+  return { snapshots, bytes };
+}
+
+async function sleepUntil(t) {
+  for (;;) {
+    const delay = t - performance.now();
+    if (delay <= 0) return;
+    await sleep(Math.min(delay, 500));
+  }
+}
+
+// -- the run ------------------------------------------------------------------------
+async function main() {
+  const joined = await joinEveryone();
+  log(`joined ${joined}/${players.length}`);
+  chooseObservers(plan.observers);
+  const t0 = performance.now();
+  const windowStart = t0 + plan.warmup_s * 1000;
+  const windowEnd = windowStart + plan.seconds * 1000;
+  const epoch = (t) => performance.timeOrigin + t;
+  say({ window: { start_ms: epoch(windowStart), end_ms: epoch(windowEnd), joined } });
+  const sendLag = [];
+  const stop = walk(t0, windowStart, windowEnd, sendLag);
+
+  await sleepUntil(windowStart);
+  const cpu0 = process.cpuUsage();
+  const at0 = performance.now();
+  const counts0 = counters();
+  await sleepUntil(windowEnd);
+  const cpu1 = process.cpuUsage(cpu0);
+  const at1 = performance.now();
+  const counts1 = counters();
+  await sleepUntil(windowEnd + DEADLINE_MS + 100);
+  stop();
+
+  const seconds = Math.max(1e-9, (at1 - at0) / 1000);
+  const { latencies, expected, delivered } = tally(windowStart, windowEnd);
+  sendLag.sort((a, b) => a - b);
+  const sends = sendLag.length;
+  const lagP99 = sends ? sendLag[sends - Math.max(1, Math.floor(sends / 100))] : null;
+  const round = (v, digits = 1) => (v === null ? null : Number(v.toFixed(digits)));
+  say({
+    stats: {
+      players: players.length,
+      joined,
+      observers: observers.length,
+      p50_ms: round(percentile(latencies, 0.5)),
+      p99_ms: round(percentile(latencies, 0.99)),
+      max_ms: round(latencies.length ? latencies[latencies.length - 1] : null),
+      expected,
+      delivered,
+      snapshots_per_s: (counts1.snapshots - counts0.snapshots) / seconds,
+      bytes_per_s: (counts1.bytes - counts0.bytes) / seconds,
+      cpu_pct: (100 * (cpu1.user + cpu1.system)) / 1000 / (at1 - at0),
+      send_lag_p99_ms: round(lagP99, 2),
+      sends,
+      corrections,
+      errors,
+      disconnects,
+      start_mismatch: startMismatch,
+      login_failures: loginFailures,
+    },
+  });
+
+  closing = true;
+  for (const p of players) if (p.socket) p.socket.disconnect();
+  await sleep(500); // let the close frames go out
+  process.exit(0);
+}
+
+main().catch((err) => {
+  log(err && err.stack ? err.stack : String(err));
+  process.exit(1);
+});

@@ -1,0 +1,285 @@
+"""Measure a host with the Node load generator (``bench/loadgen/loadgen.mjs``).
+
+    python -m bench.node_load --server http://127.0.0.1:5000 --db world.db \\
+        --players 500 --seconds 10 --spread
+
+``python -m game.bots`` spends about a core on 500 players (python-socketio's
+cost per message), so on a small machine it measures itself.  The Node
+generator only walks and measures: Python reads where every account stands
+from the host's database, precomputes each player's walk with
+``game.bots.Walker`` (the same walks the bots take), and hands Node a plan;
+Node logs the players in, sends the moves on schedule and applies the bots'
+definitions of latency and delivery.  Python measures the host and the
+machine over the same window and returns a report with the fields of
+``python -m game.bots --report`` (see ``game.bots.REPORT``), plus
+``"generator": "node"``.
+
+The host must run on this machine with the database given (``--db``), since
+the paths start where the host will place each player.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from game import bots  # noqa: E402
+from game import protocol as P  # noqa: E402
+from game import rules  # noqa: E402
+
+LOADGEN = Path(__file__).resolve().parent / "loadgen"
+SCRIPT = LOADGEN / "loadgen.mjs"
+# Paths run this long past the measurement deadline; after that a player stands.
+PATH_SLACK_S = 2.0
+
+
+def node_available() -> bool:
+    return shutil.which("node") is not None and shutil.which("npm") is not None
+
+
+def ensure_installed() -> None:
+    """Install the generator's packages (``npm ci``) when they are missing."""
+    if not node_available():
+        raise RuntimeError("the Node load generator needs node (18 or newer) and npm on PATH; "
+                           "install Node.js or use --generator python")
+    if (LOADGEN / "node_modules" / "socket.io-client").is_dir():
+        return
+    print(f"  $ npm ci  (in {LOADGEN.relative_to(ROOT)})", file=sys.stderr, flush=True)
+    result = subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=LOADGEN,
+                            capture_output=True, text=True, timeout=600)
+    if result.returncode != 0:
+        raise RuntimeError(f"npm ci failed in {LOADGEN}:\n{result.stderr.strip()[-1000:]}")
+
+
+# -- the plan -------------------------------------------------------------------------
+def account_name(prefix: str, index: int) -> str:
+    return f"{prefix}{index:04d}"  # as game.bots names its bots
+
+
+def stored_positions(db_path: Path, names: list[str]) -> dict[str, tuple[float, float]]:
+    """Saved positions by account name (read-only; the host keeps the
+    database in WAL mode and may be running)."""
+    if not Path(db_path).exists():
+        return {}
+    conn = sqlite3.connect(f"file:{Path(db_path).resolve()}?mode=ro", uri=True, timeout=10.0)
+    try:
+        rows = conn.execute(
+            "SELECT users.name_key, positions.x, positions.y FROM positions "
+            "JOIN users ON users.id = positions.user_id").fetchall()
+    except sqlite3.OperationalError:  # a database the host has not set up yet
+        return {}
+    finally:
+        conn.close()
+    wanted = {name.lower(): name for name in names}
+    return {wanted[key]: (x, y) for key, x, y in rows if key in wanted}
+
+
+@dataclass
+class _Walk:
+    """What ``bots.Walker.advance`` moves: a position and a target."""
+    x: float
+    y: float
+    target: tuple[float, float] = (0.0, 0.0)
+
+
+def start_position(world: rules.WorldMap, stored: tuple[float, float] | None) -> tuple[float, float]:
+    """Where the host places a joining player (as ``server.live`` does):
+    the saved spot while it is walkable, else the spawn; rounded to 0.1 px
+    as the welcome reports it."""
+    x, y = stored if stored and world.box_free(*stored) else world.spawn
+    return round(x, 1), round(y, 1)
+
+
+def walk_path(walker: bots.Walker, start: tuple[float, float], steps: int,
+              dt: float) -> list[float]:
+    """Positions every ``dt`` seconds, flattened ``[x0, y0, x1, y1, ...]``."""
+    walk = _Walk(*start)
+    walk.target = walker.pick(walk.x, walk.y)
+    path = [walk.x, walk.y]
+    for _ in range(steps - 1):
+        walker.advance(walk, dt)  # type: ignore[arg-type]
+        path += (walk.x, walk.y)
+    return path
+
+
+def make_plan(url: str, players: int, rate: float, seconds: float, mode: str, prefix: str,
+              db_path: Path, *, warmup: float, deadline_ms: float, observers: int, seed: int,
+              first: int = 0, map_path: str | None = None) -> dict:
+    world = rules.load_world(map_path) if map_path else rules.load_world()
+    walker = bots.Walker(world, bots.targets_for(world, mode), random.Random(seed))
+    names = [account_name(prefix, first + i) for i in range(players)]
+    stored = stored_positions(db_path, names)
+    steps = math.ceil((warmup + seconds + deadline_ms / 1000.0 + PATH_SLACK_S) * rate) + 1
+    entries = []
+    for name in names:
+        path = walk_path(walker, start_position(world, stored.get(name)), steps, 1.0 / rate)
+        entries.append({"name": name, "password": name + bots.DEFAULT_PASSWORD_SUFFIX,
+                        "path": path})
+    return {"url": url, "rate": rate, "warmup_s": warmup, "seconds": seconds,
+            "deadline_ms": deadline_ms, "view_px": P.AREA_GUARANTEED_PX - bots.VIEW_MARGIN_PX,
+            "observers": observers, "seed": seed, "logins_in_flight": bots.LOGIN_THREADS,
+            "players": entries}
+
+
+# -- running ---------------------------------------------------------------------------
+def run_node(url: str, players: int, rate: float, seconds: float, mode: str,
+             prefix: str = "bench", *, db_path: Path, warmup: float = 2.0,
+             deadline_ms: float = 500.0, observers: int = 12, seed: int = 1, first: int = 0,
+             map_path: str | None = None, timeout: float = 900.0) -> dict:
+    """Walk ``players`` accounts on the host at ``url`` and measure it.
+
+    New accounts are registered by the generator and start at the spawn;
+    existing ones start where ``db_path`` (the host's database) has them.
+    Returns the ``game.bots --report`` fields plus ``generator``."""
+    ensure_installed()
+    bots._load_net(green=False)
+    plan = make_plan(url, players, rate, seconds, mode, prefix, db_path, warmup=warmup,
+                     deadline_ms=deadline_ms, observers=observers, seed=seed, first=first,
+                     map_path=map_path)
+    host = bots.host_process(url)
+    holder: dict = {}
+    stats: dict | None = None
+    with tempfile.TemporaryDirectory(prefix="pc-loadgen-") as tmp:
+        plan_path = Path(tmp) / "plan.json"
+        plan_path.write_text(json.dumps(plan, separators=(",", ":")), encoding="utf-8")
+        del plan
+        err_path = Path(tmp) / "stderr.txt"
+        with open(err_path, "w+", encoding="utf-8", errors="replace") as err:
+            proc = subprocess.Popen(["node", str(SCRIPT), str(plan_path)], cwd=LOADGEN,
+                                    stdout=subprocess.PIPE, stderr=err, text=True)
+            watchdog = threading.Timer(timeout, proc.kill)
+            watchdog.start()
+            try:
+                for line in proc.stdout:  # type: ignore[union-attr]
+                    message = json.loads(line)
+                    if "window" in message:
+                        window = _monotonic_window(message["window"])
+                        threading.Thread(target=bots._measure_host,
+                                         args=(host, window, holder, url), daemon=True).start()
+                    elif "stats" in message:
+                        stats = message["stats"]
+                code = proc.wait()
+            finally:
+                watchdog.cancel()
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+            err.seek(0)
+            errors = err.read()
+    if stats is None:
+        raise RuntimeError(f"the load generator exited with {code} without figures:\n"
+                           f"{errors.strip()[-1500:]}")
+    for _ in range(50):  # the host measurement ends with the window
+        if holder.get("done"):
+            break
+        time.sleep(0.1)
+    return report(players, rate, mode, seconds, deadline_ms, stats, holder)
+
+
+def _monotonic_window(window: dict) -> tuple[float, float]:
+    """The generator's window (Unix ms) on this process's monotonic clock."""
+    offset = time.monotonic() - time.time()
+    return window["start_ms"] / 1000.0 + offset, window["end_ms"] / 1000.0 + offset
+
+
+def report(players: int, rate: float, mode: str, seconds: float, deadline_ms: float,
+           stats: dict, holder: dict) -> dict:
+    """The fields of ``game.bots --report``, judged by the same thresholds."""
+    round_ = lambda v, n=1: None if v is None else round(v, n)  # noqa: E731
+    cpu = stats["cpu_pct"]
+    lag = stats["send_lag_p99_ms"]
+    machine = holder.get("machine_cpu_pct")
+    joined, expected = stats["joined"], stats["expected"]
+    tick = holder.get("stats") or {}
+    saturated = cpu > bots.SATURATED_CPU_PCT or (lag or 0.0) > bots.SEND_LAG_LIMIT_MS
+    warnings = []
+    if cpu > bots.SATURATED_CPU_PCT:
+        warnings.append(f"the load generator used {cpu:.0f}% of a core: the figures measure "
+                        f"the load tool, not the host")
+    if (lag or 0.0) > bots.SEND_LAG_LIMIT_MS:
+        warnings.append(f"the tool sent moves up to {lag:.0f} ms late (p99): it did not get "
+                        f"enough CPU, so the latencies include its own backlog")
+    if machine is not None and machine > bots.MACHINE_BUSY_PCT:
+        warnings.append(f"the machine was {machine:.0f}% busy: the tool and the host "
+                        f"competed for CPU")
+    if joined < players:
+        warnings.append(f"only {joined} of {players} players joined")
+    if expected == 0:
+        warnings.append("no expected deliveries were measured")
+    if stats.get("start_mismatch"):
+        warnings.append(f"{stats['start_mismatch']} players did not start where their "
+                        f"path does")
+    return {
+        "players": players, "rate": rate, "mode": mode, "seconds": seconds, "procs": 1,
+        "joined": joined,
+        "p50_ms": stats["p50_ms"], "p99_ms": stats["p99_ms"], "max_ms": stats["max_ms"],
+        "delivered_pct": round_(100.0 * stats["delivered"] / expected if expected else None, 2),
+        "deadline_ms": deadline_ms, "pairs": expected,
+        "snapshots_per_s": round_(stats["snapshots_per_s"] / max(1, joined)),
+        "bytes_per_s": round_(stats["bytes_per_s"] / max(1, joined), 0),
+        "tool_cpu_pct": round_(cpu), "tool_cpu_max_proc_pct": round_(cpu),
+        "host_cpu_pct": round_(holder.get("host_cpu_pct")),
+        "machine_cpu_pct": round_(machine),
+        "host_tick_lateness_p99_ms": tick.get("lateness_p99_ms"),
+        "host_tick_lateness_last_5s_max_ms": tick.get("lateness_last_5s_max_ms"),
+        "send_lag_p99_ms": round_(lag),
+        "corrections": stats["corrections"],
+        "errors": stats["errors"],
+        "disconnects": stats["disconnects"],
+        "saturated": saturated,
+        "warning": "; ".join(warnings) or None,
+        "generator": "node",
+        "start_mismatch": stats.get("start_mismatch", 0),
+    }
+
+
+# -- command line ----------------------------------------------------------------------
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.node_load",
+                                     description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--server", default="http://127.0.0.1:5000", metavar="URL")
+    parser.add_argument("--db", type=Path, required=True, metavar="PATH",
+                        help="the host's database (host.py --db), for the start positions")
+    parser.add_argument("--players", type=int, default=10, metavar="N")
+    parser.add_argument("--rate", type=float, default=20.0, metavar="HZ")
+    parser.add_argument("--seconds", type=float, default=10.0, metavar="S",
+                        help="measured seconds, after a --warmup")
+    parser.add_argument("--warmup", type=float, default=2.0, metavar="S")
+    area = parser.add_mutually_exclusive_group()
+    area.add_argument("--crowd", dest="mode", action="store_const", const="crowd")
+    area.add_argument("--spread", dest="mode", action="store_const", const="spread")
+    parser.set_defaults(mode="crowd")
+    parser.add_argument("--observers", type=int, default=12, metavar="K")
+    parser.add_argument("--deadline-ms", type=float, default=500.0, metavar="MS")
+    parser.add_argument("--prefix", default="bot", metavar="NAME")
+    parser.add_argument("--first", type=int, default=0, metavar="I")
+    parser.add_argument("--map", default=None, metavar="PATH")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(argv)
+    if args.rate > P.MOVES_PER_SECOND:
+        parser.error(f"the host accepts at most {P.MOVES_PER_SECOND} moves a second")
+    result = run_node(args.server.rstrip("/"), args.players, args.rate, args.seconds, args.mode,
+                      args.prefix, db_path=args.db, warmup=args.warmup,
+                      deadline_ms=args.deadline_ms, observers=args.observers, seed=args.seed,
+                      first=args.first, map_path=args.map)
+    print(json.dumps(result), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
