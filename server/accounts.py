@@ -22,6 +22,7 @@ from .storage import NameTaken, Storage
 
 TOKEN_MAX_CHARS = 512
 HASHES_AT_ONCE = 1
+HASH_LANES = 1
 # One message for "no such user" and "wrong password", so answers reveal nothing.
 BAD_CREDENTIALS_MESSAGE = "wrong username or password"
 
@@ -80,7 +81,11 @@ class Accounts:
         self.storage = storage
         self.runtime = runtime
         self.token_ttl_s = token_ttl_s
-        self._hasher = PasswordHasher()  # argon2id with the library's recommended cost
+        # argon2id with the library's recommended time and memory cost, in one
+        # lane: with its default four lanes each hash runs four threads and
+        # takes every core of a small machine for a moment, stalling the tick.
+        # One lane costs an attacker the same; older hashes are redone at login.
+        self._hasher = PasswordHasher(parallelism=HASH_LANES)
         # One password hash at a time: each takes ~0.1 s of a core, and a burst
         # of logins running side by side starves the tick of CPU.  Logins queue
         # instead; the game keeps its rhythm.

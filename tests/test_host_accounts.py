@@ -274,3 +274,22 @@ def test_first_run_creates_the_database_schema_and_key_in_the_user_data_dir(tmp_
     key = db.with_name("world.db.key")
     assert len(key.read_bytes().strip()) >= 32
     assert stat.S_IMODE(key.stat().st_mode) == 0o600
+
+
+def test_passwords_are_hashed_in_one_lane_and_older_hashes_are_redone_at_login(world_host):
+    """Four-lane argon2 runs four threads per hash and takes every core of a
+    small host for a moment; the host hashes in one lane at the same cost."""
+    from argon2 import PasswordHasher
+
+    name = unique_name("lanes")
+    uid = register(world_host.url, name).json()["user"]["id"]
+    [(stored,)] = db_rows(world_host.db_path, "SELECT pw_hash FROM users WHERE id = ?", (uid,))
+    assert stored.startswith("$argon2id$") and ",p=1$" in stored
+
+    four_lanes = PasswordHasher(parallelism=4).hash(PASSWORD)
+    db_rows(world_host.db_path, "UPDATE users SET pw_hash = ? WHERE id = ?", (four_lanes, uid))
+    assert login(world_host.url, name).status_code == 200
+    [(redone,)] = db_rows(world_host.db_path, "SELECT pw_hash FROM users WHERE id = ?", (uid,))
+    assert redone != four_lanes and ",p=1$" in redone
+    assert login(world_host.url, name).status_code == 200
+    assert login(world_host.url, name, "not-the-password").status_code == 401
