@@ -108,6 +108,23 @@ def _unmask_fast(data, mask, length=None, offset=0):
             ^ int.from_bytes(key, "little")).to_bytes(length, "little")
 
 
+# How many ready sockets the eventlet loop serves before it fires its due
+# timers (the tick among them) again.  eventlet serves every socket that is
+# ready before looking at a timer; with a crowd moving, one such pass could hold
+# the tick back by tens of milliseconds.  The poll is level-triggered, so the
+# sockets left over come back first on the next pass.
+READY_SOCKETS_PER_PASS = 24
+
+
+def _bound_event_loop_passes() -> None:
+    from eventlet.hubs import epolls
+
+    def do_poll(self, seconds):
+        return self.poll.poll(-1 if seconds is None else seconds, READY_SOCKETS_PER_PASS)
+
+    epolls.Hub.do_poll = do_poll
+
+
 def _raise_keyboard_interrupt(signum, frame):
     raise KeyboardInterrupt
 
@@ -161,6 +178,7 @@ def create_host(config: HostConfig) -> Host:
         from eventlet.websocket import RFC6455WebSocket
 
         RFC6455WebSocket._apply_mask = staticmethod(_unmask_fast)
+        _bound_event_loop_passes()
     ctx = HostContext(config=config, sio=socketio.server, runtime=runtime, storage=storage,
                       accounts=accounts, world=LiveWorld(world_map))
     ctx.guard = ConnectionGuard(
