@@ -20,6 +20,10 @@ from .live import area, cell_of, cell_room
 # After a stall longer than this many ticks the loop skips ahead instead of
 # firing a burst of late ticks.
 MAX_CATCH_UP_TICKS = 5
+# Full garbage collections run right after a tick, this often, instead of
+# whenever the allocator decides (up to 15 ms with a crowd online, which could
+# land just before a tick was due).
+FULL_COLLECTION_EVERY_S = 30.0
 
 
 class Ticker:
@@ -29,6 +33,8 @@ class Ticker:
         self.running = False
         self.tick_number = 0
         self._last_save = time.monotonic()
+        self._last_full_collection = time.monotonic()
+        self._gc_thresholds = gc.get_threshold()
         self._task = None
 
     def start(self) -> None:
@@ -39,11 +45,14 @@ class Ticker:
         # and then left out of later collections.
         gc.collect()
         gc.freeze()
+        young, middle, _ = self._gc_thresholds
+        gc.set_threshold(young, middle, 2**31 - 1)  # full collections: see tick()
         self.running = True
         self._task = self.ctx.sio.start_background_task(self._run)
 
     def stop(self) -> None:
         self.running = False
+        gc.set_threshold(*self._gc_thresholds)
 
     def _run(self) -> None:
         sleep = self.ctx.sio.sleep
@@ -70,6 +79,9 @@ class Ticker:
             self._last_save = now
             ctx.storage.save_positions(ctx.world.take_unsaved())
             self._close_idle_connections(now)
+        if now - self._last_full_collection >= FULL_COLLECTION_EVERY_S:
+            self._last_full_collection = now
+            gc.collect()
 
     def broadcast(self, now: float) -> None:
         """Send this tick's area changes and snapshots."""
