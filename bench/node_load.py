@@ -187,7 +187,11 @@ def run_node(url: str, players: int, rate: float, seconds: float, mode: str,
         if holder.get("done"):
             break
         time.sleep(0.1)
-    return report(players, rate, mode, seconds, deadline_ms, stats, holder)
+    result = report(players, rate, mode, seconds, deadline_ms, stats, holder)
+    if result["warning"] or result["corrections"] or result["errors"] or result["disconnects"]:
+        for line in errors.strip().splitlines()[-10:]:
+            print("    loadgen:", line, file=sys.stderr)
+    return result
 
 
 def _monotonic_window(window: dict) -> tuple[float, float]:

@@ -2,16 +2,23 @@
 
     python -m bench.run                      # the full run; writes docs/benchmarks.md
     python -m bench.run --counts 10,25 --seconds 5 --spread 0 --out /tmp/b.md
+    python -m bench.run --generator python   # load from python -m game.bots instead
 
 Starts the naive host (``bench/naive_host.py``: every move re-sent to everyone
 at once) and the real host (``host.py``: batched, interest-managed snapshots)
-on free localhost ports with throwaway databases, runs the load tool
-(``python -m game.bots --report``) against each at every player count, runs
-the spread case against the real host, times the client's world scene drawing
-200 avatars, and writes the tables with the command that produced them.
+on free localhost ports with throwaway databases, loads each with players at
+every count, runs the spread case against the real host, times the client's
+world scene drawing 200 avatars, and writes the tables with the command that
+produced them.
 
-The load tool shares the machine with the host; each row says how busy the
-machine was and whether the tool ran out of CPU (then the row is not valid).
+The load comes from the Node generator (``bench/node_load.py`` driving
+``bench/loadgen/loadgen.mjs``) when ``node`` and ``npm`` are installed, else
+from ``python -m game.bots --report``.  Both walk the same paths and measure
+latency the same way; the Node one costs a fraction of the CPU, which matters
+because the load shares the machine with the host: 500 players from the Python
+tool take about a core of a two-core machine.  Each row says how busy the
+machine was and whether the load tool ran out of CPU (then the row is not
+valid).
 """
 from __future__ import annotations
 
@@ -30,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench import node_load  # noqa: E402
 from game.host_process import HostProcess  # noqa: E402
 
 DEFAULT_COUNTS = "10,25,50,100,200"
@@ -37,6 +45,25 @@ DEFAULT_COUNTS = "10,25,50,100,200"
 # per cent) has collapsed; bigger counts are not run against it.
 COLLAPSE_P99_MS = 1000.0
 COLLAPSE_DELIVERED = 50.0
+
+
+def run_load(host: HostProcess, players: int, args: argparse.Namespace, mode: str) -> dict:
+    """One measured run against ``host`` with the chosen load generator."""
+    if args.generator == "node":
+        return run_node(host, players, args, mode)
+    return run_bots(host.url, players, args, mode, procs_for(players, args))
+
+
+def run_node(host: HostProcess, players: int, args: argparse.Namespace, mode: str) -> dict:
+    print(f"  $ node bench/loadgen/loadgen.mjs  ({players} players, {mode}, via bench.node_load)",
+          file=sys.stderr, flush=True)
+    try:
+        report = node_load.run_node(host.url, players, args.rate, args.seconds, mode, "bench",
+                                    db_path=host.db_path)
+    except (RuntimeError, OSError, ValueError) as exc:
+        return {"players": players, "error": str(exc)[-300:] or type(exc).__name__}
+    print("   ", json.dumps(report), file=sys.stderr, flush=True)
+    return report
 
 
 def run_bots(url: str, players: int, args: argparse.Namespace, mode: str,
@@ -50,6 +77,7 @@ def run_bots(url: str, players: int, args: argparse.Namespace, mode: str,
     if result.returncode != 0:
         return {"players": players, "error": result.stderr.strip()[-300:]}
     report = json.loads(result.stdout.strip().splitlines()[-1])
+    report["generator"] = "python"
     print("   ", json.dumps(report), file=sys.stderr, flush=True)
     return report
 
@@ -139,8 +167,8 @@ def write_markdown(path: Path, args: argparse.Namespace, command: str, started: 
         f"- Load average (1/5/15 min) at the start: {loads[0]}; at the end: {loads[1]}. "
         "Other work on the machine competes with both the host and the load tool.",
         f"- Every player sends its position {args.rate:g} times a second for {args.seconds:g} s "
-        "(after a 2 s warm-up); the load tool (`python -m game.bots --report`) and the host "
-        "share the machine's cores.",
+        "(after a 2 s warm-up); the load tool and the host share the machine's cores.",
+        generator_note(args),
         "- **Latency** is move-to-delivery: from a bot sending a position until another bot of "
         "the same load process receives a snapshot with that position (or a newer one of the "
         "same mover), including the wait for the tick. **Delivered** is the share of expected "
@@ -225,6 +253,23 @@ def write_markdown(path: Path, args: argparse.Namespace, command: str, started: 
     path.write_text("\n".join(lines), encoding="utf-8")
 
 
+def generator_note(args: argparse.Namespace) -> str:
+    """Which load generator produced the figures, and how to run it alone."""
+    if args.generator == "node":
+        return ("- **Load generator: Node** (`bench/loadgen/loadgen.mjs`, socket.io-client, one "
+                "process), driven by `bench/node_load.py`; on its own: `python -m bench.node_load "
+                "--server URL --db HOST_DB --players N --seconds S [--crowd|--spread] "
+                "--prefix bench`. Each player walks a path precomputed with `game.bots.Walker` "
+                "(the walk of `python -m game.bots`) from where the host's database has it, and "
+                "latency and delivery are defined as in `python -m game.bots --report`; it costs "
+                "far less CPU per player, so the figures describe the host rather than the tool. "
+                "Python's `game.bots` only registers and walks out the spread players first.")
+    return ("- **Load generator: Python** (`python -m game.bots --report --procs P`, "
+            "python-socketio on green threads; P is 1 up to 100 players, else 2 unless "
+            "`--procs` says otherwise). It needs about a core for 500 players, so large counts "
+            "on a small machine measure the tool as much as the host.")
+
+
 def goal_rows(args: argparse.Namespace, fast: dict, spread: list, frames: list) -> list[str]:
     """The issue's goals next to this run's figures (a saturated run meets nothing)."""
     def verdict(ok: bool | None, r: dict | None = None) -> str:
@@ -285,8 +330,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rate", type=float, default=20.0, metavar="HZ",
                         help="moves each player sends a second")
     parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per run")
+    parser.add_argument("--generator", choices=["node", "python"],
+                        default="node" if node_load.node_available() else "python",
+                        help="load generator for the measured runs: the Node one "
+                             "(bench/loadgen, needs node and npm) or python -m game.bots")
     parser.add_argument("--procs", type=int, default=0,
-                        help="load tool processes (0: 1 up to 100 players, else 2)")
+                        help="python load tool processes (0: 1 up to 100 players, else 2); "
+                             "also used to place the spread players")
     parser.add_argument("--frame-avatars", type=int, default=200,
                         help="avatars for the client frame-time measurement")
     parser.add_argument("--frame-seconds", type=float, default=10.0,
@@ -302,10 +352,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     shown = sys.argv[1:] if argv is None else argv
+    if not any(a == "--generator" or a.startswith("--generator=") for a in shown):
+        shown = [*shown, "--generator", args.generator]  # the default depends on the machine
     command = " ".join(["python -m bench.run", *map(shlex.quote, shown)])
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     load_start = load()
     t0 = time.monotonic()
+    if args.generator == "node":
+        node_load.ensure_installed()
     naive: dict[int, dict | None] = {}
     fast: dict[int, dict] = {}
     spread: list[dict] = []
@@ -322,12 +376,12 @@ def main(argv: list[str] | None = None) -> int:
                 naive[n] = None
                 continue
             with NaiveHost(tmp / "naive.db") as host:
-                naive[n] = run_bots(host.url, n, args, "crowd", procs_for(n, args))
+                naive[n] = run_load(host, n, args, "crowd")
             dead = collapsed(naive[n])
         print("this host (batched, interest-managed snapshots)", file=sys.stderr)
         for n in args.counts:
             with HostProcess(tmp / "host.db") as host:
-                fast[n] = run_bots(host.url, n, args, "crowd", procs_for(n, args))
+                fast[n] = run_load(host, n, args, "crowd")
         for n in args.spread:
             # New accounts start at the spawn point: walk them out over the
             # map first (their positions are saved when they leave), so the
@@ -335,7 +389,7 @@ def main(argv: list[str] | None = None) -> int:
             with HostProcess(tmp / "host.db") as host:
                 place(host.url, n, args)
             with HostProcess(tmp / "host.db") as host:
-                spread.append(run_bots(host.url, n, args, "spread", procs_for(n, args)))
+                spread.append(run_load(host, n, args, "spread"))
         print("client frame time", file=sys.stderr)
         frames.append(frame_time(None, args))
         with HostProcess(tmp / "host.db") as host:

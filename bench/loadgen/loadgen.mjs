@@ -26,6 +26,9 @@ const DEADLINE_MS = plan.deadline_ms;
 const LOGINS_IN_FLIGHT = plan.logins_in_flight || 8;
 const JOIN_TIMEOUT_MS = (plan.join_timeout_s || 30) * 1000;
 const HTTP_TIMEOUT_MS = 60000;
+// A send this many steps late reports only the newest ones (the host refuses
+// more than MOVES_PER_SECOND moves a second from one player).
+const MAX_CATCH_UP_STEPS = 8;
 // Socket.IO EVENT packet on the default namespace carrying a snapshot.
 const SNAPSHOT_PREFIX = '2["snapshot"';
 
@@ -57,6 +60,7 @@ const players = plan.players.map((p, index) => ({
   observer: -1, // slot among the sampled observers
   socket: null,
   seq: 0,
+  step: 0, // path index last reported
   sentT: [], // seq - 1 -> send time
   sentMask: [], // seq - 1 -> bitmask of observers expected to see it
   seqAt: new Map(), // spot -> newest seq sent from there
@@ -165,6 +169,9 @@ function connectAndJoin(player, token) {
     socket.on("correction", (data) => {
       const reason = String(data && data.reason);
       corrections[reason] = (corrections[reason] || 0) + 1;
+      if (Object.values(corrections).reduce((a, b) => a + b) <= 5) {
+        log(`${player.name}: correction ${JSON.stringify(data)}; last sent ${player.x},${player.y}`);
+      }
     });
     socket.on("error", (data) => {
       errors += 1;
@@ -316,12 +323,23 @@ function walk(t0, windowStart, windowEnd, sendLag) {
 
   function send(player, now) {
     if (!player.joined) return;
-    // The path index follows the clock, so a late send never walks faster
-    // than the host's speed budget allows.
-    const i = Math.min(player.steps - 1, Math.floor(((now - t0) * RATE) / 1000));
-    const x = player.path[2 * i];
-    const y = player.path[2 * i + 1];
-    if (x === player.x && y === player.y) return; // nothing new to report
+    // The path index follows the clock (from this player's own turn in the
+    // period), so a late send never walks faster than the host's speed
+    // budget allows.  Steps skipped by a late send go out together: only
+    // consecutive path positions are sure to have a clear line between them.
+    const phase = t0 + (PERIOD_MS * player.index) / n;
+    const target = Math.min(player.steps - 1, Math.floor((now - phase) / PERIOD_MS + 1e-6));
+    if (target <= player.step) return;
+    const first = Math.max(player.step + 1, target - MAX_CATCH_UP_STEPS + 1);
+    player.step = target;
+    for (let i = first; i <= target; i++) {
+      const x = player.path[2 * i];
+      const y = player.path[2 * i + 1];
+      if (x !== player.x || y !== player.y) sendMove(player, x, y, now);
+    }
+  }
+
+  function sendMove(player, x, y, now) {
     let mask = 0;
     if (now >= windowStart && now <= windowEnd) {
       for (const o of observers) {
