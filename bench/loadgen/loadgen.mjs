@@ -29,8 +29,10 @@ const HTTP_TIMEOUT_MS = 60000;
 // A send this many steps late reports only the newest ones (the host refuses
 // more than MOVES_PER_SECOND moves a second from one player).
 const MAX_CATCH_UP_STEPS = 8;
-// Socket.IO EVENT packet on the default namespace carrying a snapshot.
-const SNAPSHOT_PREFIX = '2["snapshot"';
+// An Engine.IO message carrying a Socket.IO EVENT on the default namespace:
+// a snapshot.
+const ENGINE_MESSAGE = "4".charCodeAt(0);
+const SNAPSHOT_PREFIX = '42["snapshot"';
 
 const log = (...parts) => process.stderr.write(parts.join(" ") + "\n");
 const say = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
@@ -42,6 +44,7 @@ let errors = 0;
 let disconnects = 0;
 let startMismatch = 0;
 let loginFailures = 0;
+let rewinds = 0;
 let closing = false;
 
 // Positions travel rounded to 0.1 px: one integer identifies a spot.
@@ -59,8 +62,12 @@ const players = plan.players.map((p, index) => ({
   joined: false,
   observer: -1, // slot among the sampled observers
   socket: null,
+  ws: null, // the socket's WebSocket, for the moves
   seq: 0,
   step: 0, // path index last reported
+  behind: 0, // steps the player walks behind the clock since it took corrections
+  resyncSeq: 0, // newest seq sent when the player last took a correction
+  sentStep: [], // seq - 1 -> path index
   sentT: [], // seq - 1 -> send time
   sentMask: [], // seq - 1 -> bitmask of observers expected to see it
   seqAt: new Map(), // spot -> newest seq sent from there
@@ -100,21 +107,24 @@ async function tokenFor(player) {
   return answer.data.token;
 }
 
-function countIncoming(player, manager) {
-  // Count what arrives before Socket.IO decodes it; a player that is not an
-  // observer never looks inside its snapshots, so they are not decoded.
-  const decoder = manager.decoder;
-  const decode = decoder.add.bind(decoder);
-  decoder.add = (data) => {
-    if (typeof data === "string") {
-      const size = data.length + 1; // engine.io type byte
+/**
+ * Count what arrives, before Engine.IO and Socket.IO look at it.  A player
+ * that is not an observer never looks inside its snapshots, so they stop
+ * here: passing every snapshot of hundreds of players through both layers
+ * would cost the generator more than anything else it does.
+ */
+function countIncoming(player, transport) {
+  const handle = transport.onData.bind(transport);
+  transport.onData = (data) => {
+    if (typeof data === "string" && data.charCodeAt(0) === ENGINE_MESSAGE) {
+      const size = data.length; // with the engine.io type byte
       player.bytes += size + (size < 126 ? 2 : 4); // WebSocket header
       if (data.startsWith(SNAPSHOT_PREFIX)) {
         player.snapshots += 1;
         if (player.observer < 0) return;
       }
     }
-    decode(data);
+    handle(data);
   };
 }
 
@@ -135,13 +145,18 @@ function connectAndJoin(player, token) {
     const socket = io(plan.url, {
       auth: { token },
       transports: ["websocket"],
+      perMessageDeflate: false, // the host does not compress
       reconnection: false,
       forceNew: true,
       timeout: JOIN_TIMEOUT_MS,
     });
     player.socket = socket;
-    countIncoming(player, socket.io);
-    socket.on("connect", () => socket.emit("join", {}));
+    socket.on("connect", () => {
+      const transport = socket.io.engine.transport; // websocket only: never upgraded
+      countIncoming(player, transport);
+      player.ws = transport.ws;
+      socket.emit("join", {});
+    });
     socket.on("connect_error", (err) => {
       errors += 1;
       settle(false, `connect_error ${err.message}`);
@@ -165,13 +180,13 @@ function connectAndJoin(player, token) {
     socket.on("area", (data) => {
       if (player.observer >= 0) observe(player, data.enter, performance.now());
     });
-    // The path is fixed: a refused move is counted, not adopted.
     socket.on("correction", (data) => {
       const reason = String(data && data.reason);
       corrections[reason] = (corrections[reason] || 0) + 1;
       if (Object.values(corrections).reduce((a, b) => a + b) <= 5) {
         log(`${player.name}: correction ${JSON.stringify(data)}; last sent ${player.x},${player.y}`);
       }
+      rewind(player, data);
     });
     socket.on("error", (data) => {
       errors += 1;
@@ -314,8 +329,46 @@ function tally(windowStart, windowEnd) {
 }
 
 // -- walking ------------------------------------------------------------------------
+let walkStart = 0; // performance.now() when the players started walking
+let playerCount = 1;
+
+/** The path index a player on schedule has reached at ``now``. */
+function clockStep(player, now) {
+  const phase = walkStart + (PERIOD_MS * player.index) / playerCount;
+  return Math.floor((now - phase) / PERIOD_MS + 1e-6);
+}
+
+/**
+ * Go back along the path to where the host holds the player.
+ *
+ * The host checks each move from the last one it accepted.  Once it refuses
+ * one (or drops one over the rate limit while it is overloaded), the next
+ * path positions may lie too far from its position to ever be accepted;
+ * like a game client (and game.bots) the player resumes from the host's
+ * position, here by walking on from that point of its path, later than
+ * planned.
+ */
+function rewind(player, correction) {
+  if (!correction || !(correction.seq > player.resyncSeq)) return; // older news
+  const x = correction.x;
+  const y = correction.y;
+  const seq = player.seqAt.get(spotKey(x, y));
+  let step = -1;
+  if (seq !== undefined) step = player.sentStep[seq - 1];
+  else if (Math.abs(x - player.path[0]) < 0.05 && Math.abs(y - player.path[1]) < 0.05) step = 0;
+  if (step < 0) return; // not a point of the path: keep walking it
+  player.resyncSeq = player.seq; // every move so far left from elsewhere
+  player.step = step;
+  player.x = player.path[2 * step];
+  player.y = player.path[2 * step + 1];
+  player.behind = Math.max(0, clockStep(player, performance.now()) - step);
+  rewinds += 1;
+}
+
 function walk(t0, windowStart, windowEnd, sendLag) {
   const n = players.length;
+  walkStart = t0;
+  playerCount = n;
   // Sends spread evenly over the period, player by player.
   const nextDue = players.map((_, k) => t0 + (PERIOD_MS * k) / n);
   let k = 0;
@@ -327,16 +380,16 @@ function walk(t0, windowStart, windowEnd, sendLag) {
     // period), so a late send never walks faster than the host's speed
     // budget allows.  Steps skipped by a late send go out together: only
     // consecutive path positions are sure to have a clear line between them.
-    const phase = t0 + (PERIOD_MS * player.index) / n;
-    const target = Math.min(player.steps - 1, Math.floor((now - phase) / PERIOD_MS + 1e-6));
+    const target = Math.min(player.steps - 1, clockStep(player, now) - player.behind);
     if (target <= player.step) return;
     const first = Math.max(player.step + 1, target - MAX_CATCH_UP_STEPS + 1);
-    player.step = target;
     for (let i = first; i <= target; i++) {
       const x = player.path[2 * i];
       const y = player.path[2 * i + 1];
+      player.step = i;
       if (x !== player.x || y !== player.y) sendMove(player, x, y, now);
     }
+    player.step = target;
   }
 
   function sendMove(player, x, y, now) {
@@ -350,9 +403,13 @@ function walk(t0, windowStart, windowEnd, sendLag) {
     }
     player.seq += 1;
     const t = performance.now();
-    player.socket.emit("move", { seq: player.seq, x, y });
+    // The frame socket.emit("move", {seq, x, y}) would write (protocol.md,
+    // appendix), handed straight to the WebSocket: going through Socket.IO's
+    // and Engine.IO's emitters and buffers costs more than the rest of a send.
+    player.ws.send(`42["move",{"seq":${player.seq},"x":${x},"y":${y}}]`);
     player.sentT.push(t);
     player.sentMask.push(mask);
+    player.sentStep.push(player.step);
     player.seqAt.set(spotKey(x, y), player.seq);
     player.x = x;
     player.y = y;
@@ -440,12 +497,14 @@ async function main() {
       snapshots_per_s: (counts1.snapshots - counts0.snapshots) / seconds,
       bytes_per_s: (counts1.bytes - counts0.bytes) / seconds,
       cpu_pct: (100 * (cpu1.user + cpu1.system)) / 1000 / (at1 - at0),
+      cpu_system_pct: (100 * cpu1.system) / 1000 / (at1 - at0),
       send_lag_p99_ms: round(lagP99, 2),
       sends,
       corrections,
       errors,
       disconnects,
       start_mismatch: startMismatch,
+      rewinds,
       login_failures: loginFailures,
     },
   });
