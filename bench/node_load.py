@@ -96,7 +96,8 @@ class _Walk:
     target: tuple[float, float] = (0.0, 0.0)
 
 
-def start_position(world: rules.WorldMap, stored: tuple[float, float] | None) -> tuple[float, float]:
+def start_position(world: rules.WorldMap,
+                   stored: tuple[float, float] | None) -> tuple[float, float]:
     """Where the host places a joining player (as ``server.live`` does):
     the saved spot while it is walkable, else the spawn; rounded to 0.1 px
     as the welcome reports it."""

@@ -40,6 +40,7 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // -- tallies shared by all players -------------------------------------------
 const corrections = {};
+let correctionCount = 0;
 let errors = 0;
 let disconnects = 0;
 let startMismatch = 0;
@@ -183,8 +184,9 @@ function connectAndJoin(player, token) {
     socket.on("correction", (data) => {
       const reason = String(data && data.reason);
       corrections[reason] = (corrections[reason] || 0) + 1;
-      if (Object.values(corrections).reduce((a, b) => a + b) <= 5) {
-        log(`${player.name}: correction ${JSON.stringify(data)}; last sent ${player.x},${player.y}`);
+      correctionCount += 1;
+      if (correctionCount <= 5) {
+        log(`${player.name}: correction ${JSON.stringify(data)}, last sent ${player.x},${player.y}`);
       }
       rewind(player, data);
     });
