@@ -18,6 +18,7 @@ from .accounts import Accounts
 from .config import HostConfig, load_or_create_secret
 from .context import HostContext, log
 from .events import register_all
+from .fanout import Fanout
 from .limits import ConnectionGuard
 from .live import LiveWorld
 from .runtime import Runtime
@@ -188,6 +189,8 @@ def create_host(config: HostConfig) -> Host:
                                              "too many messages; disconnected"),
         on_notice=lambda sid, code, message: ctx.send_error(sid, code, message))
     ctx.guard.install()
+    ctx.fanout = Fanout(socketio.server, TextPacket, direct=config.async_mode == "eventlet")
+    ctx.fanout.install()
     register_all(ctx)
     app.register_blueprint(http_api.blueprint(ctx))
 

@@ -61,6 +61,7 @@ class HostContext:
     started_at: float = field(default_factory=time.time)
     # Limits on the connections themselves (packet rate, idle and slow sockets).
     guard: Any = None
+    fanout: Any = None  # server.fanout.Fanout: how the tick sends
     # Players part-way through join: user id -> DMs that arrived meanwhile,
     # handed over in the welcome instead of live (see session.join).
     joining: dict[int, list[dict]] = field(default_factory=dict)

@@ -9,6 +9,7 @@ cell's players, with ``gone`` listing players who walked out of the area.
 from __future__ import annotations
 
 import gc
+import json
 import time
 from collections import defaultdict
 
@@ -97,12 +98,12 @@ class Ticker:
             movers, changes = self._place(moved)
             areas = self._area_events(changes)
             snapshots = self._snapshots(movers, changes)
-        # Emitting may wait on slow sockets: done outside the lock.
-        emit = self.ctx.sio.emit
+        # Sent outside the lock (a slow socket's share waits in its queue).
+        fanout = self.ctx.fanout
         for sid, payload in areas:
-            emit(P.AREA, payload, to=sid)
-        for cell, payload in snapshots:
-            emit(P.SNAPSHOT, payload, to=cell_room(cell))
+            fanout.emit(P.AREA, payload, sid)
+        for cell, text in snapshots:
+            fanout.emit_encoded(text, cell_room(cell))
         self.ctx.tick_stats.snapshots_sent += len(snapshots)
 
     def _place(self, moved):
@@ -128,7 +129,10 @@ class Ticker:
             cells.setdefault(new, set()).add(player.user_id)
             player.cell = new
             sio.enter_room(player.sid, cell_room(new))
-        movers = {cell: P.pack_positions(entries) for cell, entries in moved_in.items()}
+        # Each cell's movers are encoded once; every snapshot that covers the
+        # cell (up to 25 of them) splices in the same text.
+        movers = {cell: _json(P.pack_positions(entries))[1:-1]
+                  for cell, entries in moved_in.items()}
         return movers, changes
 
     def _area_events(self, changes) -> list[tuple[str, dict]]:
@@ -169,27 +173,23 @@ class Ticker:
                                             "reset": False}))
         return events
 
-    def _snapshots(self, movers, changes) -> list[tuple[tuple[int, int], dict]]:
-        """One snapshot per occupied cell: the movers in its area."""
+    def _snapshots(self, movers, changes) -> list[tuple[tuple[int, int], str]]:
+        """One snapshot per occupied cell, the movers in its area, as the
+        Socket.IO packet text ``2["snapshot",{"tick":..,"t":..,"p":[..]}]``."""
         gone: dict[tuple[int, int], list[int]] = defaultdict(list)
         for player, old, new in changes:
             if old is not None:
                 for c in area(old) - area(new):
                     gone[c].append(player.user_id)
-        base = {"tick": self.tick_number, "t": round(time.time() * 1000.0)}
+        head = (f'2[{_json(P.SNAPSHOT)},{{"tick":{self.tick_number},'
+                f'"t":{round(time.time() * 1000.0)},"p":[')
         out = []
         for cell in self.ctx.world.cells:
-            flat: list = []
-            for c in area(cell):
-                m = movers.get(c)
-                if m:
-                    flat.extend(m)
+            parts = [movers[c] for c in area(cell) if c in movers]
             left = gone.get(cell)
-            if flat or left:
-                payload = dict(base, p=flat)
-                if left:
-                    payload["gone"] = left
-                out.append((cell, payload))
+            if parts or left:
+                tail = f'],"gone":{_json(left)}}}]' if left else "]}]"
+                out.append((cell, head + ",".join(parts) + tail))
         return out
 
     def _close_idle_connections(self, now: float) -> None:
@@ -199,6 +199,11 @@ class Ticker:
         for sid, since in list(ctx.connected_at.items()):
             if sid not in ctx.world.by_sid and now - since > limit:
                 ctx.end_session(sid, P.END_JOIN_TIMEOUT, "did not join the world in time")
+
+
+def _json(value) -> str:
+    """Compact JSON, as python-socketio encodes packets."""
+    return json.dumps(value, separators=(",", ":"))
 
 
 def _positions(by_uid, uids) -> list:

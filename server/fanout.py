@@ -1,0 +1,121 @@
+"""Tick traffic written straight to each player's WebSocket.
+
+Through python-socketio every packet to every player is queued for a writer
+green thread of that player's own: a queue put, a timer to wake the writer, a
+switch to it, a frame built for that one socket.  With hundreds of players
+that was most of a tick's cost.  The tick instead frames each cell's snapshot
+once and writes the same bytes to every socket in the cell, when nothing is
+queued for that socket and its writer is idle.  Anything else (a packet already
+waiting, a send in progress, a full socket buffer, the threading server) goes
+the usual way, so the order in which a player receives packets never changes.
+"""
+from __future__ import annotations
+
+import struct
+from typing import Any
+
+from engineio import packet as eio_packet
+from socketio import packet as sio_packet
+
+_TEXT_FRAME = 0x81  # FIN + text opcode; frames from a server are not masked
+
+
+def websocket_text_frame(text: str) -> bytes:
+    """One unmasked WebSocket text frame (RFC 6455, section 5.2)."""
+    data = text.encode("utf-8")
+    size = len(data)
+    if size < 126:
+        return struct.pack("!BB", _TEXT_FRAME, size) + data
+    if size < 65536:
+        return struct.pack("!BBH", _TEXT_FRAME, 126, size) + data
+    return struct.pack("!BBQ", _TEXT_FRAME, 127, size) + data
+
+
+class Fanout:
+    def __init__(self, sio: Any, packet_class: type, direct: bool):
+        self.sio = sio
+        self.packet_class = packet_class
+        self.direct = direct  # eventlet WebSockets only
+        self.written = 0  # packets written straight to a socket
+        self.queued = 0  # packets that went through Socket.IO's queue
+
+    def install(self) -> None:
+        """Remember each Engine.IO socket's WebSocket as it is upgraded."""
+        if not self.direct:
+            return
+        from engineio.socket import Socket
+
+        handler = Socket._websocket_handler
+        if getattr(handler, "keeps_websocket", False):
+            return
+
+        def _websocket_handler(self, ws):
+            self.game_websocket = ws
+            try:
+                return handler(self, ws)
+            finally:
+                self.game_websocket = None
+
+        _websocket_handler.keeps_websocket = True  # type: ignore[attr-defined]
+        Socket._websocket_handler = _websocket_handler
+
+    def emit(self, event: str, data: Any, room: str) -> None:
+        """``sio.emit(event, data, to=room)``, encoded and framed once."""
+        self.emit_encoded(
+            self.packet_class(sio_packet.EVENT, namespace="/", data=[event, data]).encode(), room)
+
+    def emit_encoded(self, text: str, room: str) -> None:
+        """Send a Socket.IO packet already encoded (``2["event",{...}]``) to a room."""
+        message = eio_packet.Packet(eio_packet.MESSAGE, text)
+        participants = self.sio.manager.get_participants("/", room)
+        if not self.direct:
+            for _, eio_sid in participants:
+                self.queued += 1
+                self.sio._send_eio_packet(eio_sid, message)
+            return
+        frame = None
+        sockets = self.sio.eio.sockets
+        for _, eio_sid in participants:
+            socket = sockets.get(eio_sid)
+            ws = getattr(socket, "game_websocket", None)
+            if (ws is not None and socket.upgraded and not socket.upgrading
+                    and not socket.closed and not socket.queue.qsize()):
+                if frame is None:
+                    frame = websocket_text_frame("4" + text)
+                if self._write_now(ws, frame):
+                    self.written += 1
+                    continue
+            self.queued += 1
+            self.sio._send_eio_packet(eio_sid, message)
+
+    def _write_now(self, ws: Any, frame: bytes) -> bool:
+        """Write ``frame`` without waiting; False when it has to be queued."""
+        lock = ws._sendlock  # eventlet's WebSocket sends one frame at a time
+        if not lock.acquire(blocking=False):
+            return False  # the writer is in the middle of a send
+        try:
+            sent = ws.socket.fd.send(frame)  # the OS socket; non-blocking under eventlet
+        except (BlockingIOError, InterruptedError):
+            sent = 0
+        except (OSError, AttributeError):
+            lock.release()
+            return False
+        if sent == len(frame):
+            lock.release()
+            return True
+        if sent == 0:
+            lock.release()
+            return False
+        # Part of the frame is out: the rest must follow before anything else,
+        # so it is finished in the background while the send lock is held.
+        self.sio.start_background_task(_finish, ws, lock, memoryview(frame)[sent:])
+        return True
+
+
+def _finish(ws: Any, lock: Any, rest: memoryview) -> None:
+    try:
+        ws.socket.sendall(rest)
+    except Exception:
+        pass  # the connection is gone; its reader ends the session
+    finally:
+        lock.release()
