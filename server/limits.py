@@ -1,6 +1,7 @@
 """Rate limits per player, and limits on the connections themselves."""
 from __future__ import annotations
 
+import json
 import logging
 import socket as _socket
 import time
@@ -104,6 +105,9 @@ class ConnectionGuard:
         self._unclaimed_since: dict[str, float] = {}
         self._close_at: dict[str, tuple[float, str]] = {}
         self._inner_message: Callable | None = None
+        # event name -> handler(sid, payload), called straight from here for
+        # plain packets (see _handle_directly)
+        self.direct_handlers: dict[str, Callable[[str, Any], Any]] = {}
         self.running = False
         self.closed_counts: dict[str, int] = defaultdict(int)
 
@@ -128,7 +132,8 @@ class ConnectionGuard:
                 if notice is None:
                     if name in WAITING_EVENTS:
                         self.sio.start_background_task(self._dispatch, eio_sid, data)
-                    else:
+                    elif name not in self.direct_handlers or \
+                            not self._handle_directly(eio_sid, name, data):
                         self._inner_message(eio_sid, data)
                     return
             except Exception as exc:  # a packet Socket.IO cannot decode
@@ -148,6 +153,24 @@ class ConnectionGuard:
         elif sid is not None and now - last_notice[0] >= 1.0:
             last_notice[0] = now
             self._on_notice(sid, code, notice)
+
+    def _handle_directly(self, eio_sid: str, name: str, data: str) -> bool:
+        """Decode a plain ``2["name",{...}]`` packet once and call its handler,
+        skipping python-socketio's packet objects and dispatch (the move event
+        arrives 20 times a second from every player).  Anything else (a
+        namespace, an ack id, a missing or second argument, a socket not yet
+        connected to the namespace) returns False and goes the usual way."""
+        if not data.startswith('2["' + name + '",'):
+            return False
+        args = _PACKET_JSON.decode(data[1:])
+        if not isinstance(args, list) or len(args) != 2:
+            return False
+        manager = self.sio.manager
+        sid = manager.sid_from_eio_sid(eio_sid, "/")
+        if sid is None or not manager.is_connected(sid, "/"):
+            return False
+        self.direct_handlers[name](sid, args[1])
+        return True
 
     def _dispatch(self, eio_sid: str, data: Any) -> None:
         """Handle one event beside the connection's reader (see WAITING_EVENTS)."""
@@ -258,6 +281,18 @@ class ConnectionGuard:
         for table in (self._rates, self._unclaimed_since, self._close_at):
             for eio_sid in [k for k in table if k not in sockets]:
                 del table[eio_sid]
+
+
+def _bounded_int(text: str) -> int:
+    """Integer literals as Engine.IO's JSON reads them: at most 100 digits."""
+    if len(text) > 100:
+        raise ValueError("Integer is too large")
+    return int(text)
+
+
+# One decoder for every packet handled directly (json.loads with parse_int
+# builds a new decoder on each call).
+_PACKET_JSON = json.JSONDecoder(parse_int=_bounded_int)
 
 
 def _raw_socket(environ: dict | None) -> Any:

@@ -37,6 +37,8 @@ def register(ctx: HostContext) -> None:
             _correct(ctx, player, request.seq, reason)
 
     sio.on(P.MOVE, move)
+    if ctx.guard is not None:
+        ctx.guard.direct_handlers[P.MOVE] = move
 
 
 def _seq_of(data: Any) -> int | None:
