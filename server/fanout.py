@@ -1,4 +1,5 @@
-"""Tick traffic written straight to each player's WebSocket.
+"""Tick traffic (and the world-wide joined / left notices) written straight
+to each player's WebSocket.
 
 Through python-socketio every packet to every player is queued for a writer
 green thread of that player's own: a queue put, a timer to wake the writer, a
@@ -59,23 +60,25 @@ class Fanout:
         _websocket_handler.keeps_websocket = True  # type: ignore[attr-defined]
         Socket._websocket_handler = _websocket_handler
 
-    def emit(self, event: str, data: Any, room: str) -> None:
-        """``sio.emit(event, data, to=room)``, encoded and framed once."""
+    def emit(self, event: str, data: Any, room: str, skip_sid: str | None = None) -> None:
+        """``sio.emit(event, data, to=room, skip_sid=...)``, encoded and framed once."""
         self.emit_encoded(
-            self.packet_class(sio_packet.EVENT, namespace="/", data=[event, data]).encode(), room)
+            self.packet_class(sio_packet.EVENT, namespace="/", data=[event, data]).encode(),
+            room, skip_sid)
 
-    def emit_encoded(self, text: str, room: str) -> None:
+    def emit_encoded(self, text: str, room: str, skip_sid: str | None = None) -> None:
         """Send a Socket.IO packet already encoded (``2["event",{...}]``) to a room."""
         message = eio_packet.Packet(eio_packet.MESSAGE, text)
-        participants = self.sio.manager.get_participants("/", room)
+        participants = [eio_sid for sid, eio_sid in self.sio.manager.get_participants("/", room)
+                        if sid != skip_sid]
         if not self.direct:
-            for _, eio_sid in participants:
+            for eio_sid in participants:
                 self.queued += 1
                 self.sio._send_eio_packet(eio_sid, message)
             return
         frame = None
         sockets = self.sio.eio.sockets
-        for _, eio_sid in participants:
+        for eio_sid in participants:
             socket = sockets.get(eio_sid)
             ws = getattr(socket, "game_websocket", None)
             if (ws is not None and socket.upgraded and not socket.upgrading

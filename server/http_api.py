@@ -87,8 +87,8 @@ def blueprint(ctx: HostContext) -> Blueprint:
                         "storage_queue": ctx.storage.queue_length,
                         "positions_written": ctx.storage.positions_written,
                         "tick_rate": ctx.config.tick_rate,
-                        "tick_packets_written": ctx.fanout.written if ctx.fanout else 0,
-                        "tick_packets_queued": ctx.fanout.queued if ctx.fanout else 0,
+                        "broadcast_packets_written": ctx.fanout.written if ctx.fanout else 0,
+                        "broadcast_packets_queued": ctx.fanout.queued if ctx.fanout else 0,
                         "lateness_last_5s_max_ms": ctx.tick_stats.recent_max(
                             int(5 * ctx.config.tick_rate)),
                         **ctx.tick_stats.summary()})

@@ -54,8 +54,8 @@ def test_snapshots_reach_a_neighbour_and_say_how_they_went_out(world_host, playe
 
     def counts():
         stats = requests.get(world_host.url + P.HTTP_STATS, timeout=5).json()
-        return (stats["tick_packets_written"] - before["tick_packets_written"],
-                stats["tick_packets_queued"] - before["tick_packets_queued"])
+        return (stats["broadcast_packets_written"] - before["broadcast_packets_written"],
+                stats["broadcast_packets_queued"] - before["broadcast_packets_queued"])
 
     written, queued = wait_until(lambda: sum(counts()) >= 2 and counts())
     if world_host.async_mode == "eventlet":

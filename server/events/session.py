@@ -98,7 +98,7 @@ def register(ctx: HostContext) -> None:
             "server_time": time.time() * 1000.0,
         }
         sio.emit(P.WELCOME, welcome, to=sid)
-        sio.emit(P.PLAYER_JOINED, player.public(), to=WORLD_ROOM, skip_sid=sid)
+        ctx.fanout.emit(P.PLAYER_JOINED, player.public(), WORLD_ROOM, skip_sid=sid)
         log.info("%s joined at (%.0f, %.0f)", identity.name, x, y)
         return {"ok": True}
 
@@ -145,8 +145,8 @@ def _leave(ctx: HostContext, sid: str) -> None:
     ctx.storage.save_positions([(player.user_id, player.x, player.y)])
     for peer_id in player.open_peers:
         ctx.sio.emit(P.DM_PRESENCE, {"peer": player.name, "state": "left"}, to=user_room(peer_id))
-    ctx.sio.emit(P.PLAYER_LEFT, {"id": player.user_id, "name": player.name}, to=WORLD_ROOM,
-                 skip_sid=sid)
+    ctx.fanout.emit(P.PLAYER_LEFT, {"id": player.user_id, "name": player.name}, WORLD_ROOM,
+                    skip_sid=sid)
     log.info("%s left at (%.0f, %.0f)", player.name, player.x, player.y)
 
 
