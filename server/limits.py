@@ -105,9 +105,9 @@ class ConnectionGuard:
         self._unclaimed_since: dict[str, float] = {}
         self._close_at: dict[str, tuple[float, str]] = {}
         self._inner_message: Callable | None = None
-        # event name -> handler(sid, payload), called straight from here for
-        # plain packets (see _handle_directly)
-        self.direct_handlers: dict[str, Callable[[str, Any], Any]] = {}
+        # Events whose plain packets go straight to their handler (see
+        # _handle_directly).
+        self.direct_events: set[str] = set()
         self.running = False
         self.closed_counts: dict[str, int] = defaultdict(int)
 
@@ -132,7 +132,7 @@ class ConnectionGuard:
                 if notice is None:
                     if name in WAITING_EVENTS:
                         self.sio.start_background_task(self._dispatch, eio_sid, data)
-                    elif name not in self.direct_handlers or \
+                    elif name not in self.direct_events or \
                             not self._handle_directly(eio_sid, name, data):
                         self._inner_message(eio_sid, data)
                     return
@@ -160,7 +160,8 @@ class ConnectionGuard:
         arrives 20 times a second from every player).  Anything else (a
         namespace, an ack id, a missing or second argument, a socket not yet
         connected to the namespace) returns False and goes the usual way."""
-        if not data.startswith('2["' + name + '",'):
+        handler = self.sio.handlers.get("/", {}).get(name)
+        if handler is None or not data.startswith('2["' + name + '",'):
             return False
         args = _PACKET_JSON.decode(data[1:])
         if not isinstance(args, list) or len(args) != 2:
@@ -169,7 +170,7 @@ class ConnectionGuard:
         sid = manager.sid_from_eio_sid(eio_sid, "/")
         if sid is None or not manager.is_connected(sid, "/"):
             return False
-        self.direct_handlers[name](sid, args[1])
+        handler(sid, args[1])
         return True
 
     def _dispatch(self, eio_sid: str, data: Any) -> None:

@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 from game import bots
+from game import protocol as P
 from game.host_process import ROOT
 
 REPORT_FIELDS = {
@@ -87,3 +88,32 @@ def test_crowd_targets_stay_around_the_spawn():
                          for x, y in crowd)
     assert all(world.box_free(x, y) for x, y in crowd)
     assert len(bots.targets_for(world, "spread")) > len(crowd)
+
+
+def test_the_naive_benchmark_host_sends_every_move_to_everyone_at_once(tmp_path):
+    """The comparison design must really be the naive one: a move comes back
+    to everyone at once as a one-player snapshot with tick 0, not in a tick."""
+    from bench.run import NaiveHost
+    from game.net import HostClient
+
+    from .conftest import PASSWORD, unique_name
+
+    with NaiveHost(tmp_path / "naive.db") as naive:
+        clients = []
+        try:
+            for _ in range(2):
+                client = HostClient(naive.url, reconnect=False)
+                clients.append(client)
+                client.login_or_register(unique_name("naive"), PASSWORD)
+                client.connect()
+                client.welcome = client.wait_for(P.WELCOME).data
+            watcher, mover = clients
+            x, y = mover.welcome["you"]["x"], mover.welcome["you"]["y"]
+            mover.send_move(x, y + 4.0)
+            seen = watcher.wait_for(P.SNAPSHOT, 5.0,
+                                    match=lambda d: d["p"][0] == mover.session.user_id)
+            assert seen.data["tick"] == 0
+            assert seen.data["p"] == [mover.session.user_id, x, y + 4.0]
+        finally:
+            for client in clients:
+                client.close()

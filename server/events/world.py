@@ -38,7 +38,7 @@ def register(ctx: HostContext) -> None:
 
     sio.on(P.MOVE, move)
     if ctx.guard is not None:
-        ctx.guard.direct_handlers[P.MOVE] = move
+        ctx.guard.direct_events.add(P.MOVE)
 
 
 def _seq_of(data: Any) -> int | None:
