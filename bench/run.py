@@ -145,6 +145,9 @@ def row_cells(r: dict | None) -> list[str]:
         return ["not run (collapsed)"] + [""] * 4
     if "error" in r:
         return ["failed: " + r["error"].splitlines()[-1][:60]] + [""] * 4
+    if r.get("disconnects") and r.get("disconnects") >= r.get("joined", 0) and not r.get("pairs"):
+        return [f"collapsed: all {r['disconnects']} players were disconnected"] + [""] * 2 + [
+            fmt(r.get("host_cpu_pct"), " %"), fmt(r.get("tool_cpu_pct"), " %")]
     flag = " ⚠" if r.get("saturated") else ""
     return [fmt(r.get("p50_ms")) + flag, fmt(r.get("p99_ms")), fmt(r.get("delivered_pct"), " %"),
             fmt(r.get("host_cpu_pct"), " %"), fmt(r.get("tool_cpu_pct"), " %")]
