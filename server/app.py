@@ -189,7 +189,7 @@ def create_host(config: HostConfig) -> Host:
                                              "too many messages; disconnected"),
         on_notice=lambda sid, code, message: ctx.send_error(sid, code, message))
     ctx.guard.install()
-    ctx.fanout = Fanout(socketio.server, TextPacket, direct=config.async_mode == "eventlet")
+    ctx.fanout = Fanout(socketio.server, direct=config.async_mode == "eventlet")
     ctx.fanout.install()
     register_all(ctx)
     app.register_blueprint(http_api.blueprint(ctx))

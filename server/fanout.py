@@ -12,6 +12,7 @@ the usual way, so the order in which a player receives packets never changes.
 """
 from __future__ import annotations
 
+import json
 import struct
 from typing import Any
 
@@ -19,6 +20,11 @@ from engineio import packet as eio_packet
 from socketio import packet as sio_packet
 
 _TEXT_FRAME = 0x81  # FIN + text opcode; frames from a server are not masked
+
+
+def compact_json(value: Any) -> str:
+    """JSON as python-socketio writes it into packets (no spaces)."""
+    return json.dumps(value, separators=(",", ":"))
 
 
 def websocket_text_frame(text: str) -> bytes:
@@ -33,9 +39,8 @@ def websocket_text_frame(text: str) -> bytes:
 
 
 class Fanout:
-    def __init__(self, sio: Any, packet_class: type, direct: bool):
+    def __init__(self, sio: Any, direct: bool):
         self.sio = sio
-        self.packet_class = packet_class
         self.direct = direct  # eventlet WebSockets only
         self.written = 0  # packets written straight to a socket
         self.queued = 0  # packets that went through Socket.IO's queue
@@ -62,12 +67,13 @@ class Fanout:
 
     def emit(self, event: str, data: Any, room: str, skip_sid: str | None = None) -> None:
         """``sio.emit(event, data, to=room, skip_sid=...)``, encoded and framed once."""
-        self.emit_encoded(
-            self.packet_class(sio_packet.EVENT, namespace="/", data=[event, data]).encode(),
-            room, skip_sid)
+        self.emit_json(event, compact_json(data), room, skip_sid)
 
-    def emit_encoded(self, text: str, room: str, skip_sid: str | None = None) -> None:
-        """Send a Socket.IO packet already encoded (``2["event",{...}]``) to a room."""
+    def emit_json(self, event: str, data_json: str, room: str,
+                  skip_sid: str | None = None) -> None:
+        """``emit`` for a payload already encoded as JSON."""
+        # A Socket.IO EVENT on the default namespace, as python-socketio encodes it.
+        text = f"{sio_packet.EVENT}[{compact_json(event)},{data_json}]"
         message = eio_packet.Packet(eio_packet.MESSAGE, text)
         participants = [eio_sid for sid, eio_sid in self.sio.manager.get_participants("/", room)
                         if sid != skip_sid]
@@ -84,7 +90,7 @@ class Fanout:
             if (ws is not None and socket.upgraded and not socket.upgrading
                     and not socket.closed and not socket.queue.qsize()):
                 if frame is None:
-                    frame = websocket_text_frame("4" + text)
+                    frame = websocket_text_frame(message.encode())
                 if self._write_now(ws, frame):
                     self.written += 1
                     continue
@@ -98,21 +104,15 @@ class Fanout:
             return False  # the writer is in the middle of a send
         try:
             sent = ws.socket.fd.send(frame)  # the OS socket; non-blocking under eventlet
-        except (BlockingIOError, InterruptedError):
+        except (OSError, AttributeError):  # a full buffer, or a closed socket
             sent = 0
-        except (OSError, AttributeError):
-            lock.release()
-            return False
-        if sent == len(frame):
-            lock.release()
+        if 0 < sent < len(frame):
+            # Part of the frame is out: the rest must follow before anything
+            # else, so it is finished in the background while the lock is held.
+            self.sio.start_background_task(_finish, ws, lock, memoryview(frame)[sent:])
             return True
-        if sent == 0:
-            lock.release()
-            return False
-        # Part of the frame is out: the rest must follow before anything else,
-        # so it is finished in the background while the send lock is held.
-        self.sio.start_background_task(_finish, ws, lock, memoryview(frame)[sent:])
-        return True
+        lock.release()
+        return sent == len(frame)
 
 
 def _finish(ws: Any, lock: Any, rest: memoryview) -> None:

@@ -9,13 +9,13 @@ cell's players, with ``gone`` listing players who walked out of the area.
 from __future__ import annotations
 
 import gc
-import json
 import time
 from collections import defaultdict
 
 from game import protocol as P
 
 from .context import HostContext, log
+from .fanout import compact_json
 from .live import area, cell_of, cell_room
 
 # After a stall longer than this many ticks the loop skips ahead instead of
@@ -102,8 +102,8 @@ class Ticker:
         fanout = self.ctx.fanout
         for sid, payload in areas:
             fanout.emit(P.AREA, payload, sid)
-        for cell, text in snapshots:
-            fanout.emit_encoded(text, cell_room(cell))
+        for cell, data_json in snapshots:
+            fanout.emit_json(P.SNAPSHOT, data_json, cell_room(cell))
         self.ctx.tick_stats.snapshots_sent += len(snapshots)
 
     def _place(self, moved):
@@ -131,7 +131,7 @@ class Ticker:
             sio.enter_room(player.sid, cell_room(new))
         # Each cell's movers are encoded once; every snapshot that covers the
         # cell (up to 25 of them) splices in the same text.
-        movers = {cell: _json(P.pack_positions(entries))[1:-1]
+        movers = {cell: compact_json(P.pack_positions(entries))[1:-1]
                   for cell, entries in moved_in.items()}
         return movers, changes
 
@@ -174,21 +174,20 @@ class Ticker:
         return events
 
     def _snapshots(self, movers, changes) -> list[tuple[tuple[int, int], str]]:
-        """One snapshot per occupied cell, the movers in its area, as the
-        Socket.IO packet text ``2["snapshot",{"tick":..,"t":..,"p":[..]}]``."""
+        """One snapshot per occupied cell, the movers in its area, as JSON
+        ``{"tick":..,"t":..,"p":[..]}``."""
         gone: dict[tuple[int, int], list[int]] = defaultdict(list)
         for player, old, new in changes:
             if old is not None:
                 for c in area(old) - area(new):
                     gone[c].append(player.user_id)
-        head = (f'2[{_json(P.SNAPSHOT)},{{"tick":{self.tick_number},'
-                f'"t":{round(time.time() * 1000.0)},"p":[')
+        head = f'{{"tick":{self.tick_number},"t":{round(time.time() * 1000.0)},"p":['
         out = []
         for cell in self.ctx.world.cells:
             parts = [movers[c] for c in area(cell) if c in movers]
             left = gone.get(cell)
             if parts or left:
-                tail = f'],"gone":{_json(left)}}}]' if left else "]}]"
+                tail = f'],"gone":{compact_json(left)}}}' if left else "]}"
                 out.append((cell, head + ",".join(parts) + tail))
         return out
 
@@ -199,11 +198,6 @@ class Ticker:
         for sid, since in list(ctx.connected_at.items()):
             if sid not in ctx.world.by_sid and now - since > limit:
                 ctx.end_session(sid, P.END_JOIN_TIMEOUT, "did not join the world in time")
-
-
-def _json(value) -> str:
-    """Compact JSON, as python-socketio encodes packets."""
-    return json.dumps(value, separators=(",", ":"))
 
 
 def _positions(by_uid, uids) -> list:
