@@ -98,10 +98,9 @@ class _Walk:
 
 def start_position(world: rules.WorldMap,
                    stored: tuple[float, float] | None) -> tuple[float, float]:
-    """Where the host places a joining player (as ``server.live`` does):
-    the saved spot while it is walkable, else the spawn; rounded to 0.1 px
-    as the welcome reports it."""
-    x, y = stored if stored and world.box_free(*stored) else world.spawn
+    """Where the host places a joining player, rounded to 0.1 px as the
+    welcome reports it."""
+    x, y = world.start_position(stored)
     return round(x, 1), round(y, 1)
 
 

@@ -144,6 +144,13 @@ class WorldMap:
                     return False
         return True
 
+    def start_position(self, stored: tuple[float, float] | None) -> tuple[float, float]:
+        """Where a joining player appears: their stored spot while a player can
+        stand there (the map may have changed since), else the spawn."""
+        if stored and self.box_free(*stored):
+            return stored
+        return self.spawn
+
     def segment_free(self, x0: float, y0: float, x1: float, y1: float) -> bool:
         """True when the box can slide in a straight line from one point to the
         other without touching a blocked tile (so no walking through walls)."""

@@ -92,12 +92,6 @@ class LiveWorld:
     def __len__(self) -> int:
         return len(self.by_uid)
 
-    def start_position(self, stored: tuple[float, float] | None) -> tuple[float, float]:
-        """Where a joining player appears: their stored spot if still walkable."""
-        if stored and self.map.box_free(*stored):
-            return stored
-        return self.map.spawn
-
     def add(self, user_id: int, name: str, sid: str, x: float, y: float, now: float) -> LivePlayer:
         player = LivePlayer(user_id, name, sid, x, y, rules.MoveBudget.full(now))
         self.by_sid[sid] = player

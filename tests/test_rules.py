@@ -250,3 +250,12 @@ def test_check_move_charges_the_budget_so_bursts_run_out(world):
     assert results[4:] == [TOO_FAST] * 3
     # After a pause the walk continues.
     assert check_move(world, budget, pos, (pos[0] + 20.0, 250.0), now=0.2) is None
+
+
+def test_a_player_starts_where_they_were_saved_unless_nobody_can_stand_there(world):
+    open_spot = (world.spawn[0], world.spawn[1] + 20.0)
+    assert world.box_free(*open_spot)
+    assert world.start_position(open_spot) == open_spot
+    assert world.start_position(None) == world.spawn
+    assert world.start_position(IN_WALL) == world.spawn
+    assert world.start_position((-50.0, 10.0)) == world.spawn  # off the map

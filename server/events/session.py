@@ -79,7 +79,7 @@ def register(ctx: HostContext) -> None:
         missed.extend(m for m in held if m["id"] > after)
         missed.sort(key=lambda m: m["id"])
         ctx.replayed[uid] = {m["id"] for m in missed}
-        x, y = ctx.world.start_position(stored)
+        x, y = ctx.world.map.start_position(stored)
         others = [p.public() for p in ctx.world.by_uid.values()]
         player = ctx.world.add(identity.user_id, identity.name, sid, x, y, time.monotonic())
         sio.enter_room(sid, WORLD_ROOM)
