@@ -209,21 +209,9 @@ def report(players: int, rate: float, mode: str, seconds: float, deadline_ms: fl
     machine = holder.get("machine_cpu_pct")
     joined, expected = stats["joined"], stats["expected"]
     tick = holder.get("stats") or {}
-    saturated = cpu > bots.SATURATED_CPU_PCT or (lag or 0.0) > bots.SEND_LAG_LIMIT_MS
-    warnings = []
-    if cpu > bots.SATURATED_CPU_PCT:
-        warnings.append(f"the load generator used {cpu:.0f}% of a core: the figures measure "
-                        f"the load tool, not the host")
-    if (lag or 0.0) > bots.SEND_LAG_LIMIT_MS:
-        warnings.append(f"the tool sent moves up to {lag:.0f} ms late (p99): it did not get "
-                        f"enough CPU, so the latencies include its own backlog")
-    if machine is not None and machine > bots.MACHINE_BUSY_PCT:
-        warnings.append(f"the machine was {machine:.0f}% busy: the tool and the host "
-                        f"competed for CPU")
-    if joined < players:
-        warnings.append(f"only {joined} of {players} players joined")
-    if expected == 0:
-        warnings.append("no expected deliveries were measured")
+    saturated, warnings = bots.judge_run(
+        busiest_cpu_pct=cpu, send_lag_p99_ms=lag, machine_cpu_pct=machine, joined=joined,
+        players=players, expected=expected, busiest="the load generator")
     if stats.get("start_mismatch"):
         warnings.append(f"{stats['start_mismatch']} players did not start where their "
                         f"path does")

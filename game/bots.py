@@ -752,6 +752,31 @@ def _slices(first: int, players: int, procs: int) -> list[range]:
     return out
 
 
+def judge_run(*, busiest_cpu_pct: float, send_lag_p99_ms: float | None,
+              machine_cpu_pct: float | None, joined: int, players: int, expected: int,
+              busiest: str, advice: str = "") -> tuple[bool, list[str]]:
+    """(whether the load tool measured itself rather than the host, and every
+    reason to doubt the figures), for any load tool: ``busiest`` names its
+    busiest process in the message, ``advice`` follows it."""
+    lag = send_lag_p99_ms or 0.0
+    saturated = busiest_cpu_pct > SATURATED_CPU_PCT or lag > SEND_LAG_LIMIT_MS
+    warnings = []
+    if busiest_cpu_pct > SATURATED_CPU_PCT:
+        warnings.append(f"{busiest} used {busiest_cpu_pct:.0f}% of a core: the figures measure "
+                        f"the load tool, not the host{advice}")
+    if lag > SEND_LAG_LIMIT_MS:
+        warnings.append(f"the tool sent moves up to {lag:.0f} ms late (p99): it did "
+                        f"not get enough CPU, so the latencies include its own backlog")
+    if machine_cpu_pct is not None and machine_cpu_pct > MACHINE_BUSY_PCT:
+        warnings.append(f"the machine was {machine_cpu_pct:.0f}% busy: the tool and the host "
+                        f"competed for CPU")
+    if joined < players:
+        warnings.append(f"only {joined} of {players} players joined")
+    if expected == 0:
+        warnings.append("no expected deliveries were measured")
+    return saturated, warnings
+
+
 def _report(args, stats_list: list[dict], holder: dict, window, server: str) -> dict:
     # The host measurement thread finishes at the window's end; wait for it.
     for _ in range(50):
@@ -770,22 +795,10 @@ def _report(args, stats_list: list[dict], holder: dict, window, server: str) -> 
     lags = sorted(v for s in stats_list for v in s["send_lag"])
     sends = sum(s["sends"] for s in stats_list)
     send_lag_p99 = lags[-min(len(lags), max(1, sends // 100))] * 1000.0 if lags else None
-    machine = holder.get("machine_cpu_pct")
-    saturated = max(cpus) > SATURATED_CPU_PCT or (send_lag_p99 or 0.0) > SEND_LAG_LIMIT_MS
-    warnings = []
-    if max(cpus) > SATURATED_CPU_PCT:
-        warnings.append(f"a load process used {max(cpus):.0f}% of a core: the figures measure "
-                        f"the load tool, not the host; use more --procs")
-    if (send_lag_p99 or 0.0) > SEND_LAG_LIMIT_MS:
-        warnings.append(f"the tool sent moves up to {send_lag_p99:.0f} ms late (p99): it did "
-                        f"not get enough CPU, so the latencies include its own backlog")
-    if machine is not None and machine > MACHINE_BUSY_PCT:
-        warnings.append(f"the machine was {machine:.0f}% busy: the tool and the host "
-                        f"competed for CPU")
-    if joined < args.players:
-        warnings.append(f"only {joined} of {args.players} bots joined")
-    if expected == 0:
-        warnings.append("no expected deliveries were measured")
+    saturated, warnings = judge_run(
+        busiest_cpu_pct=max(cpus), send_lag_p99_ms=send_lag_p99,
+        machine_cpu_pct=holder.get("machine_cpu_pct"), joined=joined, players=args.players,
+        expected=expected, busiest="a load process", advice="; use more --procs")
     report = {
         "players": args.players, "rate": args.rate, "mode": args.mode,
         "seconds": args.seconds, "procs": len(stats_list), "joined": joined,
