@@ -131,8 +131,9 @@ def test_forwarded_for_is_believed_from_trusted_proxies_only(tmp_path):
 
 
 # -- 6. Host header and stats -------------------------------------------------------
-def test_foreign_host_names_are_refused_on_loopback(tmp_path):
-    with HostProcess(tmp_path / "world.db",
+@pytest.mark.parametrize("mode", ["eventlet", "threading"])
+def test_foreign_host_names_are_refused_on_loopback(tmp_path, mode):
+    with HostProcess(tmp_path / "world.db", async_mode=mode,
                      extra_args=("--public-name", "game.example.com")) as host:
         port = host.port
         evil = {"host_header": f"evil.example:{port}",
@@ -286,3 +287,42 @@ def test_the_chat_draws_stored_text_through_visible_text(monkeypatch):
         assert seen == ["pay[U+202E]usd001"]
     finally:
         pygame.quit()
+
+
+def test_client_address_walks_forwarded_for_from_the_right():
+    from server.config import HostConfig
+
+    config = HostConfig(trusted_proxies=("127.0.0.1", "10.0.0.0/8"))
+
+    def address(remote: str, forwarded: str | None = None) -> str:
+        environ = {"REMOTE_ADDR": remote}
+        if forwarded is not None:
+            environ["HTTP_X_FORWARDED_FOR"] = forwarded
+        return config.client_address(environ)
+
+    assert address("127.0.0.1", "6.6.6.6, 203.0.113.9, 10.1.2.3") == "203.0.113.9"
+    assert address("::ffff:127.0.0.1", "203.0.113.9") == "203.0.113.9"
+    assert address("127.0.0.1") == "127.0.0.1"
+    assert address("127.0.0.1", "not-an-address") == "127.0.0.1"
+    assert address("127.0.0.1", "10.0.0.7") == "10.0.0.7"  # only proxies: the first one
+    assert address("192.0.2.1", "203.0.113.9") == "192.0.2.1"  # not a trusted peer
+    assert HostConfig().client_address({"REMOTE_ADDR": "127.0.0.1",
+                                        "HTTP_X_FORWARDED_FOR": "203.0.113.9"}) == "127.0.0.1"
+
+
+def test_host_names_a_host_answers_to():
+    from server.config import HostConfig
+
+    loopback = HostConfig(public_names=("Game.Example.org",))
+    network = HostConfig(host="0.0.0.0")
+    named_network = HostConfig(host="0.0.0.0", public_names=("game.example.org",))
+    for header, on_loopback, on_network, on_named_network in (
+            ("127.0.0.1:5000", True, True, True), ("localhost", True, True, True),
+            ("a.localhost:80", True, True, True), ("[::1]:5000", True, True, True),
+            ("game.example.org:443", True, True, True), ("GAME.example.org.", True, True, True),
+            ("evil.example", False, True, False), ("192.168.1.20:5000", False, True, True),
+            ("[::1]junk", False, False, False)):
+        environ = {"HTTP_HOST": header}
+        assert loopback.host_allowed(environ) is on_loopback, header
+        assert network.host_allowed(environ) is on_network, header
+        assert named_network.host_allowed(environ) is on_named_network, header
