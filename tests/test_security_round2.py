@@ -326,3 +326,29 @@ def test_host_names_a_host_answers_to():
         assert loopback.host_allowed(environ) is on_loopback, header
         assert network.host_allowed(environ) is on_network, header
         assert named_network.host_allowed(environ) is on_named_network, header
+
+
+# -- what the document now says the host does ----------------------------------------
+@pytest.mark.parametrize("world_host", ["eventlet", "threading"], indirect=True)
+def test_documented_edges_second_connect_and_seq_as_a_number(world_host):
+    session = register(world_host.url, unique_name("doc"))
+    client = RawClient(world_host.url)
+    you = client.join(session)["you"]
+    first_sid = client.sid
+    # A second CONNECT on the same Engine.IO connection is refused; the first
+    # session carries on.
+    client.sid, client.refused = None, None
+    client.send_raw("40" + json.dumps({"token": session["token"]}))
+    while client.refused is None:
+        assert client.pump(5.0), "no answer to the second CONNECT"
+    assert client.refused == "Unable to connect" and client.sid is None
+    assert client.call(P.PING, {"t": 1})["ok"] is True
+    assert not client.named(P.SESSION_ENDED)
+    # seq must be a JSON integer literal: 40.0 and 1e2 are numbers, not integers.
+    for literal in ("40.0", "1e2"):
+        client.send_raw('42["move",{"seq":%s,"x":%s,"y":%s}]' % (literal, you["x"], you["y"] + 4))
+        correction = client.wait_for(P.CORRECTION, match=lambda d: d["reason"] == "bad_payload")
+        assert correction["seq"] is None and (correction["x"], correction["y"]) == (you["x"], you["y"])
+        client.received.clear()
+    assert first_sid is not None
+    client.close()
