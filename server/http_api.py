@@ -132,6 +132,5 @@ class HostNameCheck:
         body = json.dumps({"error": P.E_FORBIDDEN_HOST,
                            "message": "this host does not answer to that name"}).encode()
         start_response("403 FORBIDDEN", [("Content-Type", "application/json"),
-                                         ("Content-Length", str(len(body))),
-                                         ("Connection", "close")])
+                                         ("Content-Length", str(len(body)))])
         return [body]
