@@ -13,6 +13,24 @@ import logging
 import sys
 
 
+def _network(text: str) -> str:
+    """An address or CIDR network, for --trusted-proxy."""
+    import ipaddress
+
+    try:
+        ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an address or network: {text!r}") from None
+    return text
+
+
+def _host_name(text: str) -> str:
+    """A bare host name, for --public-name."""
+    if not text.strip() or any(c in text for c in "/:@ "):
+        raise argparse.ArgumentTypeError(f"not a host name (no scheme or port): {text!r}")
+    return text
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     from server.config import ASYNC_MODES, HostConfig, default_db_path
 
@@ -59,6 +77,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         metavar="PACKETS",
                         help="a client that stops reading is dropped once this many packets "
                              "wait for it")
+    parser.add_argument("--registrations", type=int,
+                        default=defaults["registrations_per_minute"].default, metavar="N",
+                        help="new accounts allowed per address each minute")
+    parser.add_argument("--public-name", action="append", default=[], metavar="NAME",
+                        type=_host_name,
+                        help="a host name this host answers to besides loopback ones, such as "
+                             "the name a reverse proxy forwards (repeatable); a host on "
+                             "loopback refuses any other Host header")
+    parser.add_argument("--trusted-proxy", action="append", default=[], metavar="ADDRESS",
+                        type=_network,
+                        help="address or network (CIDR) of a reverse proxy whose "
+                             "X-Forwarded-For is believed for per-address limits (repeatable)")
+    parser.add_argument("--public-stats", action="store_true",
+                        help="let anyone read /api/stats (otherwise only with --stats-token)")
+    parser.add_argument("--stats-token", default="", metavar="TOKEN",
+                        help="/api/stats answers requests with 'Authorization: Bearer TOKEN'")
     parser.add_argument("--log-level", default="INFO",
                         choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="logging detail")
     return parser.parse_args(argv)
@@ -85,7 +119,11 @@ def build_host(argv: list[str] | None = None):
                         allowed_origins=tuple(args.allowed_origin),
                         login_failures_per_minute=args.login_failures,
                         connect_timeout_s=args.connect_timeout, join_timeout_s=args.join_timeout,
-                        outbox_max_packets=args.max_outbox)
+                        outbox_max_packets=args.max_outbox,
+                        registrations_per_minute=args.registrations,
+                        public_names=tuple(args.public_name),
+                        trusted_proxies=tuple(args.trusted_proxy),
+                        public_stats=args.public_stats, stats_token=args.stats_token)
     return create_host(config)
 
 

@@ -28,14 +28,17 @@ class HostProcess:
     """``python host.py`` on a free localhost port with its own database."""
 
     script = ROOT / "host.py"  # any entry point that takes host.py's flags
+    # Tests and benchmarks register hundreds of accounts from 127.0.0.1 and
+    # read /api/stats; ``lab=False`` runs the host with its real defaults.
+    LAB_ARGS = ("--public-stats", "--registrations", "1000000")
 
     def __init__(self, db_path: Path, *, async_mode: str = "eventlet", port: int | None = None,
                  extra_args: tuple[str, ...] = (), log_path: Path | None = None,
-                 log_level: str = "WARNING"):
+                 log_level: str = "WARNING", lab: bool = True):
         self.db_path = Path(db_path)
         self.async_mode = async_mode
         self.port = port or free_port()
-        self.extra_args = tuple(extra_args)
+        self.extra_args = (self.LAB_ARGS if lab else ()) + tuple(extra_args)
         self.log_path = log_path or self.db_path.with_suffix(".log")
         self.log_level = log_level
         self.proc: subprocess.Popen | None = None

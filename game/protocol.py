@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,6 +65,8 @@ E_BAD_REQUEST = "bad_request"
 E_THROTTLED = "throttled"
 E_INTERNAL = "internal_error"
 E_FORBIDDEN_ORIGIN = "forbidden_origin"
+E_FORBIDDEN_HOST = "forbidden_host"
+E_FORBIDDEN = "forbidden"
 
 # Reasons in SESSION_ENDED.
 END_REPLACED = "logged_in_elsewhere"
@@ -94,6 +97,12 @@ PING_TIMEOUT_S = 10.0
 # Failed logins allowed per account and, separately, per address.
 LOGIN_FAILURES_MAX = 5
 LOGIN_WINDOW_S = 60.0
+# Registrations allowed per address in the same window (each costs a hash).
+REGISTRATIONS_MAX = 10
+# Joins allowed per account in any JOIN_WINDOW_S (a join costs disk reads and
+# a message to everyone in the world; reconnecting cannot refill anything).
+JOINS_MAX = 10
+JOIN_WINDOW_S = 60.0
 # Connected players' positions reach the disk at least this often.
 SAVE_INTERVAL_S = 0.5
 # Messages replayed to a resuming client in welcome.missed_messages.
@@ -241,6 +250,59 @@ def is_valid_username(name: Any) -> bool:
     return isinstance(name, str) and bool(USERNAME_RE.fullmatch(name))
 
 
+# Characters that would make text render as something other than what it
+# is: bidi controls, zero-width and other invisible formatting characters,
+# line and paragraph separators, and the invisible Hangul fillers.
+INVISIBLE_LETTERS = frozenset({0x034F, 0x115F, 0x1160, 0x3164, 0xFFA0})
+JOINERS = frozenset({0x200C, 0x200D})  # zero-width non-joiner and joiner
+# Joiners are kept between two letters, marks or symbols from U+0590 up (emoji
+# ZWJ sequences such as U+1F469 U+200D U+1F4BB, Persian and Indic words);
+# between Latin, Greek or Cyrillic letters they only hide themselves.
+JOINER_NEIGHBOUR_MIN = 0x0590
+
+
+def _joiner_ok(text: str, i: int) -> bool:
+    if i == 0 or i == len(text) - 1:
+        return False
+    for ch in (text[i - 1], text[i + 1]):
+        if ord(ch) < JOINER_NEIGHBOUR_MIN or unicodedata.category(ch)[0] not in "LMS":
+            return False
+    return True
+
+
+def hidden_characters(text: str) -> list[int]:
+    """Indexes of the characters DM text may not contain: C0 controls other
+    than newline and tab, DEL, C1 controls, format characters (bidi
+    overrides, embeddings, isolates and marks, zero-width space, word joiner,
+    byte order mark, soft hyphen, tags, ...) except joiners between two
+    non-Latin characters, line and paragraph separators, invisible fillers."""
+    bad = []
+    for i, ch in enumerate(text):
+        code = ord(ch)
+        if code < 0x7F and (code >= 32 or ch in "\n\t"):
+            continue  # plain ASCII, the hot case
+        category = unicodedata.category(ch)
+        if category in ("Cc", "Zl", "Zp") or code in INVISIBLE_LETTERS:
+            bad.append(i)
+        elif category == "Cf" and not (code in JOINERS and _joiner_ok(text, i)):
+            bad.append(i)
+    return bad
+
+
+def visible_text(text: Any) -> str:
+    """Text as a client should draw it: every character a DM may not contain
+    (see hidden_characters) shown as a visible ``[U+XXXX]``, so a message
+    stored before the rules (or sent by a host that does not apply them)
+    cannot reorder or hide what is drawn.  Lone surrogates become U+FFFD."""
+    if not isinstance(text, str):
+        return ""
+    bad = hidden_characters(text)
+    out = list(text)
+    for i in bad:
+        out[i] = f"[U+{ord(text[i]):04X}]"
+    return "".join(ch if not 0xD800 <= ord(ch[0]) <= 0xDFFF else "\ufffd" for ch in out)
+
+
 def clean_dm_text(text: Any) -> str:
     """Trim a message and check its length; raise ProtocolError if unusable."""
     if not isinstance(text, str):
@@ -250,10 +312,15 @@ def clean_dm_text(text: Any) -> str:
         raise ProtocolError(E_BAD_PAYLOAD, "'text' is empty")
     if len(text) > DM_TEXT_MAX:
         raise ProtocolError(E_BAD_PAYLOAD, f"'text' is longer than {DM_TEXT_MAX} characters")
-    if any(ord(ch) < 32 and ch not in "\n\t" for ch in text):
-        raise ProtocolError(E_BAD_PAYLOAD, "'text' contains control characters")
     if any(0xD800 <= ord(ch) <= 0xDFFF for ch in text):
         raise ProtocolError(E_BAD_PAYLOAD, "'text' is not valid Unicode (lone surrogate)")
+    bad = hidden_characters(text)
+    if bad:
+        first = ord(text[bad[0]])
+        if unicodedata.category(text[bad[0]]) == "Cc":
+            raise ProtocolError(E_BAD_PAYLOAD, f"'text' contains control characters (U+{first:04X})")
+        raise ProtocolError(E_BAD_PAYLOAD, "'text' contains invisible or direction-changing "
+                            f"characters (U+{first:04X})")
     return text
 
 

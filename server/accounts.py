@@ -43,7 +43,13 @@ class Identity:
 
 
 class LoginThrottle:
-    """Counts failed logins per key (account, address) in a sliding minute."""
+    """Counts failed logins per key (account, address) in a sliding minute.
+
+    An attempt is counted the moment it arrives (``begin``), before its
+    password hash is checked, and handed back (``refund``) only when it
+    succeeds: attempts sent side by side cannot all start while the earlier
+    ones are still being hashed.
+    """
 
     def __init__(self, max_failures: int, window_s: float = 60.0):
         self.max_failures = max_failures
@@ -66,6 +72,22 @@ class LoginThrottle:
                 wait = max(wait, times[0] + self.window_s - now)
         return wait
 
+    def begin(self, keys: list[str], now: float | None = None) -> tuple[float, float]:
+        """Count an attempt against every key unless one is already at the
+        limit: (seconds to wait, 0 when counted; the attempt's stamp)."""
+        now = time.monotonic() if now is None else now
+        wait = self.blocked_for(keys, now)
+        if wait <= 0:
+            self.record_failure(keys, now)
+        return wait, now
+
+    def refund(self, keys: list[str], stamp: float) -> None:
+        """Take back an attempt counted by ``begin`` (it succeeded)."""
+        for key in keys:
+            times = self._failures.get(key)
+            if times is not None and stamp in times:
+                times.remove(stamp)
+
     def record_failure(self, keys: list[str], now: float | None = None) -> None:
         now = time.monotonic() if now is None else now
         for key in keys:
@@ -77,7 +99,8 @@ class LoginThrottle:
 
 class Accounts:
     def __init__(self, storage: Storage, runtime: Runtime, secret: bytes, token_ttl_s: int,
-                 max_failures_per_minute: int):
+                 max_failures_per_minute: int,
+                 registrations_per_minute: int = P.REGISTRATIONS_MAX):
         self.storage = storage
         self.runtime = runtime
         self.token_ttl_s = token_ttl_s
@@ -92,7 +115,9 @@ class Accounts:
         self._hash_slots = runtime.semaphore(HASHES_AT_ONCE)
         self._serializer = URLSafeTimedSerializer(secret, salt="pixel-commons-session")
         self._dummy_hash = self._hasher.hash(secrets.token_hex(16))
-        self.throttle = LoginThrottle(max_failures_per_minute)
+        self.throttle = LoginThrottle(max_failures_per_minute, P.LOGIN_WINDOW_S)
+        # Registrations per address; every one that reaches the hasher counts.
+        self.registrations = LoginThrottle(registrations_per_minute, P.LOGIN_WINDOW_S)
         # id <-> name for every account; small for a self-hosted world, and it
         # lets handlers resolve names without touching the disk.
         self.names: dict[int, str] = {}
@@ -108,13 +133,18 @@ class Accounts:
         return self.ids.get(name.lower())
 
     # -- register / log in / log out ----------------------------------------------------
-    def register(self, creds: P.Credentials) -> tuple[Identity, str]:
+    def register(self, creds: P.Credentials, address: str = "?") -> tuple[Identity, str]:
         try:
             P.check_new_account(creds)
         except P.ProtocolError as exc:
             raise AuthError(exc.code, exc.message, 400) from exc
         if self.user_id(creds.username) is not None:
             raise AuthError(P.E_NAME_TAKEN, "that username is taken", 409)
+        wait, _ = self.registrations.begin([f"addr:{address}"])
+        if wait > 0:
+            raise AuthError(P.E_THROTTLED,
+                            f"too many new accounts from your address; try again in "
+                            f"{int(wait) + 1} s", 429)
         pw_hash = self._hash_off_loop(self._hasher.hash, creds.password)
         try:
             uid = self.storage.create_user(creds.username, pw_hash)
@@ -125,7 +155,8 @@ class Accounts:
 
     def login(self, creds: P.Credentials, address: str) -> tuple[Identity, str]:
         keys = [f"user:{creds.username.lower()}", f"addr:{address}"]
-        wait = self.throttle.blocked_for(keys)
+        # Counted as a failure now, refunded if the password is right.
+        wait, stamp = self.throttle.begin(keys)
         if wait > 0:
             raise AuthError(P.E_THROTTLED,
                             f"too many failed logins; try again in {int(wait) + 1} s", 429)
@@ -133,8 +164,8 @@ class Accounts:
         ok = self._hash_off_loop(self._verify, user.pw_hash if user else self._dummy_hash,
                                        creds.password)
         if not user or not ok:
-            self.throttle.record_failure(keys)
             raise AuthError(P.E_BAD_CREDENTIALS, BAD_CREDENTIALS_MESSAGE, 401)
+        self.throttle.refund(keys, stamp)
         if self._hasher.check_needs_rehash(user.pw_hash):
             new_hash = self._hash_off_loop(self._hasher.hash, creds.password)
             self.storage.update_password_hash(user.id, new_hash)

@@ -155,7 +155,8 @@ def create_host(config: HostConfig) -> Host:
     world_map = WorldMap.load_tmx(config.map_path)
     storage = Storage(config.db_path, runtime)
     accounts = Accounts(storage, runtime, load_or_create_secret(config.secret_path),
-                        config.token_ttl_s, config.login_failures_per_minute)
+                        config.token_ttl_s, config.login_failures_per_minute,
+                        config.registrations_per_minute)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
     socketio = SocketIO(
@@ -175,6 +176,7 @@ def create_host(config: HostConfig) -> Host:
         serializer=TextPacket,
     )
     app.wsgi_app = RealtimeSockets(app.wsgi_app)
+    app.wsgi_app = http_api.HostNameCheck(app.wsgi_app, config)
     if config.async_mode == "eventlet":
         from eventlet.websocket import RFC6455WebSocket
 

@@ -1,6 +1,7 @@
 """Host settings and where the host keeps its files."""
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -50,6 +51,17 @@ class HostConfig:
     join_timeout_s: float = P.JOIN_TIMEOUT_S
     # Packets queued for a client that does not read before it is dropped.
     outbox_max_packets: int = P.OUTBOX_MAX_PACKETS
+    # Registrations allowed per address in one minute.
+    registrations_per_minute: int = P.REGISTRATIONS_MAX
+    # Host names (besides loopback ones) this host answers to, for a host
+    # behind a reverse proxy; see host_allowed.
+    public_names: tuple[str, ...] = ()
+    # Addresses (or networks) of reverse proxies whose X-Forwarded-For is
+    # believed for per-address limits; see client_address.
+    trusted_proxies: tuple[str, ...] = ()
+    # Whether /api/stats answers everyone (otherwise only with stats_token).
+    public_stats: bool = False
+    stats_token: str = ""
 
     def __post_init__(self) -> None:
         self.db_path = Path(self.db_path)
@@ -59,6 +71,66 @@ class HostConfig:
         if not 1.0 <= self.tick_rate <= 120.0:
             raise ValueError("tick_rate must be between 1 and 120 Hz")
         self.allowed_origins = tuple(o.rstrip("/") for o in self.allowed_origins)
+        self.public_names = tuple(n.strip().rstrip(".").lower() for n in self.public_names)
+        for name in self.public_names:
+            if not name or "/" in name or ":" in name.strip("[]"):
+                raise ValueError(f"--public-name {name!r} must be a host name, without port")
+        self._proxy_networks = tuple(ipaddress.ip_network(p, strict=False)
+                                     for p in self.trusted_proxies)
+
+    @property
+    def listens_on_loopback(self) -> bool:
+        return _is_loopback_name(self.host)
+
+    def host_allowed(self, environ: dict) -> bool:
+        """Whether a request's Host header names this host.
+
+        A host listening on loopback answers only to loopback names and
+        addresses (``localhost``, ``*.localhost``, 127.0.0.0/8, ``[::1]``) and
+        the ``public_names``: a web page whose own name an attacker points
+        at 127.0.0.1 (DNS rebinding) is refused.  A host listening on a
+        network address answers to any Host unless public names are given;
+        then to those, loopback names and IP addresses.
+        """
+        name = _host_name(environ.get("HTTP_HOST") or environ.get("SERVER_NAME") or "")
+        if name is None:
+            return False
+        if _is_loopback_name(name) or name in self.public_names:
+            return True
+        if self.listens_on_loopback:
+            return False
+        return not self.public_names or _is_ip(name)
+
+    def client_address(self, environ: dict) -> str:
+        """The address a request came from, for per-address limits.
+
+        ``X-Forwarded-For`` is believed only when the connection comes from a
+        trusted proxy: the client is the rightmost address in it that is not
+        itself a trusted proxy (entries further left were written by the
+        client and may be anything).
+        """
+        remote = environ.get("REMOTE_ADDR") or "?"
+        if not self._proxy_networks or not self._trusted(remote):
+            return remote
+        forwarded = environ.get("HTTP_X_FORWARDED_FOR", "")
+        hops = [h.strip() for h in forwarded.split(",") if h.strip()]
+        for hop in reversed(hops):
+            try:
+                ipaddress.ip_address(hop)
+            except ValueError:
+                return remote  # a proxy wrote something that is not an address
+            if not self._trusted(hop):
+                return hop
+        return hops[0] if hops else remote
+
+    def _trusted(self, address: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        if ip.version == 6 and ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        return any(ip in net for net in self._proxy_networks)
 
     def origin_allowed(self, origin: str | None, environ: dict) -> bool:
         """Whether a request's Origin may use the host: no Origin (not a
@@ -73,6 +145,38 @@ class HostConfig:
     def secret_path(self) -> Path:
         """The session-signing key lives beside the database."""
         return self.db_path.with_name(self.db_path.name + ".key")
+
+
+def _host_name(header: str) -> str | None:
+    """The name in a Host header, lower case, without port or brackets;
+    None when it is not a plausible host."""
+    header = header.strip().lower()
+    if header.startswith("["):
+        end = header.find("]")
+        if end < 0 or header[end + 1:] and not header[end + 1:].startswith(":"):
+            return None
+        return header[1:end]
+    name = header.rsplit(":", 1)[0] if header.count(":") == 1 else header
+    name = name.rstrip(".")
+    return name or None
+
+
+def _is_ip(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_loopback_name(name: str) -> bool:
+    name = name.strip("[]").rstrip(".").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 def load_or_create_secret(path: Path) -> bytes:

@@ -1,6 +1,9 @@
-"""HTTP endpoints: register, log in, log out, health and stats."""
+"""HTTP endpoints: register, log in, log out, health and stats; and the
+check of every request's Host header."""
 from __future__ import annotations
 
+import hmac
+import json
 import time
 
 from flask import Blueprint, jsonify, request
@@ -49,11 +52,12 @@ def blueprint(ctx: HostContext) -> Blueprint:
 
     @api.post(P.HTTP_REGISTER)
     def register():
-        return open_session(lambda: ctx.accounts.register(credentials()), 201)
+        address = ctx.config.client_address(request.environ)
+        return open_session(lambda: ctx.accounts.register(credentials(), address), 201)
 
     @api.post(P.HTTP_LOGIN)
     def login():
-        address = request.remote_addr or "?"
+        address = ctx.config.client_address(request.environ)
         return open_session(lambda: ctx.accounts.login(credentials(), address), 200)
 
     @api.post(P.HTTP_LOGOUT)
@@ -75,8 +79,21 @@ def blueprint(ctx: HostContext) -> Blueprint:
                         "players_online": len(ctx.world),
                         "async_mode": ctx.config.async_mode})
 
+    def stats_allowed() -> bool:
+        """Detailed statistics are for the hosting player: public only with
+        --public-stats, otherwise for requests bearing --stats-token."""
+        config = ctx.config
+        if config.public_stats:
+            return True
+        header = request.headers.get("Authorization", "")
+        given = header[7:] if header.startswith("Bearer ") else ""
+        return bool(config.stats_token) and hmac.compare_digest(
+            given.encode(), config.stats_token.encode())
+
     @api.get(P.HTTP_STATS)
     def stats():
+        if not stats_allowed():
+            return error(P.E_FORBIDDEN, "statistics are private on this host", 403)
         guard = ctx.guard
         return jsonify({"players_online": len(ctx.world), "connections": len(ctx.connections),
                         "transports": len(ctx.sio.eio.sockets),
@@ -98,3 +115,22 @@ def blueprint(ctx: HostContext) -> Blueprint:
         return error("not_found", "no such endpoint", 404)
 
     return api
+
+
+class HostNameCheck:
+    """WSGI middleware in front of everything (the API and Socket.IO): a
+    request whose Host header does not name this host (see
+    ``HostConfig.host_allowed``) is answered ``403 forbidden_host`` unread."""
+
+    def __init__(self, app, config):
+        self.app = app
+        self.config = config
+
+    def __call__(self, environ, start_response):
+        if self.config.host_allowed(environ):
+            return self.app(environ, start_response)
+        body = json.dumps({"error": P.E_FORBIDDEN_HOST,
+                           "message": "this host does not answer to that name"}).encode()
+        start_response("403 FORBIDDEN", [("Content-Type", "application/json"),
+                                         ("Content-Length", str(len(body)))])
+        return [body]

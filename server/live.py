@@ -21,6 +21,8 @@ from game import rules
 from .limits import SlidingWindow, Strikes
 
 WORLD_ROOM = "world"
+# Speed budgets kept for players who left before full ones are forgotten.
+BUDGETS_KEPT_MAX = 10_000
 
 
 def user_room(user_id: int) -> str:
@@ -88,16 +90,35 @@ class LiveWorld:
         # under --async-mode threading the tick runs beside the handlers.
         self.cells: dict[tuple[int, int], set[int]] = {}
         self.lock = threading.Lock()
+        # Speed budgets belong to the player, not to the connection: one that
+        # leaves and joins again (or takes the account over from another
+        # connection) gets back the budget it had, still refilling at walking
+        # speed, so reconnecting is no way to walk faster.
+        self.budgets: dict[int, rules.MoveBudget] = {}
 
     def __len__(self) -> int:
         return len(self.by_uid)
 
     def add(self, user_id: int, name: str, sid: str, x: float, y: float, now: float) -> LivePlayer:
-        player = LivePlayer(user_id, name, sid, x, y, rules.MoveBudget.full(now))
+        budget = self.budgets.get(user_id)
+        if budget is None:
+            if len(self.budgets) >= BUDGETS_KEPT_MAX:
+                self._forget_full_budgets(now)
+            budget = self.budgets[user_id] = rules.MoveBudget.full(now)
+        player = LivePlayer(user_id, name, sid, x, y, budget)
         self.by_sid[sid] = player
         self.by_uid[user_id] = player
         self._moved.add(user_id)
         return player
+
+    def _forget_full_budgets(self, now: float) -> None:
+        """Drop budgets of players not in the world that have refilled (a
+        fresh one is the same), so the table stays as small as the crowd."""
+        for uid, budget in list(self.budgets.items()):
+            if uid not in self.by_uid:
+                budget.refill(now)
+                if budget.available >= budget.capacity:
+                    del self.budgets[uid]
 
     def remove(self, sid: str) -> LivePlayer | None:
         with self.lock:

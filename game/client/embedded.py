@@ -74,7 +74,7 @@ class EmbeddedHost:
         self.state = "starting"
         self.db_path.parent.mkdir(parents=True, exist_ok=True)
         port = self.port if port_is_free(self.port) else free_port()
-        process = HostProcess(self.db_path, port=port)
+        process = HostProcess(self.db_path, port=port, lab=False)
         with self._lock:
             if self._stopping:
                 return

@@ -10,6 +10,7 @@ from game import protocol as P
 
 from ..accounts import AuthError
 from ..context import HostContext, log
+from ..limits import SlidingWindow
 from ..live import WORLD_ROOM, user_room
 from . import guarded
 
@@ -18,6 +19,8 @@ MISSED_MESSAGES_MAX = P.MISSED_MESSAGES_MAX
 
 def register(ctx: HostContext) -> None:
     sio = ctx.sio
+    # Joins per account, whichever connection they come on (see join).
+    joins: dict[int, SlidingWindow] = {}
 
     def connect(sid: str, environ: Any = None, auth: Any = None) -> Any:
         """Refuse any connection without a valid session token."""
@@ -56,6 +59,9 @@ def register(ctx: HostContext) -> None:
         if sid in ctx.joining_sids:
             raise P.ProtocolError(P.E_BAD_PAYLOAD, "already joining")
         uid = identity.user_id
+        if not _join_allowed(joins, uid, time.monotonic()):
+            raise P.ProtocolError(P.E_RATE_LIMITED, f"more than {P.JOINS_MAX} joins in "
+                                  f"{P.JOIN_WINDOW_S:g} s for this account; wait a little")
         # While the reads below wait on the disk, DMs to this player are held
         # back and go into the welcome, so none slips between the stored
         # history and the live stream, and none arrives twice.
@@ -134,6 +140,17 @@ def register(ctx: HostContext) -> None:
     sio.on(P.DIRECTORY, directory)
     sio.on(P.LOGOUT, logout)
     sio.on("*", unknown_event)
+
+
+def _join_allowed(joins: dict[int, SlidingWindow], uid: int, now: float) -> bool:
+    """Count a join of account ``uid``; False when it is over JOINS_MAX."""
+    window = joins.get(uid)
+    if window is None:
+        if len(joins) > 100_000:  # forget accounts with no recent joins
+            for key in [k for k, w in joins.items() if not w._recent(now)]:
+                del joins[key]
+        window = joins[uid] = SlidingWindow(P.JOINS_MAX, P.JOIN_WINDOW_S)
+    return window.allow(now)
 
 
 def _leave(ctx: HostContext, sid: str) -> None:

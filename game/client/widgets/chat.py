@@ -367,7 +367,8 @@ class ChatPanel:
                 cached = (lines, 24)
             else:
                 font = theme.font(MESSAGE_FONT)
-                lines = [font.render(line, True, theme.INK) for line in wrap(item["text"], font, width)]
+                text = P.visible_text(item["text"])  # never drawn as something it is not
+                lines = [font.render(line, True, theme.INK) for line in wrap(text, font, width)]
                 cached = (lines, len(lines) * LINE_H + 2 * BUBBLE_PAD + 18)
             self._layout_cache[key] = cached
         return cached
