@@ -88,7 +88,8 @@ def test_a_message_written_while_reconnecting_is_shown_and_sent_on_return(world,
     assert [o.text for o in scene.chat.model.outgoing()] == ["wait for me"]
     # The bubble is drawn with what happens to it.
     labels = [t for t, _ in drawn_text]
-    assert "not connected; messages wait and go when it returns" in labels
+    assert "not connected; messages go when it returns" in labels
+    assert scene.chat.outgoing_label(scene.chat.model.outgoing()[0])[0] == "Waiting for the connection…"
     client.connected = True
     client.put(CONNECTED, {})
     client.put(P.WELCOME, {"you": {"id": 1, "name": "me", "x": scene.predictor.x,

@@ -66,6 +66,8 @@ def test_over_the_limit_messages_wait_and_go_by_themselves_when_allowed():
     first_allowed = 100.0 + P.DM_WINDOW_S
     assert first_allowed <= waiting[0].retry_at <= first_allowed + 0.5
     assert "20 messages in 10 s" in waiting[0].reason
+    model.compose("bob", "written later")  # waits behind them, and says so
+    assert model.next_requests(now) == [] and model.outgoing()[-1].state == WAITING
     assert model.next_requests(waiting[0].retry_at - 0.05) == []
     requests = model.next_requests(waiting[0].retry_at)
     assert requests[0][1]["text"] == f"m{P.DMS_PER_WINDOW}"

@@ -295,15 +295,16 @@ class ChatModel:
         for item in self.outbox:
             if item.state == FAILED or item.to in held:
                 continue
-            if item.state == WAITING and item.retry_at > now:
-                break  # the next one waits too: keep the order
             allowed = self.allowed_at(now)
-            if allowed > now:
-                for later in self.outbox:
+            if item.state == WAITING:
+                allowed = max(allowed, item.retry_at)
+            if allowed > now:  # this one waits, and so do those after it (keeping the order)
+                for later in self.outbox[self.outbox.index(item):]:
                     if later.state in (PENDING, WAITING) and later.to not in held:
-                        later.state, later.retry_at = WAITING, allowed
-                        later.reason = (f"at most {P.DMS_PER_WINDOW} messages in "
-                                        f"{P.DM_WINDOW_S:g} s")
+                        if later.state == PENDING or later.retry_at < allowed:
+                            later.reason = (f"at most {P.DMS_PER_WINDOW} messages in "
+                                            f"{P.DM_WINDOW_S:g} s")
+                        later.state, later.retry_at = WAITING, max(later.retry_at, allowed)
                 break
             item.state, item.reason, item.newest_id = SENDING, "", self.newest_id
             self.in_flight = item

@@ -485,7 +485,7 @@ class ChatPanel:
 
     def peer_status(self) -> str:
         if not self.connected:
-            return "not connected; messages wait and go when it returns"
+            return "not connected; messages go when it returns"
         if self.peer_here:
             return f"{self.peer} is here, in this conversation"
         if self.peer_online:
@@ -541,11 +541,13 @@ class ChatPanel:
         """The line under a message on its way: what happens to it next."""
         if item.state == FAILED:
             return f"Not sent: {item.reason}. Click to try again.", theme.BAD
+        if not self.connected:
+            return "Waiting for the connection…", theme.WARN
+        if item.uncertain:
+            return "Checking whether it arrived…", theme.MUTED
         if item.state == WAITING:
             wait = max(1, int(item.retry_at - self.clock() + 0.999))
             return f"Sends in {wait} s ({item.reason})", theme.WARN
-        if not self.connected or item.uncertain:
-            return "Waiting for the connection…", theme.WARN
         return ("Sending…" if item.state == SENDING else "Queued"), theme.MUTED
 
     def _draw_item(self, surface: pygame.Surface, item, lines: list[pygame.Surface],
