@@ -200,3 +200,32 @@ def test_a_stopped_host_is_named_and_waited_for(world):
                            "tick_rate": 20})
     frames(1)
     assert scene.status.text().startswith("Online")
+
+
+def test_the_players_list_remembers_who_we_talked_to_and_finds_anyone(world):
+    scene, client, frames, _ = world
+    everyone = [{"name": f"bot{i:04d}", "online": False} for i in range(50)]
+    everyone += [{"name": "mira", "online": True}, {"name": "carol", "online": False}]
+    client.put(ANSWER, {"event": P.DIRECTORY, "tag": None, "reply": {"ok": True, "players": everyone}})
+    scene.chat.set_visible(True)
+    scene.chat.open("carol")
+    scene.chat.entry.set_text("see you tomorrow")
+    scene.chat.send()
+    frames(2)
+    assert [p["name"] for p in scene.chat.players] == ["mira", "carol"]
+    # The next run of the game, same host and account: carol is still listed.
+    again = WorldScene(client)
+    scene.app.replace(again)
+    frames(1)
+    again.chat.set_directory(everyone)
+    assert [p["name"] for p in again.chat.players] == ["mira", "carol"]
+    again.chat.set_visible(True)
+    frames(1)
+    again.manager.set_focus_set(again.chat.search)
+    pygame.event.post(pygame.event.Event(pygame.TEXTINPUT, text="bot004"))
+    frames(2)
+    assert [p["name"] for p in again.chat.players] == [f"bot004{i}" for i in range(10)]
+    pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_RETURN, mod=0, unicode="\r",
+                                         scancode=0))
+    frames(1)
+    assert again.chat.peer == "bot0040"

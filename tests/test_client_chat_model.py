@@ -151,3 +151,15 @@ def test_the_players_list_shows_online_then_talked_to_and_finds_anyone():
     assert model.hidden_count("bot") == 0
     model.set_online("bot0007", True)
     assert "bot0007" in [p["name"] for p in model.listed()]
+
+
+def test_the_people_talked_to_are_remembered_per_host_and_account(tmp_path):
+    from game.client.contacts import ContactBook
+
+    path = tmp_path / "contacts.json"
+    ContactBook(path, "http://a me").save({"carol", "dave"})
+    ContactBook(path, "http://b me").save({"zoe"})
+    assert ContactBook(path, "http://a me").load() == ["carol", "dave"]
+    assert ContactBook(path, "http://a other").load() == []
+    path.write_text("not json")
+    assert ContactBook(path, "http://a me").load() == []  # unreadable: start afresh

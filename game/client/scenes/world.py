@@ -21,6 +21,7 @@ from ..app import Scene
 from ..camera import Camera
 from ..interpolation import Interpolator
 from ..prediction import MoveSender, Predictor, facing_for
+from ..contacts import ContactBook, contacts_path
 from ..widgets.chat import ChatPanel
 from ..widgets.minimap import Minimap
 from ..widgets.status import (HOST_STOPPED, JOINING, OFFLINE, ONLINE, RECONNECTING,
@@ -94,8 +95,10 @@ class WorldScene(Scene):
         size = self.app.surface.get_size()
         self.camera = Camera(size[0], size[1], self.tiles.width_px, self.tiles.height_px)
         self.manager = theme.make_manager(size)
+        contacts = ContactBook(contacts_path(services),
+                               f"{getattr(self.client, 'server_url', '')} {self.me_name}")
         self.chat = ChatPanel(self.manager, self.me_name, self.client_request,
-                              clock=lambda: self.app.now)
+                              clock=lambda: self.app.now, contacts=contacts)
         self.status = ConnectionIndicator()
         self.status.state = ONLINE if self.client.connected else JOINING
         self.toasts = Toasts()

@@ -17,6 +17,7 @@ from game import protocol as P
 
 from .. import theme
 from ..chat_model import CHECK, FAILED, SENDING, WAITING, ChatModel, Outgoing
+from ..contacts import ContactBook
 
 PANEL_W = 340
 TITLE_H = 46
@@ -57,12 +58,16 @@ def wrap(text: str, font: pygame.font.Font, width: int) -> list[str]:
 
 class ChatPanel:
     def __init__(self, manager: pygame_gui.UIManager, me: str, request: Request,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic, contacts: ContactBook | None = None):
         self.manager = manager
         self.me = me
         self.request = request
         self.clock = clock
         self.model = ChatModel(me)
+        self.contacts = contacts
+        if contacts is not None:
+            self.model.talked.update(contacts.load())
+        self._contacts_saved = len(self.model.talked)
         self.visible = False
         self.notice = ""  # a problem with the conversation, shown above the text box
         self.scroll = 0.0  # pixels scrolled up from the newest message
@@ -382,6 +387,9 @@ class ChatPanel:
 
     def update(self, dt: float) -> None:
         self.flush()
+        if self.contacts is not None and len(self.model.talked) != self._contacts_saved:
+            self._contacts_saved = len(self.model.talked)
+            self.contacts.save(self.model.talked)
         if self.visible and self.peer is not None and not self.opening and self.has_more:
             if self.content_height() < self.messages_rect.height:
                 self.load_older()  # fill the view
