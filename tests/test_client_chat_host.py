@@ -12,7 +12,7 @@ from game.host_process import HostProcess
 from game.net import DISCONNECTED, RETRYING, HostClient
 
 from .conftest import unique_name
-from .test_client_game import PASSWORD, Game, account, enter_world, game  # noqa: F401
+from .test_client_game import PASSWORD, Game, account, enter_world
 
 
 def conversation(url: str, name: str, peer: str) -> list[str]:
@@ -36,10 +36,9 @@ def open_chat(g: Game, scene, peer: str) -> None:
     assert scene.chat.typing
 
 
-@pytest.mark.parametrize("mode", ["eventlet", "threading"])
-def test_a_message_written_while_the_host_is_away_arrives_once_it_is_back(tmp_path, mode):
+def test_a_message_written_while_the_host_is_away_arrives_once_it_is_back(tmp_path):
     db = tmp_path / "away.db"
-    first = HostProcess(db, async_mode=mode).start()
+    first = HostProcess(db).start()
     second = None
     g = Game(tmp_path, first.url)
     try:
@@ -53,7 +52,7 @@ def test_a_message_written_while_the_host_is_away_arrives_once_it_is_back(tmp_pa
         g.key(pygame.K_RETURN)
         assert scene.chat.entry.get_text() == ""
         assert [o.text for o in scene.chat.model.outgoing()] == ["written while you were away"]
-        second = HostProcess(db, port=first.port, async_mode=mode).start()
+        second = HostProcess(db, port=first.port).start()
         g.until(lambda: not scene.chat.model.outbox, timeout=20, what="the message delivered")
         assert [m["text"] for m in scene.chat.items] == ["written while you were away"]
         assert conversation(second.url, bob, me) == ["written while you were away"]
@@ -64,8 +63,20 @@ def test_a_message_written_while_the_host_is_away_arrives_once_it_is_back(tmp_pa
             second.kill()
 
 
-def test_thirty_fast_messages_all_arrive_in_order(game, host):
-    """Past the host's 20 in 10 s the rest wait, shown, and go by themselves."""
+@pytest.fixture
+def world_game(tmp_path, world_host):
+    """The game against the shared host of each async mode (the chat does not
+    need the host's test map)."""
+    g = Game(tmp_path, world_host.url)
+    yield g
+    g.close()
+
+
+def test_thirty_fast_messages_all_arrive_in_order(world_game, world_host):
+    """Past the host's 20 in 10 s the rest wait, shown, and go by themselves; one
+    at a time, so they are stored in order even where the host's handlers run
+    side by side (threading)."""
+    game, host = world_game, world_host
     me, bob = account(host), account(host)
     scene = enter_world(game, host, me)
     open_chat(game, scene, bob)
@@ -93,10 +104,9 @@ def test_thirty_fast_messages_all_arrive_in_order(game, host):
     assert conversation(host.url, bob, me) == texts
 
 
-@pytest.mark.parametrize("mode", ["eventlet", "threading"])
-def test_after_the_hosts_goodbye_the_client_retries_slowly_and_returns(tmp_path, mode):
+def test_after_the_hosts_goodbye_the_client_retries_slowly_and_returns(tmp_path):
     db = tmp_path / "goodbye.db"
-    first = HostProcess(db, async_mode=mode).start()
+    first = HostProcess(db).start()
     second = None
     client = HostClient(first.url)
     try:
@@ -111,7 +121,7 @@ def test_after_the_hosts_goodbye_the_client_retries_slowly_and_returns(tmp_path,
         assert gone.data["reconnecting"] and gone.data["host_stopped"]
         delays = [client.wait_for(RETRYING, timeout=10).data["in_s"] for _ in range(2)]
         assert 0.8 <= delays[0] <= 1.2 and 1.6 <= delays[1] <= 2.4  # backing off
-        second = HostProcess(db, port=first.port, async_mode=mode).start()
+        second = HostProcess(db, port=first.port).start()
         client.wait_for(P.WELCOME, timeout=30)
         assert client.connected and not client.host_stopped
     finally:
