@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import queue
+import random
 import threading
 import time
 from dataclasses import dataclass, field
@@ -29,6 +30,11 @@ CONNECTED = "connected"          # the socket is up (join is sent automatically)
 DISCONNECTED = "disconnected"    # data: {"reason": ..., "reconnecting": bool}
 CONNECT_FAILED = "connect_failed"  # data: {"message": ...}
 ANSWER = "answer"                # data: {"event", "tag", "reply"} for request()
+RETRYING = "retrying"            # data: {"in_s", "attempt"} the host was stopped; next try
+# After the host says it is stopping (session_ended, host_shutdown), the client
+# asks /api/health after these many seconds (then every last one, each +-20 %)
+# and reconnects once the host answers.
+SHUTDOWN_RETRY_S = (1.0, 2.0, 4.0, 8.0, 15.0)
 
 
 class HostError(Exception):
@@ -73,6 +79,8 @@ class HostClient:
         self.skipped: list[NetEvent] = []
         self._last_refusal: str | None = None
         self._resume = False  # True once a welcome arrived: later joins resume
+        self._reconnect = reconnect
+        self.host_stopped = False  # the host said it was stopping; we retry politely
         self.sio = socketio.Client(reconnection=reconnect, reconnection_delay=0.5,
                                    reconnection_delay_max=5.0, randomization_factor=0.5,
                                    logger=False, engineio_logger=False)
@@ -191,6 +199,8 @@ class HostClient:
 
         @sio.event
         def connect() -> None:
+            self.host_stopped = False
+            sio.reconnection = self._reconnect
             self._put(CONNECTED, {})
             # The first join of a session asks for nothing old (unread counts
             # cover it); a rejoin after a drop resumes after the last message seen.
@@ -204,8 +214,13 @@ class HostClient:
 
         @sio.event
         def disconnect(reason: Any = None) -> None:
-            reconnecting = not self._ended.is_set() and sio.reconnection
-            self._put(DISCONNECTED, {"reason": str(reason), "reconnecting": reconnecting})
+            stopped = self.host_stopped and self._reconnect
+            reconnecting = not self._ended.is_set() and (sio.reconnection or stopped)
+            self._put(DISCONNECTED, {"reason": str(reason), "reconnecting": reconnecting,
+                                     "host_stopped": self.host_stopped})
+            if reconnecting and stopped:
+                threading.Thread(target=self._retry_after_shutdown, name="host-retry",
+                                 daemon=True).start()
 
         def make_handler(kind: str):
             def handler(data: Any = None) -> None:
@@ -235,6 +250,30 @@ class HostClient:
             # Do not fight the other login by reconnecting.
             self._ended.set()
             self.sio.reconnection = False
+        elif kind == P.SESSION_ENDED and data.get("reason") == P.END_HOST_SHUTDOWN:
+            # Our own, slower retries take over from Socket.IO's quick ones.
+            self.host_stopped = True
+            self.sio.reconnection = False
+
+    def _retry_after_shutdown(self) -> None:
+        """Wait for a stopped host to come back: ask its health page with a
+        growing delay (no Socket.IO handshakes at a closed port), then connect."""
+        attempt = 0
+        while not self._ended.is_set():
+            delay = SHUTDOWN_RETRY_S[min(attempt, len(SHUTDOWN_RETRY_S) - 1)]
+            delay *= random.uniform(0.8, 1.2)
+            attempt += 1
+            self._put(RETRYING, {"in_s": delay, "attempt": attempt})
+            if self._ended.wait(delay):
+                return
+            if not probe(self.server_url, timeout=2.0):
+                continue
+            try:
+                self.sio.connect(self.server_url, auth=self._auth, transports=["websocket"],
+                                 wait_timeout=5.0)
+                return
+            except (socketio.exceptions.ConnectionError, ValueError):
+                continue
 
     # -- helpers for scripts ----------------------------------------------------------
     def wait_for(self, kind: str, timeout: float = 10.0, match=None) -> NetEvent:

@@ -29,6 +29,12 @@ from .support import HostProcess  # noqa: E402
 
 _names = itertools.count(1)
 
+
+@pytest.fixture(autouse=True)
+def _config_home(tmp_path_factory, monkeypatch):
+    """What the game remembers (settings, contacts) goes to a scratch folder, not ~/.config."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.getbasetemp() / "config"))
+
 PASSWORD = "correct-horse"
 ASYNC_MODES = ("eventlet", "threading")
 

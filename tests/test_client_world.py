@@ -192,6 +192,10 @@ def test_typing_in_the_chat_box_does_not_walk(world):
                                          scancode=0))
     frames(1)
     assert (P.DM_SEND, {"to": "mira", "text": "d"}, "mira") in client.requests
+    # Messages go out one at a time, in order: the host answers the first.
+    client.put(ANSWER, {"event": P.DM_SEND, "tag": "mira", "reply": {
+        "ok": True, "message": {"id": 1, "from": "me", "to": "mira", "text": "d", "sent_at": 0}}})
+    frames(1)
 
     # With the mouse: click the box, type, click Send.
     scene.manager.set_focus_set(None)

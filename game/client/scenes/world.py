@@ -21,9 +21,11 @@ from ..app import Scene
 from ..camera import Camera
 from ..interpolation import Interpolator
 from ..prediction import MoveSender, Predictor, facing_for
+from ..contacts import ContactBook, contacts_path
 from ..widgets.chat import ChatPanel
 from ..widgets.minimap import Minimap
-from ..widgets.status import JOINING, OFFLINE, ONLINE, RECONNECTING, ConnectionIndicator
+from ..widgets.status import (HOST_STOPPED, JOINING, OFFLINE, ONLINE, RECONNECTING,
+                              ConnectionIndicator)
 from ..widgets.toast import Toasts
 
 PING_INTERVAL_S = 2.0
@@ -35,6 +37,8 @@ MOVE_KEYS = {
 }
 # Answers the chat panel handles itself (errors are shown inside the panel).
 CHAT_EVENTS = (P.DIRECTORY, P.DM_OPEN, P.DM_HISTORY, P.DM_SEND, P.DM_CLOSE)
+# Away from the host the world on screen is out of date: it is drawn greyed.
+STALE_SHADE = (40, 44, 52, 150)
 
 
 @dataclass
@@ -91,7 +95,10 @@ class WorldScene(Scene):
         size = self.app.surface.get_size()
         self.camera = Camera(size[0], size[1], self.tiles.width_px, self.tiles.height_px)
         self.manager = theme.make_manager(size)
-        self.chat = ChatPanel(self.manager, self.me_name, self.client_request)
+        contacts = ContactBook(contacts_path(services),
+                               f"{getattr(self.client, 'server_url', '')} {self.me_name}")
+        self.chat = ChatPanel(self.manager, self.me_name, self.client_request,
+                              clock=lambda: self.app.now, contacts=contacts)
         self.status = ConnectionIndicator()
         self.status.state = ONLINE if self.client.connected else JOINING
         self.toasts = Toasts()
@@ -128,7 +135,7 @@ class WorldScene(Scene):
 
     # -- input ----------------------------------------------------------------------------
     def handle_event(self, event: pygame.event.Event) -> None:
-        if self.chat.handle_event(event):
+        if self.toasts.handle_event(event) or self.chat.handle_event(event):
             return
         typing = self.chat.typing
         if event.type == pygame.KEYDOWN and not typing:
@@ -226,6 +233,7 @@ class WorldScene(Scene):
         self.chat.set_unread_counts(data.get("unread") or {})
         for message in data.get("missed_messages") or []:
             self.chat.on_missed(message)
+        self.chat.set_connected(True)
         self.chat.reopen()
         self.client_request(P.DIRECTORY, {}, None)
         self.status.state = ONLINE
@@ -302,7 +310,12 @@ class WorldScene(Scene):
         if isinstance(peer, str) and isinstance(count, int):
             self.chat.on_unread(peer, count)
             if not (self.chat.visible and self.chat.peer == peer):
-                self.toasts.add(f"New message from {peer}", theme.ACCENT)
+                self.toasts.add(f"New message from {peer}", theme.ACCENT,
+                                action=lambda: self.open_conversation(peer))
+
+    def open_conversation(self, peer: str) -> None:
+        self.chat.set_visible(True)
+        self.chat.open(peer)
 
     def on_dm_presence(self, data: dict) -> None:
         if isinstance(data.get("peer"), str):
@@ -319,6 +332,11 @@ class WorldScene(Scene):
             text = "You were logged out because this account logged in somewhere else."
         elif reason == P.END_LOGGED_OUT:
             text = "You logged out."
+        elif reason == P.END_HOST_SHUTDOWN:
+            # Not the end: the client waits for the host to come back.
+            self.status.state = HOST_STOPPED
+            self.held.clear()
+            return
         else:
             text = f"The host ended the session: {data.get('message', reason)}"
         self.back_to_login(text)
@@ -327,12 +345,18 @@ class WorldScene(Scene):
         self.status.state = JOINING  # the welcome follows
 
     def on_disconnected(self, data: dict) -> None:
+        self.chat.set_connected(False)
         if data.get("reconnecting"):
-            self.status.state = RECONNECTING
+            self.status.state = HOST_STOPPED if data.get("host_stopped") else RECONNECTING
             self.held.clear()
         else:
             self.status.state = OFFLINE
-            self.back_to_login("Lost the connection to the host.")
+            self.back_to_login("The host was stopped." if data.get("host_stopped")
+                               else "Lost the connection to the host.")
+
+    def on_retrying(self, data: dict) -> None:
+        if isinstance(data.get("in_s"), (int, float)):
+            self.status.next_try_in = float(data["in_s"])
 
     def on_connect_failed(self, data: dict) -> None:
         message = str(data.get("message", ""))
@@ -372,6 +396,9 @@ class WorldScene(Scene):
             self.camera.follow(me_x, me_y, min(frame_dt, 0.1))
             self.tiles.draw(surface, self.camera)
             self.draw_avatars(surface, me_x, me_y, min(frame_dt, 0.1))
+            if self.status.state != ONLINE:  # what is shown is no longer live
+                surface.blit(theme.translucent((view_w, surface.get_height()), STALE_SHADE[:3],
+                                               STALE_SHADE[3], 0), (0, 0))
         self.status.draw(surface)
         self.chat.draw(surface)
         self.manager.draw_ui(surface)
@@ -386,7 +413,7 @@ class WorldScene(Scene):
         view = surface.get_rect()
         if self.chat.visible:
             view.width = self.chat.rect.x
-        self.toasts.draw(surface, (view.centerx, view.bottom - 20))
+        self.toasts.draw(surface, (view.centerx, 12))
 
     def draw_avatars(self, surface: pygame.Surface, me_x: float, me_y: float, dt: float) -> None:
         camera, sheet = self.camera, self.avatars
