@@ -274,19 +274,16 @@ def test_the_chat_draws_stored_text_through_visible_text(monkeypatch):
     from game.client import theme
     from game.client.widgets import chat
 
-    pygame.init()
-    try:
-        pygame.display.set_mode((1024, 720))
-        seen: list[str] = []
-        real_wrap = chat.wrap
-        monkeypatch.setattr(chat, "wrap", lambda text, font, width: seen.append(text)
-                            or real_wrap(text, font, width))
-        panel = chat.ChatPanel(theme.make_manager((1024, 720)), "me", lambda *a: None)
-        panel._laid_out({"id": 1, "from": "eve", "to": "me", "text": "pay\u202eusd001",
-                         "sent_at": 0})
-        assert seen == ["pay[U+202E]usd001"]
-    finally:
-        pygame.quit()
+    pygame.init()  # left running, like the other client tests: fonts are cached
+    pygame.display.set_mode((1024, 720))
+    seen: list[str] = []
+    real_wrap = chat.wrap
+    monkeypatch.setattr(chat, "wrap", lambda text, font, width: seen.append(text)
+                        or real_wrap(text, font, width))
+    panel = chat.ChatPanel(theme.make_manager((1024, 720)), "me", lambda *a: None)
+    panel._laid_out({"id": 1, "from": "eve", "to": "me", "text": "pay\u202eusd001",
+                     "sent_at": 0})
+    assert seen == ["pay[U+202E]usd001"]
 
 
 def test_client_address_walks_forwarded_for_from_the_right():
