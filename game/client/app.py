@@ -29,9 +29,9 @@ EPSILON_S = 1e-9  # clock arithmetic slack, so a whole step is never lost to rou
 TARGET_FPS = 60
 CAPTION = "Pixel Commons"
 ICON_PATH = Path(__file__).resolve().parents[2] / "assets" / "icon.png"
-# The smallest window the screens fit in: the chat panel (340 px) beside the
-# minimap (200 px), the status above and the controls hint below.
-MIN_SIZE = (800, 560)
+# The smallest window the screens fit in: with the chat panel open (340 px) the
+# status (up to 374 px) and the chat button (110 px) still sit side by side.
+MIN_SIZE = (880, 560)
 
 
 class Display:

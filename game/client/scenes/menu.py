@@ -222,8 +222,8 @@ class MenuScene(Scene):
         self.selected %= len(self.rects)
         for index, (item, rect) in enumerate(zip(self.items(), self.rects)):
             self.draw_item(surface, item, rect, index == self.selected)
-        hint = "↑↓ choose   Enter select   ←→ change   Esc back" if self.page == SETTINGS else \
-            "↑↓ choose   Enter select   Esc back to the game"
+        hint = "Up/Down: choose    Left/Right: change    Esc: back" if self.page == SETTINGS else \
+            "Up/Down: choose    Enter: select    Esc: back to the game"
         theme.draw_text(surface, hint, (panel.centerx, panel.bottom - 30), 12, theme.MUTED,
                         anchor="midtop")
 

@@ -6,7 +6,7 @@ import pygame
 from .. import theme
 
 WIDTH = 200
-OTHER_RADIUS = 3   # px: a dot 7 px across with its rim
+OTHER_RADIUS = 2   # px: a dot 7 px across with its rim
 ME_RADIUS = 4
 OTHER_COLOUR = (236, 242, 255)
 ME_COLOUR = (255, 214, 90)
