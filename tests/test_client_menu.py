@@ -269,9 +269,11 @@ def test_the_window_has_a_title_an_icon_and_a_minimum_size(tmp_path):
 
 def test_f11_toggles_fullscreen_and_back_to_the_same_window(harness):
     h = harness
+    Display.set_caption("Pixel Commons · mira")
     h.key(pygame.K_F11)
     assert h.display.fullscreen and Settings.load(h.settings_path).fullscreen
     assert pygame.display.get_surface().get_flags() & pygame.FULLSCREEN
+    assert pygame.display.get_caption()[0] == "Pixel Commons · mira"
     h.key(pygame.K_F11)
     assert not h.display.fullscreen and not Settings.load(h.settings_path).fullscreen
     assert pygame.display.get_surface().get_size() == (1024, 720)
@@ -314,3 +316,14 @@ def test_the_status_counts_the_world_and_the_players_near_you_apart(world):
     client.put(P.PLAYER_LEFT, {"id": 20, "name": "p20"})
     h.frames(2)
     assert scene.status.text().endswith("20 players  ·  9 near you")
+
+
+def test_the_size_flag_refuses_a_window_below_the_minimum():
+    import argparse
+
+    import main
+
+    assert (main.MIN_W, main.MIN_H) == MIN_SIZE
+    assert main.window_size(f"{MIN_SIZE[0]}x{MIN_SIZE[1]}") == MIN_SIZE
+    with pytest.raises(argparse.ArgumentTypeError, match="at least 880x560"):
+        main.window_size("800x600")

@@ -55,7 +55,9 @@ class Display:
             pygame.display.set_icon(pygame.image.load(str(ICON_PATH)))
         except (OSError, pygame.error):
             pass  # no icon is no reason not to play
-        pygame.display.set_caption(CAPTION)
+        # A new window after a switch keeps the title it had ("Pixel Commons · mira").
+        title = pygame.display.get_caption()[0] if self.surface is not None else CAPTION
+        pygame.display.set_caption(title or CAPTION)
         if self.fullscreen:
             self.surface = pygame.display.set_mode((0, 0), pygame.FULLSCREEN)
         else:
