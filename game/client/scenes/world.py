@@ -461,8 +461,8 @@ class WorldScene(Scene):
                        for spot, alpha in self.tags_drawn], doreturn=False)
 
     def _draw_hint(self, surface: pygame.Surface) -> None:
-        text = theme.font(13).render(
-            "WASD / arrows: walk    Tab or C: chat    click someone: talk    M: map", True, theme.INK)
+        text = theme.font(13).render("WASD / arrows: walk    Tab or C: chat    click someone: talk"
+                                     "    M: map    Esc: menu", True, theme.INK)
         rect = pygame.Rect(12, surface.get_height() - 40, text.get_width() + 24, 28)
         surface.blit(theme.translucent(rect.size, theme.PANEL, 190, 14), rect)
         surface.blit(text, text.get_rect(center=rect.center))
