@@ -28,6 +28,7 @@ import sys
 
 DEFAULT_SERVER = "http://127.0.0.1:5000"
 DEFAULT_SIZE = "1280x800"
+MIN_W, MIN_H = 880, 560  # game.client.app.MIN_SIZE: the smallest window the screens fit in
 
 
 def window_size(text: str) -> tuple[int, int]:
@@ -35,8 +36,8 @@ def window_size(text: str) -> tuple[int, int]:
         w, h = (int(part) for part in text.lower().split("x"))
     except ValueError:
         raise argparse.ArgumentTypeError("use WIDTHxHEIGHT, for example 1280x800")
-    if w < 640 or h < 480:
-        raise argparse.ArgumentTypeError("the window must be at least 640x480")
+    if w < MIN_W or h < MIN_H:
+        raise argparse.ArgumentTypeError(f"the window must be at least {MIN_W}x{MIN_H}")
     return w, h
 
 

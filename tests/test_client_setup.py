@@ -14,7 +14,7 @@ def test_settings_remember_server_and_username_but_never_a_password(tmp_path):
     assert Settings.load(path) == Settings()  # first run: defaults
     Settings(server="http://10.0.0.5:5000", username="mira").save(path)
     assert Settings.load(path) == Settings(server="http://10.0.0.5:5000", username="mira")
-    assert set(json.loads(path.read_text())) == {"server", "username"}
+    assert set(json.loads(path.read_text())) == {"server", "username", "fullscreen", "volume", "muted"}
 
 
 def test_broken_settings_fall_back_to_defaults(tmp_path):

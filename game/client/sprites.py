@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import pygame
@@ -46,17 +47,22 @@ class AvatarSheet:
 
 
 class NameTags:
-    """Rendered name labels, cached per name (drawing text is slow)."""
+    """Rendered name labels, cached per name and strength (drawing text is slow)."""
 
     def __init__(self, size: int = 12):
         self.size = size
-        self._cache: dict[tuple[str, bool], pygame.Surface] = {}
+        self._cache: dict[tuple[str, bool, int], pygame.Surface] = {}
 
-    def get(self, name: str, me: bool = False) -> pygame.Surface:
-        key = (name, me)
+    def get(self, name: str, me: bool = False, alpha: int = 255) -> pygame.Surface:
+        key = (name, me, alpha)
         tag = self._cache.get(key)
         if tag is None:
-            tag = self._cache[key] = self._render(name, me)
+            if alpha >= 255:
+                tag = self._render(name, me)
+            else:
+                tag = self.get(name, me).copy()
+                tag.set_alpha(alpha)
+            self._cache[key] = tag
         return tag
 
     def _render(self, name: str, me: bool) -> pygame.Surface:
@@ -66,3 +72,53 @@ class NameTags:
         pygame.draw.rect(tag, (12, 14, 20, 150), tag.get_rect(), border_radius=h // 2)
         tag.blit(text, (5, 1))
         return tag
+
+
+# Decluttering the name tags of a crowd.
+TAG_FAR_PX = 360       # tags of players further from you than this are drawn lighter
+TAG_FAR_ALPHA = 150
+TAG_FADED_ALPHA = 80   # a tag that would sit on a clearer one is a faint ghost
+TAG_HIDDEN = 0         # ...and one that would sit on a ghost too is not drawn (point at them)
+TAG_OVERLAP_SLACK = (4, 2)  # tags that only touch at the edges do not count as overlapping
+
+
+@dataclass
+class TagSpot:
+    """A name tag that wants to be drawn: where, whose, how far from you (world px)."""
+
+    name: str
+    rect: pygame.Rect
+    distance: float = 0.0
+    mine: bool = False
+    hovered: bool = False
+
+
+def arrange_tags(spots: list[TagSpot]) -> list[tuple[TagSpot, int]]:
+    """How strongly to draw each tag, in drawing order (the last on top).
+
+    Your own tag and the tag of the player under the mouse are always at
+    full strength and on top (yours topmost).  The others are placed nearest
+    to you first: a tag that overlaps one already placed clearly is faded to
+    a ghost, a tag that would also overlap a ghost is left out, and a tag far
+    from you is drawn lighter.  So a crowd shows a few readable names and
+    pointing at anyone shows theirs."""
+    order = sorted(spots, key=lambda s: (not s.mine, not s.hovered, s.distance))
+    clear: list[pygame.Rect] = []
+    ghosts: list[pygame.Rect] = []
+    placed: list[tuple[TagSpot, int]] = []
+    for spot in order:
+        body = spot.rect.inflate(-TAG_OVERLAP_SLACK[0], -TAG_OVERLAP_SLACK[1])
+        if spot.mine or spot.hovered:
+            alpha = 255
+        elif body.collidelist(clear) == -1:
+            alpha = TAG_FAR_ALPHA if spot.distance > TAG_FAR_PX else 255
+        elif body.collidelist(ghosts) == -1:
+            alpha = TAG_FADED_ALPHA
+        else:
+            alpha = TAG_HIDDEN
+        if alpha == TAG_HIDDEN:
+            continue
+        (ghosts if alpha == TAG_FADED_ALPHA else clear).append(body)
+        placed.append((spot, alpha))
+    # Faint ones first; within a strength, the most important last.
+    return sorted(reversed(placed), key=lambda p: p[1] == 255)

@@ -22,6 +22,8 @@ from ..camera import Camera
 from ..interpolation import Interpolator
 from ..prediction import MoveSender, Predictor, facing_for
 from ..contacts import ContactBook, contacts_path
+from ..sound import ENTERED, MESSAGE
+from ..sprites import TagSpot, arrange_tags
 from ..widgets.chat import ChatPanel
 from ..widgets.minimap import Minimap
 from ..widgets.status import (HOST_STOPPED, JOINING, OFFLINE, ONLINE, RECONNECTING,
@@ -81,6 +83,9 @@ class WorldScene(Scene):
         self.interp = Interpolator()
         self.remotes: dict[int, Remote] = {}
         self.known_names: dict[int, str] = {}  # every player id we have seen named
+        self.online_ids: set[int] = set()  # everyone else in the world, near or far
+        self.mouse: tuple[int, int] | None = None  # where the pointer is, for name tags
+        self.tags_drawn: list = []  # (TagSpot, alpha) of the last frame, bottom first
         self.held: set[str] = set()
         self.ended = False
         self.next_ping = 0.0
@@ -106,6 +111,19 @@ class WorldScene(Scene):
 
     def exit(self) -> None:
         self.manager.clear_and_reset()
+
+    def covered(self) -> None:
+        self.held.clear()  # the menu gets the key releases now
+
+    def open_menu(self) -> None:
+        from .menu import MenuScene
+
+        self.app.push(MenuScene(self))
+
+    def cue(self, name: str) -> None:
+        sound = self.app.services.get("sound")
+        if sound is not None:
+            sound.play(name)
 
     def quit(self) -> None:
         self.leave()
@@ -145,6 +163,9 @@ class WorldScene(Scene):
             if event.key == pygame.K_ESCAPE and self.chat.visible:
                 self.chat.set_visible(False)
                 return
+            if event.key == pygame.K_ESCAPE:
+                self.open_menu()
+                return
             if event.key == pygame.K_m:
                 self.minimap.visible = not self.minimap.visible
                 return
@@ -164,6 +185,10 @@ class WorldScene(Scene):
             self.held.discard(MOVE_KEYS[event.key])
         if event.type == pygame.WINDOWFOCUSLOST:
             self.held.clear()
+        if event.type == pygame.MOUSEMOTION:
+            self.mouse = event.pos
+        elif event.type == pygame.WINDOWLEAVE:
+            self.mouse = None
         if event.type == pygame.MOUSEBUTTONDOWN and event.button == 1 and \
                 not (self.chat.visible and self.chat.rect.collidepoint(event.pos)) and \
                 not self.chat.toggle_button.get_abs_rect().collidepoint(event.pos):
@@ -193,7 +218,8 @@ class WorldScene(Scene):
         if self.client.connected and self.me_id is not None and now >= self.next_ping:
             self.next_ping = now + PING_INTERVAL_S
             self.client_request(P.PING, {"t": time.time() * 1000.0}, time.monotonic())
-        self.status.players = len(self.remotes) + 1 if self.me_id is not None else 0
+        self.status.players = self.nearby() + 1 if self.me_id is not None else 0
+        self.status.online = len(self.online_ids) + 1 if self.me_id is not None else 0
         self.status.update(dt)
         self.toasts.update(dt)
         self.chat.update(dt)
@@ -230,6 +256,7 @@ class WorldScene(Scene):
         self.remotes.clear()
         for p in data.get("players") or []:
             self._add_remote(p)
+        self.online_ids = set(self.remotes)  # welcome lists everyone in the world
         self.chat.set_unread_counts(data.get("unread") or {})
         for message in data.get("missed_messages") or []:
             self.chat.on_missed(message)
@@ -255,11 +282,15 @@ class WorldScene(Scene):
 
     def on_player_joined(self, data: dict) -> None:
         self._add_remote(data)
+        if isinstance(data.get("id"), int) and data["id"] in self.remotes:
+            self.online_ids.add(data["id"])
         if "name" in data and data.get("id") != self.me_id:
             self.chat.set_online(str(data["name"]), True)
 
     def on_player_left(self, data: dict) -> None:
         self._drop_remote(data.get("id"))
+        if isinstance(data.get("id"), int):
+            self.online_ids.discard(data["id"])
         if "name" in data:
             self.chat.set_online(str(data["name"]), False)
 
@@ -304,11 +335,14 @@ class WorldScene(Scene):
 
     def on_dm_message(self, data: dict) -> None:
         self.chat.on_message(data)
+        if data.get("from") != self.me_name:
+            self.cue(MESSAGE)
 
     def on_dm_unread(self, data: dict) -> None:
         peer, count = data.get("peer"), data.get("unread")
         if isinstance(peer, str) and isinstance(count, int):
             self.chat.on_unread(peer, count)
+            self.cue(MESSAGE)
             if not (self.chat.visible and self.chat.peer == peer):
                 self.toasts.add(f"New message from {peer}", theme.ACCENT,
                                 action=lambda: self.open_conversation(peer))
@@ -320,6 +354,8 @@ class WorldScene(Scene):
     def on_dm_presence(self, data: dict) -> None:
         if isinstance(data.get("peer"), str):
             self.chat.on_presence(data["peer"], str(data.get("state")))
+            if data.get("state") == "entered" and data["peer"] == self.chat.peer:
+                self.cue(ENTERED)
 
     def on_error(self, data: dict) -> None:
         if data.get("event") in CHAT_EVENTS:
@@ -437,23 +473,34 @@ class WorldScene(Scene):
             drawn.append((me_y, me_x, P.avatar_look(self.me_id), me.facing, me.walked, me.moving,
                           self.me_name, True))
         drawn.sort(key=lambda d: d[0])
-        sprites, tags = [], []
+        hovered = self.avatar_at(self.mouse) if self.mouse is not None else None
+        sprites, spots = [], []
         for y, x, look, facing, walked, moving, name, mine in drawn:
             sx, sy = camera.to_screen(x, y)
             sprites.append((sheet.frame(look, facing, walked, moving), sheet.topleft(sx, sy)))
-            tag = self.names.get(name, mine)
-            tags.append((tag, (sx - tag.get_width() // 2, sy - sheet.feet_y - tag.get_height() - 1)))
+            w, h = self.names.get(name, mine).get_size()
+            spots.append(TagSpot(name, pygame.Rect(sx - w // 2, sy - sheet.feet_y - h - 1, w, h),
+                                 math.hypot(x - me_x, y - me_y), mine, not mine and name == hovered))
         surface.blits(sprites, doreturn=False)
-        # Our own label goes on top of everyone else's.
-        tags.sort(key=lambda t: t[0] is self.names.get(self.me_name, True))
-        surface.blits(tags, doreturn=False)
+        # A crowd's tags: ours and the one under the mouse on top, the rest decluttered.
+        self.tags_drawn = arrange_tags(spots)
+        surface.blits([(self.names.get(spot.name, spot.mine, alpha), spot.rect)
+                       for spot, alpha in self.tags_drawn], doreturn=False)
 
     def _draw_hint(self, surface: pygame.Surface) -> None:
-        text = theme.font(13).render(
-            "WASD / arrows: walk    Tab or C: chat    click someone: talk    M: map", True, theme.INK)
+        text = theme.font(13).render("WASD / arrows: walk    Tab or C: chat    click someone: talk"
+                                     "    M: map    Esc: menu", True, theme.INK)
         rect = pygame.Rect(12, surface.get_height() - 40, text.get_width() + 24, 28)
         surface.blit(theme.translucent(rect.size, theme.PANEL, 190, 14), rect)
         surface.blit(text, text.get_rect(center=rect.center))
+
+    def nearby(self) -> int:
+        """Other players within AREA_GUARANTEED_PX of us on both axes (the host
+        always keeps us told about those); everyone else known is elsewhere."""
+        if self.predictor is None:
+            return 0
+        x, y, reach = self.predictor.x, self.predictor.y, P.AREA_GUARANTEED_PX
+        return sum(1 for r in self.remotes.values() if abs(r.x - x) <= reach and abs(r.y - y) <= reach)
 
     def avatar_at(self, pos: tuple[int, int]) -> str | None:
         """The name of the other player drawn under a screen position (front-most)."""

@@ -6,6 +6,11 @@ import pygame
 from .. import theme
 
 WIDTH = 200
+OTHER_RADIUS = 2   # px: a dot 7 px across with its rim
+ME_RADIUS = 4
+OTHER_COLOUR = (236, 242, 255)
+ME_COLOUR = (255, 214, 90)
+DOT_RIM = (20, 24, 34)
 
 
 class Minimap:
@@ -50,7 +55,14 @@ class Minimap:
         left, top, right, bottom = view
         pygame.draw.rect(surface, (255, 255, 255),
                          (rect.x + left * s, rect.y + top * s, (right - left) * s, (bottom - top) * s), 1)
-        for x, y in others:
-            surface.fill((240, 240, 250), (rect.x + int(x * s) - 1, rect.y + int(y * s) - 1, 3, 3))
+        # Dots big enough to see on any map, each with a dark rim so it stands
+        # out on grass, sand or stone and a crowd still shows as separate dots.
+        dots = [(rect.x + round(x * s), rect.y + round(y * s)) for x, y in others]
+        for centre in dots:
+            pygame.draw.circle(surface, DOT_RIM, centre, OTHER_RADIUS + 1)
+        for centre in dots:
+            pygame.draw.circle(surface, OTHER_COLOUR, centre, OTHER_RADIUS)
         if me is not None:
-            pygame.draw.circle(surface, (255, 214, 90), (rect.x + int(me[0] * s), rect.y + int(me[1] * s)), 3)
+            centre = (rect.x + round(me[0] * s), rect.y + round(me[1] * s))
+            pygame.draw.circle(surface, DOT_RIM, centre, ME_RADIUS + 1)
+            pygame.draw.circle(surface, ME_COLOUR, centre, ME_RADIUS)

@@ -17,7 +17,8 @@ class ConnectionIndicator:
     def __init__(self):
         self.state = JOINING
         self.ping_ms: float | None = None
-        self.players = 0
+        self.players = 0  # you and the players near you
+        self.online = 0  # everyone in the world, you included
         self.t = 0.0
         self.away_s = 0.0  # how long we have been without the host
         self.next_try_in: float | None = None  # seconds to the next reconnect attempt, if known
@@ -44,8 +45,7 @@ class ConnectionIndicator:
     def text(self) -> str:
         if self.state == ONLINE:
             ping = f"{self.ping_ms:.0f} ms" if self.ping_ms is not None else "… ms"
-            here = f"  ·  {self.players} here" if self.players else ""
-            return f"Online  ·  {ping}{here}"
+            return f"Online  ·  {ping}{self.crowd_text()}"
         dots = "." * (1 + int(self.t * 3) % 3)
         if self.state == RECONNECTING:
             return "Reconnecting" + dots
@@ -64,6 +64,15 @@ class ConnectionIndicator:
         if self.state == RECONNECTING:
             return "The world shown is out of date until the connection returns"
         return ""
+
+    def crowd_text(self) -> str:
+        """Who is around, in words: "  ·  22 players  ·  10 near you"."""
+        if not self.online:
+            return ""
+        if self.online <= 1:
+            return "  ·  only you in the world"
+        near = max(0, self.players - 1)
+        return f"  ·  {self.online} players  ·  {near or 'nobody'} near you"
 
     def colour(self):
         return {ONLINE: theme.GOOD, RECONNECTING: theme.WARN, HOST_STOPPED: theme.WARN,
