@@ -9,6 +9,12 @@ Every bot registers (or logs in to) the account ``<prefix><number>`` through
 and walks between random open spots at walking speed, sliding along walls with
 ``game.rules.step``.  It reports its position ``--rate`` times a second.
 
+When the host goes away (a restart, a crash, a lost network) the bots
+reconnect as the game does: every 0.5 s doubling to 5 s, joining again by
+themselves, and logging in again when the host no longer accepts their
+session.  The log says when they lose the host and when all are back.
+Ctrl-C stops them in every mode within about a second (exit status 130).
+
 With ``--report`` the tool prints one JSON line at the end (see ``REPORT``
 below for the fields).  Move-to-delivery latency is the time from a bot
 sending a position until another bot in the same process receives a snapshot
