@@ -64,8 +64,8 @@ class BotsRun:
 
 
 @pytest.fixture
-def restartable_host(tmp_path):
-    host = HostProcess(tmp_path / "world.db")
+def restartable_host(request, tmp_path):
+    host = HostProcess(tmp_path / "world.db", async_mode=getattr(request, "param", "eventlet"))
     host.start()
     yield host
     host.kill()
@@ -82,7 +82,9 @@ def all_back(url: str) -> bool:
     return players_online(url) == BOTS
 
 
-@pytest.mark.parametrize("how", ["sigterm", "kill-9"])
+@pytest.mark.parametrize("restartable_host, how", [
+    ("eventlet", "sigterm"), ("threading", "sigterm"), ("eventlet", "kill-9"),
+], indirect=["restartable_host"])
 def test_bots_come_back_after_the_host_restarts(restartable_host, bots_on, how):
     host = restartable_host
     wait_until(lambda: all_back(host.url), timeout=60)
