@@ -43,6 +43,7 @@ import argparse
 import json
 import os
 import random
+import shlex
 import signal
 import sqlite3
 import subprocess
@@ -460,11 +461,11 @@ def soak(args: argparse.Namespace, folder: Path) -> dict:
                     HostClient(host.url, reconnect=False).login_or_register(name, PASSWORD)
                 except HostError as exc:
                     raise SystemExit(f"cannot register {name}: {exc.message}")
-            walker_rng = random.Random(args.seed)
+            seeds = random.Random(args.seed)
             for i in range(args.players):
                 walker = Walker(world, targets_for(world, "spread"), random.Random(args.seed + i))
                 players.append(Player(i, host.url, names, walker, ledger, stop, args.move_hz,
-                                      walker_rng.randrange(1 << 30)))
+                                      seeds.randrange(1 << 30)))
             sampler.start()
             churn_start = time.monotonic()
             for p in players:
@@ -547,6 +548,11 @@ def write_doc(path: Path, result: dict, argv: list[str], started: str, minutes: 
     """Put the result in ``path`` between DOC_START and DOC_END (appended the
     first time), leaving the rest of the file as it was."""
     load = os.getloadavg()
+    shown = list(argv)  # the command, less where it wrote and the label it was given
+    for flag in ("--doc", "--label"):
+        if flag in shown:
+            i = shown.index(flag)
+            del shown[i:i + 2]
     section = [DOC_START, "", "## Soak and faults: what was lost", "",
                "A real host on 127.0.0.1 with a fresh database (on a tmpfs of its own, so "
                "that its disk can be filled) while scripted players churn: each logs in, "
@@ -570,7 +576,7 @@ def write_doc(path: Path, result: dict, argv: list[str], started: str, minutes: 
                "**errors**: `error` events by code.",
                "- **host growth**: the host process from a quarter of the churn (at most a "
                "minute) in to its end: first, last and largest sample.", "",
-               f"Measured: `python -m bench.soak {' '.join(argv)}` on {started}, "
+               f"Measured: `python -m bench.soak {shlex.join(shown)}` on {started}, "
                f"{minutes:.1f} minutes in all; {psutil.cpu_count()} cores shared with "
                f"other work (load average at the end {load[0]:.1f} / {load[1]:.1f} / "
                f"{load[2]:.1f})" + (f"; {label}" if label else "") + ".", "",

@@ -76,3 +76,18 @@ def test_growth_compares_the_first_and_last_sample_of_one_host_process():
     assert g["rss_mb"] == [51.0, 54.0, 54.0]
     assert g["wal_kb"] == [100.0, 400.0, 400.0]
     assert soak.growth(samples, 6, 6) == {}
+
+
+def test_the_doc_section_is_replaced_and_the_rest_of_the_file_kept(tmp_path):
+    phase = soak.Phase("churn").summary()
+    phase["acked_lost"] = 0
+    result = {"phases": [phase], "sigterm": "stopped in 0.1 s (status 0)"}
+    doc = tmp_path / "benchmarks.md"
+    doc.write_text("# Benchmarks\n\nthe speed tables\n")
+    soak.write_doc(doc, result, ["--minutes", "1", "--doc", str(doc)], "then", 1.0, "a label")
+    soak.write_doc(doc, result, ["--minutes", "2"], "later", 2.0)
+    text = doc.read_text()
+    assert text.startswith("# Benchmarks\n\nthe speed tables\n")
+    assert text.count(soak.DOC_START) == 1 and text.count(soak.DOC_END) == 1
+    assert "`python -m bench.soak --minutes 2`" in text and "--minutes 1" not in text
+    assert "| churn | 0 | 0 | 0 | 0 | 0 |" in text
