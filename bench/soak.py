@@ -396,8 +396,9 @@ def fault_pass(host: HostProcess, disk: SmallDisk, players: list[Player], ledger
     finally:
         os.kill(host.proc.pid, signal.SIGCONT)
     time.sleep(min(RECOVER_S, ANSWER_S) / 2)
-    phase.note = "answers" if probe(host.url, 2.0) else "the host does not answer /api/health"
-    log(f"after SIGCONT: {phase.note}")
+    phase.note = ("after SIGCONT the host answers /api/health" if probe(host.url, 2.0)
+                  else "after SIGCONT the host does not answer /api/health")
+    log(phase.note)
 
     # the disk fills, then frees
     phase = ledger.begin("disk full")
@@ -637,8 +638,12 @@ def main(argv: list[str] | None = None) -> int:
     # SIGTERM stops the run as Ctrl-C does: the host is stopped, the disk unmounted.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     started, t0 = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), time.time()
-    with tempfile.TemporaryDirectory(prefix="soak-") as folder:
-        result = soak(args, Path(folder))
+    try:
+        with tempfile.TemporaryDirectory(prefix="soak-") as folder:
+            result = soak(args, Path(folder))
+    except KeyboardInterrupt:
+        print("stopped (Ctrl-C): the host was stopped, no figures", file=sys.stderr)
+        return 130
     if args.json:
         print(json.dumps(result), flush=True)
     else:

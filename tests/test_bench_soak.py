@@ -91,3 +91,32 @@ def test_the_doc_section_is_replaced_and_the_rest_of_the_file_kept(tmp_path):
     assert text.count(soak.DOC_START) == 1 and text.count(soak.DOC_END) == 1
     assert "`python -m bench.soak --minutes 2`" in text and "--minutes 1" not in text
     assert "| churn | 0 | 0 | 0 | 0 | 0 |" in text
+
+
+def test_ctrl_c_stops_the_soak_and_its_host(tmp_path):
+    import signal
+    import time
+
+    import psutil
+
+    from .conftest import wait_until
+
+    err = tmp_path / "soak.err"
+    with open(err, "w") as f:
+        proc = subprocess.Popen([sys.executable, "-m", "bench.soak", "--minutes", "1",
+                                 "--players", "2"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=f)
+    try:
+        wait_until(lambda: "players churning" in err.read_text() or proc.poll() is not None, 60)
+        hosts = [c for c in psutil.Process(proc.pid).children() if "host.py" in " ".join(c.cmdline())]
+        assert hosts
+        proc.send_signal(signal.SIGINT)
+        sent = time.monotonic()
+        proc.wait(15)
+        assert time.monotonic() - sent < 10
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130
+    assert "stopped (Ctrl-C)" in err.read_text() and "Traceback" not in err.read_text()
+    assert not any(h.is_running() and h.status() != psutil.STATUS_ZOMBIE for h in hosts)
