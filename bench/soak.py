@@ -510,7 +510,8 @@ def table(result: dict) -> list[str]:
     """The result as Markdown: one row per phase, then notes."""
     out: list[str] = []
     heads = ("phase", "DMs sent", "acked", "acked lost", "no answer", "refused",
-             "slowest answer ms", "joins", "drops", "failed visits", "positions lost s (max/mean, n)",
+             "slowest answer ms", "joins", "drops", "failed visits",
+             "positions lost s (max/mean, n)",
              "errors")
     rows = []
     for p in result["phases"]:
@@ -519,7 +520,8 @@ def table(result: dict) -> list[str]:
                      p["answer_max_ms"], p["joins"], p["drops"], p["visits_failed"],
                      f"{p['positions_lost_max_s']} / {p['positions_lost_mean_s']}, "
                      f"{p['rejoins_checked']}"
-                     + (f" (+{p['rejoins_unmatched']} unmatched)" if p["rejoins_unmatched"] else ""),
+                     + (f" (+{p['rejoins_unmatched']} unmatched)"
+                        if p["rejoins_unmatched"] else ""),
                      ", ".join(f"{k} {v}" for k, v in p["errors"].items()) or "0"))
     out.append("| " + " | ".join(heads) + " |")
     out.append("|" + "---|" * len(heads))

@@ -1012,14 +1012,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--prefix", default="bot", metavar="NAME",
                         help="account names are NAME0000, NAME0001, ... (password: the "
                              f"name followed by '{DEFAULT_PASSWORD_SUFFIX}'); an existing "
-                             "account is logged in, a missing one registered (default: %(default)s)")
+                             "account is logged in, a missing one registered "
+                             "(default: %(default)s)")
     parser.add_argument("--first", type=int, default=0, metavar="I",
                         help="number of the first account, to run several tools at once"
                              " (default: %(default)s)")
     parser.add_argument("--map", default=None, metavar="PATH",
                         help="the host's Tiled map, for walls and the spawn "
                              "(default: the game's own map)")
-    parser.add_argument("--seed", type=int, default=1, help="random seed for the walks (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=1,
+                        help="random seed for the walks (default: %(default)s)")
     parser.add_argument("--log-level", default="WARNING",
                         choices=["DEBUG", "INFO", "WARNING", "ERROR"],
                         help="logging detail; INFO also says every 10 s how many bots walk"

@@ -107,7 +107,8 @@ def test_ctrl_c_stops_the_soak_and_its_host(tmp_path):
                                  "--players", "2"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=f)
     try:
         wait_until(lambda: "players churning" in err.read_text() or proc.poll() is not None, 60)
-        hosts = [c for c in psutil.Process(proc.pid).children() if "host.py" in " ".join(c.cmdline())]
+        hosts = [child for child in psutil.Process(proc.pid).children()
+                 if "host.py" in " ".join(child.cmdline())]
         assert hosts
         proc.send_signal(signal.SIGINT)
         sent = time.monotonic()
