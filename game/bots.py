@@ -9,6 +9,12 @@ Every bot registers (or logs in to) the account ``<prefix><number>`` through
 and walks between random open spots at walking speed, sliding along walls with
 ``game.rules.step``.  It reports its position ``--rate`` times a second.
 
+When the host goes away (a restart, a crash, a lost network) the bots
+reconnect as the game does: every 0.5 s doubling to 5 s, joining again by
+themselves, and logging in again when the host no longer accepts their
+session.  The log says when they lose the host and when all are back.
+Ctrl-C stops them in every mode within about a second (exit status 130).
+
 With ``--report`` the tool prints one JSON line at the end (see ``REPORT``
 below for the fields).  Move-to-delivery latency is the time from a bot
 sending a position until another bot in the same process receives a snapshot
@@ -45,6 +51,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 from typing import Any, Callable
 
 from . import protocol as P
@@ -76,6 +83,13 @@ LINE_CHECK_PX = 800
 MAX_STEP_S = 0.25
 LOGIN_THREADS = 8
 DEFAULT_PASSWORD_SUFFIX = "-walks-around"
+# After Ctrl-C, closing the bots' connections may take this long; the rest
+# are dropped with the process (the host notices the closed sockets).
+CLOSE_WAIT_S = 1.5
+# A bot whose session the host no longer accepts logs in again, waiting
+# this long between failed attempts (doubling up to the maximum).
+RELOGIN_DELAY_S = 0.5
+RELOGIN_DELAY_MAX_S = 5.0
 
 REPORT = """fields of the --report line:
   players, rate, mode, seconds, procs   what was run
@@ -101,6 +115,39 @@ REPORT = """fields of the --report line:
   corrections                           moves the host refused, by reason
   errors, disconnects                   what else the host pushed back
   saturated, warning                    true / a message when the figures are invalid"""
+
+
+# -- stopping -------------------------------------------------------------------
+class Stopped(Exception):
+    """Ctrl-C (or the parent process) asked the bots to stop."""
+
+
+class _Stop:
+    """Set by Ctrl-C; every wait of the tool checks it at least every 0.2 s.
+
+    The handler only sets a flag: it runs on whatever green thread the
+    signal interrupts, where raising or blocking (as python-socketio's own
+    SIGINT handler does, closing every client in place) hangs the process.
+    """
+    requested = False
+
+
+def _on_sigint(signum: int, frame: Any) -> None:
+    if _Stop.requested:
+        raise KeyboardInterrupt  # a second Ctrl-C: stop at once
+    _Stop.requested = True
+
+
+def _take_sigint() -> None:
+    """Make Ctrl-C set the stop flag (again after socketio.Client, which
+    installs its own handler when the first client is made)."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, _on_sigint)
+
+
+def _check(stop: Callable[[], bool] | None = None) -> None:
+    if _Stop.requested or (stop is not None and stop()):
+        raise Stopped
 
 
 # -- movement ------------------------------------------------------------------
@@ -176,14 +223,17 @@ def _load_net(green: bool = True) -> None:
         net = module
 
 
-def _parallel(fn: Callable[[Any], Any], items: list, workers: int) -> list:
-    """``[fn(item) for item in items]`` on ``workers`` threads."""
+def _parallel(fn: Callable[[Any], Any], items: list, workers: int,
+              stop: Callable[[], bool] | None = None) -> list:
+    """``[fn(item) for item in items]`` on ``workers`` threads; raises Stopped
+    on Ctrl-C or when ``stop()`` says so (threads still running are left)."""
     results: list = [None] * len(items)
     order = iter(range(len(items)))
     lock = threading.Lock()
+    stopped = False
 
     def work() -> None:
-        while True:
+        while not _Stop.requested and not stopped:
             with lock:
                 i = next(order, None)
             if i is None:
@@ -194,7 +244,13 @@ def _parallel(fn: Callable[[Any], Any], items: list, workers: int) -> list:
     for t in threads:
         t.start()
     for t in threads:
-        t.join()
+        while t.is_alive():
+            try:
+                _check(stop)
+            except Stopped:
+                stopped = True
+                raise
+            t.join(0.1)
     return results
 
 
@@ -235,6 +291,11 @@ class Bot:
     seq_at: dict[tuple[float, float], int] = field(default_factory=dict)
     bytes_in: int = 0
     snapshots_in: int = 0
+    relogging: bool = False  # logging in again after the host refused the session
+
+    @property
+    def password(self) -> str:
+        return self.name + DEFAULT_PASSWORD_SUFFIX
 
 
 def _tap(bot: Bot) -> None:
@@ -288,10 +349,13 @@ class Swarm:
         self.disconnects = 0
         self.view = P.AREA_GUARANTEED_PX - VIEW_MARGIN_PX
         self.send_lag: list[float] = []  # how late each send was against its schedule
+        self.relogins = 0  # bots that logged in again after the host refused their session
 
     def _make_bot(self, i: int) -> Bot:
         name = f"{self.args.prefix}{i:04d}"
-        client = net.HostClient(self.server, reconnect=False)
+        # Like the game: after a drop, socketio reconnects with backoff (0.5 s
+        # doubling to 5 s) and the client joins again by itself.
+        client = net.HostClient(self.server, reconnect=True)
         bot = Bot(i, name, client)
         client.events = _Inbox(i, self.inbox)  # type: ignore[assignment]
         # The host sends JSON text it built itself; checking its UTF-8 byte by
@@ -301,13 +365,12 @@ class Swarm:
         return bot
 
     # -- setup -------------------------------------------------------------------
-    def log_in(self) -> int:
+    def log_in(self, stop: Callable[[], bool] | None = None) -> int:
         """Log every bot in and connect; returns how many made it."""
         def one(bot: Bot) -> bool:
-            password = bot.name + DEFAULT_PASSWORD_SUFFIX
             for attempt in range(3):
                 try:
-                    bot.client.login_or_register(bot.name, password)
+                    bot.client.login_or_register(bot.name, bot.password)
                     bot.client.connect(timeout=20.0)
                     return True
                 except net.HostError as exc:
@@ -315,11 +378,12 @@ class Swarm:
                     time.sleep(0.5 + attempt)
             return False
 
-        return sum(_parallel(one, self.bots, LOGIN_THREADS))
+        return sum(_parallel(one, self.bots, LOGIN_THREADS, stop))
 
-    def wait_joined(self, timeout: float) -> int:
+    def wait_joined(self, timeout: float, stop: Callable[[], bool] | None = None) -> int:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
+            _check(stop)
             self.pump(0.05)
             if all(b.joined or not b.client.connected for b in self.bots):
                 break
@@ -379,6 +443,32 @@ class Swarm:
             if kind == net.DISCONNECTED:
                 self.disconnects += 1
             bot.joined = False
+        elif kind == net.CONNECT_FAILED and isinstance(data, dict):
+            message = str(data.get("message", ""))
+            if (P.E_INVALID_TOKEN in message or P.E_AUTH_REQUIRED in message) \
+                    and not bot.relogging and not self.stop.is_set():
+                bot.relogging = True
+                threading.Thread(target=self._log_in_again, args=(bot, message),
+                                 name=f"relogin-{bot.name}", daemon=True).start()
+
+    def _log_in_again(self, bot: Bot, why: str) -> None:
+        """The host no longer accepts the bot's session (a new database, an
+        expired or revoked token): log in again, as a player would.  The
+        client's own reconnect attempts then carry the new token."""
+        log.debug("%s: the host refused the session (%s); logging in again", bot.name, why)
+        delay = RELOGIN_DELAY_S
+        try:
+            while not self.stop.is_set() and not _Stop.requested:
+                try:
+                    bot.client.login_or_register(bot.name, bot.password)
+                    self.relogins += 1
+                    return
+                except net.HostError as exc:
+                    log.debug("%s: logging in again failed: %s", bot.name, exc.message)
+                time.sleep(delay)
+                delay = min(2 * delay, RELOGIN_DELAY_MAX_S)
+        finally:
+            bot.relogging = False
 
     def _bot(self, index: int) -> Bot:
         return self.bots[index - self.bots[0].index]
@@ -460,9 +550,22 @@ class Swarm:
         """Snapshots and bytes received so far by all bots."""
         return (sum(b.snapshots_in for b in self.bots), sum(b.bytes_in for b in self.bots))
 
-    def close(self) -> None:
+    def close(self, wait: float = CLOSE_WAIT_S) -> None:
+        """Close every connection and stop reconnecting; waits at most ``wait``
+        seconds (the rest close with the process)."""
         self.stop.set()
-        _parallel(lambda b: b.client.close(), self.bots, LOGIN_THREADS)
+
+        def shut(client: Any) -> None:
+            client.sio.reconnection = False
+            client.close()
+            client.sio.shutdown()  # ends a reconnect loop in progress
+
+        threads = [threading.Thread(target=shut, args=(b.client,), daemon=True) for b in self.bots]
+        for t in threads:
+            t.start()
+        deadline = time.monotonic() + wait
+        for t in threads:
+            t.join(max(0.0, deadline - time.monotonic()))
 
     # -- results ---------------------------------------------------------------------
     def tally(self, deadline_s: float) -> dict:
@@ -515,17 +618,24 @@ def run_worker(server: str, indices: range, args: argparse.Namespace, seed: int,
     socketio.packet.Packet.uses_binary_events = False
     world = rules.load_world(args.map) if args.map else rules.load_world()
     swarm = Swarm(server, indices, args, world, seed)
-    if link is not None:
+    if isinstance(link, Connection):
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
+        # Once this worker said it is ready and got the window, the parent
+        # writes again only to stop it (before that, only to stop it too).
+        stop: Callable[[], bool] | None = link.poll
+    else:
+        _take_sigint()  # the clients just made installed socketio's handler
+        stop = None
     stats = None
     try:
-        swarm.log_in()
-        swarm.wait_joined(30.0)
+        swarm.log_in(stop)
+        swarm.wait_joined(30.0, stop)
         swarm.choose_observers(args.observers if args.report else 0)
         swarm.run_receiver()
         if link is not None:
             link.send(("ready", sum(b.joined for b in swarm.bots)))
             while not link.poll():  # a blocking recv would stall every green thread
+                _check()
                 time.sleep(0.05)
             window = link.recv()
         else:
@@ -535,14 +645,13 @@ def run_worker(server: str, indices: range, args: argparse.Namespace, seed: int,
         sender.start()
         me = psutil.Process()
         if math.isinf(window[1]):
-            # A pipe to a parent has news only when the parent stops us.
-            _wait_forever(swarm, getattr(link, "stop_requested", None) or link.poll)
+            _wait_forever(swarm, stop)
             return None
-        _sleep_until(window[0])
+        _sleep_until(window[0], stop)
         cpu0, counts0 = _cpu(me), swarm.counters()
-        _sleep_until(window[1])
+        _sleep_until(window[1], stop)
         cpu1, counts1 = _cpu(me), swarm.counters()
-        _sleep_until(window[1] + args.deadline_ms / 1000.0 + 0.1)
+        _sleep_until(window[1] + args.deadline_ms / 1000.0 + 0.1, stop)
         swarm.stop.set()
         sender.join(2.0)
         stats = swarm.tally(args.deadline_ms / 1000.0)
@@ -550,10 +659,15 @@ def run_worker(server: str, indices: range, args: argparse.Namespace, seed: int,
         stats["cpu_pct"] = 100.0 * (cpu1 - cpu0) / seconds
         stats["snapshots"] = (counts1[0] - counts0[0]) / seconds
         stats["bytes"] = (counts1[1] - counts0[1]) / seconds
+    except Stopped:
+        return None
     finally:
         swarm.close()
         if link is not None:
-            link.send(("stats", stats))
+            try:
+                link.send(("stats", stats))
+            except OSError:
+                pass  # the parent is gone
     return stats
 
 
@@ -562,24 +676,47 @@ def _window(args: argparse.Namespace) -> tuple[float, float]:
     return (start, start + args.seconds) if args.seconds > 0 else (start, math.inf)
 
 
-def _sleep_until(t: float) -> None:
+def _sleep_until(t: float, stop: Callable[[], bool] | None = None) -> None:
+    """Sleep until monotonic time ``t``; raises Stopped on Ctrl-C or when
+    ``stop()`` says so."""
     while True:
+        _check(stop)
         delay = t - time.monotonic()
         if delay <= 0:
             return
-        time.sleep(min(delay, 0.5))
+        time.sleep(min(delay, 0.2))
 
 
-def _wait_forever(swarm: Swarm, stop_requested: Callable[[], bool]) -> None:
-    """Walk until Ctrl-C (or, in a worker process, until the parent says stop)."""
-    last = time.monotonic()
-    while not swarm.stop.is_set():
-        time.sleep(1.0)
-        if stop_requested():
-            return
-        if time.monotonic() - last >= 10.0:
-            last = time.monotonic()
-            log.info("%d bots walking", sum(b.joined for b in swarm.bots))
+def _wait_forever(swarm: Swarm, stop: Callable[[], bool] | None) -> None:
+    """Walk until Ctrl-C (or, in a worker process, until the parent says stop),
+    saying in the log when the bots lose the host and when they are back."""
+    total = len(swarm.bots)
+    last_note = time.monotonic()
+    lost_at: float | None = None
+    relogins = 0
+    while True:
+        _sleep_until(time.monotonic() + 1.0, stop)
+        walking = sum(b.joined for b in swarm.bots)
+        now = time.monotonic()
+        if walking < total and lost_at is None and swarm.disconnects:
+            lost_at = now
+            log.warning("lost the connection to the host: %d of %d bots walking, the rest "
+                        "reconnecting (every 0.5 to 5 s)", walking, total)
+        elif walking == total and lost_at is not None:
+            log.warning("reconnected: all %d bots walking again after %.0f s",
+                        total, now - lost_at)
+            lost_at = None
+        if swarm.relogins > relogins:
+            log.warning("%d bots logged in again (the host no longer accepted their session)",
+                        swarm.relogins - relogins)
+            relogins = swarm.relogins
+        if now - last_note >= 10.0:
+            last_note = now
+            if lost_at is None:
+                log.info("%d bots walking", walking)
+            else:
+                log.warning("%d of %d bots walking, the rest reconnecting for %.0f s",
+                            walking, total, now - lost_at)
 
 
 def _cpu(proc) -> float:
@@ -645,9 +782,6 @@ def _run_single(server, indices, args, holder, host) -> dict | None:
         def send(self, message) -> None:
             pass
 
-        def stop_requested(self) -> bool:
-            return False
-
         def poll(self) -> bool:
             return True
 
@@ -659,10 +793,7 @@ def _run_single(server, indices, args, holder, host) -> dict | None:
                                  daemon=True).start()
             return window
 
-    try:
-        return run_worker(server, indices, args, args.seed, _Link())
-    except KeyboardInterrupt:
-        return None
+    return run_worker(server, indices, args, args.seed, _Link())
 
 
 def _run_procs(server, slices, args, host):
@@ -680,7 +811,8 @@ def _run_procs(server, slices, args, host):
         procs.append(proc)
     try:
         for link, proc in zip(links, procs):
-            while not link.poll(1.0):
+            while not link.poll(0.2):
+                _check()
                 if not proc.is_alive():
                     raise RuntimeError(f"a bot process exited with {proc.exitcode}")
             link.recv()
@@ -689,13 +821,17 @@ def _run_procs(server, slices, args, host):
             link.send(window)
         holder: dict = {}
         if math.isinf(window[1]):
-            for proc in procs:
-                proc.join()
+            while any(proc.is_alive() for proc in procs):
+                _check()
+                time.sleep(0.2)
             return [], None, holder
         _measure_host(host, window, holder, server)
         stats_list = []
         for link in links:
-            if link.poll(120):
+            deadline = time.monotonic() + 120
+            while not link.poll(0.2) and time.monotonic() < deadline:
+                _check()
+            if link.poll():
                 kind, stats = link.recv()
                 if stats:
                     stats_list.append(stats)
@@ -708,8 +844,10 @@ def _run_procs(server, slices, args, host):
                 link.send("stop")
             except OSError:
                 pass
+        # Workers check for "stop" every 0.2 s and close within CLOSE_WAIT_S.
+        deadline = time.monotonic() + CLOSE_WAIT_S + 0.5
         for proc in procs:
-            proc.join(10)
+            proc.join(max(0.0, deadline - time.monotonic()))
             if proc.is_alive():
                 proc.terminate()
 
@@ -719,10 +857,15 @@ def _measure_host(host, window: tuple[float, float], holder: dict, server: str) 
     figures as the window ends."""
     import psutil
 
-    _sleep_until(window[0])
-    psutil.cpu_percent(None)
-    h0 = _cpu(host) if host else None
-    _sleep_until(window[1])
+    try:
+        _sleep_until(window[0])
+        psutil.cpu_percent(None)
+        h0 = _cpu(host) if host else None
+        _sleep_until(window[1])
+    except Stopped:
+        if threading.current_thread() is threading.main_thread():
+            raise
+        return
     holder["machine_cpu_pct"] = psutil.cpu_percent(None)
     if host is not None:
         try:
@@ -828,49 +971,61 @@ def _report(args, stats_list: list[dict], holder: dict, window, server: str) -> 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m game.bots",
-        description="Scripted players that log in, walk around and, with --report, "
-                    "measure how fast the host delivers their moves.",
-        epilog=REPORT, formatter_class=_Formatter)
+        description="Scripted players that log in, walk around and, with --report,\n"
+                    "measure how fast the host delivers their moves.  When the host\n"
+                    "goes away they reconnect as the game does (every 0.5 to 5 s,\n"
+                    "logging in again if it no longer knows their session) and say so\n"
+                    "in the log.  Ctrl-C stops them.",
+        epilog=REPORT, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--server", default="http://127.0.0.1:5000", metavar="URL",
-                        help="the host to join")
+                        help="the host to join (default: %(default)s)")
     parser.add_argument("--players", type=int, default=10, metavar="N",
-                        help="how many bots join")
+                        help="how many bots join (default: %(default)s)")
     parser.add_argument("--rate", type=float, default=20.0, metavar="HZ",
-                        help="position updates each bot sends per second while walking")
+                        help="position updates each bot sends per second while walking"
+                             " (default: %(default)s)")
     parser.add_argument("--seconds", type=float, default=0.0, metavar="S",
                         help="how long to walk after everyone joined (and --warmup); "
-                             "0 walks until Ctrl-C")
+                             "0 (the default) walks until Ctrl-C")
     area = parser.add_mutually_exclusive_group()
     area.add_argument("--crowd", dest="mode", action="store_const", const="crowd",
                       help=f"keep every bot within {2 * CROWD_HALF_W}x{2 * CROWD_HALF_H} px "
                            "around the spawn, so everyone sees everyone (the default)")
     area.add_argument("--spread", dest="mode", action="store_const", const="spread",
-                      help="wander over the whole map")
+                      help="wander over the whole map instead")
     parser.set_defaults(mode="crowd")
     parser.add_argument("--report", action="store_true",
                         help="measure and print one JSON line at the end (fields below)")
     parser.add_argument("--procs", type=int, default=1, metavar="P",
                         help="spread the bots over P processes (latency is measured "
-                             "between bots of the same process)")
+                             "between bots of the same process) (default: %(default)s)")
     parser.add_argument("--observers", type=int, default=12, metavar="K",
                         help="bots per process whose received snapshots are checked for "
-                             "latency and delivery (the rest only walk and receive)")
+                             "latency and delivery (the rest only walk and receive)"
+                             " (default: %(default)s)")
     parser.add_argument("--deadline-ms", type=float, default=500.0, metavar="MS",
-                        help="a move seen later than this counts as not delivered")
+                        help="a move seen later than this counts as not delivered"
+                             " (default: %(default)s)")
     parser.add_argument("--warmup", type=float, default=2.0, metavar="S",
-                        help="seconds of walking after everyone joined before measuring")
+                        help="seconds of walking after everyone joined before measuring"
+                             " (default: %(default)s)")
     parser.add_argument("--prefix", default="bot", metavar="NAME",
                         help="account names are NAME0000, NAME0001, ... (password: the "
                              f"name followed by '{DEFAULT_PASSWORD_SUFFIX}'); an existing "
-                             "account is logged in, a missing one registered")
+                             "account is logged in, a missing one registered "
+                             "(default: %(default)s)")
     parser.add_argument("--first", type=int, default=0, metavar="I",
-                        help="number of the first account, to run several tools at once")
+                        help="number of the first account, to run several tools at once"
+                             " (default: %(default)s)")
     parser.add_argument("--map", default=None, metavar="PATH",
                         help="the host's Tiled map, for walls and the spawn "
                              "(default: the game's own map)")
-    parser.add_argument("--seed", type=int, default=1, help="random seed for the walks")
+    parser.add_argument("--seed", type=int, default=1,
+                        help="random seed for the walks (default: %(default)s)")
     parser.add_argument("--log-level", default="WARNING",
-                        choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="logging detail")
+                        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+                        help="logging detail; INFO also says every 10 s how many bots walk"
+                             " (default: %(default)s)")
     args = parser.parse_args(argv)
     if args.players < 1 or args.rate <= 0 or args.seconds < 0 or args.procs < 1:
         parser.error("--players, --rate and --procs must be positive, --seconds not negative")
@@ -881,12 +1036,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    pass
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    _Stop.requested = False
+    _take_sigint()
     _load_net(green=args.procs == 1)
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("game.bots").setLevel(min(logging.INFO, logging.getLevelName(args.log_level)))
@@ -895,7 +1048,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         report = run(args)
-    except KeyboardInterrupt:
+    except (Stopped, KeyboardInterrupt):
+        report = None
+    if _Stop.requested:
+        print("stopped (Ctrl-C)", file=sys.stderr, flush=True)
         return 130
     if args.report:
         if report is None:
