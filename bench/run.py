@@ -253,6 +253,12 @@ def write_markdown(path: Path, args: argparse.Namespace, command: str, started: 
         lines.append(f"frames {json.dumps(f)}")
     lines += ["```", ""]
     path.parent.mkdir(parents=True, exist_ok=True)
+    # The soak section belongs to python -m bench.soak: carry it over as it is.
+    from bench.soak import DOC_END, DOC_START
+    old = path.read_text(encoding="utf-8") if path.exists() else ""
+    if DOC_START in old and DOC_END in old:
+        kept = DOC_START + old.split(DOC_START, 1)[1].split(DOC_END, 1)[0] + DOC_END
+        lines += [kept, ""]
     path.write_text("\n".join(lines), encoding="utf-8")
 
 

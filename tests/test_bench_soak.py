@@ -121,3 +121,15 @@ def test_ctrl_c_stops_the_soak_and_its_host(tmp_path):
     assert proc.returncode == 130
     assert "stopped (Ctrl-C)" in err.read_text() and "Traceback" not in err.read_text()
     assert not any(h.is_running() and h.status() != psutil.STATUS_ZOMBIE for h in hosts)
+
+
+def test_the_speed_benchmark_keeps_the_soak_section(tmp_path):
+    from bench import run
+
+    out = tmp_path / "benchmarks.md"
+    out.write_text("# Old\n\n" + soak.DOC_START + "\nsoak figures\n" + soak.DOC_END + "\n")
+    args = run.parse_args(["--out", str(out)])
+    run.write_markdown(out, args, "python -m bench.run", "today", ("0", "0"), {}, {}, [], [], 60.0)
+    text = out.read_text()
+    assert text.startswith("# Benchmarks") and "# Old" not in text
+    assert soak.DOC_START + "\nsoak figures\n" + soak.DOC_END in text
