@@ -60,12 +60,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="a client that stops reading is dropped once this many packets "
                              "wait for it")
     parser.add_argument("--log-level", default="INFO",
-                        choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="logging detail")
+                        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+                        help="logging detail; DEBUG also shows the traceback of a failed start")
+    parser.add_argument("--new-key", action="store_true",
+                        help="make a new session-signing key (PATH.key) even though the world "
+                             "has one or had one; everyone has to log in again")
+    parser.add_argument("--stop-when-stdin-closes", action="store_true",
+                        help="stop (saving everyone) when standard input ends; the game starts "
+                             "its own host this way so the host ends with the game")
     return parser.parse_args(argv)
 
 
 def build_host(argv: list[str] | None = None):
-    """Parse the flags, prepare the async mode and logging, and create the host."""
+    """Parse the flags, prepare the async mode and logging, check the files
+    the host needs (``server.startup``), and create the host."""
     args = parse_args(argv)
     if args.async_mode == "eventlet":
         import warnings
@@ -75,6 +83,7 @@ def build_host(argv: list[str] | None = None):
 
         eventlet.monkey_patch()
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from server import startup
     from server.app import create_host
     from server.config import HostConfig
 
@@ -86,12 +95,29 @@ def build_host(argv: list[str] | None = None):
                         login_failures_per_minute=args.login_failures,
                         connect_timeout_s=args.connect_timeout, join_timeout_s=args.join_timeout,
                         outbox_max_packets=args.max_outbox)
-    return create_host(config)
+    # Held for the host's whole life: a second host on this database refuses to start.
+    db_lock = startup.prepare(config, new_key=args.new_key)
+    host = create_host(config)
+    host.db_lock = db_lock
+    return host
+
+
+def serve(host, argv: list[str] | None = None) -> None:
+    from server import startup
+
+    args = parse_args(argv)
+    if args.stop_when_stdin_closes:
+        startup.stop_when_stdin_closes(host.ctx.runtime)
+    host.serve()
 
 
 def main(argv: list[str] | None = None) -> int:
-    build_host(argv).serve()
-    return 0
+    from server.startup import run_or_explain
+
+    args = parse_args(argv)
+    return run_or_explain(lambda: build_host(argv), lambda host: serve(host, argv),
+                          host=args.host, port=args.port, db_path=args.db,
+                          debug=args.log_level == "DEBUG")
 
 
 if __name__ == "__main__":
