@@ -122,7 +122,9 @@ def prepare(config: "HostConfig", new_key: bool = False) -> DatabaseLock:
     except OSError as exc:
         raise StartupError(folder_problem(folder, exc)) from exc
     if not os.access(folder, os.W_OK | os.X_OK):
-        raise StartupError(folder_problem(folder, PermissionError(errno.EACCES, "")))
+        read_only = hasattr(os, "statvfs") and os.statvfs(folder).f_flag & os.ST_RDONLY
+        raise StartupError(folder_problem(
+            folder, OSError(errno.EROFS, "") if read_only else PermissionError(errno.EACCES, "")))
     lock = DatabaseLock(db_path, local_url(config.host, config.port))
     try:
         existed = check_database(db_path)
