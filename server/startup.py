@@ -81,7 +81,8 @@ class DatabaseLock:
                 f"or stop it before starting another on this database")
         record = json.dumps({"pid": os.getpid(), "url": url}).encode()
         os.ftruncate(self._fd, 0)
-        os.pwrite(self._fd, record, 0)
+        os.lseek(self._fd, 0, os.SEEK_SET)
+        os.write(self._fd, record)
 
     def release(self) -> None:
         if self._fd is not None:
@@ -299,7 +300,7 @@ def stop_when_stdin_closes(runtime: Any) -> None:
 
     def watch() -> None:
         # A plain read on a real OS thread: eventlet does not patch FileIO.
-        with open(sys.stdin.fileno(), "rb", buffering=0, closefd=False) as stdin:
+        with open(0, "rb", buffering=0, closefd=False) as stdin:
             while stdin.read(4096):
                 pass
         log.info("the program that started this host has ended; stopping")
