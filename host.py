@@ -74,7 +74,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def build_host(argv: list[str] | None = None):
     """Parse the flags, prepare the async mode and logging, check the files
     the host needs (``server.startup``), and create the host."""
-    args = parse_args(argv)
+    return _build(parse_args(argv))
+
+
+def _build(args: argparse.Namespace):
     if args.async_mode == "eventlet":
         import warnings
 
@@ -98,26 +101,22 @@ def build_host(argv: list[str] | None = None):
     # Held for the host's whole life: a second host on this database refuses to start.
     db_lock = startup.prepare(config, new_key=args.new_key)
     host = create_host(config)
-    host.db_lock = db_lock
+    host.db_lock = db_lock  # kept with the host, so it lives as long as the host
     return host
 
 
-def serve(host, argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
     from server import startup
 
     args = parse_args(argv)
-    if args.stop_when_stdin_closes:
-        startup.stop_when_stdin_closes(host.ctx.runtime)
-    host.serve()
 
+    def serve(host) -> None:
+        if args.stop_when_stdin_closes:
+            startup.stop_when_stdin_closes(host.ctx.runtime)
+        host.serve()
 
-def main(argv: list[str] | None = None) -> int:
-    from server.startup import run_or_explain
-
-    args = parse_args(argv)
-    return run_or_explain(lambda: build_host(argv), lambda host: serve(host, argv),
-                          host=args.host, port=args.port, db_path=args.db,
-                          debug=args.log_level == "DEBUG")
+    return startup.run_or_explain(lambda: _build(args), serve, host=args.host, port=args.port,
+                                  db_path=args.db, debug=args.log_level == "DEBUG")
 
 
 if __name__ == "__main__":
