@@ -3,6 +3,7 @@ port and what to do, exit status 1, no traceback (unless --log-level DEBUG);
 a world's session key is never replaced quietly; one host per database."""
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import socket
@@ -277,3 +278,31 @@ def test_a_lan_host_names_the_addresses_friends_can_use(tmp_path, test_map_path)
         proc.stop()
     hosting = [line for line in proc.log().splitlines() if "hosting" in line]
     assert hosting and "0.0.0.0" not in hosting[0]
+
+
+# -- the printer, for failures raised while the host starts listening ------------------------
+def test_failures_to_listen_are_one_line_too(capsys):
+    def refused(exc: Exception) -> str:
+        def serve(_host) -> None:
+            raise exc
+        assert startup.run_or_explain(lambda: None, serve, host="127.0.0.1", port=5123,
+                                      db_path=Path("w.db"), debug=False) == 1
+        out = capsys.readouterr()
+        assert out.out == "" and len(out.err.strip().splitlines()) == 1
+        return out.err
+
+    assert "port 5123 is already in use" in refused(OSError(errno.EADDRINUSE, "in use"))
+    assert "port 5123 needs administrator" in refused(PermissionError(errno.EACCES, "denied"))
+    assert "address 127.0.0.1" in refused(socket.gaierror(-2, "Name or service not known"))
+    assert "another host listens" in refused(startup.StartupError("another host listens"))
+
+
+def test_a_crash_after_the_start_keeps_its_traceback():
+    def serve(_host) -> None:
+        raise OSError(errno.ECONNRESET, "reset")
+    with pytest.raises(OSError):
+        startup.run_or_explain(lambda: None, serve, host="127.0.0.1", port=5123,
+                               db_path=Path("w.db"), debug=False)
+    with pytest.raises(ZeroDivisionError):
+        startup.run_or_explain(lambda: 1 / 0, serve, host="127.0.0.1", port=5123,
+                               db_path=Path("w.db"), debug=False)
