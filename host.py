@@ -94,13 +94,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--stats-token", default="", metavar="TOKEN",
                         help="/api/stats answers requests with 'Authorization: Bearer TOKEN'")
     parser.add_argument("--log-level", default="INFO",
-                        choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="logging detail")
+                        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+                        help="logging detail; DEBUG also shows the traceback of a failed start")
+    parser.add_argument("--new-key", action="store_true",
+                        help="make a new session-signing key (PATH.key) even though the world "
+                             "has one or had one; everyone has to log in again")
+    parser.add_argument("--stop-when-stdin-closes", action="store_true",
+                        help="stop (saving everyone) when standard input ends; the game starts "
+                             "its own host this way so the host ends with the game")
     return parser.parse_args(argv)
 
 
 def build_host(argv: list[str] | None = None):
-    """Parse the flags, prepare the async mode and logging, and create the host."""
-    args = parse_args(argv)
+    """Parse the flags, prepare the async mode and logging, check the files
+    the host needs (``server.startup``), and create the host."""
+    return _build(parse_args(argv))
+
+
+def _build(args: argparse.Namespace):
     if args.async_mode == "eventlet":
         import warnings
 
@@ -109,6 +120,7 @@ def build_host(argv: list[str] | None = None):
 
         eventlet.monkey_patch()
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from server import startup
     from server.app import create_host
     from server.config import HostConfig
 
@@ -124,12 +136,25 @@ def build_host(argv: list[str] | None = None):
                         public_names=tuple(args.public_name),
                         trusted_proxies=tuple(args.trusted_proxy),
                         public_stats=args.public_stats, stats_token=args.stats_token)
-    return create_host(config)
+    # Held for the host's whole life: a second host on this database refuses to start.
+    db_lock = startup.prepare(config, new_key=args.new_key)
+    host = create_host(config)
+    host.db_lock = db_lock  # kept with the host, so it lives as long as the host
+    return host
 
 
 def main(argv: list[str] | None = None) -> int:
-    build_host(argv).serve()
-    return 0
+    from server import startup
+
+    args = parse_args(argv)
+
+    def serve(host) -> None:
+        if args.stop_when_stdin_closes:
+            startup.stop_when_stdin_closes(host.ctx.runtime)
+        host.serve()
+
+    return startup.run_or_explain(lambda: _build(args), serve, host=args.host, port=args.port,
+                                  db_path=args.db, debug=args.log_level == "DEBUG")
 
 
 if __name__ == "__main__":

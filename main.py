@@ -25,6 +25,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import textwrap
+from pathlib import Path
 
 DEFAULT_SERVER = "http://127.0.0.1:5000"
 DEFAULT_SIZE = "1280x800"
@@ -41,10 +43,48 @@ def window_size(text: str) -> tuple[int, int]:
     return w, h
 
 
+README = Path(__file__).resolve().parent / "README.md"
+
+
+def controls() -> list[tuple[str, str]]:
+    """The README's "Controls" table, one (key, what it does) pair a row."""
+    try:
+        text = README.read_text(encoding="utf-8")
+    except OSError:
+        return []
+    rows, in_section = [], False
+    for line in text.splitlines():
+        if line.startswith("#"):
+            in_section = line.strip("# ").lower() == "controls"
+            continue
+        cells = [c.strip().replace("`", "") for c in line.strip().strip("|").split("|")]
+        if in_section and line.startswith("|") and len(cells) == 2 \
+                and not set(cells[0]) <= set("-: "):
+            rows.append((cells[0], cells[1]))
+    return rows[1:]  # the first row is the table's heading
+
+
+def controls_help() -> str:
+    rows = controls()
+    if not rows:
+        return "controls: see the Controls table in the README"
+    width = min(max(len(key) for key, _ in rows), 28) + 2
+    lines = ["controls:"]
+    for key, what in rows:
+        wrapped = textwrap.wrap(what, 78 - width - 2) or [""]
+        if len(key) > width - 2:
+            lines.append(f"  {key}")
+            lines.extend(f"  {'':<{width}}{part}" for part in wrapped)
+        else:
+            lines.append(f"  {key:<{width}}{wrapped[0]}")
+            lines.extend(f"  {'':<{width}}{part}" for part in wrapped[1:])
+    return "\n".join(lines)
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        description="Play Pixel Commons. The controls are listed in the module docstring "
-                    "of main.py and in the README.")
+        description="Play Pixel Commons: walk around a shared world and chat with friends.",
+        epilog=controls_help(), formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--server", metavar="URL", default=None,
                         help="host to join, filled in on the login screen. Default: the "
                              "address you used last time; and when no host answers at "

@@ -24,8 +24,21 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+class HostStartError(RuntimeError):
+    """The host did not start; ``reason`` is its own one-line explanation."""
+
+    def __init__(self, message: str, reason: str):
+        super().__init__(message)
+        self.reason = reason
+
+
 class HostProcess:
-    """``python host.py`` on a free localhost port with its own database."""
+    """``python host.py`` on a free localhost port with its own database.
+
+    With ``stop_with_parent`` the host gets a pipe on its standard input that
+    this process never writes to; when this process ends, however it ends,
+    the pipe closes and the host stops, saving everyone.
+    """
 
     script = ROOT / "host.py"  # any entry point that takes host.py's flags
     # Tests and benchmarks register hundreds of accounts from 127.0.0.1 and
@@ -34,13 +47,15 @@ class HostProcess:
 
     def __init__(self, db_path: Path, *, async_mode: str = "eventlet", port: int | None = None,
                  extra_args: tuple[str, ...] = (), log_path: Path | None = None,
-                 log_level: str = "WARNING", lab: bool = True):
+                 log_level: str = "WARNING", lab: bool = True,
+                 stop_with_parent: bool = False):
         self.db_path = Path(db_path)
         self.async_mode = async_mode
         self.port = port or free_port()
         self.extra_args = (self.LAB_ARGS if lab else ()) + tuple(extra_args)
         self.log_path = log_path or self.db_path.with_suffix(".log")
         self.log_level = log_level
+        self.stop_with_parent = stop_with_parent
         self.proc: subprocess.Popen | None = None
 
     @property
@@ -51,14 +66,19 @@ class HostProcess:
         cmd = [sys.executable, str(self.script), "--port", str(self.port),
                "--db", str(self.db_path), "--async-mode", self.async_mode,
                "--log-level", self.log_level, *self.extra_args]
+        if self.stop_with_parent:
+            cmd.append("--stop-when-stdin-closes")
         self._log = open(self.log_path, "ab")
+        self._log_start = self._log.tell()
         env = dict(os.environ, PYTHONUNBUFFERED="1")
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT,
-                                     env=env)
+        self.proc = subprocess.Popen(
+            cmd, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT, env=env,
+            stdin=subprocess.PIPE if self.stop_with_parent else None)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"host exited with {self.proc.returncode}:\n{self.log()}")
+                raise HostStartError(f"host exited with {self.proc.returncode}:\n{self.log()}",
+                                     self.refusal())
             if probe(self.url, timeout=0.5):
                 return self
             time.sleep(0.05)
@@ -77,12 +97,29 @@ class HostProcess:
             raise RuntimeError(f"host ignored SIGTERM:\n{self.log()}")
         finally:
             self._log.close()
+            self._close_stdin()
+
+    def _close_stdin(self) -> None:
+        if self.proc is not None and self.proc.stdin is not None:
+            self.proc.stdin.close()
 
     def kill(self) -> None:
         """SIGKILL: no chance to save anything."""
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(10)
+        self._close_stdin()
+
+    def refusal(self) -> str:
+        """The host's one-line reason for not starting (its last line of output)."""
+        try:
+            with open(self.log_path, "rb") as fh:
+                fh.seek(self._log_start)
+                lines = fh.read().decode(errors="replace").strip().splitlines()
+        except (OSError, AttributeError):
+            return ""
+        last = lines[-1] if lines else ""
+        return last.split("cannot start: ", 1)[-1]
 
     def log(self) -> str:
         try:

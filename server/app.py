@@ -24,7 +24,7 @@ from .live import LiveWorld
 from .runtime import Runtime
 from .storage import Storage
 from .ticker import Ticker
-from . import http_api
+from . import http_api, startup
 
 
 @dataclass
@@ -42,8 +42,8 @@ class Host:
         signal.signal(signal.SIGINT, handler)
         self.ticker.start()
         self.ctx.guard.start()
-        log.info("hosting on http://%s:%d (%s mode, %g Hz, database %s)",
-                 cfg.host, cfg.port, cfg.async_mode, cfg.tick_rate, cfg.db_path)
+        log.info("hosting (%s mode, %g Hz, database %s); %s", cfg.async_mode, cfg.tick_rate,
+                 cfg.db_path, startup.join_addresses(cfg.host, cfg.port))
         try:
             # An HTTP connection that sends no request is closed after a while,
             # so idle sockets cannot use up the server's connection pool.

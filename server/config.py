@@ -179,17 +179,39 @@ def _is_loopback_name(name: str) -> bool:
         return False
 
 
-def load_or_create_secret(path: Path) -> bytes:
-    """Read the signing key, creating it (readable by the owner only) on first run."""
+def load_or_create_secret(path: Path, replace: bool = False) -> bytes:
+    """Read the session-signing key, creating it (readable by the owner only)
+    when there is none yet, or a new one when ``replace`` asks for it.
+
+    A key that is too short or cannot be read is never replaced quietly: a new
+    key logs everyone out.  It raises ``StartupError`` instead.
+    """
+    from .startup import MIN_KEY_BYTES, StartupError
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        data = path.read_bytes().strip()
-        if len(data) >= 32:
-            return data
-    except FileNotFoundError:
-        pass
+    if not replace:
+        try:
+            data = path.read_bytes().strip()
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise StartupError(
+                f"session key {path} cannot be read ({exc.strerror}): make it readable by "
+                f"this user, or start with --new-key (everyone then has to log in again)"
+            ) from exc
+        else:
+            if len(data) >= MIN_KEY_BYTES:
+                return data
+            raise StartupError(
+                f"session key {path} is too short ({len(data)} bytes, at least "
+                f"{MIN_KEY_BYTES} needed): restore it, or start with --new-key "
+                f"(everyone then has to log in again)")
     key = secrets.token_hex(32).encode()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    fresh = path.with_name(path.name + ".new")
+    fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as fh:
         fh.write(key)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(fresh, path)
     return key
