@@ -64,6 +64,7 @@ E_BAD_REQUEST = "bad_request"
 E_THROTTLED = "throttled"
 E_INTERNAL = "internal_error"
 E_FORBIDDEN_ORIGIN = "forbidden_origin"
+E_STORAGE_FULL = "storage_full"
 
 # Reasons in SESSION_ENDED.
 END_REPLACED = "logged_in_elsewhere"
