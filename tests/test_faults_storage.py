@@ -150,12 +150,16 @@ def test_a_full_disk_refuses_writes_keeps_the_game_going_and_recovers(small_disk
             assert [m["text"] for m in history["messages"]] == ["before"]
 
             # Where everyone stopped is held in memory, not on the disk.
+            stored = stored_positions(db)
+            deadline = time.monotonic() + 10
+            while any(stored.get(uid) == xy for uid, xy in players.last_sent().items()):
+                assert time.monotonic() < deadline, "players do not get away from their saved spots"
+                players.walk(0.1)
             wait_until(players.accepted, timeout=5)
             last = players.last_sent()
             time.sleep(1.5)  # several save intervals pass with the disk still full
             assert health(host)["storage"] == "full"
-            stored = stored_positions(db)
-            assert all(stored.get(uid) != xy for uid, xy in last.items()), (stored, last)
+            assert stored_positions(db) == stored
 
             # Room again: the host writes what it kept and takes messages again.
             filler.unlink()
