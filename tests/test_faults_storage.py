@@ -12,6 +12,7 @@ import os
 import sqlite3
 import stat
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -341,8 +342,6 @@ time.sleep(60)
 
 @pytest.mark.parametrize("mode", ASYNC_MODES)
 def test_sigterm_stops_a_host_whose_writer_is_stuck_on_a_locked_database(tmp_path, mode):
-    import sys
-
     db = tmp_path / "world.db"
     log_path = tmp_path / "host.log"
     host = HostProcess(db, async_mode=mode, log_path=log_path).start()
@@ -395,8 +394,6 @@ print("closed", flush=True)
 
 
 def test_the_writer_thread_logs_without_taking_the_event_loops_logging_lock(tmp_path):
-    import sys
-
     done = subprocess.run([sys.executable, "-c", GREEN_LOGGING, str(tmp_path / "world.db")],
                           capture_output=True, text=True, timeout=15,
                           cwd=Path(__file__).resolve().parent.parent)
