@@ -264,16 +264,15 @@ class Storage:
 
     def _truncate_wal(self, db: Database) -> None:
         """Copy the WAL into the database and cut it to nothing, unless a
-        reader or another program is in the way (then it waits for next time)."""
+        reader or another program is in the way, or the database file cannot
+        grow (then it waits for next time; writes to the WAL may still fit)."""
         if self._wal_size() == 0:
             return
         conn = db.conn
         conn.execute("PRAGMA busy_timeout = 0")
         try:
             busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
-        except sqlite3.Error as exc:
-            if is_disk_full(exc):
-                self._note_full()
+        except sqlite3.Error:
             return
         finally:
             conn.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms}")
