@@ -67,6 +67,7 @@ E_INTERNAL = "internal_error"
 E_FORBIDDEN_ORIGIN = "forbidden_origin"
 E_FORBIDDEN_HOST = "forbidden_host"
 E_FORBIDDEN = "forbidden"
+E_STORAGE_FULL = "storage_full"
 
 # Reasons in SESSION_ENDED.
 END_REPLACED = "logged_in_elsewhere"

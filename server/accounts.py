@@ -18,13 +18,14 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from game import protocol as P
 
 from .runtime import Runtime
-from .storage import NameTaken, Storage
+from .storage import NameTaken, Storage, StorageFull
 
 TOKEN_MAX_CHARS = 512
 HASHES_AT_ONCE = 1
 HASH_LANES = 1
 # One message for "no such user" and "wrong password", so answers reveal nothing.
 BAD_CREDENTIALS_MESSAGE = "wrong username or password"
+STORAGE_FULL_MESSAGE = "the host's disk is full; try again later"
 
 
 class AuthError(Exception):
@@ -140,6 +141,8 @@ class Accounts:
             raise AuthError(exc.code, exc.message, 400) from exc
         if self.user_id(creds.username) is not None:
             raise AuthError(P.E_NAME_TAKEN, "that username is taken", 409)
+        if self.storage.full:
+            raise AuthError(P.E_STORAGE_FULL, STORAGE_FULL_MESSAGE, 503)
         wait, _ = self.registrations.begin([f"addr:{address}"])
         if wait > 0:
             raise AuthError(P.E_THROTTLED,
@@ -150,6 +153,8 @@ class Accounts:
             uid = self.storage.create_user(creds.username, pw_hash)
         except NameTaken as exc:
             raise AuthError(P.E_NAME_TAKEN, "that username is taken", 409) from exc
+        except StorageFull as exc:
+            raise AuthError(P.E_STORAGE_FULL, STORAGE_FULL_MESSAGE, 503) from exc
         self._remember(uid, creds.username)
         return self._new_session(uid, creds.username)
 
@@ -183,13 +188,19 @@ class Accounts:
 
     def _new_session(self, uid: int, name: str) -> tuple[Identity, str]:
         session_id = secrets.token_urlsafe(18)
-        self.storage.create_session(session_id, uid, self.token_ttl_s)
+        try:
+            self.storage.create_session(session_id, uid, self.token_ttl_s)
+        except StorageFull as exc:
+            raise AuthError(P.E_STORAGE_FULL, STORAGE_FULL_MESSAGE, 503) from exc
         token = self._serializer.dumps({"s": session_id})
         return Identity(uid, name, session_id), token
 
     def logout(self, token: str) -> Identity:
         identity = self.verify_token(token)
-        self.storage.revoke_session(identity.session_id)
+        try:
+            self.storage.revoke_session(identity.session_id)
+        except StorageFull as exc:
+            raise AuthError(P.E_STORAGE_FULL, STORAGE_FULL_MESSAGE, 503) from exc
         return identity
 
     # -- tokens -------------------------------------------------------------------------

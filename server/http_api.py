@@ -75,9 +75,11 @@ def blueprint(ctx: HostContext) -> Blueprint:
 
     @api.get(P.HTTP_HEALTH)
     def health():
-        return jsonify({"ok": True, "game": "pixel-commons", "protocol": P.PROTOCOL_VERSION,
+        full = ctx.storage.full
+        return jsonify({"ok": not full, "game": "pixel-commons", "protocol": P.PROTOCOL_VERSION,
                         "players_online": len(ctx.world),
-                        "async_mode": ctx.config.async_mode})
+                        "async_mode": ctx.config.async_mode,
+                        "storage": "full" if full else "ok"})
 
     def stats_allowed() -> bool:
         """Detailed statistics are for the hosting player: public only with

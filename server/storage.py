@@ -5,10 +5,22 @@ connection never crosses threads and the event loop never waits on disk.
 Position saves are fire-and-forget and land in one transaction per batch;
 calls that need an answer (log in, store a message, read history) wait for
 it through ``Runtime.run_blocking`` so only the calling handler waits.
+
+The writer thread never takes a lock of the event loop's (under eventlet the
+``logging`` module's locks are green): it logs through
+``Runtime.log_from_thread``.  When the disk is full it says so once, keeps the
+positions it could not write, tries again every ``FULL_RETRY_S`` and writes
+them when there is room again; meanwhile ``Storage.full`` is true and the
+host refuses new messages and accounts (``StorageFull``).  It keeps the WAL
+small (truncating it after a batch that left it over ``WAL_TRUNCATE_BYTES``,
+when idle and at shutdown) and prunes expired and revoked sessions at start-up
+and every ``SESSION_PRUNE_INTERVAL_S``.  The database and its WAL and shared
+memory files are readable by their owner only.
 """
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -21,9 +33,26 @@ from .runtime import Runtime
 
 log = logging.getLogger(__name__)
 
+FULL_RETRY_S = 1.0                 # how often a full disk is tried again
+IDLE_S = 1.0                       # this long with nothing to do counts as idle
+WAL_TRUNCATE_BYTES = 1024 * 1024   # a WAL bigger than this after a write is truncated
+SESSION_PRUNE_INTERVAL_S = 3600.0  # how often expired and revoked sessions are deleted
+SHUTDOWN_WAIT_S = 5.0              # how long shutdown waits for the last writes
+PRIVATE_FILE_MODE = 0o600
+SQLITE_FULL = getattr(sqlite3, "SQLITE_FULL", 13)
+
 
 class NameTaken(Exception):
     """The username (compared without case) belongs to another account."""
+
+
+class StorageFull(Exception):
+    """The disk holding the database has no room for the write."""
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return isinstance(exc, sqlite3.Error) and code is not None and code & 0xFF == SQLITE_FULL
 
 
 @dataclass(frozen=True)
@@ -101,11 +130,26 @@ _STOP = object()
 class Storage:
     """Schema, batched position writes, and every read the host needs."""
 
-    def __init__(self, path: str | Path, runtime: Runtime, busy_timeout_ms: int = 60_000):
+    def __init__(self, path: str | Path, runtime: Runtime, busy_timeout_ms: int = 60_000,
+                 session_prune_interval_s: float = SESSION_PRUNE_INTERVAL_S,
+                 full_retry_s: float = FULL_RETRY_S, idle_s: float = IDLE_S,
+                 wal_truncate_bytes: int = WAL_TRUNCATE_BYTES):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        _make_private(self.path)
+        self._wal_path = Path(f"{self.path}-wal")
         self._runtime = runtime
         self._busy_timeout_ms = busy_timeout_ms
+        self._session_prune_interval_s = session_prune_interval_s
+        self._full_retry_s = full_retry_s
+        self._idle_s = idle_s
+        self._wal_truncate_bytes = wal_truncate_bytes
+        # Written by the writer thread only; read anywhere.
+        self.full = False
+        self._full_tried_at = 0.0
+        self._pruned_at = 0.0
+        self.wal_truncations = 0
+        self.sessions_pruned = 0
         self._jobs = runtime.queue.Queue()
         self._lock = runtime.threading.Lock()
         self._pending_positions: dict[int, tuple[float, float, float]] = {}
@@ -113,10 +157,12 @@ class Storage:
         self.positions_written = 0
         ready = runtime.threading.Event()
         self._startup_error: BaseException | None = None
+        runtime.start_thread_log()
         self._thread = runtime.start_thread(lambda: self._run(ready), "storage-writer")
         ready.wait()
         if self._startup_error:
             raise self._startup_error
+        self._submit(self._prune_sessions, wait=False)
 
     # -- the writer thread ------------------------------------------------------
     def _run(self, ready: Any) -> None:
@@ -126,6 +172,7 @@ class Storage:
             db = Database(conn)
             db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = NORMAL")
+            db.execute(f"PRAGMA journal_size_limit = {self._wal_truncate_bytes}")
             db.execute("PRAGMA foreign_keys = ON")
             migrate(db)
         except BaseException as exc:  # reported to the constructor
@@ -134,20 +181,123 @@ class Storage:
             return
         ready.set()
         while True:
-            job = self._jobs.get()
-            if job is _STOP:
-                self._write_pending_positions(db)
-                conn.close()
-                return
             try:
-                job.result = job.fn(db)
-            except BaseException as exc:
-                job.error = exc
-                if not isinstance(exc, NameTaken):
-                    log.exception("storage job failed")
-            finally:
-                if job.done is not None:
-                    job.done.set()
+                job = self._jobs.get(timeout=self._idle_s)
+            except self._runtime.queue.Empty:
+                job = None
+            if job is _STOP:
+                self._finish(db)
+                return
+            if job is not None:
+                self._do(job, db)
+            now = time.monotonic()
+            if self.full:
+                if now - self._full_tried_at >= self._full_retry_s:
+                    self._try_again_when_full(db)
+            elif job is None or self._wal_size() > self._wal_truncate_bytes:
+                self._truncate_wal(db)
+            if now - self._pruned_at >= self._session_prune_interval_s:
+                self._run_quietly(self._prune_sessions, db)
+
+    def _do(self, job: _Job, db: Database) -> None:
+        try:
+            job.result = job.fn(db)
+        except BaseException as exc:
+            if is_disk_full(exc):
+                self._note_full()
+                exc = StorageFull(str(self.path))
+            elif not isinstance(exc, NameTaken):
+                self._log(logging.ERROR, "storage job failed", exc_info=exc)
+            job.error = exc
+        finally:
+            if job.done is not None:
+                job.done.set()
+
+    def _run_quietly(self, fn: Callable[[Database], Any], db: Database) -> None:
+        """Housekeeping: a full disk is noted, another failure logged."""
+        try:
+            fn(db)
+        except sqlite3.Error as exc:
+            if is_disk_full(exc):
+                self._note_full()
+            else:
+                self._log(logging.ERROR, "storage housekeeping failed", exc_info=exc)
+
+    def _log(self, level: int, msg: str, *args: Any, exc_info: BaseException | None = None) -> None:
+        self._runtime.log_from_thread(log, level, msg, *args, exc_info=exc_info)
+
+    # -- a full disk ----------------------------------------------------------------
+    def _note_full(self) -> None:
+        self._full_tried_at = time.monotonic()
+        if not self.full:
+            self.full = True
+            self._log(logging.WARNING,
+                      "the disk holding %s is full: new messages and accounts are refused and "
+                      "positions are kept in memory until there is room again", self.path)
+
+    def _try_again_when_full(self, db: Database) -> None:
+        self._full_tried_at = time.monotonic()
+        try:
+            if not self._write_pending_positions(db):
+                # Nothing waiting: rewrite the header page to learn whether a write fits.
+                version = db.execute("PRAGMA user_version").fetchone()[0]
+                db.execute(f"PRAGMA user_version = {int(version)}")
+        except sqlite3.Error as exc:
+            if not is_disk_full(exc):
+                self._log(logging.ERROR, "storage retry failed", exc_info=exc)
+            return
+        self._note_room(0)
+        self._truncate_wal(db)
+
+    def _note_room(self, positions: int) -> None:
+        if self.full:
+            self.full = False
+            self._log(logging.WARNING, "the disk holding %s has room again; wrote %d positions "
+                      "kept in memory", self.path, positions)
+
+    # -- housekeeping -----------------------------------------------------------------
+    def _wal_size(self) -> int:
+        try:
+            return self._wal_path.stat().st_size
+        except OSError:
+            return 0
+
+    def _truncate_wal(self, db: Database) -> None:
+        """Copy the WAL into the database and cut it to nothing, unless a
+        reader or another program is in the way, or the database file cannot
+        grow (then it waits for next time; writes to the WAL may still fit)."""
+        if self._wal_size() == 0:
+            return
+        conn = db.conn
+        conn.execute("PRAGMA busy_timeout = 0")
+        try:
+            busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        except sqlite3.Error:
+            return
+        finally:
+            conn.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms}")
+        if not busy:
+            self.wal_truncations += 1
+
+    def _prune_sessions(self, db: Database) -> int:
+        """Delete sessions that have expired or were logged out."""
+        self._pruned_at = time.monotonic()
+        cur = db.execute("DELETE FROM sessions WHERE expires_at < ? OR revoked_at IS NOT NULL",
+                         [time.time()])
+        self.sessions_pruned += cur.rowcount
+        return cur.rowcount
+
+    def _finish(self, db: Database) -> None:
+        """The last job: write what is left, truncate the WAL, close."""
+        try:
+            self._write_pending_positions(db)
+        except sqlite3.Error as exc:
+            with self._lock:
+                lost = len(self._pending_positions)
+            self._log(logging.ERROR, "could not write %d positions at shutdown (%s)", lost,
+                      "the disk is full" if is_disk_full(exc) else exc)
+        self._truncate_wal(db)
+        db.conn.close()
 
     def _submit(self, fn: Callable[[Database], Any], wait: bool) -> Any:
         done = self._runtime.threading.Event() if wait else None
@@ -165,10 +315,18 @@ class Storage:
         return self._submit(fn, wait=True)
 
     def close(self) -> None:
-        """Write everything still queued, then close the connection."""
+        """Write everything still queued, then close the connection.
+
+        Waits at most ``SHUTDOWN_WAIT_S``: a writer stuck on a locked
+        database does not keep the host from stopping."""
         if self._thread.is_alive():
             self._jobs.put(_STOP)
-            self._runtime.run_blocking(self._thread.join, 30)
+            self._runtime.run_blocking(self._thread.join, SHUTDOWN_WAIT_S)
+            if self._thread.is_alive():
+                log.error("the database did not finish writing within %g s; %d positions and "
+                          "%d queued jobs not written", SHUTDOWN_WAIT_S,
+                          len(self._pending_positions), self._jobs.qsize())
+        self._runtime.write_thread_records()
 
     @property
     def queue_length(self) -> int:
@@ -198,12 +356,20 @@ class Storage:
         if not batch:
             return 0
         rows = [(uid, x, y, at) for uid, (x, y, at) in batch.items()]
+        conn = db.conn
         try:
-            with db.conn:
-                db.conn.executemany(
+            # One transaction for the batch (the connection is in autocommit mode).
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.executemany(
                     "INSERT INTO positions (user_id, x, y, updated_at) VALUES (?, ?, ?, ?) "
                     "ON CONFLICT(user_id) DO UPDATE SET x = excluded.x, y = excluded.y, "
                     "updated_at = excluded.updated_at", rows)
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
         except sqlite3.Error:
             # Keep them for the next save (unless a newer position came in).
             with self._lock:
@@ -211,6 +377,7 @@ class Storage:
                     self._pending_positions.setdefault(uid, value)
             raise
         self.positions_written += len(rows)
+        self._note_room(len(rows))
         return len(rows)
 
     def load_position(self, user_id: int) -> tuple[float, float] | None:
@@ -352,6 +519,31 @@ class Storage:
     def flush(self) -> None:
         """Wait until everything queued so far is written."""
         self.call(self._write_pending_positions)
+
+    def pending_positions(self) -> int:
+        """Players whose newest position is not on disk yet."""
+        with self._lock:
+            return len(self._pending_positions)
+
+
+def _make_private(path: Path) -> None:
+    """Create the database file readable by its owner only (SQLite gives its
+    WAL and shared-memory files the same mode), and tighten a looser one."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE_MODE)
+    except OSError:
+        return  # the connection reports the problem, naming the file
+    try:
+        if os.fstat(fd).st_mode & 0o077:
+            os.fchmod(fd, PRIVATE_FILE_MODE)
+    finally:
+        os.close(fd)
+    for extra in (f"{path}-wal", f"{path}-shm"):
+        try:
+            if os.stat(extra).st_mode & 0o077:
+                os.chmod(extra, PRIVATE_FILE_MODE)
+        except OSError:
+            pass
 
 
 def _unread_from(db: Database, user_id: int, peer_id: int) -> int:

@@ -12,8 +12,11 @@ from game import protocol as P
 
 from ..context import HostContext
 from ..live import LivePlayer, conversation_room, user_room
+from ..storage import StorageFull
 from . import guarded, refuse_over_limit
 from .session import _public_message
+
+STORAGE_FULL_MESSAGE = "the host's disk is full; message not sent"
 
 
 def register(ctx: HostContext) -> None:
@@ -67,7 +70,12 @@ def register(ctx: HostContext) -> None:
         if not player.dms.allow(now):
             return refuse_over_limit(ctx, player, now, f"more than {P.DMS_PER_WINDOW} messages in "
                                      f"{P.DM_WINDOW_S:g} s; message not sent", P.DM_SEND)
-        stored, unread = ctx.storage.add_message(player.user_id, peer_id, request.text)
+        if ctx.storage.full:
+            raise P.ProtocolError(P.E_STORAGE_FULL, STORAGE_FULL_MESSAGE)
+        try:
+            stored, unread = ctx.storage.add_message(player.user_id, peer_id, request.text)
+        except StorageFull as exc:
+            raise P.ProtocolError(P.E_STORAGE_FULL, STORAGE_FULL_MESSAGE) from exc
         message = _public_message(ctx, stored)
         sio.emit(P.DM_MESSAGE, message, to=conversation_room(player.user_id, peer_id))
         peer = ctx.world.by_uid.get(peer_id)
