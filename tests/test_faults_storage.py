@@ -147,6 +147,9 @@ def test_a_full_disk_refuses_writes_keeps_the_game_going_and_recovers(small_disk
             refused = post_register(host, "full_newcomer")
             assert refused.status_code == 503 and refused.json()["error"] == P.E_STORAGE_FULL
             assert clients[2].call(P.PING, {})["ok"] is True
+            goodbye = clients[3].call(P.LOGOUT, {})  # the revocation cannot be written
+            assert goodbye["ok"] is False and goodbye["error"] == P.E_STORAGE_FULL, goodbye
+            assert clients[3].call(P.PING, {})["ok"] is True
             history = clients[1].call(P.DM_HISTORY, {"peer": names[0]})
             assert [m["text"] for m in history["messages"]] == ["before"]
 

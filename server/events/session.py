@@ -8,10 +8,11 @@ from socketio.exceptions import ConnectionRefusedError
 
 from game import protocol as P
 
-from ..accounts import AuthError
+from ..accounts import STORAGE_FULL_MESSAGE, AuthError
 from ..context import HostContext, log
 from ..limits import SlidingWindow
 from ..live import WORLD_ROOM, user_room
+from ..storage import StorageFull
 from . import guarded
 
 MISSED_MESSAGES_MAX = P.MISSED_MESSAGES_MAX
@@ -125,7 +126,10 @@ def register(ctx: HostContext) -> None:
     @guarded(ctx, P.LOGOUT, needs_player=False)
     def logout(sid: str, identity, data: Any) -> dict:
         P.parse_empty(data)
-        ctx.storage.revoke_session(identity.session_id)
+        try:
+            ctx.storage.revoke_session(identity.session_id)
+        except StorageFull as exc:  # nothing changed: the session goes on
+            raise P.ProtocolError(P.E_STORAGE_FULL, STORAGE_FULL_MESSAGE) from exc
         ctx.end_session(sid, P.END_LOGGED_OUT, "logged out")
         return {"ok": True}
 
