@@ -6,6 +6,7 @@ and logging out revokes it.
 """
 from __future__ import annotations
 
+import random
 import secrets
 import time
 from collections import defaultdict, deque
@@ -25,6 +26,7 @@ HASHES_AT_ONCE = 1
 HASH_LANES = 1
 # One message for "no such user" and "wrong password", so answers reveal nothing.
 BAD_CREDENTIALS_MESSAGE = "wrong username or password"
+_LOOK_RNG = random.SystemRandom()
 
 
 class AuthError(Exception):
@@ -108,7 +110,7 @@ class Accounts:
         return self.ids.get(name.lower())
 
     # -- register / log in / log out ----------------------------------------------------
-    def register(self, creds: P.Credentials) -> tuple[Identity, str]:
+    def register(self, creds: P.Credentials, look: P.Look | None = None) -> tuple[Identity, str]:
         try:
             P.check_new_account(creds)
         except P.ProtocolError as exc:
@@ -117,7 +119,9 @@ class Accounts:
             raise AuthError(P.E_NAME_TAKEN, "that username is taken", 409)
         pw_hash = self._hash_off_loop(self._hasher.hash, creds.password)
         try:
-            uid = self.storage.create_user(creds.username, pw_hash)
+            # No look chosen: a random one, so newcomers do not all look alike.
+            chosen = look or P.random_look(_LOOK_RNG)
+            uid = self.storage.create_user(creds.username, pw_hash, chosen.as_dict())
         except NameTaken as exc:
             raise AuthError(P.E_NAME_TAKEN, "that username is taken", 409) from exc
         self._remember(uid, creds.username)

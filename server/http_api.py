@@ -49,7 +49,11 @@ def blueprint(ctx: HostContext) -> Blueprint:
 
     @api.post(P.HTTP_REGISTER)
     def register():
-        return open_session(lambda: ctx.accounts.register(credentials()), 201)
+        def attempt():
+            creds = credentials()
+            return ctx.accounts.register(creds, P.parse_registration_look(request.get_json(
+                silent=True)))
+        return open_session(attempt, 201)
 
     @api.post(P.HTTP_LOGIN)
     def login():
