@@ -163,9 +163,9 @@ class WorldMap:
                        occupied: Iterable[tuple[float, float]] = (),
                        gap: float = PERSONAL_SPACE_PX) -> tuple[float, float]:
         """``target`` when no one in ``occupied`` stands within ``gap`` of it,
-        else the nearest walkable tile centre, reached by walking from the
-        target's tile within ``PLACE_RADIUS_TILES``, that has no one within
-        ``gap``.  When every such spot is taken (a dense crowd), the one with
+        else the nearest walkable tile centre (beside before above or below),
+        reached by walking from the target's tile within ``PLACE_RADIUS_TILES``,
+        that has no one within ``gap``.  When every such spot is taken (a dense crowd), the one with
         the most room around it."""
         buckets = _Buckets(occupied, gap)
         if buckets.clearance(*target) >= gap:
@@ -224,7 +224,7 @@ class _Buckets:
 @functools.lru_cache(maxsize=256)
 def _spots_near(world: "WorldMap", tx: int, ty: int) -> tuple[tuple[float, float], ...]:
     """Walkable tile centres reachable on foot from tile (tx, ty) within
-    ``PLACE_RADIUS_TILES`` steps, nearest (straight-line) first."""
+    ``PLACE_RADIUS_TILES`` steps, nearest first (rows count double)."""
     ts = world.tile_size
     seen = {(tx, ty)}
     frontier = [(tx, ty)]
@@ -244,7 +244,9 @@ def _spots_near(world: "WorldMap", tx: int, ty: int) -> tuple[tuple[float, float
                 found.append(centre)
         frontier = following
     cx, cy = (tx + 0.5) * ts, (ty + 0.5) * ts
-    found.sort(key=lambda p: (math.hypot(p[0] - cx, p[1] - cy), p[1], p[0]))
+    # Side by side before one above the other: a name tag, drawn above the
+    # head, would cover the body of someone standing just north.
+    found.sort(key=lambda p: (math.hypot(p[0] - cx, (p[1] - cy) * 2), abs(p[1] - cy), p[0]))
     return tuple(found)
 
 

@@ -38,15 +38,24 @@ def test_a_newcomer_steps_beside_whoever_stands_at_the_spawn(world):
     assert spot != SPAWN
     assert world.box_free(*spot)
     assert room(spot, [SPAWN]) >= PERSONAL_SPACE_PX
-    # The nearest free tile: one tile away, and not through the wall on the left.
-    assert math.hypot(spot[0] - SPAWN[0], spot[1] - SPAWN[1]) == pytest.approx(32.0)
-    assert spot[0] > SPAWN[0] - 1
+    # The nearest free tile beside it (a name tag would cover someone just
+    # north), and not through the wall on the left.
+    assert spot == (SPAWN[0] + 32.0, SPAWN[1])
 
 
 def test_someone_a_little_off_the_spawn_still_counts(world):
     near = (SPAWN[0] + 10.0, SPAWN[1] - 5.0)
     spot = world.start_position(None, [near])
     assert room(spot, [near]) >= PERSONAL_SPACE_PX
+
+
+def test_a_crowd_fills_a_row_before_the_rows_above_and_below():
+    world = WorldMap.from_rows(("...........",) * 5, spawn=(176.0, 80.0))
+    occupied = [world.spawn]
+    for _ in range(4):
+        occupied.append(world.start_position(None, occupied))
+    assert {y for _, y in occupied} == {80.0}
+    assert sorted(x for x, _ in occupied) == [112.0, 144.0, 176.0, 208.0, 240.0]
 
 
 def test_a_crowd_arriving_one_by_one_never_overlaps(world):
