@@ -27,10 +27,11 @@ SPEED_SLACK = 1.25
 MOVE_BUDGET_MAX_S = 0.6
 # Straight lines are checked for walls at least this often (pixels).
 SEGMENT_STEP = 4.0
-# A joining player is placed at least this far (pixels) from everyone else
+# A joining player is placed at least this far (pixels) beside everyone else
 # (avatars are 32 px wide, their bodies about 14), searching walkable tiles up
 # to PLACE_RADIUS_TILES steps from where they would have appeared.
 PERSONAL_SPACE_PX = 24.0
+PERSONAL_SPACE_TALL = 2.0  # ... and twice that above or below (name tags)
 PLACE_RADIUS_TILES = 12
 
 DEFAULT_MAP_PATH = Path(__file__).resolve().parent.parent / "assets" / "world.tmx"
@@ -162,8 +163,8 @@ class WorldMap:
     def free_spot_near(self, target: tuple[float, float],
                        occupied: Iterable[tuple[float, float]] = (),
                        gap: float = PERSONAL_SPACE_PX) -> tuple[float, float]:
-        """``target`` when no one in ``occupied`` stands within ``gap`` of it,
-        else the nearest walkable tile centre (beside before above or below),
+        """``target`` when no one in ``occupied`` stands within ``gap`` of it
+        (``PERSONAL_SPACE_TALL`` times that above or below), else the nearest walkable tile centre (beside before above or below),
         reached by walking from the target's tile within ``PLACE_RADIUS_TILES``,
         that has no one within ``gap``.  When every such spot is taken (a dense crowd), the one with
         the most room around it."""
@@ -201,23 +202,30 @@ class WorldMap:
 
 
 class _Buckets:
-    """Occupied positions grouped in square buckets ``gap`` wide, so asking how
-    much room a spot has looks at 9 buckets, not at everyone on the map."""
+    """Occupied positions grouped in buckets ``gap`` wide and
+    ``gap * PERSONAL_SPACE_TALL`` high, so asking how much room a spot has
+    looks at 9 buckets, not at everyone on the map.
+
+    Room is measured with vertical distances divided by ``PERSONAL_SPACE_TALL``:
+    a name tag floats above the head, so someone one tile north would have
+    their body covered by the tag of the player below."""
 
     def __init__(self, points: Iterable[tuple[float, float]], gap: float):
         self.size = max(1.0, float(gap))
+        self.height = self.size * PERSONAL_SPACE_TALL
         self.cells: dict[tuple[int, int], list[tuple[float, float]]] = {}
         for x, y in points:
-            self.cells.setdefault((int(x // self.size), int(y // self.size)), []).append((x, y))
+            self.cells.setdefault((int(x // self.size), int(y // self.height)), []).append((x, y))
 
     def clearance(self, x: float, y: float) -> float:
-        """Distance to the nearest point, or ``inf`` when none is within one bucket."""
-        cx, cy = int(x // self.size), int(y // self.size)
+        """Distance to the nearest point (vertical distances scaled down), or
+        ``inf`` when none is within ``gap``."""
+        cx, cy = int(x // self.size), int(y // self.height)
         nearest = math.inf
         for dy in (-1, 0, 1):
             for dx in (-1, 0, 1):
                 for px, py in self.cells.get((cx + dx, cy + dy), ()):
-                    nearest = min(nearest, math.hypot(px - x, py - y))
+                    nearest = min(nearest, math.hypot(px - x, (py - y) / PERSONAL_SPACE_TALL))
         return nearest if nearest < self.size else math.inf
 
 

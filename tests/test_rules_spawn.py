@@ -58,6 +58,12 @@ def test_a_crowd_fills_a_row_before_the_rows_above_and_below():
     assert sorted(x for x, _ in occupied) == [112.0, 144.0, 176.0, 208.0, 240.0]
 
 
+def test_nobody_is_placed_just_north_of_someone_where_their_tag_would_cover_them():
+    world = WorldMap.from_rows((".", ".", "S", ".", "."))  # one tile wide
+    spot = world.start_position(None, [(16.0, 80.0)])
+    assert spot in ((16.0, 16.0), (16.0, 144.0))  # two tiles away, not one
+
+
 def test_a_crowd_arriving_one_by_one_never_overlaps(world):
     occupied: list[tuple[float, float]] = []
     for _ in range(20):
