@@ -1986,6 +1986,20 @@ def write_previews(out_dir, tiles, ground, decor, avatars, spawn):
     return full
 
 
+def readable_json(value, indent=0):
+    """JSON with objects indented, a list of lists one inner list a line, and
+    a list of plain values on one line."""
+    pad = "  " * indent
+    if isinstance(value, dict):
+        items = ["%s  %s: %s" % (pad, json.dumps(k), readable_json(v, indent + 1))
+                 for k, v in value.items()]
+        return "{\n" + ",\n".join(items) + "\n" + pad + "}"
+    if isinstance(value, list) and value and all(isinstance(v, list) for v in value):
+        items = ["%s  %s" % (pad, json.dumps(v)) for v in value]
+        return "[\n" + ",\n".join(items) + "\n" + pad + "]"
+    return json.dumps(value)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description="Generate tiles, world map and avatars.")
     parser.add_argument("--preview", metavar="DIR",
@@ -2009,8 +2023,8 @@ def main(argv=None):
     templates, meta["templates"] = render_avatar_templates()
     pygame.image.save(templates, os.path.join(ASSET_DIR, AVATAR_TEMPLATE_FILE))
     with open(os.path.join(ASSET_DIR, AVATAR_META_FILE), "w", encoding="utf-8") as fh:
-        json.dump(meta, fh, indent=2)
-        fh.write("\n")
+        text = readable_json(meta)
+        fh.write(text + "\n")
 
     stats = verify_tmx(tmx_path, spawn_px)
     total = MAP_W * MAP_H

@@ -284,7 +284,10 @@ class LookEditor:
             return  # an answer to an earlier attempt, or the editor was closed
         self.waiting_since = None
         if isinstance(reply, dict) and reply.get("ok"):
-            look = P.look_or_default(reply.get("look"), 0)
+            try:
+                look = P.parse_look(reply.get("look"))
+            except P.ProtocolError:
+                look = self.picker.look  # stored; the answer just did not echo it
             self.saved_look = look
             if self.on_saved is not None:
                 self.on_saved(look)
