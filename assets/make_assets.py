@@ -10,7 +10,10 @@ Writes, into the folder that holds this script:
   "objects" holding the "spawn" point.  Every tile carries a string
   property ``name``; tiles that stop movement carry ``blocked = true``.
 * ``avatars.png``  - player sprite sheet: 8 looks x 4 directions x 4 frames.
-* ``avatars.json`` - the layout of ``avatars.png``.
+* ``avatars.json`` - the layout of ``avatars.png``, and how to colour
+  ``avatar_templates.png`` for the looks players choose.
+* ``avatar_templates.png`` - every hair style in key colours (same layout as
+  ``avatars.png``, one style per four rows), recoloured at run time.
 
 Everything is drawn with pygame primitives from a fixed random seed, so the
 output is identical on every run.  Regenerate from the project root with::
@@ -1706,13 +1709,29 @@ def _hair_rects(style, direction):
     return r
 
 
-def draw_avatar(look, direction, frame):
+def tint(color, factor):
+    """Scale an RGB colour by a factor, or by one factor per channel."""
+    if isinstance(factor, (int, float)):
+        return shade(color, factor)
+    return tuple(max(0, min(255, int(round(c * f)))) for c, f in zip(color[:3], factor))
+
+
+BLUSH = (1.05, 0.78, 0.78)
+
+
+def look_paint(look):
+    """paint(part, factor) for one of the fixed LOOKS."""
+    colours = {"skin": SKINS[look["skin"]], "hair": look["hair"], "shirt": look["shirt"],
+               "pants": look["pants"], "shoes": look["shoes"], "cap": look.get("extra")}
+    return lambda part, factor=1.0: tint(colours[part], factor)
+
+
+def draw_avatar(look, direction, frame, paint=None):
+    """One frame.  Every coloured pixel comes from ``paint(part, factor)``: a
+    part of the look (skin, hair, shirt, pants, shoes, cap) shaded by a factor,
+    so the same drawing makes a template whose colours are swapped at run time."""
+    c = paint or look_paint(look)
     s = new_surface(AVATAR_FRAME, AVATAR_FRAME)
-    skin = SKINS[look["skin"]]
-    hair = look["hair"]
-    shirt = look["shirt"]
-    pants = look["pants"]
-    shoes = look["shoes"]
     side = direction in ("left", "right")
     step = frame in (1, 3)
     bob = -1 if step else 0
@@ -1724,85 +1743,142 @@ def draw_avatar(look, direction, frame):
         lift_right = frame == 3
         for lx, lifted in ((12, lift_left), (17, lift_right)):
             leg_bottom = 27 - (2 if lifted else 0)
-            rect(s, pants, lx, 24 + bob, 3, leg_bottom - (24 + bob) + 1)
-            rect(s, shoes, lx - (1 if lx == 12 else 0), leg_bottom + 1, 4, 2)
-            rect(s, shade(shoes, 1.3), lx - (1 if lx == 12 else 0), leg_bottom + 1, 4, 1)
+            rect(s, c("pants"), lx, 24 + bob, 3, leg_bottom - (24 + bob) + 1)
+            rect(s, c("shoes"), lx - (1 if lx == 12 else 0), leg_bottom + 1, 4, 2)
+            rect(s, c("shoes", 1.3), lx - (1 if lx == 12 else 0), leg_bottom + 1, 4, 1)
     else:
         if step:
             front, back = (10, 18) if frame == 1 else (11, 17)
-            far = shade(pants, 0.78)
+            far = c("pants", 0.78)
             rect(s, far, back, 24 + bob, 3, 4 - bob)
-            rect(s, shade(shoes, 0.8), back, 28, 4, 2)
-            rect(s, pants, front + 1, 24 + bob, 3, 4 - bob)
-            rect(s, shoes, front, 28, 4, 2)
-            rect(s, pants, 13, 23 + bob, 6, 2)
+            rect(s, c("shoes", 0.8), back, 28, 4, 2)
+            rect(s, c("pants"), front + 1, 24 + bob, 3, 4 - bob)
+            rect(s, c("shoes"), front, 28, 4, 2)
+            rect(s, c("pants"), 13, 23 + bob, 6, 2)
         else:
-            rect(s, pants, 13, 24, 6, 4)
-            rect(s, shade(pants, 0.8), 16, 25, 1, 3)
-            rect(s, shoes, 11, 28, 8, 2)
-            rect(s, shade(shoes, 1.3), 11, 28, 8, 1)
+            rect(s, c("pants"), 13, 24, 6, 4)
+            rect(s, c("pants", 0.8), 16, 25, 1, 3)
+            rect(s, c("shoes"), 11, 28, 8, 2)
+            rect(s, c("shoes", 1.3), 11, 28, 8, 1)
 
     # body ---------------------------------------------------------------------
     top = 17 + bob
     if not side:
-        rect(s, shirt, 11, top, 10, 7)
-        rect(s, shade(shirt, 0.8), 11, top + 5, 10, 2)
-        rect(s, shade(pants, 0.7), 11, top + 7, 10, 1)
-        rect(s, shade(shirt, 1.15), 13, top, 6, 1)
+        rect(s, c("shirt"), 11, top, 10, 7)
+        rect(s, c("shirt", 0.8), 11, top + 5, 10, 2)
+        rect(s, c("pants", 0.7), 11, top + 7, 10, 1)
+        rect(s, c("shirt", 1.15), 13, top, 6, 1)
         swing_l = -1 if frame == 3 else 0
         swing_r = -1 if frame == 1 else 0
         for ax, sw in ((9, swing_l), (21, swing_r)):
-            rect(s, shade(shirt, 0.9), ax, top + 1 + sw, 2, 4)
-            rect(s, skin, ax, top + 5 + sw, 2, 2)
-        rect(s, shade(shirt, 0.62), 11, top + 2, 1, 4)
-        rect(s, shade(shirt, 0.62), 20, top + 2, 1, 4)
+            rect(s, c("shirt", 0.9), ax, top + 1 + sw, 2, 4)
+            rect(s, c("skin"), ax, top + 5 + sw, 2, 2)
+        rect(s, c("shirt", 0.62), 11, top + 2, 1, 4)
+        rect(s, c("shirt", 0.62), 20, top + 2, 1, 4)
     else:
-        rect(s, shirt, 12, top, 8, 7)
-        rect(s, shade(shirt, 0.8), 12, top + 5, 8, 2)
-        rect(s, shade(pants, 0.7), 12, top + 7, 8, 1)
+        rect(s, c("shirt"), 12, top, 8, 7)
+        rect(s, c("shirt", 0.8), 12, top + 5, 8, 2)
+        rect(s, c("pants", 0.7), 12, top + 7, 8, 1)
         ax = 14 + {0: 0, 1: -2, 2: 0, 3: 2}[frame]
-        rect(s, shade(shirt, 0.88), ax, top + 1, 3, 4)
-        rect(s, skin, ax, top + 5, 3, 2)
+        rect(s, c("shirt", 0.88), ax, top + 1, 3, 4)
+        rect(s, c("skin"), ax, top + 5, 3, 2)
 
     # head -----------------------------------------------------------------------
     hy = bob
-    rect(s, skin, 10, 5 + hy, 12, 13)
-    rect(s, skin, 9, 6 + hy, 14, 11)
+    rect(s, c("skin"), 10, 5 + hy, 12, 13)
+    rect(s, c("skin"), 9, 6 + hy, 14, 11)
     for x, y, w, h in _hair_rects(look["style"], "left" if side else direction):
-        rect(s, hair, x, y + hy, w, h)
+        rect(s, c("hair"), x, y + hy, w, h)
     if look["style"] == "cap":
-        cap = look["extra"]
-        rect(s, cap, 9, 3 + hy, 14, 5)
-        rect(s, cap, 10, 2 + hy, 12, 1)
-        rect(s, shade(cap, 1.25), 11, 3 + hy, 4, 1)
+        rect(s, c("cap"), 9, 3 + hy, 14, 5)
+        rect(s, c("cap"), 10, 2 + hy, 12, 1)
+        rect(s, c("cap", 1.25), 11, 3 + hy, 4, 1)
         if direction == "down":
-            rect(s, shade(cap, 0.75), 8, 8 + hy, 16, 2)
+            rect(s, c("cap", 0.75), 8, 8 + hy, 16, 2)
         elif side:
-            rect(s, shade(cap, 0.75), 5, 8 + hy, 10, 2)
+            rect(s, c("cap", 0.75), 5, 8 + hy, 10, 2)
         else:
-            rect(s, shade(cap, 0.75), 9, 8 + hy, 14, 1)
+            rect(s, c("cap", 0.75), 9, 8 + hy, 14, 1)
     else:
-        rect(s, shade(hair, 1.3), 12, 5 + hy, 3, 1)
-        rect(s, shade(hair, 1.3), 11, 6 + hy, 2, 1)
+        rect(s, c("hair", 1.3), 12, 5 + hy, 3, 1)
+        rect(s, c("hair", 1.3), 11, 6 + hy, 2, 1)
     if direction == "down":
         rect(s, OUTLINE, 12, 12 + hy, 2, 3)
         rect(s, OUTLINE, 18, 12 + hy, 2, 3)
         px(s, 12, 12 + hy, (250, 250, 250))
         px(s, 18, 12 + hy, (250, 250, 250))
-        blush = (min(255, skin[0] + 10), int(skin[1] * 0.78), int(skin[2] * 0.78))
-        px(s, 11, 15 + hy, blush)
-        px(s, 20, 15 + hy, blush)
-        rect(s, shade(skin, 0.7), 15, 15 + hy, 2, 1)
+        px(s, 11, 15 + hy, c("skin", BLUSH))
+        px(s, 20, 15 + hy, c("skin", BLUSH))
+        rect(s, c("skin", 0.7), 15, 15 + hy, 2, 1)
     elif side:
         rect(s, OUTLINE, 10, 12 + hy, 2, 3)
         px(s, 10, 12 + hy, (250, 250, 250))
-        rect(s, skin, 16, 11 + hy, 2, 3)  # ear
-        px(s, 17, 12 + hy, shade(skin, 0.8))
-        px(s, 9, 15 + hy, shade(skin, 0.85))
+        rect(s, c("skin"), 16, 11 + hy, 2, 3)  # ear
+        px(s, 17, 12 + hy, c("skin", 0.8))
+        px(s, 9, 15 + hy, c("skin", 0.85))
     add_outline(s)
     if direction == "right":
         s = pygame.transform.flip(s, True, False)
     return s
+
+
+# Looks players choose (game/protocol.py LOOK_OPTIONS names the same options):
+# a hair style picks a template; the palettes colour its parts at run time.
+AVATAR_TEMPLATE_FILE = "avatar_templates.png"
+HAIR_STYLES = ("short", "long", "spiky", "bun", "cap", "ponytail", "bob", "afro")
+PALETTES = {
+    "skin": {"porcelain": (255, 226, 206), "fair": (250, 214, 184), "light": (238, 196, 160),
+             "tan": (212, 160, 118), "olive": (188, 146, 98), "brown": (166, 112, 76),
+             "dark": (112, 74, 52), "deep": (84, 54, 40)},
+    "hair": {"black": (40, 36, 44), "dark_brown": (66, 44, 32), "brown": (104, 66, 38),
+             "auburn": (146, 58, 38), "ginger": (206, 96, 44), "blonde": (238, 200, 96),
+             "platinum": (226, 226, 234), "grey": (150, 150, 158), "pink": (222, 120, 200),
+             "blue": (72, 118, 220), "green": (72, 168, 96), "purple": (128, 76, 182)},
+    "clothes": {"red": (200, 64, 60), "coral": (238, 122, 104), "orange": (236, 132, 54),
+                "gold": (240, 196, 64), "lime": (152, 208, 72), "green": (70, 160, 96),
+                "teal": (56, 170, 176), "sky": (124, 190, 240), "blue": (60, 110, 200),
+                "navy": (46, 58, 104), "purple": (140, 84, 184), "pink": (228, 122, 172),
+                "white": (236, 236, 230), "grey": (140, 144, 152), "charcoal": (58, 60, 70),
+                "brown": (120, 84, 56), "tan": (200, 186, 150), "denim": (74, 98, 142)},
+}
+# Which look field and palette colour each part of the drawing.
+AVATAR_PARTS = {"skin": ("skin", "skin"), "hair": ("hair_colour", "hair"),
+                "shirt": ("shirt", "clothes"), "pants": ("trousers", "clothes"),
+                "shoes": ("shoes", "clothes"), "cap": ("shirt", "clothes")}
+
+
+def render_avatar_templates():
+    """Every hair style drawn in key colours, one key per (part, factor).
+
+    A client swaps each key for ``tint(palette colour, factor)`` to draw any
+    look in the same style as the fixed sheet.
+    """
+    keys = {}
+
+    def paint(part, factor=1.0):
+        key = (part, factor if isinstance(factor, (int, float)) else tuple(factor))
+        if key not in keys:
+            keys[key] = (255, list(AVATAR_PARTS).index(part) + 1, len(keys) + 1)
+        return keys[key]
+
+    sheet = new_surface(AVATAR_FRAME * AVATAR_FRAMES,
+                        AVATAR_FRAME * len(HAIR_STYLES) * len(AVATAR_DIRECTIONS))
+    for si, style in enumerate(HAIR_STYLES):
+        for di, direction in enumerate(AVATAR_DIRECTIONS):
+            for f in range(AVATAR_FRAMES):
+                frame = draw_avatar({"style": style}, direction, f, paint)
+                sheet.blit(frame, (f * AVATAR_FRAME,
+                                   (si * len(AVATAR_DIRECTIONS) + di) * AVATAR_FRAME))
+    meta = {
+        "image": AVATAR_TEMPLATE_FILE,
+        "styles": list(HAIR_STYLES),
+        "keys": [[*colour, part, factor if isinstance(factor, (int, float)) else list(factor)]
+                 for (part, factor), colour in keys.items()],
+        "parts": {part: list(where) for part, where in AVATAR_PARTS.items()},
+        "palettes": {name: {k: list(v) for k, v in colours.items()}
+                     for name, colours in PALETTES.items()},
+    }
+    return sheet, meta
 
 
 def render_avatars():
@@ -1910,6 +1986,20 @@ def write_previews(out_dir, tiles, ground, decor, avatars, spawn):
     return full
 
 
+def readable_json(value, indent=0):
+    """JSON with objects indented, a list of lists one inner list a line, and
+    a list of plain values on one line."""
+    pad = "  " * indent
+    if isinstance(value, dict):
+        items = ["%s  %s: %s" % (pad, json.dumps(k), readable_json(v, indent + 1))
+                 for k, v in value.items()]
+        return "{\n" + ",\n".join(items) + "\n" + pad + "}"
+    if isinstance(value, list) and value and all(isinstance(v, list) for v in value):
+        items = ["%s  %s" % (pad, json.dumps(v)) for v in value]
+        return "[\n" + ",\n".join(items) + "\n" + pad + "]"
+    return json.dumps(value)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description="Generate tiles, world map and avatars.")
     parser.add_argument("--preview", metavar="DIR",
@@ -1930,9 +2020,11 @@ def main(argv=None):
 
     avatars, meta = render_avatars()
     pygame.image.save(avatars, os.path.join(ASSET_DIR, AVATAR_FILE))
+    templates, meta["templates"] = render_avatar_templates()
+    pygame.image.save(templates, os.path.join(ASSET_DIR, AVATAR_TEMPLATE_FILE))
     with open(os.path.join(ASSET_DIR, AVATAR_META_FILE), "w", encoding="utf-8") as fh:
-        json.dump(meta, fh, indent=2)
-        fh.write("\n")
+        text = readable_json(meta)
+        fh.write(text + "\n")
 
     stats = verify_tmx(tmx_path, spawn_px)
     total = MAP_W * MAP_H

@@ -24,7 +24,8 @@ from . import protocol as P
 HTTP_TIMEOUT_S = 10.0
 # Events the host sends that are put on the queue as they arrive.
 SERVER_EVENTS = (P.WELCOME, P.PLAYER_JOINED, P.PLAYER_LEFT, P.SNAPSHOT, P.AREA, P.CORRECTION,
-                 P.DM_MESSAGE, P.DM_UNREAD, P.DM_PRESENCE, P.ERROR, P.SESSION_ENDED)
+                 P.DM_MESSAGE, P.DM_UNREAD, P.DM_PRESENCE, P.ERROR, P.SESSION_ENDED,
+                 P.LOOK_CHANGED)
 # Kinds of NetEvent besides the server events above.
 CONNECTED = "connected"          # the socket is up (join is sent automatically)
 DISCONNECTED = "disconnected"    # data: {"reason": ..., "reconnecting": bool}
@@ -87,8 +88,10 @@ class HostClient:
         self._wire_events()
 
     # -- HTTP --------------------------------------------------------------------
-    def register(self, username: str, password: str) -> Session:
-        return self._authenticate(P.HTTP_REGISTER, username, password)
+    def register(self, username: str, password: str, look: P.Look | None = None) -> Session:
+        """Create an account (with ``look``, or a random one) and log in."""
+        extra = {"look": look.as_dict()} if look is not None else {}
+        return self._authenticate(P.HTTP_REGISTER, username, password, extra)
 
     def login(self, username: str, password: str) -> Session:
         return self._authenticate(P.HTTP_LOGIN, username, password)
@@ -102,8 +105,9 @@ class HostClient:
                 raise
         return self.login(username, password)
 
-    def _authenticate(self, path: str, username: str, password: str) -> Session:
-        body = self._post(path, {"username": username, "password": password})
+    def _authenticate(self, path: str, username: str, password: str,
+                      extra: dict | None = None) -> Session:
+        body = self._post(path, {"username": username, "password": password, **(extra or {})})
         self.session = Session(body["token"], body["user"]["id"], body["user"]["name"])
         self.last_dm_id, self._resume = 0, False  # a new session starts its own count
         return self.session

@@ -33,9 +33,10 @@ DM_HISTORY = "dm_history"    # {peer, before_id, limit} -> ack {ok, messages, ha
 DIRECTORY = "directory"      # {} -> ack {ok, players: [{name, online}]}
 PING = "ping"                # {t} -> ack {t, server_time}
 LOGOUT = "logout"            # {} end this session and revoke the token
+SET_LOOK = "set_look"        # a look object -> ack {ok, look}
 
 CLIENT_EVENTS = frozenset({JOIN, MOVE, DM_OPEN, DM_CLOSE, DM_SEND, DM_HISTORY,
-                           DIRECTORY, PING, LOGOUT})
+                           DIRECTORY, PING, LOGOUT, SET_LOOK})
 
 # -- Socket.IO events: host -> client -------------------------------------------
 WELCOME = "welcome"              # answer to join: you, players, unread, world
@@ -49,6 +50,7 @@ DM_UNREAD = "dm_unread"          # {peer, unread, message} for a closed conversa
 DM_PRESENCE = "dm_presence"      # {peer, state: "entered" | "left"}
 ERROR = "error"                  # {code, message, event}
 SESSION_ENDED = "session_ended"  # {reason, message} just before the host disconnects
+LOOK_CHANGED = "look_changed"    # {id, name, look} another player changed their look
 
 # -- Error codes ---------------------------------------------------------------
 E_BAD_PAYLOAD = "bad_payload"
@@ -68,6 +70,7 @@ E_FORBIDDEN_ORIGIN = "forbidden_origin"
 E_FORBIDDEN_HOST = "forbidden_host"
 E_FORBIDDEN = "forbidden"
 E_STORAGE_FULL = "storage_full"
+E_BAD_LOOK = "bad_look"
 
 # Reasons in SESSION_ENDED.
 END_REPLACED = "logged_in_elsewhere"
@@ -126,6 +129,9 @@ DMS_PER_WINDOW = 20
 DM_WINDOW_S = 10.0
 MAX_FRAME_BYTES = 64 * 1024
 DIRECTORY_MAX = 200
+# A player may change their look this many times per LOOK_WINDOW_S.
+LOOK_CHANGES_PER_WINDOW = 5
+LOOK_WINDOW_S = 60.0
 # Interest management: the world is cut into square cells; a client hears
 # about the players in the cells within AREA_RADIUS_CELLS of its own cell, so
 # it always sees everyone within AREA_GUARANTEED_PX on both axes.
@@ -425,3 +431,106 @@ def avatar_look(player_id: int, looks: int = 8) -> int:
     """Which avatar variant a player wears; derived from the id so every
     client draws the same player the same way without extra traffic."""
     return (player_id * 5 + 3) % looks
+
+
+# -- looks ---------------------------------------------------------------------------
+# What a player looks like: one name from each list.  The colours behind the
+# names are art (assets/avatars.json, drawn by assets/make_assets.py); the
+# protocol only fixes which names exist.  8 x 8 x 12 x 18 x 18 x 18 =
+# 4,478,976 combinations, so a crowd of 50 random looks almost never repeats.
+CLOTHES_COLOURS = ("red", "coral", "orange", "gold", "lime", "green", "teal", "sky", "blue",
+                   "navy", "purple", "pink", "white", "grey", "charcoal", "brown", "tan",
+                   "denim")
+LOOK_OPTIONS: dict[str, tuple[str, ...]] = {
+    "skin": ("porcelain", "fair", "light", "tan", "olive", "brown", "dark", "deep"),
+    "hair": ("short", "long", "spiky", "bun", "cap", "ponytail", "bob", "afro"),
+    "hair_colour": ("black", "dark_brown", "brown", "auburn", "ginger", "blonde", "platinum",
+                    "grey", "pink", "blue", "green", "purple"),
+    "shirt": CLOTHES_COLOURS,
+    "trousers": CLOTHES_COLOURS,
+    "shoes": CLOTHES_COLOURS,
+}
+LOOK_FIELDS = tuple(LOOK_OPTIONS)
+
+
+@dataclass(frozen=True)
+class Look:
+    """A player's chosen look; every field is one of ``LOOK_OPTIONS[field]``."""
+
+    skin: str
+    hair: str
+    hair_colour: str
+    shirt: str
+    trousers: str
+    shoes: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {name: getattr(self, name) for name in LOOK_FIELDS}
+
+    def replace(self, field_name: str, value: str) -> "Look":
+        return Look(**{**self.as_dict(), field_name: value})
+
+
+def look_combinations() -> int:
+    count = 1
+    for options in LOOK_OPTIONS.values():
+        count *= len(options)
+    return count
+
+
+def parse_look(data: Any, code: str = E_BAD_LOOK) -> Look:
+    """Check a look object: every field present, each one of its names."""
+    if not isinstance(data, dict):
+        raise ProtocolError(code, f"a look must be a JSON object with {', '.join(LOOK_FIELDS)}")
+    unknown = set(data) - set(LOOK_FIELDS)
+    if unknown:
+        names = ", ".join(sorted(str(k)[:40] for k in unknown)[:5])
+        raise ProtocolError(code, f"unknown look field(s): {names}")
+    values = {}
+    for name, options in LOOK_OPTIONS.items():
+        value = data.get(name)
+        if value is None:
+            raise ProtocolError(code, f"the look needs '{name}'")
+        if not isinstance(value, str) or value not in options:
+            raise ProtocolError(code, f"look '{name}' must be one of: {', '.join(options)}")
+        values[name] = value
+    return Look(**values)
+
+
+def parse_registration_look(body: Any) -> Look | None:
+    """The optional ``look`` of a register body (None when left out)."""
+    if not isinstance(body, dict) or body.get("look") is None:
+        return None
+    return parse_look(body["look"])
+
+
+def _mix(value: int) -> int:
+    """A 64-bit integer hash (splitmix64's finaliser): nearby ids, far-apart results."""
+    value = (value + 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF
+    value = ((value ^ (value >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
+    value = ((value ^ (value >> 27)) * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
+    return value ^ (value >> 31)
+
+
+def default_look(player_id: int) -> Look:
+    """The look of an account that never chose one: varied, and the same on
+    every client because it comes from the id."""
+    value = _mix(int(player_id))
+    picks = {}
+    for name, options in LOOK_OPTIONS.items():
+        value, index = divmod(value, len(options))
+        picks[name] = options[index]
+    return Look(**picks)
+
+
+def random_look(rng: Any) -> Look:
+    """A random look (``rng`` is a ``random.Random``-like object)."""
+    return Look(**{name: rng.choice(options) for name, options in LOOK_OPTIONS.items()})
+
+
+def look_or_default(data: Any, player_id: int) -> Look:
+    """A look from the wire, or the default look for junk (the client's side)."""
+    try:
+        return parse_look(data)
+    except ProtocolError:
+        return default_look(player_id)

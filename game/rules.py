@@ -9,6 +9,7 @@ one-tile gap between two walls is passable.
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,12 @@ SPEED_SLACK = 1.25
 MOVE_BUDGET_MAX_S = 0.6
 # Straight lines are checked for walls at least this often (pixels).
 SEGMENT_STEP = 4.0
+# A joining player is placed at least this far (pixels) beside everyone else
+# (avatars are 32 px wide, their bodies about 14), searching walkable tiles up
+# to PLACE_RADIUS_TILES steps from where they would have appeared.
+PERSONAL_SPACE_PX = 24.0
+PERSONAL_SPACE_TALL = 2.0  # ... and twice that above or below (name tags)
+PLACE_RADIUS_TILES = 12
 
 DEFAULT_MAP_PATH = Path(__file__).resolve().parent.parent / "assets" / "world.tmx"
 
@@ -144,12 +151,35 @@ class WorldMap:
                     return False
         return True
 
-    def start_position(self, stored: tuple[float, float] | None) -> tuple[float, float]:
+    def start_position(self, stored: tuple[float, float] | None,
+                       occupied: Iterable[tuple[float, float]] = ()) -> tuple[float, float]:
         """Where a joining player appears: their stored spot while a player can
-        stand there (the map may have changed since), else the spawn."""
-        if stored and self.box_free(*stored):
-            return stored
-        return self.spawn
+        stand there (the map may have changed since), else the spawn; and when
+        someone in ``occupied`` already stands there, the nearest free spot
+        around it (see ``free_spot_near``)."""
+        target = stored if stored and self.box_free(*stored) else self.spawn
+        return self.free_spot_near(target, occupied)
+
+    def free_spot_near(self, target: tuple[float, float],
+                       occupied: Iterable[tuple[float, float]] = (),
+                       gap: float = PERSONAL_SPACE_PX) -> tuple[float, float]:
+        """``target`` when no one in ``occupied`` stands within ``gap`` of it
+        (``PERSONAL_SPACE_TALL`` times that above or below), else the nearest walkable tile centre (beside before above or below),
+        reached by walking from the target's tile within ``PLACE_RADIUS_TILES``,
+        that has no one within ``gap``.  When every such spot is taken (a dense crowd), the one with
+        the most room around it."""
+        buckets = _Buckets(occupied, gap)
+        if buckets.clearance(*target) >= gap:
+            return target
+        best, best_room = target, buckets.clearance(*target)
+        for spot in _spots_near(self, int(target[0] // self.tile_size),
+                                int(target[1] // self.tile_size)):
+            room = buckets.clearance(*spot)
+            if room >= gap:
+                return spot
+            if room > best_room:
+                best, best_room = spot, room
+        return best
 
     def segment_free(self, x0: float, y0: float, x1: float, y1: float) -> bool:
         """True when the box can slide in a straight line from one point to the
@@ -169,6 +199,63 @@ class WorldMap:
             for tx in range(self.width_tiles):
                 if not self.tile_blocked(tx, ty) and self.box_free((tx + 0.5) * ts, (ty + 0.5) * ts):
                     yield tx, ty
+
+
+class _Buckets:
+    """Occupied positions grouped in buckets ``gap`` wide and
+    ``gap * PERSONAL_SPACE_TALL`` high, so asking how much room a spot has
+    looks at 9 buckets, not at everyone on the map.
+
+    Room is measured with vertical distances divided by ``PERSONAL_SPACE_TALL``:
+    a name tag floats above the head, so someone one tile north would have
+    their body covered by the tag of the player below."""
+
+    def __init__(self, points: Iterable[tuple[float, float]], gap: float):
+        self.size = max(1.0, float(gap))
+        self.height = self.size * PERSONAL_SPACE_TALL
+        self.cells: dict[tuple[int, int], list[tuple[float, float]]] = {}
+        for x, y in points:
+            self.cells.setdefault((int(x // self.size), int(y // self.height)), []).append((x, y))
+
+    def clearance(self, x: float, y: float) -> float:
+        """Distance to the nearest point (vertical distances scaled down), or
+        ``inf`` when none is within ``gap``."""
+        cx, cy = int(x // self.size), int(y // self.height)
+        nearest = math.inf
+        for dy in (-1, 0, 1):
+            for dx in (-1, 0, 1):
+                for px, py in self.cells.get((cx + dx, cy + dy), ()):
+                    nearest = min(nearest, math.hypot(px - x, (py - y) / PERSONAL_SPACE_TALL))
+        return nearest if nearest < self.size else math.inf
+
+
+@functools.lru_cache(maxsize=256)
+def _spots_near(world: "WorldMap", tx: int, ty: int) -> tuple[tuple[float, float], ...]:
+    """Walkable tile centres reachable on foot from tile (tx, ty) within
+    ``PLACE_RADIUS_TILES`` steps, nearest first (rows count double)."""
+    ts = world.tile_size
+    seen = {(tx, ty)}
+    frontier = [(tx, ty)]
+    start = ((tx + 0.5) * ts, (ty + 0.5) * ts)
+    found = [start] if world.box_free(*start) else []
+    for _ in range(PLACE_RADIUS_TILES):
+        following = []
+        for x, y in frontier:
+            for nx, ny in ((x + 1, y), (x - 1, y), (x, y + 1), (x, y - 1)):
+                if (nx, ny) in seen:
+                    continue
+                seen.add((nx, ny))
+                centre = ((nx + 0.5) * ts, (ny + 0.5) * ts)
+                if world.tile_blocked(nx, ny) or not world.box_free(*centre):
+                    continue
+                following.append((nx, ny))
+                found.append(centre)
+        frontier = following
+    cx, cy = (tx + 0.5) * ts, (ty + 0.5) * ts
+    # Side by side before one above the other: a name tag, drawn above the
+    # head, would cover the body of someone standing just north.
+    found.sort(key=lambda p: (math.hypot(p[0] - cx, (p[1] - cy) * 2), abs(p[1] - cy), p[0]))
+    return tuple(found)
 
 
 def _import_pytmx():

@@ -6,6 +6,7 @@ and logging out revokes it.
 """
 from __future__ import annotations
 
+import random
 import secrets
 import time
 from collections import defaultdict, deque
@@ -26,6 +27,7 @@ HASH_LANES = 1
 # One message for "no such user" and "wrong password", so answers reveal nothing.
 BAD_CREDENTIALS_MESSAGE = "wrong username or password"
 STORAGE_FULL_MESSAGE = "the host's disk is full; try again later"
+_LOOK_RNG = random.SystemRandom()
 
 
 class AuthError(Exception):
@@ -134,7 +136,8 @@ class Accounts:
         return self.ids.get(name.lower())
 
     # -- register / log in / log out ----------------------------------------------------
-    def register(self, creds: P.Credentials, address: str = "?") -> tuple[Identity, str]:
+    def register(self, creds: P.Credentials, address: str = "?",
+                 look: P.Look | None = None) -> tuple[Identity, str]:
         try:
             P.check_new_account(creds)
         except P.ProtocolError as exc:
@@ -150,7 +153,9 @@ class Accounts:
                             f"{int(wait) + 1} s", 429)
         pw_hash = self._hash_off_loop(self._hasher.hash, creds.password)
         try:
-            uid = self.storage.create_user(creds.username, pw_hash)
+            # No look chosen: a random one, so newcomers do not all look alike.
+            chosen = look or P.random_look(_LOOK_RNG)
+            uid = self.storage.create_user(creds.username, pw_hash, chosen.as_dict())
         except NameTaken as exc:
             raise AuthError(P.E_NAME_TAKEN, "that username is taken", 409) from exc
         except StorageFull as exc:

@@ -53,7 +53,12 @@ def blueprint(ctx: HostContext) -> Blueprint:
     @api.post(P.HTTP_REGISTER)
     def register():
         address = ctx.config.client_address(request.environ)
-        return open_session(lambda: ctx.accounts.register(credentials(), address), 201)
+
+        def attempt():
+            creds = credentials()
+            return ctx.accounts.register(creds, address, P.parse_registration_look(
+                request.get_json(silent=True)))
+        return open_session(attempt, 201)
 
     @api.post(P.HTTP_LOGIN)
     def login():

@@ -74,9 +74,15 @@ class LivePlayer:
     # The cell the tick loop last placed this player in (None until the
     # first tick after joining); only the tick loop changes it.
     cell: tuple[int, int] | None = None
+    # What the player looks like (None: the look derived from the id).
+    look: P.Look | None = None
+    looks: SlidingWindow = field(
+        default_factory=lambda: SlidingWindow(P.LOOK_CHANGES_PER_WINDOW, P.LOOK_WINDOW_S))
 
     def public(self) -> dict:
-        return {"id": self.user_id, "name": self.name, "x": round(self.x, 1), "y": round(self.y, 1)}
+        look = self.look or P.default_look(self.user_id)
+        return {"id": self.user_id, "name": self.name, "x": round(self.x, 1),
+                "y": round(self.y, 1), "look": look.as_dict()}
 
 
 class LiveWorld:
@@ -95,17 +101,19 @@ class LiveWorld:
         # connection) gets back the budget it had, still refilling at walking
         # speed, so reconnecting is no way to walk faster.
         self.budgets: dict[int, rules.MoveBudget] = {}
+        self._placing = threading.Lock()
 
     def __len__(self) -> int:
         return len(self.by_uid)
 
-    def add(self, user_id: int, name: str, sid: str, x: float, y: float, now: float) -> LivePlayer:
+    def add(self, user_id: int, name: str, sid: str, x: float, y: float, now: float,
+            look: P.Look | None = None) -> LivePlayer:
         budget = self.budgets.get(user_id)
         if budget is None:
             if len(self.budgets) >= BUDGETS_KEPT_MAX:
                 self._forget_full_budgets(now)
             budget = self.budgets[user_id] = rules.MoveBudget.full(now)
-        player = LivePlayer(user_id, name, sid, x, y, budget)
+        player = LivePlayer(user_id, name, sid, x, y, budget, look=look)
         self.by_sid[sid] = player
         self.by_uid[user_id] = player
         self._moved.add(user_id)
@@ -119,6 +127,15 @@ class LiveWorld:
                 budget.refill(now)
                 if budget.available >= budget.capacity:
                     del self.budgets[uid]
+
+    def place(self, user_id: int, name: str, sid: str, stored: tuple[float, float] | None,
+              now: float, look: P.Look | None = None) -> LivePlayer:
+        """Add a joining player where the map's rule puts them: their stored
+        spot or the spawn, moved aside when someone already stands there."""
+        with self._placing:  # two joins at once must not pick the same free spot
+            occupied = [(p.x, p.y) for p in list(self.by_uid.values()) if p.user_id != user_id]
+            x, y = self.map.start_position(stored, occupied)
+            return self.add(user_id, name, sid, x, y, now, look)
 
     def remove(self, sid: str) -> LivePlayer | None:
         with self.lock:

@@ -19,6 +19,7 @@ memory files are readable by their owner only.
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sqlite3
@@ -97,7 +98,13 @@ def _m1_initial(db: Database) -> None:
                        pk=("user_id", "peer_id"))
 
 
-MIGRATIONS: list[Callable[[Database], None]] = [_m1_initial]
+def _m2_user_look(db: Database) -> None:
+    """Each account's chosen look (JSON text; NULL: the look derived from the id)."""
+    if "look" not in db["users"].columns_dict:
+        db.execute("ALTER TABLE users ADD COLUMN look TEXT")
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [_m1_initial, _m2_user_look]
 
 
 def migrate(db: Database) -> int:
@@ -387,13 +394,15 @@ class Storage:
         return self.call(read)
 
     # -- accounts and sessions ------------------------------------------------------
-    def create_user(self, name: str, pw_hash: str) -> int:
+    def create_user(self, name: str, pw_hash: str, look: dict | None = None) -> int:
         def write(db: Database) -> int:
             try:
                 with db.conn:
                     cur = db.execute(
-                        "INSERT INTO users (name, name_key, pw_hash, created_at) VALUES (?, ?, ?, ?)",
-                        [name, name.lower(), pw_hash, time.time()])
+                        "INSERT INTO users (name, name_key, pw_hash, created_at, look) "
+                        "VALUES (?, ?, ?, ?, ?)",
+                        [name, name.lower(), pw_hash, time.time(),
+                         json.dumps(look) if look is not None else None])
             except sqlite3.IntegrityError as exc:
                 raise NameTaken(name) from exc
             return int(cur.lastrowid)
@@ -405,6 +414,19 @@ class Storage:
                              [name.lower()]).fetchone()
             return UserRow(*row) if row else None
         return self.call(read)
+
+    def load_look(self, user_id: int) -> dict | None:
+        """The look an account chose (None when it never chose one)."""
+        def read(db: Database):
+            row = db.execute("SELECT look FROM users WHERE id = ?", [user_id]).fetchone()
+            return json.loads(row[0]) if row and row[0] else None
+        return self.call(read)
+
+    def save_look(self, user_id: int, look: dict) -> None:
+        def write(db: Database):
+            with db.conn:
+                db.execute("UPDATE users SET look = ? WHERE id = ?", [json.dumps(look), user_id])
+        self.call(write)
 
     def all_users(self) -> list[tuple[int, str]]:
         return self.call(lambda db: [tuple(r) for r in db.execute(

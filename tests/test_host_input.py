@@ -9,7 +9,7 @@ import socketio
 
 from game import protocol as P
 
-from .conftest import SPAWN, db_rows, eventlet_only, seen_events, wait_for_position
+from .conftest import db_rows, eventlet_only, seen_events, wait_for_position
 
 # Limits are counted per player on the host; one async mode is enough here.
 pytestmark = eventlet_only
@@ -94,7 +94,7 @@ def test_bad_payloads_get_an_error_with_a_code_and_change_nothing(world_host, pl
     assert alice.connected
     assert alice.call(P.PING, {"t": 1})["ok"] is True
     assert alice.call(P.DIRECTORY, {})["ok"] is True
-    assert where_am_i(alice) == SPAWN
+    assert where_am_i(alice) == (alice.welcome["you"]["x"], alice.welcome["you"]["y"])
     assert messages_from(world_host, alice) == 0
     assert not seen_events(bob, P.DM_MESSAGE) and not seen_events(bob, P.DM_UNREAD)
     assert not seen_events(alice, P.SESSION_ENDED)
@@ -111,7 +111,7 @@ def test_a_second_argument_is_refused(world_host, players, event, payload):
     alice.emit(event, (fill(payload, bob.session.name), "extra"))
     error = alice.wait_for(P.ERROR).data
     assert error["code"] == P.E_BAD_PAYLOAD and error["event"] == event
-    assert where_am_i(alice) == SPAWN
+    assert where_am_i(alice) == (alice.welcome["you"]["x"], alice.welcome["you"]["y"])
     assert messages_from(world_host, alice) == 0
     assert not seen_events(bob, P.DM_PRESENCE)
 

@@ -2,15 +2,20 @@
 
 ``assets/avatars.png`` holds 8 looks x 4 directions x 4 walking frames; row
 ``look * 4 + direction``, the feet at the bottom centre of each frame
-(``feet_offset_y`` in ``avatars.json``).  Frame 0 is standing still.
+(``feet_offset_y`` in ``avatars.json``).  Frame 0 is standing still.  The
+looks players choose are drawn from ``assets/avatar_templates.png`` (same
+layout, one hair style per block) recoloured by ``LookArt``.
 """
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
 import pygame
+
+from game import protocol as P
 
 from . import theme
 from .prediction import STRIDE_PX
@@ -37,13 +42,77 @@ class AvatarSheet:
             for look in range(self.looks)
         ]
 
-    def frame(self, look: int, facing: int, walked: float, moving: bool) -> pygame.Surface:
+        self.chosen = LookArt(meta)
+
+    def frame(self, look: "int | P.Look", facing: int, walked: float,
+              moving: bool) -> pygame.Surface:
+        """A frame of a fixed look (an index into the sheet) or of a chosen look."""
         index = int(walked / STRIDE_PX) % self.frames_per_walk if moving else 0
+        if isinstance(look, P.Look):
+            return self.chosen.frames_for(look)[facing % self.directions][index]
         return self.frames[look % self.looks][facing % self.directions][index]
 
     def topleft(self, feet_x: int, feet_y: int) -> tuple[int, int]:
         """Where to blit a frame so its feet land on (feet_x, feet_y)."""
         return feet_x - self.fw // 2, feet_y - self.feet_y
+
+
+def tint(colour, factor) -> tuple[int, int, int]:
+    """A palette colour shaded by a factor (or one factor per channel), the
+    same arithmetic ``assets/make_assets.py`` uses."""
+    factors = factor if isinstance(factor, (list, tuple)) else (factor,) * 3
+    return tuple(max(0, min(255, int(round(c * f)))) for c, f in zip(colour[:3], factors))
+
+
+class LookArt:
+    """Avatars for the looks players choose: ``avatar_templates.png`` holds
+    every hair style drawn in key colours; a look's frames are a copy of its
+    style with each key swapped for its palette colour, made once per look."""
+
+    CACHE_LOOKS = 256
+
+    def __init__(self, meta: Path = ASSETS / "avatars.json"):
+        info = json.loads(Path(meta).read_text())
+        spec = info["templates"]
+        self.fw, self.fh = int(info["frame_width"]), int(info["frame_height"])
+        self.directions = len(info["directions"])
+        self.frames_per_walk = int(info["frames"])
+        self.styles = list(spec["styles"])
+        self.keys = [((r, g, b), part, factor) for r, g, b, part, factor in spec["keys"]]
+        self.parts = {part: tuple(where) for part, where in spec["parts"].items()}
+        self.palettes = {name: {k: tuple(v) for k, v in colours.items()}
+                         for name, colours in spec["palettes"].items()}
+        self.template = pygame.image.load(str(Path(meta).parent / spec["image"]))
+        self._cache: "OrderedDict[P.Look, list[list[pygame.Surface]]]" = OrderedDict()
+
+    def colour(self, look: P.Look, part: str, factor=1.0) -> tuple[int, int, int]:
+        field_name, palette = self.parts[part]
+        colours = self.palettes[palette]
+        base = colours.get(getattr(look, field_name)) or next(iter(colours.values()))
+        return tint(base, factor)
+
+    def frames_for(self, look: P.Look) -> list[list[pygame.Surface]]:
+        """[direction][frame] surfaces of ``look`` (cached for recent looks)."""
+        frames = self._cache.get(look)
+        if frames is not None:
+            self._cache.move_to_end(look)
+            return frames
+        style = self.styles.index(look.hair) if look.hair in self.styles else 0
+        rows = self.directions * self.fh
+        block = self.template.subsurface((0, style * rows, self.fw * self.frames_per_walk,
+                                          rows)).copy()
+        pixels = pygame.PixelArray(block)
+        for key, part, factor in self.keys:
+            pixels.replace(key, self.colour(look, part, factor))
+        pixels.close()
+        if pygame.display.get_surface() is not None:
+            block = block.convert_alpha()
+        frames = [[block.subsurface((f * self.fw, d * self.fh, self.fw, self.fh))
+                   for f in range(self.frames_per_walk)] for d in range(self.directions)]
+        self._cache[look] = frames
+        if len(self._cache) > self.CACHE_LOOKS:
+            self._cache.popitem(last=False)
+        return frames
 
 
 class NameTags:

@@ -65,8 +65,9 @@ def refuse_over_limit(ctx: HostContext, player: Any, now: float, message: str,
 
 
 def register_all(ctx: HostContext) -> None:
-    from . import chat, session, world
+    from . import chat, looks, session, world
 
     session.register(ctx)
     world.register(ctx)
     chat.register(ctx)
+    looks.register(ctx)

@@ -71,6 +71,7 @@ def register(ctx: HostContext) -> None:
         ctx.joining_sids.add(sid)
         try:
             stored = ctx.storage.load_position(uid)
+            chosen = ctx.storage.load_look(uid)
             unread = ctx.storage.unread_counts(uid)
             missed = []
             if request.last_dm_id is not None:
@@ -86,9 +87,10 @@ def register(ctx: HostContext) -> None:
         missed.extend(m for m in held if m["id"] > after)
         missed.sort(key=lambda m: m["id"])
         ctx.replayed[uid] = {m["id"] for m in missed}
-        x, y = ctx.world.map.start_position(stored)
         others = [p.public() for p in ctx.world.by_uid.values()]
-        player = ctx.world.add(identity.user_id, identity.name, sid, x, y, time.monotonic())
+        player = ctx.world.place(identity.user_id, identity.name, sid, stored, time.monotonic(),
+                                 P.look_or_default(chosen, uid))
+        x, y = player.x, player.y
         sio.enter_room(sid, WORLD_ROOM)
         sio.enter_room(sid, user_room(identity.user_id))
         names = ctx.accounts.names

@@ -1,6 +1,8 @@
 """The login screen: server address, username, password, Log in / Register.
 
-Tab and Shift+Tab move between the fields, Enter logs in.  Logging in talks
+Beside the form (when the window is wide enough) a look picker shows the
+avatar a new account gets; Register sends it.  Tab and Shift+Tab move between
+the fields, Enter logs in.  Logging in talks
 HTTP and opens the game connection on a worker thread, so the window keeps
 drawing; host errors are shown in words under the form.
 """
@@ -8,6 +10,7 @@ from __future__ import annotations
 
 import math
 import queue
+import random
 import threading
 
 import pygame
@@ -21,6 +24,8 @@ from ..app import Scene
 
 CARD_W, CARD_H = 400, 450
 FIELD_H = 38
+LOOK_PANEL_W = 340
+LOOK_GAP = 20
 
 
 def describe_error(exc: HostError, server: str) -> str:
@@ -88,6 +93,7 @@ class LoginScene(Scene):
         self.register_button = pygame_gui.elements.UIButton(
             pygame.Rect(0, 0, 160, 40), "Register", m, object_id="#secondary")
         self.fields = [self.server_entry, self.user_entry, self.password_entry]
+        self.picker = self._make_picker()
         self.layout(size)
         self.focus(self.password_entry if username else self.user_entry)
 
@@ -98,10 +104,35 @@ class LoginScene(Scene):
         self.manager.set_window_resolution(size)
         self.layout(size)
 
+    def _make_picker(self):
+        """The look picker, or None when the avatar art cannot be loaded."""
+        from .look import LookPicker
+
+        services = self.app.services
+        art = services.get("look_art")
+        if art is None:
+            avatars = services.get("avatars")
+            try:
+                from ..sprites import LookArt
+
+                art = avatars.chosen if avatars is not None else LookArt()
+            except (OSError, ValueError, KeyError, pygame.error):
+                return None
+            services["look_art"] = art
+        return LookPicker(P.random_look(random.Random()), art)
+
     def layout(self, size: tuple[int, int]) -> None:
         w, h = size
         self.card = pygame.Rect(0, 0, CARD_W, CARD_H)
         self.card.center = (w // 2, h // 2)
+        # The look picker goes beside the form when both fit.
+        self.look_panel = None
+        if self.picker is not None and w >= CARD_W + LOOK_GAP + LOOK_PANEL_W + 60:
+            self.card.x = (w - CARD_W - LOOK_GAP - LOOK_PANEL_W) // 2
+            self.look_panel = pygame.Rect(self.card.right + LOOK_GAP, self.card.y,
+                                          LOOK_PANEL_W, CARD_H)
+            self.picker.layout((self.look_panel.x + 20, self.look_panel.y + 72),
+                               LOOK_PANEL_W - 40)
         x = self.card.x + 40
         y = self.card.y + 104
         self.captions = []
@@ -128,6 +159,8 @@ class LoginScene(Scene):
         return -1
 
     def handle_event(self, event: pygame.event.Event) -> None:
+        if self.look_panel is not None and self.picker.handle_event(event, keyboard=False):
+            return
         if event.type == pygame.KEYDOWN and event.key == pygame.K_TAB:
             step = -1 if event.mod & pygame.KMOD_SHIFT else 1
             self.focus(self.fields[(self.focused_index() + step) % len(self.fields)])
@@ -159,15 +192,19 @@ class LoginScene(Scene):
         self.message = ""
         self.status = "Creating your account…" if registering else "Logging in…"
         self._started_at = self.app.now
-        threading.Thread(target=self._connect, args=(server, username, password, registering),
+        # A new account gets the look shown beside the form (none shown: a random one).
+        look = self.picker.look if registering and self.look_panel is not None else None
+        threading.Thread(target=self._connect,
+                         args=(server, username, password, registering, look),
                          name="login", daemon=True).start()
 
-    def _connect(self, server: str, username: str, password: str, registering: bool) -> None:
+    def _connect(self, server: str, username: str, password: str, registering: bool,
+                 look: P.Look | None = None) -> None:
         """Worker thread: HTTP login or register, then the game connection."""
         client = HostClient(server)
         try:
             if registering:
-                client.register(username, password)
+                client.register(username, password, look)
             else:
                 client.login(username, password)
             client.connect()
@@ -216,6 +253,8 @@ class LoginScene(Scene):
             elif not waiting and not button.is_enabled:
                 button.enable()
         self.manager.update(dt)
+        if self.picker is not None:
+            self.picker.update(dt)
 
     def _logged_in(self, client: HostClient) -> None:
         from .world import WorldScene
@@ -239,6 +278,8 @@ class LoginScene(Scene):
                         14, theme.MUTED, anchor="midtop")
         for caption, pos in self.captions:
             theme.draw_text(surface, caption, pos, 13, theme.MUTED, bold=True)
+        if self.look_panel is not None:
+            self._draw_look_panel(surface)
         self.manager.draw_ui(surface)
         for entry in self.fields:
             if entry.is_focused:
@@ -253,6 +294,16 @@ class LoginScene(Scene):
         hint = "Tab: next field    Enter: log in"
         theme.draw_text(surface, hint, (card.centerx, card.bottom + 12), 13, theme.MUTED,
                         anchor="midtop")
+
+    def _draw_look_panel(self, surface: pygame.Surface) -> None:
+        panel = self.look_panel
+        surface.blit(theme.translucent(panel.size, theme.PANEL, 235, 16), panel)
+        theme.rounded_rect(surface, theme.PANEL_EDGE, panel, 16, 1)
+        theme.draw_text(surface, "Your look", (panel.centerx, panel.y + 14), 20, bold=True,
+                        anchor="midtop")
+        theme.draw_text(surface, "New here? Choose how you look, then Register.",
+                        (panel.centerx, panel.y + 42), 12, theme.MUTED, anchor="midtop")
+        self.picker.draw(surface, focused=False)
 
     def _embedded_status(self) -> str:
         embedded = self.app.services.get("embedded")

@@ -49,7 +49,7 @@ class Remote:
 
     id: int
     name: str
-    look: int
+    look: P.Look
     facing: int = 0
     walked: float = 0.0
     moving: bool = False
@@ -86,6 +86,8 @@ class WorldScene(Scene):
         self.online_ids: set[int] = set()  # everyone else in the world, near or far
         self.mouse: tuple[int, int] | None = None  # where the pointer is, for name tags
         self.tags_drawn: list = []  # (TagSpot, alpha) of the last frame, bottom first
+        self.known_looks: dict[int, P.Look] = {}
+        self.me_look: P.Look | None = None
         self.held: set[str] = set()
         self.ended = False
         self.next_ping = 0.0
@@ -108,6 +110,9 @@ class WorldScene(Scene):
         self.status.state = ONLINE if self.client.connected else JOINING
         self.toasts = Toasts()
         self.minimap = Minimap(self.tiles)
+        from .look import LookEditor
+
+        self.look_editor = LookEditor(self.avatars.chosen, self.client, self._look_saved)
 
     def exit(self) -> None:
         self.manager.clear_and_reset()
@@ -136,6 +141,7 @@ class WorldScene(Scene):
         self.camera.resize(*size)
         self.manager.set_window_resolution(size)
         self.chat.layout(size)
+        self.look_editor.layout(size)
 
     def client_request(self, event: str, payload, tag) -> None:
         """Ask the host without waiting; the answer comes back through the queue."""
@@ -153,6 +159,9 @@ class WorldScene(Scene):
 
     # -- input ----------------------------------------------------------------------------
     def handle_event(self, event: pygame.event.Event) -> None:
+        if self.look_editor.handle_event(event):
+            self.held.clear()
+            return
         if self.toasts.handle_event(event) or self.chat.handle_event(event):
             return
         typing = self.chat.typing
@@ -168,6 +177,9 @@ class WorldScene(Scene):
                 return
             if event.key == pygame.K_m:
                 self.minimap.visible = not self.minimap.visible
+                return
+            if event.key == pygame.K_l:
+                self.open_look_editor()
                 return
             if event.key in (pygame.K_RETURN, pygame.K_KP_ENTER) and self.chat.peer:
                 if not self.chat.visible:
@@ -204,6 +216,16 @@ class WorldScene(Scene):
         if self.chat.typing:
             self.held.clear()  # keys type text now, the avatar stops
 
+    def open_look_editor(self) -> None:
+        """The "Your look" window (L, or a menu); once the world has welcomed us."""
+        if self.me_look is not None:
+            self.held.clear()
+            self.look_editor.open(self.me_look, self.app.surface.get_size())
+
+    def _look_saved(self, look: P.Look) -> None:
+        self.me_look = look
+        self.toasts.add("Your new look is saved; everyone sees it now.", theme.GOOD)
+
     def direction(self) -> tuple[float, float]:
         held = self.held
         return rules.input_direction("left" in held, "right" in held, "up" in held, "down" in held)
@@ -221,6 +243,7 @@ class WorldScene(Scene):
         self.status.players = self.nearby() + 1 if self.me_id is not None else 0
         self.status.online = len(self.online_ids) + 1 if self.me_id is not None else 0
         self.status.update(dt)
+        self.look_editor.update(dt)
         self.toasts.update(dt)
         self.chat.update(dt)
         self.manager.update(dt)
@@ -240,6 +263,7 @@ class WorldScene(Scene):
         you = data.get("you") or {}
         now = self.app.now
         self.me_id = int(you.get("id", -1))
+        self.me_look = P.look_or_default(you.get("look"), self.me_id)
         x, y = float(you.get("x", 0.0)), float(you.get("y", 0.0))
         speed = float((data.get("world") or {}).get("speed", rules.WALK_SPEED))
         tick_rate = float(data.get("tick_rate") or 20.0)
@@ -273,7 +297,10 @@ class WorldScene(Scene):
         if pid == self.me_id:
             return
         self.known_names[pid] = name
-        self.remotes[pid] = Remote(pid, name, P.avatar_look(pid), x=x, y=y)
+        if "look" in p:
+            self.known_looks[pid] = P.look_or_default(p["look"], pid)
+        look = self.known_looks.get(pid) or P.default_look(pid)
+        self.remotes[pid] = Remote(pid, name, look, x=x, y=y)
         self.interp.place(self.app.now, pid, x, y)
 
     def _drop_remote(self, pid) -> None:
@@ -286,6 +313,14 @@ class WorldScene(Scene):
             self.online_ids.add(data["id"])
         if "name" in data and data.get("id") != self.me_id:
             self.chat.set_online(str(data["name"]), True)
+
+    def on_look_changed(self, data: dict) -> None:
+        pid = data.get("id")
+        if not isinstance(pid, int) or pid == self.me_id:
+            return
+        self.known_looks[pid] = look = P.look_or_default(data.get("look"), pid)
+        if pid in self.remotes:
+            self.remotes[pid].look = look
 
     def on_player_left(self, data: dict) -> None:
         self._drop_remote(data.get("id"))
@@ -358,7 +393,7 @@ class WorldScene(Scene):
                 self.cue(ENTERED)
 
     def on_error(self, data: dict) -> None:
-        if data.get("event") in CHAT_EVENTS:
+        if data.get("event") in CHAT_EVENTS or data.get("event") == P.SET_LOOK:
             return
         self.toasts.add(str(data.get("message", "the host reported an error")), theme.BAD)
 
@@ -400,6 +435,9 @@ class WorldScene(Scene):
             self.back_to_login("Your session has expired; please log in again.")
 
     def on_answer(self, data: dict) -> None:
+        if data.get("event") == P.SET_LOOK:
+            self.look_editor.on_answer(data.get("tag"), data.get("reply"))
+            return
         self.chat.on_answer(data.get("event"), data.get("tag"), data.get("reply"))
 
     # -- simulation -------------------------------------------------------------------------
@@ -450,6 +488,7 @@ class WorldScene(Scene):
         if self.chat.visible:
             view.width = self.chat.rect.x
         self.toasts.draw(surface, (view.centerx, 12))
+        self.look_editor.draw(surface)
 
     def draw_avatars(self, surface: pygame.Surface, me_x: float, me_y: float, dt: float) -> None:
         camera, sheet = self.camera, self.avatars
@@ -470,8 +509,8 @@ class WorldScene(Scene):
                               remote.moving, remote.name, False))
         me = self.predictor
         if self.me_id is not None:
-            drawn.append((me_y, me_x, P.avatar_look(self.me_id), me.facing, me.walked, me.moving,
-                          self.me_name, True))
+            drawn.append((me_y, me_x, self.me_look or P.default_look(self.me_id), me.facing,
+                          me.walked, me.moving, self.me_name, True))
         drawn.sort(key=lambda d: d[0])
         hovered = self.avatar_at(self.mouse) if self.mouse is not None else None
         sprites, spots = [], []
@@ -489,7 +528,7 @@ class WorldScene(Scene):
 
     def _draw_hint(self, surface: pygame.Surface) -> None:
         text = theme.font(13).render("WASD / arrows: walk    Tab or C: chat    click someone: talk"
-                                     "    M: map    Esc: menu", True, theme.INK)
+                                     "    M: map    L: look    Esc: menu", True, theme.INK)
         rect = pygame.Rect(12, surface.get_height() - 40, text.get_width() + 24, 28)
         surface.blit(theme.translucent(rect.size, theme.PANEL, 190, 14), rect)
         surface.blit(text, text.get_rect(center=rect.center))
