@@ -159,15 +159,19 @@ def test_away_from_the_host_the_world_is_greyed_and_marked(world, drawn_text):
     frames(2)
     scene.chat.set_visible(True)
     scene.chat.open("tala")
-    frames(1)
-    where = scene.camera.to_screen(sx + 40, sy - 10)
+    frames(60)  # the camera settles beside the open panel
+    where = scene.camera.to_screen(sx + 40, sy - 10)  # on tala
+    ground = scene.camera.to_screen(sx + 40, sy + 70)  # the street below
     live = scene.app.surface.get_at(where)
+    live_ground = scene.app.surface.get_at(ground)
     client.connected = False
     client.put(DISCONNECTED, {"reason": "transport close", "reconnecting": True})
     drawn_text.clear()
     frames(1)
     stale = scene.app.surface.get_at(where)
-    assert sum(stale[:3]) < sum(live[:3]) * 0.7  # greyed
+    stale_ground = scene.app.surface.get_at(ground)
+    assert sum(stale_ground[:3]) < sum(live_ground[:3]) * 0.7  # the world is greyed
+    assert sum(stale[:3]) < sum(live[:3]) * 0.85  # and the players in it
     labels = [t for t, _ in drawn_text]
     assert "online, in the world" not in labels
     assert "not connected: may be out of date" in labels

@@ -169,7 +169,7 @@ def test_settings_change_at_once_and_are_saved(world):
     h.key(pygame.K_DOWN)
     h.key(pygame.K_RETURN)  # Settings
     menu = h.app.scene
-    assert [i.key for i in menu.items()] == ["display", "volume", "mute", "back"]
+    assert [i.key for i in menu.items()] == ["display", "volume", "mute", "look", "back"]
     h.key(pygame.K_RETURN)  # Display: Window -> Fullscreen
     assert h.display.fullscreen and Settings.load(h.settings_path).fullscreen
     assert h.app.surface.get_size() == pygame.display.get_surface().get_size()
@@ -195,6 +195,21 @@ def test_settings_change_at_once_and_are_saved(world):
     assert h.app.scene.page == "main"
     h.key(pygame.K_ESCAPE)
     assert h.app.scene is scene
+
+
+def test_your_look_in_the_settings_opens_the_look_editor_over_the_world(world):
+    h, scene, _ = world
+    h.key(pygame.K_ESCAPE)
+    h.key(pygame.K_DOWN)
+    h.key(pygame.K_RETURN)  # Settings
+    for _ in range(3):
+        h.key(pygame.K_DOWN)
+    assert h.app.scene.items()[h.app.scene.selected].key == "look"
+    assert not scene.look_editor.visible
+    h.key(pygame.K_RETURN)
+    assert h.app.scene is scene and scene.look_editor.visible
+    h.key(pygame.K_ESCAPE)  # cancels the editor, back to walking
+    assert not scene.look_editor.visible and h.app.scene is scene
 
 
 def test_log_out_by_the_menu_in_a_finished_world_never_reaches_it(world):

@@ -2,7 +2,8 @@
 going underneath (other players move, messages arrive).
 
 Main page: Resume, Settings, Log out, Quit game.  Settings page: Display
-(window or fullscreen, also F11), Volume, Sound (on or muted), Back.  Every
+(window or fullscreen, also F11), Volume, Sound (on or muted), Your look
+(opens the look editor, also L in the world), Back.  Every
 setting takes effect at once and is saved in the client settings.
 
 Controls: Up/Down (or W/S) choose, Enter or Space select, Left/Right (or A/D)
@@ -89,6 +90,7 @@ class MenuScene(Scene):
             Item("display", "Display", "choice", "Fullscreen" if self.fullscreen else "Window"),
             Item("volume", "Volume", "slider", f"{round(self.volume * 100)} %"),
             Item("mute", "Sound", "choice", "Muted" if self.muted else "On"),
+            Item("look", "Your look…"),
         ]
 
     # -- actions ------------------------------------------------------------------------
@@ -106,6 +108,9 @@ class MenuScene(Scene):
             self.log_out()
         elif key == "quit":
             self.app.running = False
+        elif key == "look":  # the look editor opens over the world, in place of the menu
+            self.app.pop()
+            self.world.open_look_editor()
         elif key in ("display", "mute", "volume"):
             self.adjust(key, +1)
 
