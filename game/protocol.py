@@ -70,6 +70,7 @@ END_REPLACED = "logged_in_elsewhere"
 END_LOGGED_OUT = "logged_out"
 END_FLOODING = "flooding"
 END_JOIN_TIMEOUT = "join_timeout"
+END_HOST_SHUTDOWN = "host_shutdown"  # the host is stopping (Ctrl-C, SIGTERM)
 
 # -- Connection limits: what the host allows any one connection ----------------
 # Packets of any kind (events, acks, junk) per second; extra ones are dropped
@@ -87,6 +88,9 @@ JOIN_TIMEOUT_S = 10.0
 OUTBOX_MAX_PACKETS = 200
 # An HTTP connection that sends no request for this long is closed.
 HTTP_IDLE_TIMEOUT_S = 10.0
+# A request (request line, headers and body) must arrive whole within this
+# many seconds of its connection opening or of the previous answer on it.
+HTTP_REQUEST_DEADLINE_S = 10.0
 HTTP_BODY_MAX_BYTES = 4096
 # Heartbeat: a client silent for PING_INTERVAL_S + PING_TIMEOUT_S is dropped.
 PING_INTERVAL_S = 5.0
