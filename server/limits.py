@@ -208,6 +208,7 @@ class ConnectionGuard:
         """Count every inbound packet before Socket.IO decodes it."""
         self._inner_message = self.sio._handle_eio_message
         self.sio.eio.on("message", self._on_message)
+        _forgive_ping_timeouts_after_stalls(self.stalls)
 
     def _on_message(self, eio_sid: str, data: Any) -> None:
         now = time.monotonic()
@@ -402,6 +403,46 @@ class ConnectionGuard:
         for table in (self._rates, self._unclaimed_since, self._close_at):
             for eio_sid in [k for k in table if k not in sockets]:
                 del table[eio_sid]
+
+
+def _forgive_ping_timeouts_after_stalls(stalls: StallClock) -> None:
+    """Engine.IO drops a client whose pong is late, and ends a websocket whose
+    writer had nothing to send for a ping interval and timeout.  When the
+    host itself stood still meanwhile, the pong is most likely waiting unread
+    and the quiet was the host's, so the wait starts again instead (for every
+    Engine.IO socket of this process)."""
+    from engineio import exceptions
+    from engineio.socket import Socket
+
+    check = Socket.check_ping_timeout
+    if getattr(check, "forgives_stalls", False):
+        return
+    poll = Socket.poll
+
+    def poll_through_stalls(self):
+        while True:
+            started = time.monotonic()
+            try:
+                return poll(self)
+            except exceptions.QueueEmpty:
+                now = time.monotonic()
+                stalls.alive(now)
+                if self.closed or not stalls.stalled_within(now - started, now):
+                    raise
+
+    def check_ping_timeout(self):
+        last = self.last_ping
+        if last:
+            stalls.alive(time.monotonic())
+            waited = time.time() - last
+            if waited > self.server.ping_timeout and \
+                    stalls.stalled_within(waited, time.monotonic()):
+                self.last_ping = time.time()
+        return check(self)
+
+    check_ping_timeout.forgives_stalls = True  # type: ignore[attr-defined]
+    Socket.check_ping_timeout = check_ping_timeout
+    Socket.poll = poll_through_stalls
 
 
 def _ack_id(data: Any) -> int | None:
