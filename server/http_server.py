@@ -236,8 +236,11 @@ class RequestBodies:
             if polling:
                 raise _Refused("400 Bad Request", P.E_BAD_REQUEST,
                                "payload exceeded maximum size")
-            raise _Refused("413 Request Entity Too Large", "too_large",
-                           f"the request body is larger than {self.max_body} bytes")
+            # The app answers from the Content-Length alone; the body is
+            # never read, so the connection cannot carry another request.
+            _close_connection(environ)
+            environ["wsgi.input"] = io.BytesIO()
+            return
         body = environ["wsgi.input"].read(length) if length else b""
         if len(body) < length:  # the client stopped, or its deadline cut it
             raise _Refused("400 Bad Request", P.E_BAD_REQUEST, "the request body ended early")
