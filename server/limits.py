@@ -91,9 +91,9 @@ class StallClock:
     rate limits do not take that burst for a flood.
     """
 
-    def __init__(self, threshold_s: float = STALL_THRESHOLD_S):
+    def __init__(self, threshold_s: float = STALL_THRESHOLD_S, now: float | None = None):
         self.threshold_s = threshold_s
-        self._alive = time.monotonic()
+        self._alive = time.monotonic() if now is None else now
         self.last_stall: tuple[float, float] | None = None  # (froze at, ran again at)
         self.stalls = 0
         self.longest_s = 0.0

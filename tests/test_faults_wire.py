@@ -193,3 +193,50 @@ def test_stopping_the_host_says_goodbye_to_everyone_and_counts_the_saved(fresh_h
         assert client.named(P.SESSION_ENDED) == [
             {"reason": P.END_HOST_SHUTDOWN, "message": "the host was stopped"}]
     assert "saved 5 players; host stopped" in fresh_host.log()
+
+
+# -- the stall arithmetic, without a host ---------------------------------------------------------
+def test_packets_read_after_a_stall_are_judged_at_their_senders_pace():
+    from server.limits import CATCH_UP_MIN_RATE, Pace, SlidingWindow, StallClock
+
+    t = 1000.0
+    clock, pace, moves = StallClock(now=t), Pace(), SlidingWindow(P.MOVES_PER_SECOND, 1.0)
+    clock.alive(t)
+    for _ in range(20):  # a second of moves at 20 a second
+        t += 0.05
+        clock.alive(t)
+        assert moves.allow(pace.judge(t, clock, len(moves._times)))
+    froze = t
+    t += 10.0  # frozen for 10 s; 200 moves wait in the socket
+    clock.alive(t)
+    assert clock.last_stall == (froze, t) and clock.stalls == 1
+    judged = []
+    for _ in range(200):  # all read within 20 ms
+        t += 0.0001
+        judged.append(pace.judge(t, clock, len(moves._times)))
+        assert moves.allow(judged[-1])
+    gaps = {round(b - a, 6) for a, b in zip(judged, judged[1:])}
+    assert gaps == {0.05} and judged[0] > froze and judged[-1] <= t
+    # Once the stall is caught up with, packets are judged when read again.
+    for _ in range(200):  # 10 s of ticks
+        t += 0.05
+        clock.alive(t)
+    assert pace.judge(t, clock, 0) == t
+    # A connection that had been quiet is paced at the minimum rate.
+    quiet = Pace()
+    assert quiet.judge(t, clock, 0) == t
+    clock.alive(t + 5.0)  # another stall of 5 s
+    first = quiet.judge(t + 5.0, clock, 0)
+    assert quiet.judge(t + 5.0, clock, 0) - first == pytest.approx(1.0 / CATCH_UP_MIN_RATE)
+
+
+def test_a_busy_host_is_not_taken_for_a_stalled_one():
+    from server.limits import Pace, StallClock
+
+    t = 50.0
+    clock, pace = StallClock(now=t), Pace()
+    for _ in range(100):  # alive every 0.3 s (a slow tick), packets in between
+        t += 0.3
+        clock.alive(t)
+        assert pace.judge(t + 0.01, clock, 100) == t + 0.01
+    assert clock.stalls == 0 and clock.last_stall is None
