@@ -147,7 +147,8 @@ def test_a_frozen_host_judges_its_backlog_by_what_clients_sent(quick_ping_host):
     # 6: the stall shows in the tick statistics.
     assert after["lateness_worst_ms"] >= (STALL_S - 0.5) * 1000.0
     assert after["ticks_skipped"] >= (STALL_S - 0.5) * 20
-    assert after["lateness_histogram_ms"]["<=5000"] >= 1  # the frozen one
+    histogram = after["lateness_histogram_ms"]
+    assert histogram["<=5000"] + histogram[">5000"] >= 1  # the frozen one
     assert sum(after["lateness_histogram_ms"].values()) == after["ticks"]
     for client in clients:
         client.close()
