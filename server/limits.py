@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import logging
 import socket as _socket
+import threading
 import time
 from collections import defaultdict, deque
 from typing import Any, Callable
@@ -194,6 +195,8 @@ class ConnectionGuard:
         self._on_notice = on_notice
         self._rates: dict[str, tuple[SlidingWindow, Strikes, list[float], Pace]] = {}
         self.stalls = StallClock()
+        # The judged time of the packet the current (green) thread handles.
+        self._handling = threading.local()
         self._unclaimed_since: dict[str, float] = {}
         self._close_at: dict[str, tuple[float, str]] = {}
         self._inner_message: Callable | None = None
@@ -225,8 +228,9 @@ class ConnectionGuard:
             try:
                 notice, name = self._event_name(data)
                 if notice is None:
+                    self._handling.packet = (eio_sid, now)
                     if name in WAITING_EVENTS:
-                        self.sio.start_background_task(self._dispatch, eio_sid, data)
+                        self.sio.start_background_task(self._dispatch, eio_sid, data, now)
                     elif name not in self.direct_events or \
                             not self._handle_directly(eio_sid, name, data):
                         self._inner_message(eio_sid, data)
@@ -252,10 +256,14 @@ class ConnectionGuard:
             self._on_notice(sid, code, notice)
 
     def judged_time(self, sid: str) -> float:
-        """The time the rate limits judge ``sid``'s latest packet at (see Pace)."""
+        """The time the rate limits judge the packet of ``sid`` being handled
+        at (see Pace); a handler calls it."""
         eio_sid = self.sio.manager.eio_sid_from_sid(sid, "/")
-        rate = self._rates.get(eio_sid) if eio_sid is not None else None
         now = time.monotonic()
+        handling = getattr(self._handling, "packet", None)
+        if handling is not None and handling[0] == eio_sid:
+            return min(now, handling[1])
+        rate = self._rates.get(eio_sid) if eio_sid is not None else None
         return min(now, rate[3].judged) if rate is not None else now
 
     def _answer_ack(self, eio_sid: str, data: Any, code: str, message: str) -> None:
@@ -289,8 +297,9 @@ class ConnectionGuard:
         handler(sid, args[1])
         return True
 
-    def _dispatch(self, eio_sid: str, data: Any) -> None:
+    def _dispatch(self, eio_sid: str, data: Any, judged: float) -> None:
         """Handle one event beside the connection's reader (see WAITING_EVENTS)."""
+        self._handling.packet = (eio_sid, judged)
         try:
             self._inner_message(eio_sid, data)
         except Exception as exc:
