@@ -70,7 +70,7 @@ END_REPLACED = "logged_in_elsewhere"
 END_LOGGED_OUT = "logged_out"
 END_FLOODING = "flooding"
 END_JOIN_TIMEOUT = "join_timeout"
-END_HOST_SHUTDOWN = "host_shutdown"  # the host is stopping (Ctrl-C, SIGTERM)
+END_HOST_SHUTDOWN = "host_shutdown"  # the host is stopping; it may come back
 
 # -- Connection limits: what the host allows any one connection ----------------
 # Packets of any kind (events, acks, junk) per second; extra ones are dropped
