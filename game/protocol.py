@@ -95,6 +95,9 @@ JOIN_TIMEOUT_S = 10.0
 OUTBOX_MAX_PACKETS = 200
 # An HTTP connection that sends no request for this long is closed.
 HTTP_IDLE_TIMEOUT_S = 10.0
+# A request (request line, headers and body) must arrive whole within this
+# many seconds of its connection opening or of the previous answer on it.
+HTTP_REQUEST_DEADLINE_S = 10.0
 HTTP_BODY_MAX_BYTES = 4096
 # Heartbeat: a client silent for PING_INTERVAL_S + PING_TIMEOUT_S is dropped.
 PING_INTERVAL_S = 5.0

@@ -2,9 +2,13 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import socket
+import threading
+import time
 from dataclasses import dataclass
+from typing import Any
 
 from flask import Flask, jsonify
 import socketio.packet
@@ -19,6 +23,8 @@ from .config import HostConfig, load_or_create_secret
 from .context import HostContext, log
 from .events import register_all
 from .fanout import Fanout
+from .http_server import (RequestBodies, RequestDeadlines, disconnect_without_waiting,
+                          eventlet_protocol, open_listener, werkzeug_handler)
 from .limits import ConnectionGuard
 from .live import LiveWorld
 from .runtime import Runtime
@@ -27,12 +33,20 @@ from .ticker import Ticker
 from . import http_api, startup
 
 
+# How long the goodbyes of a stopping host may take to go out, and how long
+# the whole stop may take before the process exits regardless.
+GOODBYE_FLUSH_S = 1.0
+SHUTDOWN_LIMIT_S = 15.0
+
+
 @dataclass
 class Host:
     app: Flask
     socketio: SocketIO
     ctx: HostContext
     ticker: Ticker
+    listener: socket.socket
+    deadlines: RequestDeadlines
 
     def serve(self) -> None:
         """Serve until Ctrl-C or SIGTERM, then save everyone and close."""
@@ -40,30 +54,107 @@ class Host:
         handler = _interrupt_handler(cfg.async_mode)
         signal.signal(signal.SIGTERM, handler)
         signal.signal(signal.SIGINT, handler)
+        sio = self.ctx.sio
         self.ticker.start()
         self.ctx.guard.start()
+        sio.start_background_task(self.deadlines.run, sio.sleep)
+        port = self.listener.getsockname()[1]
+        server = _start_server(self.app, self.listener, cfg.async_mode, self.deadlines)
         log.info("hosting (%s mode, %g Hz, database %s); %s", cfg.async_mode, cfg.tick_rate,
-                 cfg.db_path, startup.join_addresses(cfg.host, cfg.port))
+                 cfg.db_path, startup.join_addresses(cfg.host, port))
         try:
-            # An HTTP connection that sends no request is closed after a while,
-            # so idle sockets cannot use up the server's connection pool.
-            kwargs = {"log_output": False, "socket_timeout": P.HTTP_IDLE_TIMEOUT_S} \
-                if cfg.async_mode == "eventlet" else {"allow_unsafe_werkzeug": True}
-            self.socketio.run(self.app, host=cfg.host, port=cfg.port, use_reloader=False, **kwargs)
+            while True:  # the server runs beside; a signal ends this wait
+                sio.sleep(3600)
         except KeyboardInterrupt:
             pass
         finally:
-            self.shutdown()
+            for sig in (signal.SIGTERM, signal.SIGINT):  # one signal stops the host
+                signal.signal(sig, signal.SIG_IGN)
+            try:
+                self.shutdown()
+            finally:
+                server.close()
 
     def shutdown(self) -> None:
-        """Write every connected player's position, then close the database."""
+        """Tell every client the host is stopping, write every connected
+        player's position, then close the database.
+
+        Players are saved here in one batch, not one by one as they leave:
+        the connections are not ended first (that would also send everyone a
+        ``player_left`` for everyone else), the process simply exits after
+        the goodbyes went out.
+        """
+        ctx = self.ctx
+        _exit_if_stuck(ctx.runtime, SHUTDOWN_LIMIT_S)
         self.ticker.stop()
-        self.ctx.guard.stop()
-        world = self.ctx.world
-        positions = world.all_positions()
-        self.ctx.storage.save_positions(positions)
-        self.ctx.storage.close()
+        ctx.guard.stop()
+        self.deadlines.stop()
+        ctx.sio.emit(P.SESSION_ENDED, {"reason": P.END_HOST_SHUTDOWN,
+                                       "message": "the host was stopped"})
+        positions = ctx.world.all_positions()
+        ctx.storage.save_positions(positions)
+        # Everyone is saved: connections dropping from here on need no handling.
+        ctx.sio.handlers.get("/", {}).pop("disconnect", None)
+        self._wait_for_goodbyes(GOODBYE_FLUSH_S)
+        ctx.storage.close()
         log.info("saved %d players; host stopped", len(positions))
+
+    def _wait_for_goodbyes(self, limit_s: float) -> None:
+        """Give the goodbyes queued for each client a moment to be written."""
+        sio = self.ctx.sio
+        deadline = time.monotonic() + limit_s
+        while time.monotonic() < deadline:
+            if not any(s.queue.qsize() for s in list(sio.eio.sockets.values())
+                       if not s.closed):
+                break
+            sio.sleep(0.02)
+        sio.sleep(0.05)  # the last ones taken off a queue are still being written
+
+
+def _start_server(app: Flask, listener: socket.socket, async_mode: str,
+                  deadlines: RequestDeadlines) -> Any:
+    """Serve ``app`` on ``listener`` beside the caller; returns what closes it."""
+    if async_mode == "eventlet":
+        import eventlet
+        import eventlet.wsgi
+
+        # An HTTP connection that sends nothing for a while is closed, so idle
+        # sockets cannot use up the server's connection pool.
+        green = eventlet.spawn(eventlet.wsgi.server, listener, app, log_output=False,
+                               socket_timeout=P.HTTP_IDLE_TIMEOUT_S,
+                               protocol=eventlet_protocol(deadlines))
+
+        class _Eventlet:
+            def close(self) -> None:
+                green.kill()
+                listener.close()
+        return _Eventlet()
+    from werkzeug.serving import ThreadedWSGIServer
+
+    host, port = listener.getsockname()[:2]
+    server = ThreadedWSGIServer(host, port, app, werkzeug_handler(deadlines),
+                                fd=listener.fileno())
+    listener.close()  # the server holds its own copy
+    # Stopping must not wait for requests still running (a long-poll, a
+    # client that never sends its body): the process is about to exit.
+    server.block_on_close = False
+    thread = threading.Thread(target=server.serve_forever, name="http-server", daemon=True)
+    thread.start()
+
+    class _Werkzeug:
+        def close(self) -> None:
+            server.socket.close()
+    return _Werkzeug()
+
+
+def _exit_if_stuck(runtime: Runtime, limit_s: float) -> None:
+    """Make sure a stopping host exits even if something hangs on the way."""
+    def give_up() -> None:
+        os.write(2, b"the host did not stop in time; exiting without finishing\n")
+        os._exit(1)
+    timer = runtime.threading.Timer(limit_s, give_up)
+    timer.daemon = True
+    timer.start()
 
 
 class TextPacket(socketio.packet.Packet):
@@ -151,6 +242,8 @@ def _interrupt_handler(async_mode: str):
 
 
 def create_host(config: HostConfig) -> Host:
+    # The port first: a host that cannot have it stops before touching any file.
+    listener = open_listener(config.host, config.port)
     runtime = Runtime(config.async_mode)
     world_map = WorldMap.load_tmx(config.map_path)
     storage = Storage(config.db_path, runtime)
@@ -177,6 +270,7 @@ def create_host(config: HostConfig) -> Host:
     )
     app.wsgi_app = RealtimeSockets(app.wsgi_app)
     app.wsgi_app = http_api.HostNameCheck(app.wsgi_app, config)
+    socketio.server.eio.disconnect = disconnect_without_waiting(socketio.server.eio)
     if config.async_mode == "eventlet":
         from eventlet.websocket import RFC6455WebSocket
 
@@ -191,6 +285,9 @@ def create_host(config: HostConfig) -> Host:
                                              "too many messages; disconnected"),
         on_notice=lambda sid, code, message: ctx.send_error(sid, code, message))
     ctx.guard.install()
+    app.wsgi_app = RequestBodies(
+        app.wsgi_app, close_session=lambda eio_sid: ctx.guard.close_now(
+            eio_sid, "bad request", cut_transport=False))
     ctx.fanout = Fanout(socketio.server, direct=config.async_mode == "eventlet")
     ctx.fanout.install()
     register_all(ctx)
@@ -202,4 +299,5 @@ def create_host(config: HostConfig) -> Host:
             exc.code or 500, "http_error")
         return jsonify({"error": code, "message": exc.description}), exc.code
 
-    return Host(app=app, socketio=socketio, ctx=ctx, ticker=Ticker(ctx))
+    return Host(app=app, socketio=socketio, ctx=ctx, ticker=Ticker(ctx), listener=listener,
+                deadlines=RequestDeadlines())

@@ -1,6 +1,7 @@
 """The host's shared state, handed to every handler module."""
 from __future__ import annotations
 
+import bisect
 import logging
 import time
 from dataclasses import dataclass, field
@@ -17,6 +18,11 @@ from .storage import Storage
 log = logging.getLogger("server")
 
 
+# Upper bounds (ms) of the tick lateness histogram in /api/stats; the last
+# bucket holds everything later.
+LATENESS_BUCKETS_MS = (1, 2, 5, 10, 20, 50, 100, 250, 1000, 5000)
+
+
 @dataclass
 class TickStats:
     """Tick timing, kept for /api/stats and the benchmarks."""
@@ -24,10 +30,19 @@ class TickStats:
     ticks: int = 0
     snapshots_sent: int = 0
     lateness_ms: list[float] = field(default_factory=list)
+    # Ticks that never ran because the loop skipped ahead after a stall.
+    skipped: int = 0
+    # Every tick since the start, counted by lateness (LATENESS_BUCKETS_MS).
+    histogram: list[int] = field(default_factory=lambda: [0] * (len(LATENESS_BUCKETS_MS) + 1))
+    worst_ms: float = 0.0
 
-    def record(self, lateness_s: float) -> None:
+    def record(self, lateness_s: float, skipped: int = 0) -> None:
+        late_ms = lateness_s * 1000.0
         self.ticks += 1
-        self.lateness_ms.append(lateness_s * 1000.0)
+        self.skipped += skipped
+        self.worst_ms = max(self.worst_ms, late_ms)
+        self.histogram[bisect.bisect_left(LATENESS_BUCKETS_MS, late_ms)] += 1
+        self.lateness_ms.append(late_ms)
         if len(self.lateness_ms) > 4096:
             del self.lateness_ms[:2048]
 
@@ -38,12 +53,17 @@ class TickStats:
 
     def summary(self) -> dict[str, Any]:
         values = sorted(self.lateness_ms)
+        totals = {"ticks_skipped": self.skipped,
+                  "lateness_worst_ms": round(self.worst_ms, 2) if self.ticks else None,
+                  "lateness_histogram_ms": {
+                      **{f"<={b}": n for b, n in zip(LATENESS_BUCKETS_MS, self.histogram)},
+                      f">{LATENESS_BUCKETS_MS[-1]}": self.histogram[-1]}}
         if not values:
             return {"ticks": self.ticks, "lateness_p50_ms": None, "lateness_p99_ms": None,
-                    "lateness_max_ms": None}
+                    "lateness_max_ms": None, **totals}
         pick = lambda q: round(values[min(len(values) - 1, int(q * len(values)))], 2)
         return {"ticks": self.ticks, "lateness_p50_ms": pick(0.5),
-                "lateness_p99_ms": pick(0.99), "lateness_max_ms": round(values[-1], 2)}
+                "lateness_p99_ms": pick(0.99), "lateness_max_ms": round(values[-1], 2), **totals}
 
 
 @dataclass

@@ -4,9 +4,12 @@ from __future__ import annotations
 import json
 import logging
 import socket as _socket
+import threading
 import time
 from collections import defaultdict, deque
 from typing import Any, Callable
+
+import socketio.packet
 
 from game import protocol as P
 
@@ -19,6 +22,17 @@ RESERVED_EVENTS = ("connect", "connect_error", "disconnect", "*")
 # player's moves that follow it.  (join and logout stay in order: nothing a
 # client sends after them makes sense before they are done.)
 WAITING_EVENTS = frozenset({P.DM_OPEN, P.DM_SEND, P.DM_HISTORY})
+
+# Socket.IO packet types that announce binary attachments (BINARY_EVENT,
+# BINARY_ACK); the protocol has none, so they are refused unread.
+BINARY_PACKET_TYPES = ("5", "6")
+
+# The host counts as having stood still (suspended, SIGSTOP, a machine out of
+# memory) when none of it ran for this long; the tick alone runs every 50 ms.
+STALL_THRESHOLD_S = 0.5
+# After a stall, a connection's packets are judged as sent at the pace it had
+# before (at least this many packets a second): see Pace.
+CATCH_UP_MIN_RATE = 20.0
 
 
 class _RecentTimes:
@@ -68,6 +82,78 @@ class Strikes(_RecentTimes):
         return len(self._times)
 
 
+class StallClock:
+    """Notices when the whole host stood still, and for how long.
+
+    Whatever runs (the tick, the connection checks, every packet) calls
+    ``alive``; a gap longer than ``threshold_s`` between two calls means
+    nothing of the host ran meanwhile.  The packets clients sent during such a
+    stall are read in a burst afterwards; ``Pace`` uses ``last_stall`` so the
+    rate limits do not take that burst for a flood.
+    """
+
+    def __init__(self, threshold_s: float = STALL_THRESHOLD_S, now: float | None = None):
+        self.threshold_s = threshold_s
+        self._alive = time.monotonic() if now is None else now
+        self.last_stall: tuple[float, float] | None = None  # (froze at, ran again at)
+        self.stalls = 0
+        self.longest_s = 0.0
+
+    def alive(self, now: float) -> None:
+        last = self._alive
+        if now - last > self.threshold_s:
+            if self.last_stall is None or self.last_stall[1] < now - self.threshold_s:
+                self.stalls += 1
+                self.longest_s = max(self.longest_s, now - last)
+                log.warning("the host stood still for %.1f s; packets sent meanwhile are "
+                            "judged at their senders' pace", now - last)
+            self.last_stall = (last, now)
+        if now > last:
+            self._alive = now
+
+    def stalled_within(self, seconds: float, now: float) -> bool:
+        """Whether the host stood still at some point in the last ``seconds``."""
+        stall = self.last_stall
+        return stall is not None and stall[1] >= now - seconds
+
+
+class Pace:
+    """The time a connection's packets are judged at by the rate limits.
+
+    Normally the time the host reads them.  After a stall (see StallClock)
+    the packets a client sent meanwhile arrive together; they are judged as
+    sent one after another at the pace the connection had before the stall
+    (``step`` apart), never later than the host read them, and catching up
+    with the clock within as long as the stall lasted.  So a client is judged
+    by what it sent, not by when a frozen host got round to reading it.
+    """
+
+    __slots__ = ("judged", "read_at", "step", "stall")
+
+    def __init__(self) -> None:
+        self.judged = -1e9
+        self.read_at = -1e9
+        self.step = 1.0 / CATCH_UP_MIN_RATE
+        self.stall: tuple[float, float] | None = None
+
+    def judge(self, now: float, clock: StallClock, recent_packets: int) -> float:
+        stall = clock.last_stall
+        if stall is not None and stall is not self.stall and self.read_at < stall[1]:
+            # Packets from before the stall ended: read at the pace of the
+            # last second before it.
+            self.stall = stall
+            self.step = 1.0 / max(float(recent_packets), CATCH_UP_MIN_RATE)
+        judged = now
+        if self.stall is not None:
+            froze, resumed = self.stall
+            behind = (resumed - froze) - (now - resumed)  # what is left to catch up
+            if behind > 0:
+                judged = min(now, max(self.judged + self.step, now - behind))
+        judged = max(judged, self.judged)
+        self.judged, self.read_at = judged, now
+        return judged
+
+
 class ConnectionGuard:
     """Limits on connections themselves, below the game's events.
 
@@ -84,6 +170,12 @@ class ConnectionGuard:
       own; events that wait on the disk (``WAITING_EVENTS``) run beside the
       connection's reader.
     * A websocket that died without Engine.IO noticing ends its session.
+    * Binary packets (Socket.IO BINARY_EVENT and BINARY_ACK, and binary
+      Engine.IO messages) are refused without being read: waiting for their
+      attachments would take the connection's next packets for them.
+    * A dropped event that asked for an ack gets one, saying why.
+    * Rate limits judge packets by ``Pace`` (see StallClock), so a host that
+      stood still does not take its backlog for a flood.
 
     Closing cuts the transport itself, so a client that ignores the
     protocol's goodbye cannot hold anything open.
@@ -101,7 +193,10 @@ class ConnectionGuard:
         self.check_interval_s = check_interval_s
         self._on_flood = on_flood
         self._on_notice = on_notice
-        self._rates: dict[str, tuple[SlidingWindow, Strikes, list[float]]] = {}
+        self._rates: dict[str, tuple[SlidingWindow, Strikes, list[float], Pace]] = {}
+        self.stalls = StallClock()
+        # The judged time of the packet the current (green) thread handles.
+        self._handling = threading.local()
         self._unclaimed_since: dict[str, float] = {}
         self._close_at: dict[str, tuple[float, str]] = {}
         self._inner_message: Callable | None = None
@@ -116,22 +211,26 @@ class ConnectionGuard:
         """Count every inbound packet before Socket.IO decodes it."""
         self._inner_message = self.sio._handle_eio_message
         self.sio.eio.on("message", self._on_message)
+        _forgive_ping_timeouts_after_stalls(self.stalls)
 
     def _on_message(self, eio_sid: str, data: Any) -> None:
         now = time.monotonic()
+        self.stalls.alive(now)
         rate = self._rates.get(eio_sid)
         if rate is None:
             rate = self._rates[eio_sid] = (SlidingWindow(self.packets_per_second, 1.0),
                                            Strikes(self.flood_drops_max, P.FLOOD_WINDOW_S),
-                                           [-1e9])
-        window, strikes, last_notice = rate
+                                           [-1e9], Pace())
+        window, strikes, last_notice, pace = rate
+        now = pace.judge(now, self.stalls, len(window._times))
         if window.allow(now):
             code = P.E_BAD_PAYLOAD
             try:
                 notice, name = self._event_name(data)
                 if notice is None:
+                    self._handling.packet = (eio_sid, now)
                     if name in WAITING_EVENTS:
-                        self.sio.start_background_task(self._dispatch, eio_sid, data)
+                        self.sio.start_background_task(self._dispatch, eio_sid, data, now)
                     elif name not in self.direct_events or \
                             not self._handle_directly(eio_sid, name, data):
                         self._inner_message(eio_sid, data)
@@ -146,6 +245,8 @@ class ConnectionGuard:
         if eio_sid in self._close_at:
             return
         sid = self.sio.manager.sid_from_eio_sid(eio_sid, "/")
+        if sid is not None:
+            self._answer_ack(eio_sid, data, code, notice)
         if strikes.add(now):
             if sid is not None:
                 self._on_flood(sid)
@@ -153,6 +254,29 @@ class ConnectionGuard:
         elif sid is not None and now - last_notice[0] >= 1.0:
             last_notice[0] = now
             self._on_notice(sid, code, notice)
+
+    def judged_time(self, sid: str) -> float:
+        """The time the rate limits judge the packet of ``sid`` being handled
+        at (see Pace); a handler calls it."""
+        eio_sid = self.sio.manager.eio_sid_from_sid(sid, "/")
+        now = time.monotonic()
+        handling = getattr(self._handling, "packet", None)
+        if handling is not None and handling[0] == eio_sid:
+            return min(now, handling[1])
+        rate = self._rates.get(eio_sid) if eio_sid is not None else None
+        return min(now, rate[3].judged) if rate is not None else now
+
+    def _answer_ack(self, eio_sid: str, data: Any, code: str, message: str) -> None:
+        """Answer a dropped event's ack, if it asked for one, with the reason."""
+        ack_id = _ack_id(data)
+        if ack_id is None:
+            return
+        try:
+            self.sio._send_packet(eio_sid, self.sio.packet_class(
+                socketio.packet.ACK, namespace="/",
+                data=[{"ok": False, "error": code, "message": message}], id=ack_id))
+        except Exception:
+            log.debug("could not answer a dropped packet's ack", exc_info=True)
 
     def _handle_directly(self, eio_sid: str, name: str, data: str) -> bool:
         """Decode a plain ``2["name",{...}]`` packet once and call its handler,
@@ -173,8 +297,9 @@ class ConnectionGuard:
         handler(sid, args[1])
         return True
 
-    def _dispatch(self, eio_sid: str, data: Any) -> None:
+    def _dispatch(self, eio_sid: str, data: Any, judged: float) -> None:
         """Handle one event beside the connection's reader (see WAITING_EVENTS)."""
+        self._handling.packet = (eio_sid, judged)
         try:
             self._inner_message(eio_sid, data)
         except Exception as exc:
@@ -188,11 +313,13 @@ class ConnectionGuard:
         disconnect) or the catch-all: a client could otherwise call those
         handlers with arguments of its choosing.
         """
-        if not isinstance(data, str) or data[:1] not in ("2", "5"):  # EVENT, BINARY_EVENT
+        if not isinstance(data, str):
+            return "binary messages are not part of the protocol; packet dropped", None
+        if data[:1] in BINARY_PACKET_TYPES:
+            return "binary attachments are not part of the protocol; packet dropped", None
+        if data[:1] != "2":  # only events are checked here
             return None, None
         i = 1
-        if data[0] == "5":  # the number of binary attachments, then a dash
-            i = data.find("-") + 1 or len(data)
         if data[i:i + 1] == "/":  # a namespace, up to the comma
             i = data.find(",", i) + 1 or len(data)
         while i < len(data) and data[i].isdigit():  # an ack id
@@ -217,9 +344,11 @@ class ConnectionGuard:
         if eio_sid is not None:
             self.close_soon(eio_sid, reason, grace_s)
 
-    def close_now(self, eio_sid: str, reason: str) -> None:
+    def close_now(self, eio_sid: str, reason: str, cut_transport: bool = True) -> None:
         """Drop the connection at once: run the disconnect handlers, then cut
-        the transport so a blocked send or an idle read ends immediately."""
+        the transport so a blocked send or an idle read ends immediately
+        (``cut_transport=False`` leaves the TCP connection to whoever is
+        answering on it)."""
         self._close_at.pop(eio_sid, None)
         self.closed_counts[reason] += 1
         environ = self.sio.environ.get(eio_sid)
@@ -230,7 +359,7 @@ class ConnectionGuard:
             except Exception:
                 log.exception("closing connection %s failed", eio_sid)
         self.sio.eio.sockets.pop(eio_sid, None)
-        raw = _raw_socket(environ)
+        raw = _raw_socket(environ) if cut_transport else None
         if raw is not None:
             try:
                 raw.shutdown(_socket.SHUT_RDWR)
@@ -255,6 +384,7 @@ class ConnectionGuard:
                 log.exception("connection check failed")
 
     def check(self, now: float) -> None:
+        self.stalls.alive(now)
         sockets = self.sio.eio.sockets
         manager = self.sio.manager
         for eio_sid, socket in list(sockets.items()):
@@ -282,6 +412,65 @@ class ConnectionGuard:
         for table in (self._rates, self._unclaimed_since, self._close_at):
             for eio_sid in [k for k in table if k not in sockets]:
                 del table[eio_sid]
+
+
+def _forgive_ping_timeouts_after_stalls(stalls: StallClock) -> None:
+    """Engine.IO drops a client whose pong is late, and ends a websocket whose
+    writer had nothing to send for a ping interval and timeout.  When the
+    host itself stood still meanwhile, the pong is most likely waiting unread
+    and the quiet was the host's, so the wait starts again instead (for every
+    Engine.IO socket of this process)."""
+    from engineio import exceptions
+    from engineio.socket import Socket
+
+    check = Socket.check_ping_timeout
+    if getattr(check, "forgives_stalls", False):
+        return
+    poll = Socket.poll
+
+    def poll_through_stalls(self):
+        while True:
+            started = time.monotonic()
+            try:
+                return poll(self)
+            except exceptions.QueueEmpty:
+                now = time.monotonic()
+                stalls.alive(now)
+                if self.closed or not stalls.stalled_within(now - started, now):
+                    raise
+
+    def check_ping_timeout(self):
+        last = self.last_ping
+        if last:
+            stalls.alive(time.monotonic())
+            waited = time.time() - last
+            if waited > self.server.ping_timeout and \
+                    stalls.stalled_within(waited, time.monotonic()):
+                self.last_ping = time.time()
+        return check(self)
+
+    check_ping_timeout.forgives_stalls = True  # type: ignore[attr-defined]
+    Socket.check_ping_timeout = check_ping_timeout
+    Socket.poll = poll_through_stalls
+
+
+def _ack_id(data: Any) -> int | None:
+    """The ack id of a Socket.IO EVENT or BINARY_EVENT packet's text, if any."""
+    if not isinstance(data, str) or data[:1] not in ("2", "5"):
+        return None
+    i = 1
+    if data[0] == "5":  # the number of attachments, then a dash
+        i = data.find("-", 0, 12) + 1
+        if not i:
+            return None
+    if data[i:i + 1] == "/":  # a namespace, up to the comma
+        i = data.find(",", i, i + 200) + 1
+        if not i:
+            return None
+    end = i
+    while end < len(data) and end - i < 16 and data[end].isdigit():
+        end += 1
+    return int(data[i:end]) if end > i else None
 
 
 def _bounded_int(text: str) -> int:

@@ -67,9 +67,17 @@ class Ticker:
             if delay > 0:
                 sleep(delay)
             now = time.monotonic()
-            if now - due > MAX_CATCH_UP_TICKS * self.period:
-                due = now  # skip the ticks we missed
-            self.ctx.tick_stats.record(max(0.0, now - due))
+            if self.ctx.guard is not None:
+                self.ctx.guard.stalls.alive(now)
+            late = max(0.0, now - due)
+            skipped = 0
+            if late > MAX_CATCH_UP_TICKS * self.period:
+                # Skip the ticks we missed (a stall: the machine was busy or
+                # suspended), but record how late this one was and how many
+                # never ran.
+                skipped = int(late / self.period)
+                due = now
+            self.ctx.tick_stats.record(late, skipped)
             try:
                 self.tick(now)
             except Exception:

@@ -5,7 +5,6 @@ ever names the other player.
 """
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from game import protocol as P
@@ -66,7 +65,7 @@ def register(ctx: HostContext) -> None:
         # does not use up the sender's message allowance.
         request = P.parse_dm_send(data)
         peer_id = resolve_peer(player, request.to)
-        now = time.monotonic()
+        now = ctx.guard.judged_time(sid)  # see limits.Pace
         if not player.dms.allow(now):
             return refuse_over_limit(ctx, player, now, f"more than {P.DMS_PER_WINDOW} messages in "
                                      f"{P.DM_WINDOW_S:g} s; message not sent", P.DM_SEND)

@@ -1,7 +1,6 @@
 """Position updates: the hot path, validated with the shared rules."""
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from game import protocol as P
@@ -19,7 +18,7 @@ def register(ctx: HostContext) -> None:
         if player is None:
             ctx.send_error(sid, P.E_NOT_JOINED, "join the world first", P.MOVE)
             return
-        now = time.monotonic()
+        now = ctx.guard.judged_time(sid)  # see limits.Pace
         if not player.moves.allow(now):
             refuse_over_limit(ctx, player, now, f"more than {P.MOVES_PER_SECOND} moves a second; "
                               "extra moves are dropped", P.MOVE)
