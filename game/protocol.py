@@ -436,6 +436,14 @@ def avatar_look(player_id: int, looks: int = 8) -> int:
     return (player_id * 5 + 3) % looks
 
 
+def conversation_key(a: int, b: int) -> str:
+    """The one name of the conversation between two players, whoever sends:
+    their ids, lower first ("3:7").  The host files messages under it and
+    names the conversation's room after it."""
+    lo, hi = sorted((int(a), int(b)))
+    return f"{lo}:{hi}"
+
+
 # -- looks ---------------------------------------------------------------------------
 # What a player looks like: one name from each list.  The colours behind the
 # names are art (assets/avatars.json, drawn by assets/make_assets.py); the

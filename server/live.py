@@ -51,8 +51,8 @@ def area(cell: tuple[int, int]) -> frozenset[tuple[int, int]]:
 
 
 def conversation_room(a: int, b: int) -> str:
-    lo, hi = sorted((a, b))
-    return f"dm:{lo}:{hi}"
+    """The Socket.IO room of the players who have the a-b conversation open."""
+    return f"dm:{P.conversation_key(a, b)}"
 
 
 @dataclass(eq=False)

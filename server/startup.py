@@ -163,7 +163,7 @@ def schema_version() -> int:
     """The newest database version this host can read (owned by server.storage)."""
     from . import storage
 
-    return getattr(storage, "SCHEMA_VERSION", len(storage.MIGRATIONS))
+    return storage.SCHEMA_VERSION
 
 
 def check_database(db_path: Path) -> bool:

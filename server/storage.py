@@ -6,6 +6,11 @@ Position saves are fire-and-forget and land in one transaction per batch;
 calls that need an answer (log in, store a message, read history) wait for
 it through ``Runtime.run_blocking`` so only the calling handler waits.
 
+The connection is in autocommit mode, so nothing is a transaction unless it
+says so: every write runs inside ``transaction(db)`` (``BEGIN IMMEDIATE`` ...
+``COMMIT``, or ``ROLLBACK`` when it fails), and each schema migration commits
+its changes and its ``user_version`` together or not at all.
+
 The writer thread never takes a lock of the event loop's (under eventlet the
 ``logging`` module's locks are green): it logs through
 ``Runtime.log_from_thread``.  When the disk is full it says so once, keeps the
@@ -19,6 +24,7 @@ memory files are readable by their owner only.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -26,9 +32,11 @@ import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 from sqlite_utils import Database
+
+from game.protocol import conversation_key
 
 from .runtime import Runtime
 
@@ -71,10 +79,36 @@ class SessionRow:
     revoked: bool
 
 
-def pair_key(a: int, b: int) -> str:
-    """The conversation between two players, whoever sends."""
-    lo, hi = sorted((a, b))
-    return f"{lo}:{hi}"
+# The ``messages.pair`` column: the conversation a message belongs to.
+pair_key = conversation_key
+
+
+@contextlib.contextmanager
+def transaction(db: Database) -> Iterator[Database]:
+    """Run a block of writes as one transaction: all of it or none of it.
+
+    ``BEGIN IMMEDIATE`` takes the write lock first (waiting up to the busy
+    timeout for another program), so a block that reads before it writes never
+    fails half-way on a lock.  Inside an open transaction it nests as a savepoint,
+    as do sqlite-utils' own ``db.atomic()`` blocks (``table.create()`` and the like)."""
+    conn = db.conn
+    if conn.in_transaction:
+        with db.atomic():
+            yield db
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        if conn.in_transaction:  # some errors (SQLITE_FULL) end it already
+            conn.execute("ROLLBACK")
+        raise
+    try:
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
 
 
 # -- migrations: each upgrades the schema by one version, in order -------------------
@@ -105,20 +139,30 @@ def _m2_user_look(db: Database) -> None:
 
 
 MIGRATIONS: list[Callable[[Database], None]] = [_m1_initial, _m2_user_look]
+SCHEMA_VERSION = len(MIGRATIONS)  # the newest version this host reads and writes
 
 
-def migrate(db: Database) -> int:
-    """Bring the schema up to date; returns the version now in the file."""
-    version = db.execute("PRAGMA user_version").fetchone()[0]
-    for number, step in enumerate(MIGRATIONS, start=1):
-        if number <= version:
-            continue
-        with db.conn:
+def user_version(db: Database) -> int:
+    return int(db.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(db: Database, upgraded: Callable[[int], None] = lambda version: None) -> int:
+    """Bring the schema up to date; returns the version now in the file.
+
+    Each step and its ``user_version`` commit together: a step that fails
+    half-way leaves the file as it was before that step (and the error is
+    raised).  ``upgraded(version)`` is called after each committed step."""
+    steps = list(MIGRATIONS)
+    if user_version(db) >= len(steps):
+        return user_version(db)
+    for number, step in enumerate(steps, start=1):
+        with transaction(db):
+            if user_version(db) >= number:  # read under the write lock
+                continue
             step(db)
             db.execute(f"PRAGMA user_version = {number}")
-        log.info("database schema upgraded to version %d", number)
-        version = number
-    return version
+        upgraded(number)
+    return user_version(db)
 
 
 class _Job:
@@ -173,7 +217,9 @@ class Storage:
 
     # -- the writer thread ------------------------------------------------------
     def _run(self, ready: Any) -> None:
+        conn = None
         try:
+            # Autocommit: every transaction is an explicit ``transaction(db)``.
             conn = sqlite3.connect(str(self.path), isolation_level=None)
             conn.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms}")
             db = Database(conn)
@@ -181,8 +227,11 @@ class Storage:
             db.execute("PRAGMA synchronous = NORMAL")
             db.execute(f"PRAGMA journal_size_limit = {self._wal_truncate_bytes}")
             db.execute("PRAGMA foreign_keys = ON")
-            migrate(db)
+            migrate(db, lambda version: self._log(
+                logging.INFO, "database schema upgraded to version %d", version))
         except BaseException as exc:  # reported to the constructor
+            if conn is not None:
+                conn.close()
             self._startup_error = exc
             ready.set()
             return
@@ -247,8 +296,7 @@ class Storage:
         try:
             if not self._write_pending_positions(db):
                 # Nothing waiting: rewrite the header page to learn whether a write fits.
-                version = db.execute("PRAGMA user_version").fetchone()[0]
-                db.execute(f"PRAGMA user_version = {int(version)}")
+                db.execute(f"PRAGMA user_version = {user_version(db)}")
         except sqlite3.Error as exc:
             if not is_disk_full(exc):
                 self._log(logging.ERROR, "storage retry failed", exc_info=exc)
@@ -289,8 +337,9 @@ class Storage:
     def _prune_sessions(self, db: Database) -> int:
         """Delete sessions that have expired or were logged out."""
         self._pruned_at = time.monotonic()
-        cur = db.execute("DELETE FROM sessions WHERE expires_at < ? OR revoked_at IS NOT NULL",
-                         [time.time()])
+        with transaction(db):
+            cur = db.execute("DELETE FROM sessions WHERE expires_at < ? OR revoked_at IS NOT NULL",
+                             [time.time()])
         self.sessions_pruned += cur.rowcount
         return cur.rowcount
 
@@ -363,20 +412,12 @@ class Storage:
         if not batch:
             return 0
         rows = [(uid, x, y, at) for uid, (x, y, at) in batch.items()]
-        conn = db.conn
         try:
-            # One transaction for the batch (the connection is in autocommit mode).
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                conn.executemany(
+            with transaction(db):
+                db.conn.executemany(
                     "INSERT INTO positions (user_id, x, y, updated_at) VALUES (?, ?, ?, ?) "
                     "ON CONFLICT(user_id) DO UPDATE SET x = excluded.x, y = excluded.y, "
                     "updated_at = excluded.updated_at", rows)
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
         except sqlite3.Error:
             # Keep them for the next save (unless a newer position came in).
             with self._lock:
@@ -397,7 +438,7 @@ class Storage:
     def create_user(self, name: str, pw_hash: str, look: dict | None = None) -> int:
         def write(db: Database) -> int:
             try:
-                with db.conn:
+                with transaction(db):
                     cur = db.execute(
                         "INSERT INTO users (name, name_key, pw_hash, created_at, look) "
                         "VALUES (?, ?, ?, ?, ?)",
@@ -424,7 +465,7 @@ class Storage:
 
     def save_look(self, user_id: int, look: dict) -> None:
         def write(db: Database):
-            with db.conn:
+            with transaction(db):
                 db.execute("UPDATE users SET look = ? WHERE id = ?", [json.dumps(look), user_id])
         self.call(write)
 
@@ -434,7 +475,7 @@ class Storage:
 
     def update_password_hash(self, user_id: int, pw_hash: str) -> None:
         def write(db: Database):
-            with db.conn:
+            with transaction(db):
                 db.execute("UPDATE users SET pw_hash = ? WHERE id = ?", [pw_hash, user_id])
         self._submit(write, wait=False)
 
@@ -442,7 +483,7 @@ class Storage:
         now = time.time()
 
         def write(db: Database) -> float:
-            with db.conn:
+            with transaction(db):
                 db.execute("INSERT INTO sessions (id, user_id, created_at, expires_at) "
                            "VALUES (?, ?, ?, ?)", [session_id, user_id, now, now + ttl_s])
             return now + ttl_s
@@ -457,7 +498,7 @@ class Storage:
 
     def revoke_session(self, session_id: str) -> None:
         def write(db: Database):
-            with db.conn:
+            with transaction(db):
                 db.execute("UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
                            [time.time(), session_id])
         self.call(write)
@@ -467,13 +508,13 @@ class Storage:
         """Store a message; returns it and the recipient's unread count from this sender."""
         def write(db: Database):
             now = time.time()
-            with db.conn:
+            with transaction(db):
                 cur = db.execute(
                     "INSERT INTO messages (pair, sender_id, recipient_id, text, sent_at) "
                     "VALUES (?, ?, ?, ?, ?)",
                     [pair_key(sender_id, recipient_id), sender_id, recipient_id, text, now])
+                unread = _unread_from(db, recipient_id, sender_id)
             msg_id = int(cur.lastrowid)
-            unread = _unread_from(db, recipient_id, sender_id)
             return {"id": msg_id, "sender_id": sender_id, "recipient_id": recipient_id,
                     "text": text, "sent_at": now}, unread
         return self.call(write)
@@ -515,12 +556,12 @@ class Storage:
     def mark_read(self, user_id: int, peer_id: int, upto_id: int | None = None) -> None:
         """Mark the conversation read up to ``upto_id`` (default: its newest message)."""
         def write(db: Database):
-            last = upto_id
-            if last is None:
-                row = db.execute("SELECT MAX(id) FROM messages WHERE pair = ?",
-                                 [pair_key(user_id, peer_id)]).fetchone()
-                last = row[0] or 0
-            with db.conn:
+            with transaction(db):
+                last = upto_id
+                if last is None:
+                    row = db.execute("SELECT MAX(id) FROM messages WHERE pair = ?",
+                                     [pair_key(user_id, peer_id)]).fetchone()
+                    last = row[0] or 0
                 db.execute(
                     "INSERT INTO reads (user_id, peer_id, last_read_id) VALUES (?, ?, ?) "
                     "ON CONFLICT(user_id, peer_id) DO UPDATE SET "
