@@ -17,7 +17,7 @@ from game import protocol as P
 from game import rules
 
 from .. import theme
-from ..app import Scene
+from ..app import Scene, screen
 from ..camera import Camera
 from ..interpolation import Interpolator
 from ..prediction import MoveSender, Predictor, facing_for
@@ -71,6 +71,7 @@ def load_graphics(services: dict):
     return services["tiles"], services["avatars"], services["names"]
 
 
+@screen("world")
 class WorldScene(Scene):
     def __init__(self, client: net.HostClient):
         self.client = client
@@ -121,9 +122,7 @@ class WorldScene(Scene):
         self.held.clear()  # the menu gets the key releases now
 
     def open_menu(self) -> None:
-        from .menu import MenuScene
-
-        self.app.push(MenuScene(self))
+        self.app.push(self.app.make("menu", self))
 
     def cue(self, name: str) -> None:
         sound = self.app.services.get("sound")
@@ -152,10 +151,8 @@ class WorldScene(Scene):
                 pass  # dropped connection: the reconnect re-opens what is needed
 
     def back_to_login(self, message: str) -> None:
-        from .login import LoginScene
-
         self.leave()
-        self.app.replace(LoginScene(message=message))
+        self.app.replace(self.app.make("login", message=message))
 
     # -- input ----------------------------------------------------------------------------
     def handle_event(self, event: pygame.event.Event) -> None:
