@@ -47,10 +47,10 @@ def test_every_screen_is_known_whichever_is_imported_first(first):
 
 
 def test_the_app_builds_a_screen_by_name():
+    import pygame
+
     from game.client.app import App
     from game.client.scenes.login import LoginScene
-
-    import pygame
 
     scene = App(pygame.Surface((8, 8))).make("login", message="You logged out.")
     assert isinstance(scene, LoginScene) and scene.message == "You logged out."
