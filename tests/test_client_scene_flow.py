@@ -38,8 +38,8 @@ def test_a_screen_imports_no_other_screen(name):
 @pytest.mark.parametrize("first", SCREENS)
 def test_every_screen_is_known_whichever_is_imported_first(first):
     code = (f"import game.client.scenes.{first}\n"
-            "from game.client.app import SCREENS\n"
-            "print(sorted(SCREENS))\n")
+            "from game.client.app import SCENES\n"
+            "print(sorted(SCENES))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=60, cwd=SCENES_DIR.parents[2])
     assert out.returncode == 0, out.stderr

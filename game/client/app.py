@@ -13,8 +13,8 @@ drawn first; only the overlay gets the input.
 
 Scenes never import each other: a scene that leads to another asks the app
 for it by name (``self.app.make("world", client)``).  Each screen registers
-its class with ``@screen("name")``; the ``scenes`` package imports them all,
-so the names are known whichever scene is imported first.
+its class with ``@register_scene("name")``; the ``scenes`` package imports
+them all, so the names are known whichever scene is imported first.
 
 The window itself (title, icon, minimum size, window or fullscreen with F11)
 is a ``Display``; tests that draw on a plain surface run without one.
@@ -91,14 +91,14 @@ class Display:
             pygame.display.set_caption(text)
 
 
-# The screens by name ("login", "world", "menu"), filled in by ``screen``.
-SCREENS: dict[str, Callable[..., "Scene"]] = {}
+# The screens by name ("login", "world", "menu"), filled in by ``register_scene``.
+SCENES: dict[str, Callable[..., "Scene"]] = {}
 
 
-def screen(name: str):
+def register_scene(name: str):
     """Class decorator: make a scene buildable as ``app.make(name, ...)``."""
     def register(cls):
-        SCREENS[name] = cls
+        SCENES[name] = cls
         return cls
     return register
 
@@ -180,8 +180,8 @@ class App:
         return scene
 
     def make(self, name: str, *args, **kwargs) -> Scene:
-        """Build the screen registered as ``name`` (see ``screen``)."""
-        return SCREENS[name](*args, **kwargs)
+        """Build the screen registered as ``name`` (see ``register_scene``)."""
+        return SCENES[name](*args, **kwargs)
 
     def replace(self, scene: Scene) -> Scene:
         """Swap the top scene, closing any overlays over it first; the one

@@ -1,7 +1,7 @@
 """The game's screens: logging in, the world and its menu.
 
 They never import each other; each registers itself with the app
-(``@screen("login")``) and asks for the next by name
+(``@register_scene("login")``) and asks for the next by name
 (``self.app.make("world", client)``).  Importing them all here registers every
 name whichever screen a program imports first.
 """

@@ -20,7 +20,7 @@ from game import protocol as P
 from game.net import HostClient, HostError, normalise_url
 
 from .. import theme
-from ..app import Scene, screen
+from ..app import Scene, register_scene
 
 CARD_W, CARD_H = 400, 450
 FIELD_H = 38
@@ -57,7 +57,7 @@ def check_form(server: str, username: str, password: str, registering: bool) -> 
     return None
 
 
-@screen("login")
+@register_scene("login")
 class LoginScene(Scene):
     def __init__(self, message: str = "", server: str | None = None, username: str | None = None):
         self.message = message  # shown in red: why we are here

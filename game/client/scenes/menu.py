@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import pygame
 
 from .. import theme
-from ..app import Display, Scene, screen
+from ..app import Display, Scene, register_scene
 from ..sound import MESSAGE
 
 MAIN, SETTINGS = "main", "settings"
@@ -41,7 +41,7 @@ class Item:
     value: str = ""       # what a choice or slider is set to, drawn on the right
 
 
-@screen("menu")
+@register_scene("menu")
 class MenuScene(Scene):
     overlay = True
 

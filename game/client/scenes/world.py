@@ -17,7 +17,7 @@ from game import protocol as P
 from game import rules
 
 from .. import theme
-from ..app import Scene, screen
+from ..app import Scene, register_scene
 from ..camera import Camera
 from ..interpolation import Interpolator
 from ..prediction import MoveSender, Predictor, facing_for
@@ -68,7 +68,7 @@ def load_graphics(services: dict):
     return services["tiles"], services["avatars"], services["names"]
 
 
-@screen("world")
+@register_scene("world")
 class WorldScene(Scene):
     def __init__(self, client: net.HostClient):
         self.client = client
