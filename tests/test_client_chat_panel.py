@@ -13,6 +13,8 @@ from game.client.sound import ENTERED, MESSAGE
 from game.client.widgets.chat import ChatPanel
 from game.net import ANSWER, DISCONNECTED
 
+from .test_client_world import world  # noqa: F401  (the fixture)
+
 
 class Wired:
     """A panel wired up the way the world scene does it, recording what goes out."""
@@ -161,3 +163,13 @@ def test_the_model_routes_answers_by_event_and_tag():
         message(6, "me", "bob", "lost?")]}, 3.1)
     assert model.outbox == [] and [m["id"] for m in model.items] == [2, 4, 5, 6]
     assert model.on_answer(P.DM_SEND, "bob", None, 4.0) is None  # nothing in flight: ignored
+
+
+def test_the_world_scene_hands_chat_errors_to_the_panel_and_shows_the_rest(world):
+    scene, client, frames, _ = world
+    client.put(P.ERROR, {"event": P.DM_SEND, "code": P.E_RATE_LIMITED, "message": "slow down"})
+    frames(1)
+    assert scene.toasts.items == []  # the panel shows it with the message
+    client.put(P.ERROR, {"event": P.MOVE, "code": P.E_BAD_PAYLOAD, "message": "bad move"})
+    frames(1)
+    assert [item[0] for item in scene.toasts.items] == ["bad move"]
