@@ -114,7 +114,7 @@ def test_a_refused_message_stays_red_and_a_click_sends_it_again(world):
     assert scene.chat.outgoing_label(item) == (
         "Not sent: the host could not handle that. Click to try again.", theme.BAD)
     sends = [r for r in client.requests if r[0] == P.DM_SEND]
-    rect = scene.chat._outgoing_rects[0][0]
+    rect = scene.chat.conversation.outgoing_rects[0][0]
     click(frames, rect.center)
     assert [r for r in client.requests if r[0] == P.DM_SEND] == sends * 2
 

@@ -11,6 +11,11 @@ An *overlay* scene (the Escape menu) is pushed over another without covering
 it: the scene below keeps receiving network events, keeps simulating and is
 drawn first; only the overlay gets the input.
 
+Scenes never import each other: a scene that leads to another asks the app
+for it by name (``self.app.make("world", client)``).  Each screen registers
+its class with ``@register_scene("name")``; the ``scenes`` package imports
+them all, so the names are known whichever scene is imported first.
+
 The window itself (title, icon, minimum size, window or fullscreen with F11)
 is a ``Display``; tests that draw on a plain surface run without one.
 """
@@ -84,6 +89,18 @@ class Display:
     def set_caption(text: str = CAPTION) -> None:
         if pygame.display.get_surface() is not None:
             pygame.display.set_caption(text)
+
+
+# The screens by name ("login", "world", "menu"), filled in by ``register_scene``.
+SCENES: dict[str, Callable[..., "Scene"]] = {}
+
+
+def register_scene(name: str):
+    """Class decorator: make a scene buildable as ``app.make(name, ...)``."""
+    def register(cls):
+        SCENES[name] = cls
+        return cls
+    return register
 
 
 class Scene:
@@ -161,6 +178,10 @@ class App:
         if self.stack and not scene.overlay:
             self.stack[-1].enter()
         return scene
+
+    def make(self, name: str, *args, **kwargs) -> Scene:
+        """Build the screen registered as ``name`` (see ``register_scene``)."""
+        return SCENES[name](*args, **kwargs)
 
     def replace(self, scene: Scene) -> Scene:
         """Swap the top scene, closing any overlays over it first; the one

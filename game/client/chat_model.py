@@ -219,6 +219,25 @@ class ChatModel:
             self.talked.add(self.peer)
         return None
 
+    def on_answer(self, event: str, tag, reply, now: float) -> str | None:
+        """The host's answer to one of the chat's requests (``tag`` as given
+        with it); returns a problem with the open conversation, in words."""
+        if event == P.DM_SEND:
+            self.on_send_answer(reply, now)
+            return None
+        if event == P.DM_HISTORY and isinstance(tag, tuple) and tag[:1] == (CHECK,):
+            self.on_check_answer(tag[1], reply)
+            return None
+        if not isinstance(reply, dict):
+            return None
+        if event == P.DIRECTORY and reply.get("ok"):
+            self.set_directory(reply.get("players") or [])
+        elif event == P.DM_OPEN and tag == self.peer:
+            return self.on_open_answer(reply)
+        elif event == P.DM_HISTORY and tag == self.peer:
+            self.on_history_answer(reply)
+        return None
+
     def on_history_answer(self, reply: dict) -> None:
         self.loading_older = False
         if reply.get("ok"):

@@ -20,7 +20,7 @@ from game import protocol as P
 from game.net import HostClient, HostError, normalise_url
 
 from .. import theme
-from ..app import Scene
+from ..app import Scene, register_scene
 
 CARD_W, CARD_H = 400, 450
 FIELD_H = 38
@@ -57,6 +57,7 @@ def check_form(server: str, username: str, password: str, registering: bool) -> 
     return None
 
 
+@register_scene("login")
 class LoginScene(Scene):
     def __init__(self, message: str = "", server: str | None = None, username: str | None = None):
         self.message = message  # shown in red: why we are here
@@ -257,14 +258,12 @@ class LoginScene(Scene):
             self.picker.update(dt)
 
     def _logged_in(self, client: HostClient) -> None:
-        from .world import WorldScene
-
         settings = self.app.services.get("settings")
         if settings is not None:
             settings.server = client.server_url
             settings.username = client.session.name
             settings.save(self.app.services.get("settings_path"))
-        self.app.replace(WorldScene(client))
+        self.app.replace(self.app.make("world", client))
 
     # -- drawing --------------------------------------------------------------------
     def draw(self, surface: pygame.Surface, alpha: float) -> None:

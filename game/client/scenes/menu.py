@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import pygame
 
 from .. import theme
-from ..app import Display, Scene
+from ..app import Display, Scene, register_scene
 from ..sound import MESSAGE
 
 MAIN, SETTINGS = "main", "settings"
@@ -41,6 +41,7 @@ class Item:
     value: str = ""       # what a choice or slider is set to, drawn on the right
 
 
+@register_scene("menu")
 class MenuScene(Scene):
     overlay = True
 
@@ -140,8 +141,6 @@ class MenuScene(Scene):
 
     def log_out(self) -> None:
         """End this session on the host and go back to the login screen."""
-        from .login import LoginScene
-
         client = self.world.client
         self.world.ended = True  # the world stops using the connection now
 
@@ -153,7 +152,7 @@ class MenuScene(Scene):
 
         threading.Thread(target=revoke, name="logout", daemon=True).start()
         Display.set_caption()
-        self.app.replace(LoginScene(message="You logged out."))
+        self.app.replace(self.app.make("login", message="You logged out."))
 
     # -- input --------------------------------------------------------------------------
     def handle_event(self, event: pygame.event.Event) -> None:

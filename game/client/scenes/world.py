@@ -17,12 +17,11 @@ from game import protocol as P
 from game import rules
 
 from .. import theme
-from ..app import Scene
+from ..app import Scene, register_scene
 from ..camera import Camera
 from ..interpolation import Interpolator
 from ..prediction import MoveSender, Predictor, facing_for
 from ..contacts import ContactBook, contacts_path
-from ..sound import ENTERED, MESSAGE
 from ..sprites import TagSpot, arrange_tags
 from ..widgets.chat import ChatPanel
 from ..widgets.minimap import Minimap
@@ -37,8 +36,6 @@ MOVE_KEYS = {
     pygame.K_UP: "up", pygame.K_w: "up",
     pygame.K_DOWN: "down", pygame.K_s: "down",
 }
-# Answers the chat panel handles itself (errors are shown inside the panel).
-CHAT_EVENTS = (P.DIRECTORY, P.DM_OPEN, P.DM_HISTORY, P.DM_SEND, P.DM_CLOSE)
 # Away from the host the world on screen is out of date: it is drawn greyed.
 STALE_SHADE = (40, 44, 52, 150)
 
@@ -71,6 +68,7 @@ def load_graphics(services: dict):
     return services["tiles"], services["avatars"], services["names"]
 
 
+@register_scene("world")
 class WorldScene(Scene):
     def __init__(self, client: net.HostClient):
         self.client = client
@@ -104,8 +102,10 @@ class WorldScene(Scene):
         self.manager = theme.make_manager(size)
         contacts = ContactBook(contacts_path(services),
                                f"{getattr(self.client, 'server_url', '')} {self.me_name}")
+        # The panel sends its own requests and takes its own events (see on_net).
         self.chat = ChatPanel(self.manager, self.me_name, self.client_request,
-                              clock=lambda: self.app.now, contacts=contacts)
+                              clock=lambda: self.app.now, contacts=contacts, cue=self.cue,
+                              notify=self.notify_chat)
         self.status = ConnectionIndicator()
         self.status.state = ONLINE if self.client.connected else JOINING
         self.toasts = Toasts()
@@ -121,9 +121,11 @@ class WorldScene(Scene):
         self.held.clear()  # the menu gets the key releases now
 
     def open_menu(self) -> None:
-        from .menu import MenuScene
+        self.app.push(self.app.make("menu", self))
 
-        self.app.push(MenuScene(self))
+    def notify_chat(self, text: str, action) -> None:
+        """A toast about the chat (a new message); clicking it runs ``action``."""
+        self.toasts.add(text, theme.ACCENT, action=action)
 
     def cue(self, name: str) -> None:
         sound = self.app.services.get("sound")
@@ -152,10 +154,8 @@ class WorldScene(Scene):
                 pass  # dropped connection: the reconnect re-opens what is needed
 
     def back_to_login(self, message: str) -> None:
-        from .login import LoginScene
-
         self.leave()
-        self.app.replace(LoginScene(message=message))
+        self.app.replace(self.app.make("login", message=message))
 
     # -- input ----------------------------------------------------------------------------
     def handle_event(self, event: pygame.event.Event) -> None:
@@ -209,8 +209,7 @@ class WorldScene(Scene):
                 self.manager.set_focus_set(None)
             name = self.avatar_at(event.pos)
             if name is not None:  # click someone to talk to them
-                self.chat.set_visible(True)
-                self.chat.open(name)
+                self.chat.show_conversation(name)
             return
         self.manager.process_events(event)
         if self.chat.typing:
@@ -255,6 +254,8 @@ class WorldScene(Scene):
             if isinstance(data.get("tag"), float):
                 self.status.set_ping((event.at - data["tag"]) * 1000.0)
             return
+        if self.chat.on_net(kind, data):  # the chat's own events and answers
+            return
         handler = getattr(self, "on_" + kind, None)
         if handler is not None:
             handler(data if data is not None else {})
@@ -281,12 +282,6 @@ class WorldScene(Scene):
         for p in data.get("players") or []:
             self._add_remote(p)
         self.online_ids = set(self.remotes)  # welcome lists everyone in the world
-        self.chat.set_unread_counts(data.get("unread") or {})
-        for message in data.get("missed_messages") or []:
-            self.chat.on_missed(message)
-        self.chat.set_connected(True)
-        self.chat.reopen()
-        self.client_request(P.DIRECTORY, {}, None)
         self.status.state = ONLINE
 
     def _add_remote(self, p: dict) -> None:
@@ -311,8 +306,6 @@ class WorldScene(Scene):
         self._add_remote(data)
         if isinstance(data.get("id"), int) and data["id"] in self.remotes:
             self.online_ids.add(data["id"])
-        if "name" in data and data.get("id") != self.me_id:
-            self.chat.set_online(str(data["name"]), True)
 
     def on_look_changed(self, data: dict) -> None:
         pid = data.get("id")
@@ -326,8 +319,6 @@ class WorldScene(Scene):
         self._drop_remote(data.get("id"))
         if isinstance(data.get("id"), int):
             self.online_ids.discard(data["id"])
-        if "name" in data:
-            self.chat.set_online(str(data["name"]), False)
 
     def on_snapshot(self, data: dict) -> None:
         try:
@@ -368,33 +359,9 @@ class WorldScene(Scene):
         if self.predictor.correct(seq, x, y, self.last_seq):
             self.sender.reset(x, y)
 
-    def on_dm_message(self, data: dict) -> None:
-        self.chat.on_message(data)
-        if data.get("from") != self.me_name:
-            self.cue(MESSAGE)
-
-    def on_dm_unread(self, data: dict) -> None:
-        peer, count = data.get("peer"), data.get("unread")
-        if isinstance(peer, str) and isinstance(count, int):
-            self.chat.on_unread(peer, count)
-            self.cue(MESSAGE)
-            if not (self.chat.visible and self.chat.peer == peer):
-                self.toasts.add(f"New message from {peer}", theme.ACCENT,
-                                action=lambda: self.open_conversation(peer))
-
-    def open_conversation(self, peer: str) -> None:
-        self.chat.set_visible(True)
-        self.chat.open(peer)
-
-    def on_dm_presence(self, data: dict) -> None:
-        if isinstance(data.get("peer"), str):
-            self.chat.on_presence(data["peer"], str(data.get("state")))
-            if data.get("state") == "entered" and data["peer"] == self.chat.peer:
-                self.cue(ENTERED)
-
     def on_error(self, data: dict) -> None:
-        if data.get("event") in CHAT_EVENTS or data.get("event") == P.SET_LOOK:
-            return
+        if data.get("event") == P.SET_LOOK:
+            return  # the look editor shows it
         self.toasts.add(str(data.get("message", "the host reported an error")), theme.BAD)
 
     def on_session_ended(self, data: dict) -> None:
@@ -416,7 +383,6 @@ class WorldScene(Scene):
         self.status.state = JOINING  # the welcome follows
 
     def on_disconnected(self, data: dict) -> None:
-        self.chat.set_connected(False)
         if data.get("reconnecting"):
             self.status.state = HOST_STOPPED if data.get("host_stopped") else RECONNECTING
             self.held.clear()
@@ -437,8 +403,6 @@ class WorldScene(Scene):
     def on_answer(self, data: dict) -> None:
         if data.get("event") == P.SET_LOOK:
             self.look_editor.on_answer(data.get("tag"), data.get("reply"))
-            return
-        self.chat.on_answer(data.get("event"), data.get("tag"), data.get("reply"))
 
     # -- simulation -------------------------------------------------------------------------
     def fixed_update(self, dt: float) -> None:
