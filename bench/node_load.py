@@ -3,7 +3,7 @@
     python -m bench.node_load --server http://127.0.0.1:5000 --db world.db \\
         --players 500 --seconds 10 --spread
 
-``python -m game.bots`` spends about a core on 500 players (python-socketio's
+``python -m bench.load`` spends about a core on 500 players (python-socketio's
 cost per message), so on a small machine it measures itself.  The Node
 generator only walks and measures: Python reads where every account stands
 from the host's database, precomputes each player's walk with
@@ -11,7 +11,7 @@ from the host's database, precomputes each player's walk with
 Node logs the players in, sends the moves on schedule and applies the bots'
 definitions of latency and delivery.  Python measures the host and the
 machine over the same window and returns a report with the fields of
-``python -m game.bots --report`` (see ``game.bots.REPORT``), plus
+``python -m bench.load --report`` (see ``bench.load.REPORT``), plus
 ``"generator": "node"``.
 
 The host must run on this machine with the database given (``--db``), since
@@ -37,9 +37,11 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from game import bots  # noqa: E402
+from bench.load import (VIEW_MARGIN_PX, host_process, judge_run,  # noqa: E402
+                        measure_host, wait_measured)
 from game import protocol as P  # noqa: E402
 from game import rules  # noqa: E402
+from game.bots import DEFAULT_PASSWORD_SUFFIX, LOGIN_THREADS, Walker, targets_for  # noqa: E402
 
 LOADGEN = Path(__file__).resolve().parent / "loadgen"
 SCRIPT = LOADGEN / "loadgen.mjs"
@@ -67,7 +69,7 @@ def ensure_installed() -> None:
 
 # -- the plan -------------------------------------------------------------------------
 def account_name(prefix: str, index: int) -> str:
-    return f"{prefix}{index:04d}"  # as game.bots names its bots
+    return f"{prefix}{index:04d}"  # as game.bots names its players
 
 
 def stored_positions(db_path: Path, names: list[str]) -> dict[str, tuple[float, float]]:
@@ -90,7 +92,7 @@ def stored_positions(db_path: Path, names: list[str]) -> dict[str, tuple[float, 
 
 @dataclass
 class _Walk:
-    """What ``bots.Walker.advance`` moves: a position and a target."""
+    """What ``Walker.advance`` moves: a position and a target."""
     x: float
     y: float
     target: tuple[float, float] = (0.0, 0.0)
@@ -104,7 +106,7 @@ def start_position(world: rules.WorldMap,
     return round(x, 1), round(y, 1)
 
 
-def walk_path(walker: bots.Walker, start: tuple[float, float], steps: int,
+def walk_path(walker: Walker, start: tuple[float, float], steps: int,
               dt: float) -> list[float]:
     """Positions every ``dt`` seconds, flattened ``[x0, y0, x1, y1, ...]``."""
     walk = _Walk(*start)
@@ -120,18 +122,18 @@ def make_plan(url: str, players: int, rate: float, seconds: float, mode: str, pr
               db_path: Path, *, warmup: float, deadline_ms: float, observers: int, seed: int,
               first: int = 0, map_path: str | None = None) -> dict:
     world = rules.load_world(map_path) if map_path else rules.load_world()
-    walker = bots.Walker(world, bots.targets_for(world, mode), random.Random(seed))
+    walker = Walker(world, targets_for(world, mode), random.Random(seed))
     names = [account_name(prefix, first + i) for i in range(players)]
     stored = stored_positions(db_path, names)
     steps = math.ceil((warmup + seconds + deadline_ms / 1000.0 + PATH_SLACK_S) * rate) + 1
     entries = []
     for name in names:
         path = walk_path(walker, start_position(world, stored.get(name)), steps, 1.0 / rate)
-        entries.append({"name": name, "password": name + bots.DEFAULT_PASSWORD_SUFFIX,
+        entries.append({"name": name, "password": name + DEFAULT_PASSWORD_SUFFIX,
                         "path": path})
     return {"url": url, "rate": rate, "warmup_s": warmup, "seconds": seconds,
-            "deadline_ms": deadline_ms, "view_px": P.AREA_GUARANTEED_PX - bots.VIEW_MARGIN_PX,
-            "observers": observers, "seed": seed, "logins_in_flight": bots.LOGIN_THREADS,
+            "deadline_ms": deadline_ms, "view_px": P.AREA_GUARANTEED_PX - VIEW_MARGIN_PX,
+            "observers": observers, "seed": seed, "logins_in_flight": LOGIN_THREADS,
             "players": entries}
 
 
@@ -144,13 +146,12 @@ def run_node(url: str, players: int, rate: float, seconds: float, mode: str,
 
     New accounts are registered by the generator and start at the spawn;
     existing ones start where ``db_path`` (the host's database) has them.
-    Returns the ``game.bots --report`` fields plus ``generator``."""
+    Returns the ``bench.load --report`` fields plus ``generator``."""
     ensure_installed()
-    bots._load_net(green=False)
     plan = make_plan(url, players, rate, seconds, mode, prefix, db_path, warmup=warmup,
                      deadline_ms=deadline_ms, observers=observers, seed=seed, first=first,
                      map_path=map_path)
-    host = bots.host_process(url)
+    host = host_process(url)
     holder: dict = {}
     stats: dict | None = None
     with tempfile.TemporaryDirectory(prefix="pc-loadgen-") as tmp:
@@ -168,7 +169,7 @@ def run_node(url: str, players: int, rate: float, seconds: float, mode: str,
                     message = json.loads(line)
                     if "window" in message:
                         window = _monotonic_window(message["window"])
-                        threading.Thread(target=bots._measure_host,
+                        threading.Thread(target=measure_host,
                                          args=(host, window, holder, url), daemon=True).start()
                     elif "stats" in message:
                         stats = message["stats"]
@@ -183,10 +184,7 @@ def run_node(url: str, players: int, rate: float, seconds: float, mode: str,
     if stats is None:
         raise RuntimeError(f"the load generator exited with {code} without figures:\n"
                            f"{errors.strip()[-1500:]}")
-    for _ in range(50):  # the host measurement ends with the window
-        if holder.get("done"):
-            break
-        time.sleep(0.1)
+    wait_measured(holder)  # the host measurement ends with the window
     result = report(players, rate, mode, seconds, deadline_ms, stats, holder)
     if result["warning"] or result["corrections"] or result["errors"] or result["disconnects"]:
         for line in errors.strip().splitlines()[-10:]:
@@ -202,14 +200,14 @@ def _monotonic_window(window: dict) -> tuple[float, float]:
 
 def report(players: int, rate: float, mode: str, seconds: float, deadline_ms: float,
            stats: dict, holder: dict) -> dict:
-    """The fields of ``game.bots --report``, judged by the same thresholds."""
+    """The fields of ``bench.load --report``, judged by the same thresholds."""
     round_ = lambda v, n=1: None if v is None else round(v, n)  # noqa: E731
     cpu = stats["cpu_pct"]
     lag = stats["send_lag_p99_ms"]
     machine = holder.get("machine_cpu_pct")
     joined, expected = stats["joined"], stats["expected"]
     tick = holder.get("stats") or {}
-    saturated, warnings = bots.judge_run(
+    saturated, warnings = judge_run(
         busiest_cpu_pct=cpu, send_lag_p99_ms=lag, machine_cpu_pct=machine, joined=joined,
         players=players, expected=expected, busiest="the load generator")
     if stats.get("start_mismatch"):

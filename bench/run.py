@@ -2,7 +2,7 @@
 
     python -m bench.run                      # the full run; writes docs/benchmarks.md
     python -m bench.run --counts 10,25 --seconds 5 --spread 0 --out /tmp/b.md
-    python -m bench.run --generator python   # load from python -m game.bots instead
+    python -m bench.run --generator python   # load from python -m bench.load instead
 
 Starts the naive host (``bench/naive_host.py``: every move re-sent to everyone
 at once) and the real host (``host.py``: batched, interest-managed snapshots)
@@ -13,7 +13,7 @@ produced them.
 
 The load comes from the Node generator (``bench/node_load.py`` driving
 ``bench/loadgen/loadgen.mjs``) when ``node`` and ``npm`` are installed, else
-from ``python -m game.bots --report``.  Both walk the same paths and measure
+from ``python -m bench.load --report``.  Both walk the same paths and measure
 latency the same way; the Node one costs a fraction of the CPU, which matters
 because the load shares the machine with the host: 500 players from the Python
 tool take about a core of a two-core machine.  Each row says how busy the
@@ -68,7 +68,7 @@ def run_node(host: HostProcess, players: int, args: argparse.Namespace, mode: st
 
 def run_bots(url: str, players: int, args: argparse.Namespace, mode: str,
              procs: int) -> dict:
-    cmd = [sys.executable, "-m", "game.bots", "--server", url, "--players", str(players),
+    cmd = [sys.executable, "-m", "bench.load", "--server", url, "--players", str(players),
            "--rate", str(args.rate), "--seconds", str(args.seconds), f"--{mode}", "--report",
            "--procs", str(procs), "--prefix", "bench"]
     print("  $", " ".join(cmd[1:]), file=sys.stderr, flush=True)
@@ -83,7 +83,7 @@ def run_bots(url: str, players: int, args: argparse.Namespace, mode: str,
 
 
 def place(url: str, players: int, args: argparse.Namespace) -> None:
-    cmd = [sys.executable, "-m", "game.bots", "--server", url, "--players", str(players),
+    cmd = [sys.executable, "-m", "bench.load", "--server", url, "--players", str(players),
            "--rate", "5", "--seconds", str(args.spread_walk), "--spread",
            "--procs", str(procs_for(players, args)), "--prefix", "bench"]
     print("  $", " ".join(cmd[1:]), " (walking out, not measured)", file=sys.stderr, flush=True)
@@ -270,10 +270,10 @@ def generator_note(args: argparse.Namespace) -> str:
                 "--server URL --db HOST_DB --players N --seconds S [--crowd|--spread] "
                 "--prefix bench`. Each player walks a path precomputed with `game.bots.Walker` "
                 "(the walk of `python -m game.bots`) from where the host's database has it, and "
-                "latency and delivery are defined as in `python -m game.bots --report`; it costs "
+                "latency and delivery are defined as in `python -m bench.load --report`; it costs "
                 "far less CPU per player, so the figures describe the host rather than the tool. "
-                "Python's `game.bots` only registers and walks out the spread players first.")
-    return ("- **Load generator: Python** (`python -m game.bots --report --procs P`, "
+                "Python's `bench.load` only registers and walks out the spread players first.")
+    return ("- **Load generator: Python** (`python -m bench.load --report --procs P`, "
             "python-socketio on green threads; P is 1 up to 100 players, else 2 unless "
             "`--procs` says otherwise). It needs about a core for 500 players, so large counts "
             "on a small machine measure the tool as much as the host.")
@@ -321,8 +321,8 @@ def _guaranteed() -> int:
 
 
 def _crowd() -> str:
-    from game import bots
-    return f"{2 * bots.CROWD_HALF_W}x{2 * bots.CROWD_HALF_H}"
+    from game.bots import CROWD_HALF_H, CROWD_HALF_W
+    return f"{2 * CROWD_HALF_W}x{2 * CROWD_HALF_H}"
 
 
 # -- running ----------------------------------------------------------------------------
@@ -342,7 +342,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--generator", choices=["node", "python"],
                         default="node" if node_load.node_available() else "python",
                         help="load generator for the measured runs: the Node one "
-                             "(bench/loadgen, needs node and npm) or python -m game.bots")
+                             "(bench/loadgen, needs node and npm) or python -m bench.load")
     parser.add_argument("--procs", type=int, default=0,
                         help="python load tool processes (0: 1 up to 100 players, else 2); "
                              "also used to place the spread players")
@@ -403,7 +403,7 @@ def main(argv: list[str] | None = None) -> int:
         frames.append(frame_time(None, args))
         with HostProcess(tmp / "host.db") as host:
             walkers = subprocess.Popen(
-                [sys.executable, "-m", "game.bots", "--server", host.url, "--players",
+                [sys.executable, "-m", "bench.load", "--server", host.url, "--players",
                  str(args.frame_avatars), "--crowd", "--seconds", "0", "--prefix", "bench"],
                 cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             try:

@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 
+from bench import load
 from game import bots
 from game import protocol as P
 from game.host_process import ROOT
@@ -122,13 +123,13 @@ def test_the_naive_benchmark_host_sends_every_move_to_everyone_at_once(tmp_path)
 def test_a_run_is_judged_invalid_when_the_tool_measured_itself():
     fine = dict(busiest_cpu_pct=40.0, send_lag_p99_ms=3.0, machine_cpu_pct=60.0, joined=10,
                 players=10, expected=100, busiest="a load process")
-    assert bots.judge_run(**fine) == (False, [])
-    saturated, warnings = bots.judge_run(**{**fine, "busiest_cpu_pct": 95.0},
+    assert load.judge_run(**fine) == (False, [])
+    saturated, warnings = load.judge_run(**{**fine, "busiest_cpu_pct": 95.0},
                                          advice="; use more --procs")
     assert saturated and warnings == ["a load process used 95% of a core: the figures measure "
                                       "the load tool, not the host; use more --procs"]
-    saturated, warnings = bots.judge_run(**{**fine, "send_lag_p99_ms": 80.0})
+    saturated, warnings = load.judge_run(**{**fine, "send_lag_p99_ms": 80.0})
     assert saturated and "80 ms late" in warnings[0]
-    saturated, warnings = bots.judge_run(**{**fine, "machine_cpu_pct": 99.0, "joined": 7,
+    saturated, warnings = load.judge_run(**{**fine, "machine_cpu_pct": 99.0, "joined": 7,
                                             "expected": 0})
     assert not saturated and len(warnings) == 3

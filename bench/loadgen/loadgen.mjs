@@ -6,7 +6,7 @@
 // and for every player its account and a path precomputed with
 // game.bots.Walker (one position per 1/rate s, rounded to 0.1 px).  This
 // program logs the players in, joins them, walks them along their paths and
-// measures move-to-delivery latency exactly as `python -m game.bots --report`
+// measures move-to-delivery latency exactly as `python -m bench.load --report`
 // defines it, but costs far less CPU per player, so on a small machine the
 // figures describe the host rather than the load tool.
 //
