@@ -1822,7 +1822,7 @@ def draw_avatar(look, direction, frame, paint=None):
     return s
 
 
-# Looks players choose (game/protocol.py LOOK_OPTIONS names the same options):
+# Looks players choose (game/core/protocol.py LOOK_OPTIONS names the same options):
 # a hair style picks a template; the palettes colour its parts at run time.
 AVATAR_TEMPLATE_FILE = "avatar_templates.png"
 HAIR_STYLES = ("short", "long", "spiky", "bun", "cap", "ponytail", "bob", "afro")

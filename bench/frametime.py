@@ -35,8 +35,8 @@ class SyntheticFeed:
     def __init__(self, client, players: int):
         import random
 
-        from game import protocol as P
-        from game import rules
+        from game.core import protocol as P
+        from game.core import rules
         from game.bots import Bot, Walker, targets_for
 
         self.P = P
@@ -63,7 +63,7 @@ class SyntheticFeed:
             "tick_rate": 1.0 / self.TICK_S, "server_time": time.time() * 1000.0})
 
     def _put(self, kind: str, data) -> None:
-        from game.net import NetEvent
+        from game.client.net import NetEvent
 
         self.client.events.put(NetEvent(kind, data))
 
@@ -86,7 +86,7 @@ def measure(server: str | None, seconds: float, size: tuple[int, int], name: str
 
     from game.client.app import App
     from game.client.scenes.world import WorldScene
-    from game.net import HostClient, Session
+    from game.client.net import HostClient, Session
 
     client = HostClient(server or "http://127.0.0.1:9", reconnect=False)
     if synthetic:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import requests
 
-from game.host_process import HostProcess
+from game.client.host_process import HostProcess
 
 
 def main() -> None:

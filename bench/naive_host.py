@@ -20,7 +20,7 @@ if str(ROOT) not in sys.path:
 
 def make_naive(host) -> None:
     """Re-broadcast each accepted move at once; the tick only saves."""
-    from game import protocol as P
+    from game.core import protocol as P
     from server.live import WORLD_ROOM
 
     ctx = host.ctx

@@ -39,8 +39,8 @@ if str(ROOT) not in sys.path:
 
 from bench.load import (VIEW_MARGIN_PX, host_process, judge_run,  # noqa: E402
                         measure_host, wait_measured)
-from game import protocol as P  # noqa: E402
-from game import rules  # noqa: E402
+from game.core import protocol as P  # noqa: E402
+from game.core import rules  # noqa: E402
 from game.bots import DEFAULT_PASSWORD_SUFFIX, LOGIN_THREADS, Walker, targets_for  # noqa: E402
 
 LOADGEN = Path(__file__).resolve().parent / "loadgen"

@@ -38,7 +38,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench import node_load  # noqa: E402
-from game.host_process import HostProcess  # noqa: E402
+from game.client.host_process import HostProcess  # noqa: E402
 
 DEFAULT_COUNTS = "10,25,50,100,200"
 # A design whose p99 passes this (or that delivers less than COLLAPSE_DELIVERED
@@ -316,7 +316,7 @@ def goal_rows(args: argparse.Namespace, fast: dict, spread: list, frames: list) 
 
 
 def _guaranteed() -> int:
-    from game import protocol as P
+    from game.core import protocol as P
     return P.AREA_GUARANTEED_PX
 
 

@@ -4,12 +4,12 @@
     python -m bench.soak --minutes 2 --players 20
     python -m bench.soak --minutes 0.1 --no-faults
 
-Starts a real host (``host.py`` through ``game.host_process.HostProcess``) on a
+Starts a real host (``host.py`` through ``game.client.host_process.HostProcess``) on a
 free 127.0.0.1 port with a fresh database.  When this runs as root, the
 database lives on a small tmpfs of its own (``--disk-mb``) so that the disk
 can be filled; otherwise the disk-full step is skipped with a line saying so.
 
-**Churn.**  ``--players`` scripted players (``game.net.HostClient``, the game's
+**Churn.**  ``--players`` scripted players (``game.client.net.HostClient``, the game's
 own client code) each repeat: log in, join, walk between open spots at
 walking speed for 10 to 40 s (``game.bots.Walker``, ``--move-hz`` positions a
 second), send a direct message to another player every 2 to 5 s, leave, and
@@ -58,11 +58,11 @@ from typing import Any
 
 import psutil
 
-from game import protocol as P
-from game import rules
+from game.core import protocol as P
+from game.core import rules
 from game.bots import Walker, targets_for
-from game.host_process import HostProcess
-from game.net import ANSWER, DISCONNECTED, HostClient, HostError, probe
+from game.client.host_process import HostProcess
+from game.client.net import ANSWER, DISCONNECTED, HostClient, HostError, probe
 
 PASSWORD = "soak-walks-around"
 ANSWER_S = 30.0          # a request with no answer this long is counted as lost

@@ -16,7 +16,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-from game import protocol as P
+from game.core import protocol as P
 
 from .runtime import Runtime
 from .storage import NameTaken, Storage, StorageFull

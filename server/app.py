@@ -15,8 +15,8 @@ import socketio.packet
 from flask_socketio import SocketIO
 from werkzeug.exceptions import HTTPException
 
-from game import protocol as P
-from game.rules import WorldMap
+from game.core import protocol as P
+from game.core.rules import WorldMap
 
 from .accounts import Accounts
 from .config import HostConfig, load_or_create_secret

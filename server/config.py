@@ -9,8 +9,8 @@ from pathlib import Path
 
 import platformdirs
 
-from game import protocol as P
-from game.rules import DEFAULT_MAP_PATH
+from game.core import protocol as P
+from game.core.rules import DEFAULT_MAP_PATH
 
 APP_NAME = "pixel-commons"
 ASYNC_MODES = ("eventlet", "threading")

@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from game import protocol as P
+from game.core import protocol as P
 
 from .accounts import Accounts, Identity
 from .config import HostConfig

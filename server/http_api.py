@@ -8,7 +8,7 @@ import time
 
 from flask import Blueprint, jsonify, request
 
-from game import protocol as P
+from game.core import protocol as P
 
 from .accounts import AuthError
 from .context import HostContext

@@ -31,7 +31,7 @@ from typing import Any, Callable
 from engineio import packet as eio_packet
 from engineio import payload as eio_payload
 
-from game import protocol as P
+from game.core import protocol as P
 
 from .startup import StartupError
 

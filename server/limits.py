@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 import socketio.packet
 
-from game import protocol as P
+from game.core import protocol as P
 
 log = logging.getLogger("server.limits")
 

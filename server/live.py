@@ -1,7 +1,7 @@
 """Who is in the world right now and where they stand.
 
 Pure in-memory state, updated by the handlers and read by the tick loop.
-Positions are checked with the shared rules in ``game.rules``.
+Positions are checked with the shared rules in ``game.core.rules``.
 
 For interest management the world is cut into square cells of
 ``protocol.AREA_CELL_PX``; a player's *area* is the block of cells within
@@ -15,8 +15,8 @@ import functools
 import threading
 from dataclasses import dataclass, field
 
-from game import protocol as P
-from game import rules
+from game.core import protocol as P
+from game.core import rules
 
 from .limits import SlidingWindow, Strikes
 

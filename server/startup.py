@@ -137,7 +137,7 @@ def prepare(config: "HostConfig", new_key: bool = False) -> DatabaseLock:
 
 
 def check_map(path: Path) -> None:
-    from game.rules import WorldMap
+    from game.core.rules import WorldMap
 
     if not path.is_file():
         raise StartupError(f"map {path} is missing: put it back, or point --map at a Tiled .tmx map")

@@ -36,7 +36,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from sqlite_utils import Database
 
-from game.protocol import conversation_key
+from game.core.protocol import conversation_key
 
 from .runtime import Runtime
 

@@ -12,7 +12,7 @@ import gc
 import time
 from collections import defaultdict
 
-from game import protocol as P
+from game.core import protocol as P
 
 from .context import HostContext, log
 from .fanout import compact_json

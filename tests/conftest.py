@@ -23,7 +23,7 @@ os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
-from game.net import HostClient  # noqa: E402
+from game.client.net import HostClient  # noqa: E402
 
 from .support import HostProcess  # noqa: E402
 

@@ -1,2 +1,2 @@
-"""Test helpers: the real host process lives in game.host_process."""
-from game.host_process import HostProcess, free_port  # noqa: F401
+"""Test helpers: the real host process lives in game.client.host_process."""
+from game.client.host_process import HostProcess, free_port  # noqa: F401

@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from game.host_process import ROOT
+from game.client.host_process import ROOT
 
 # Attributes of python-socketio, python-engineio and eventlet that only
 # bench/load/transport.py may touch.

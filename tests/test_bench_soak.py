@@ -13,9 +13,9 @@ import sys
 import threading
 
 from bench import soak
-from game import rules
+from game.core import rules
 from game.bots import Walker, targets_for
-from game.host_process import ROOT
+from game.client.host_process import ROOT
 
 
 def test_a_short_soak_without_faults_loses_nothing():

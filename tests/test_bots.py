@@ -10,8 +10,8 @@ import sys
 
 from bench import load
 from game import bots
-from game import protocol as P
-from game.host_process import ROOT
+from game.core import protocol as P
+from game.client.host_process import ROOT
 
 REPORT_FIELDS = {
     "players", "rate", "mode", "seconds", "procs", "joined", "p50_ms", "p99_ms", "max_ms",
@@ -71,7 +71,7 @@ def test_accounts_are_reused_and_processes_can_share_the_work(host):
 
 
 def test_refuses_a_host_that_is_not_there():
-    from game.host_process import free_port
+    from game.client.host_process import free_port
 
     result = run_bots("--server", f"http://127.0.0.1:{free_port()}", "--players", "1",
                       "--seconds", "1", "--report", timeout=30)
@@ -80,7 +80,7 @@ def test_refuses_a_host_that_is_not_there():
 
 
 def test_crowd_targets_stay_around_the_spawn():
-    from game import rules
+    from game.core import rules
 
     world = rules.load_world()
     sx, sy = world.spawn
@@ -95,7 +95,7 @@ def test_the_naive_benchmark_host_sends_every_move_to_everyone_at_once(tmp_path)
     """The comparison design must really be the naive one: a move comes back
     to everyone at once as a one-player snapshot with tick 0, not in a tick."""
     from bench.run import NaiveHost
-    from game.net import HostClient
+    from game.client.net import HostClient
 
     from .conftest import PASSWORD, unique_name
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from game import protocol as P
-from game.host_process import ROOT, HostProcess
+from game.core import protocol as P
+from game.client.host_process import ROOT, HostProcess
 
 from .conftest import db_rows, wait_until
 

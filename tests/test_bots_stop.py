@@ -14,8 +14,8 @@ import time
 import pytest
 import requests
 
-from game import protocol as P
-from game.host_process import ROOT
+from game.core import protocol as P
+from game.client.host_process import ROOT
 
 from .conftest import wait_until
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pygame
 import pytest
 
-from game import protocol as P
+from game.core import protocol as P
 from game.client import theme
 from game.client.scenes.world import WorldScene
-from game.net import ANSWER, CONNECTED, DISCONNECTED, RETRYING
+from game.client.net import ANSWER, CONNECTED, DISCONNECTED, RETRYING
 
 from .test_client_world import world  # noqa: F401  (the fixture)
 

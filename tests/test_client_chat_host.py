@@ -7,9 +7,9 @@ import time
 import pygame
 import pytest
 
-from game import protocol as P
-from game.host_process import HostProcess
-from game.net import DISCONNECTED, RETRYING, HostClient
+from game.core import protocol as P
+from game.client.host_process import HostProcess
+from game.client.net import DISCONNECTED, RETRYING, HostClient
 
 from .conftest import unique_name
 from .test_client_game import PASSWORD, Game, account, enter_world

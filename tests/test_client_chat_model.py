@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from game import protocol as P
+from game.core import protocol as P
 from game.client.chat_model import CHECK, FAILED, PENDING, SENDING, WAITING, ChatModel
 
 

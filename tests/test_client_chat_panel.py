@@ -6,12 +6,12 @@ from __future__ import annotations
 import pygame
 import pytest
 
-from game import protocol as P
+from game.core import protocol as P
 from game.client import theme
 from game.client.chat_model import CHECK, ChatModel
 from game.client.sound import ENTERED, MESSAGE
 from game.client.widgets.chat import ChatPanel
-from game.net import ANSWER, DISCONNECTED
+from game.client.net import ANSWER, DISCONNECTED
 
 from .test_client_world import world  # noqa: F401  (the fixture)
 

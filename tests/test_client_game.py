@@ -8,13 +8,13 @@ import time
 import pygame
 import pytest
 
-from game import protocol as P
-from game import rules
+from game.core import protocol as P
+from game.core import rules
 from game.client.app import App
 from game.client.scenes.login import LoginScene
 from game.client.scenes.world import WorldScene
 from game.client.settings import Settings
-from game.net import HostClient
+from game.client.net import HostClient
 
 from .conftest import unique_name
 
@@ -369,7 +369,7 @@ def test_logging_in_elsewhere_returns_to_the_login_screen(game, host):
 def test_reconnects_by_itself_after_the_host_restarts(tmp_path):
     """The indicator says "reconnecting" while the host is away; then play goes on
     from where the player stood."""
-    from game.host_process import HostProcess
+    from game.client.host_process import HostProcess
 
     db = tmp_path / "restart.db"
     first = HostProcess(db).start()

@@ -5,7 +5,7 @@ import re
 import subprocess
 import sys
 
-from game.host_process import ROOT
+from game.client.host_process import ROOT
 
 
 def readme_controls() -> list[tuple[str, str]]:

@@ -6,11 +6,11 @@ from __future__ import annotations
 import pygame
 import pytest
 
-from game import protocol as P
+from game.core import protocol as P
 from game.client.scenes.login import LoginScene
 from game.client.scenes.look import ROWS
 from game.client.scenes.world import WorldScene
-from game.net import HostClient
+from game.client.net import HostClient
 
 from .conftest import unique_name
 from .test_client_game import PASSWORD, Game, account, enter_world

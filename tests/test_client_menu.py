@@ -9,15 +9,15 @@ import pygame
 import pytest
 import requests
 
-from game import protocol as P
-from game import rules
+from game.core import protocol as P
+from game.core import rules
 from game.client.app import CAPTION, ICON_PATH, MIN_SIZE, STEP_S, App, Display
 from game.client.scenes.login import LoginScene
 from game.client.scenes.menu import MenuScene
 from game.client.scenes.world import WorldScene
 from game.client.settings import Settings
 from game.client.sound import Sound
-from game.net import HostClient, NetEvent, Session
+from game.client.net import HostClient, NetEvent, Session
 
 from .conftest import unique_name
 

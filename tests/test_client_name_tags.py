@@ -7,7 +7,7 @@ import itertools
 import pygame
 import pytest
 
-from game import protocol as P
+from game.core import protocol as P
 from game.client.sprites import TAG_FADED_ALPHA, TAG_FAR_ALPHA, TAG_FAR_PX, TagSpot, arrange_tags
 
 from .test_client_menu import Harness, StandIn

@@ -5,8 +5,8 @@ import json
 
 from game.client.embedded import EmbeddedHost
 from game.client.settings import DEFAULT_SERVER, Settings
-from game.host_process import free_port
-from game.net import probe
+from game.client.host_process import free_port
+from game.client.net import probe
 
 
 def test_settings_remember_server_and_username_but_never_a_password(tmp_path):

@@ -13,10 +13,10 @@ from pathlib import Path
 import pygame
 import pytest
 
-from game import protocol as P
+from game.core import protocol as P
 from game.client.scenes.world import WorldScene
 from game.client.sound import ENTERED, MESSAGE, Sound
-from game.net import HostClient
+from game.client.net import HostClient
 
 from .conftest import unique_name
 from .test_client_menu import PASSWORD, Harness, StandIn

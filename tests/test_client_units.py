@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from game import rules
+from game.core import rules
 from game.client.camera import Camera
 from game.client.interpolation import Interpolator, SnapshotBuffer
 from game.client.prediction import DOWN, LEFT, RIGHT, UP, MoveSender, Predictor, facing_for

@@ -7,11 +7,11 @@ import random
 import pygame
 import pytest
 
-from game import protocol as P
-from game import rules
+from game.core import protocol as P
+from game.core import rules
 from game.client.app import STEP_S, App
 from game.client.scenes.world import WorldScene
-from game.net import ANSWER, NetEvent, Session
+from game.client.net import ANSWER, NetEvent, Session
 
 
 class StandInClient:

@@ -13,8 +13,8 @@ import psutil
 import pytest
 
 from game.client.embedded import EmbeddedHost
-from game.host_process import ROOT, HostProcess, free_port
-from game.net import HostClient, probe
+from game.client.host_process import ROOT, HostProcess, free_port
+from game.client.net import HostClient, probe
 from server import startup
 
 from .conftest import PASSWORD, stored_position, unique_name, wait_for_position, wait_until

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from game import protocol as P
-from game.host_process import HostProcess
+from game.core import protocol as P
+from game.client.host_process import HostProcess
 from server.runtime import Runtime
 from server.storage import WAL_TRUNCATE_BYTES, Storage, pair_key
 

@@ -13,8 +13,8 @@ import time
 import pytest
 import requests
 
-from game import protocol as P
-from game.host_process import ROOT, HostProcess
+from game.core import protocol as P
+from game.client.host_process import ROOT, HostProcess
 
 from .conftest import ASYNC_MODES
 from .test_hardening_wire import (RawClient, Swarm, Walker, read_db, register_many,

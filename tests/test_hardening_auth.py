@@ -10,8 +10,8 @@ import pytest
 import requests
 import websocket
 
-from game import protocol as P
-from game.host_process import HostProcess
+from game.core import protocol as P
+from game.client.host_process import HostProcess
 from server.accounts import LoginThrottle
 
 from .test_hardening_wire import PASSWORD, RawClient, register, register_many

@@ -10,9 +10,9 @@ import sys
 import threading
 import time
 
-from game import protocol as P
-from game.host_process import HostProcess, free_port
-from game.net import HostClient
+from game.core import protocol as P
+from game.client.host_process import HostProcess, free_port
+from game.client.net import HostClient
 from server.config import HostConfig
 
 from .test_hardening_wire import (PASSWORD, RawClient, Swarm, Walker, read_db, register,

@@ -11,9 +11,9 @@ import websocket
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from game import protocol as P
-from game.host_process import HostProcess
-from game.rules import load_world
+from game.core import protocol as P
+from game.client.host_process import HostProcess
+from game.core.rules import load_world
 from server.storage import pair_key
 
 from .test_hardening_wire import RawClient, Swarm, read_db, register, register_many

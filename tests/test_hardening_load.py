@@ -12,9 +12,9 @@ import psutil
 import requests
 import websocket
 
-from game import protocol as P
-from game.host_process import HostProcess
-from game.net import HostClient
+from game.core import protocol as P
+from game.client.host_process import HostProcess
+from game.client.net import HostClient
 
 from .test_hardening_wire import (PASSWORD, RawClient, Swarm, Walker, percentile, read_db,
                                   register, register_many, ws_url)

@@ -23,8 +23,8 @@ from typing import Any, Callable
 import requests
 import websocket
 
-from game import protocol as P
-from game.rules import WALK_SPEED, load_world
+from game.core import protocol as P
+from game.core.rules import WALK_SPEED, load_world
 
 PASSWORD = "correct-horse-battery"
 
@@ -297,7 +297,7 @@ def percentile(values: list[float], q: float) -> float:
 
 # -- the helpers themselves ---------------------------------------------------------------
 def test_raw_client_joins_moves_and_is_seen(tmp_path):
-    from game.host_process import HostProcess
+    from game.client.host_process import HostProcess
 
     with HostProcess(tmp_path / "world.db") as host:
         alice, bob = register_many(host.url, ["wire_alice", "wire_bob"])

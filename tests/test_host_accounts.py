@@ -11,9 +11,9 @@ import pytest
 import requests
 from itsdangerous import URLSafeTimedSerializer
 
-from game import protocol as P
-from game.host_process import ROOT, free_port
-from game.net import CONNECT_FAILED, DISCONNECTED, probe
+from game.core import protocol as P
+from game.client.host_process import ROOT, free_port
+from game.client.net import CONNECT_FAILED, DISCONNECTED, probe
 from server.storage import MIGRATIONS
 
 from .conftest import (PASSWORD, SPAWN, db_rows, eventlet_only, post, unique_name,

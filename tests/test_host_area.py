@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from game import protocol as P
-from game.net import HostClient
+from game.core import protocol as P
+from game.client.net import HostClient
 
 from .conftest import PASSWORD, db_rows, seen_events, snapshot_positions, unique_name, wait_until, write_tmx
 from .support import HostProcess

@@ -1,7 +1,7 @@
 """Direct messages on a real host: live delivery, unread counts, history, privacy."""
 from __future__ import annotations
 
-from game import protocol as P
+from game.core import protocol as P
 
 from .conftest import PASSWORD, db_rows, eventlet_only, post, seen_events, unique_name
 

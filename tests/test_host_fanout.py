@@ -10,7 +10,7 @@ import time
 import pytest
 import requests
 
-from game import protocol as P
+from game.core import protocol as P
 from server.fanout import websocket_text_frame
 
 from .conftest import SPAWN, snapshot_positions, wait_for_position, wait_until

@@ -7,7 +7,7 @@ import time
 import pytest
 import socketio
 
-from game import protocol as P
+from game.core import protocol as P
 
 from .conftest import db_rows, eventlet_only, seen_events, wait_for_position
 

@@ -8,8 +8,8 @@ import math
 
 import requests
 
-from game import protocol as P
-from game.rules import PERSONAL_SPACE_PX, PLACE_RADIUS_TILES
+from game.core import protocol as P
+from game.core.rules import PERSONAL_SPACE_PX, PLACE_RADIUS_TILES
 
 from .conftest import PASSWORD, SPAWN, TILE, db_rows, stored_position, unique_name, wait_until
 

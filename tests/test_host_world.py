@@ -5,9 +5,9 @@ import math
 
 import pytest
 
-from game import protocol as P
-from game.net import HostClient, Session
-from game.rules import PERSONAL_SPACE_PX
+from game.core import protocol as P
+from game.client.net import HostClient, Session
+from game.core.rules import PERSONAL_SPACE_PX
 
 from .conftest import (ASYNC_MODES, SPAWN, eventlet_only, PlayerFactory, db_rows, seen_events, snapshot_positions,
                        start_world_host, stored_position, unique_name, wait_for_position,

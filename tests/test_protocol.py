@@ -1,11 +1,11 @@
-"""Unit tests of the payload parsers in game.protocol (pure, no host needed)."""
+"""Unit tests of the payload parsers in game.core.protocol (pure, no host needed)."""
 from __future__ import annotations
 
 import math
 
 import pytest
 
-from game import protocol as P
+from game.core import protocol as P
 
 NAN, INF = float("nan"), float("inf")
 

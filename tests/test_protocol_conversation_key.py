@@ -2,7 +2,7 @@
 used for the stored messages and for the live room alike."""
 from __future__ import annotations
 
-from game.protocol import conversation_key
+from game.core.protocol import conversation_key
 from server import storage
 from server.live import conversation_room
 

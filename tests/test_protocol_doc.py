@@ -1,6 +1,6 @@
 """docs/protocol.md must stay in step with the code.
 
-Every event name, error code and session-end reason in game.protocol has its
+Every event name, error code and session-end reason in game.core.protocol has its
 row in the document, and every limit the document states as "`NAME` = value"
 matches the constant or setting of that name.  Pure checks, no host needed.
 """
@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 import host
-from game import protocol as P
-from game import rules
+from game.core import protocol as P
+from game.core import rules
 from server import accounts, http_api, live
 from server.config import HostConfig
 from server import events
@@ -27,7 +27,7 @@ SERVER_SOURCES = {path.relative_to(ROOT).as_posix(): path.read_text(encoding="ut
 
 
 def constants(prefix: str = "") -> dict[str, str]:
-    """String constants of game.protocol whose name starts with ``prefix``."""
+    """String constants of game.core.protocol whose name starts with ``prefix``."""
     return {name: value for name, value in vars(P).items()
             if name.isupper() and name.startswith(prefix) and isinstance(value, str)}
 
@@ -145,7 +145,7 @@ def test_every_stated_limit_matches_the_code(name, value):
 @pytest.mark.parametrize("name", sorted(_number_constants(P)))
 def test_every_protocol_number_is_stated(name):
     assert any(stated == name for stated, _ in STATED), \
-        f"game.protocol.{name} = {getattr(P, name)} is not stated as `{name}` = ... in the doc"
+        f"game.core.protocol.{name} = {getattr(P, name)} is not stated as `{name}` = ... in the doc"
 
 
 @pytest.mark.parametrize("name", sorted(FLAG_DEFAULTS))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from game import protocol as P
+from game.core import protocol as P
 
 GOOD = {"skin": "tan", "hair": "bun", "hair_colour": "auburn", "shirt": "teal",
         "trousers": "navy", "shoes": "white"}

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from game import rules
-from game.rules import (BLOCKED, BOX_HALF_H, BOX_HALF_W, MOVE_BUDGET_MAX_S, OUT_OF_BOUNDS,
+from game.core import rules
+from game.core.rules import (BLOCKED, BOX_HALF_H, BOX_HALF_W, MOVE_BUDGET_MAX_S, OUT_OF_BOUNDS,
                         SPEED_SLACK, THROUGH_WALL, TOO_FAST, WALK_SPEED, MapError, MoveBudget,
                         WorldMap, check_move, input_direction, step)
 

@@ -6,8 +6,8 @@ import random
 
 import pytest
 
-from game import rules
-from game.rules import PERSONAL_SPACE_PX, WorldMap
+from game.core import rules
+from game.core.rules import PERSONAL_SPACE_PX, WorldMap
 
 ROWS = (
     "........",

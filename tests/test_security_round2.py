@@ -16,9 +16,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import websocket
 
-from game import protocol as P
-from game.host_process import HostProcess
-from game.rules import MOVE_BUDGET_MAX_S, SPEED_SLACK, WALK_SPEED
+from game.core import protocol as P
+from game.client.host_process import HostProcess
+from game.core.rules import MOVE_BUDGET_MAX_S, SPEED_SLACK, WALK_SPEED
 
 from .conftest import SPAWN, unique_name
 from .test_hardening_wire import PASSWORD, RawClient, register, ws_url

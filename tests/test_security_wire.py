@@ -14,8 +14,8 @@ import time
 import pytest
 import requests
 
-from game import protocol as P
-from game.host_process import HostProcess
+from game.core import protocol as P
+from game.client.host_process import HostProcess
 
 from .conftest import ASYNC_MODES
 from .test_hardening_wire import RawClient, read_db, register_many

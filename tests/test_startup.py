@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from game.host_process import ROOT, HostProcess, free_port
+from game.client.host_process import ROOT, HostProcess, free_port
 from server import startup
 
 from .conftest import ASYNC_MODES, PASSWORD, post, unique_name

@@ -6,12 +6,12 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
-from game import protocol as P
+from game.core import protocol as P
 from game.bots.stop import Stopped, sleep_until
 
 
 def normalise_url(url: str) -> str:
-    from game.net import normalise_url as normalise  # after a worker went green
+    from game.client.net import normalise_url as normalise  # after a worker went green
 
     return normalise(url)
 

@@ -18,7 +18,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from game import protocol as P
+from game.core import protocol as P
 from game.bots import Bot, Swarm
 
 from . import transport

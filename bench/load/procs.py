@@ -16,7 +16,7 @@ import time
 from multiprocessing.connection import Connection
 from typing import Any, Callable
 
-from game import rules
+from game.core import rules
 from game.bots import load_net
 from game.bots.stop import Stopped, check, sleep_until, take_sigint
 from game.bots.swarm import CLOSE_WAIT_S

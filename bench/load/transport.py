@@ -10,7 +10,7 @@ host built itself, or searching every payload for bytes.  Each internal used:
 - ``engineio.packet.MESSAGE`` and ``Packet.packet_type`` / ``Packet.data``
   (python-engineio): read inside that tap;
 - ``engineio.Client.websocket_extra_options`` (python-engineio): set on an
-  existing client, after ``game.net.HostClient`` made it, to skip
+  existing client, after ``game.client.net.HostClient`` made it, to skip
   websocket-client's UTF-8 check (``skip_utf8_check``);
 - ``socketio.packet.Packet.uses_binary_events`` (python-socketio): set to
   False for the whole process, so sending skips the search for binary
@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from game import protocol as P
+from game.core import protocol as P
 
 
 def send_text_only() -> None:
@@ -39,7 +39,7 @@ def send_text_only() -> None:
 def skip_utf8_check(client: Any) -> None:
     """The host sends JSON text it built itself; checking its UTF-8 byte by
     byte in Python would cost the tool more than parsing it.  ``client`` is a
-    ``game.net.HostClient`` that has not connected yet."""
+    ``game.client.net.HostClient`` that has not connected yet."""
     client.sio.eio.websocket_extra_options = {"skip_utf8_validation": True}
 
 

@@ -3,9 +3,9 @@
     python -m game.bots --server http://127.0.0.1:5000 --players 20 --spread
 
 Every player registers (or logs in to) the account ``<prefix><number>``
-through ``game.net.HostClient``, the same client code the game uses, joins the
+through ``game.client.net.HostClient``, the same client code the game uses, joins the
 world and walks between random open spots at walking speed, sliding along
-walls with ``game.rules.step``.  It reports its position ``--rate`` times a
+walls with ``game.core.rules.step``.  It reports its position ``--rate`` times a
 second.
 
 When the host goes away (a restart, a crash, a lost network) the players

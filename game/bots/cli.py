@@ -11,8 +11,8 @@ import logging
 import sys
 import time
 
-from game import protocol as P
-from game import rules
+from game.core import protocol as P
+from game.core import rules
 
 from .player import DEFAULT_PASSWORD_SUFFIX, load_net
 from .stop import Stop, Stopped, sleep_until, take_sigint

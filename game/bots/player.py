@@ -1,4 +1,4 @@
-"""One scripted player: an account, a ``game.net.HostClient`` and where it stands."""
+"""One scripted player: an account, a ``game.client.net.HostClient`` and where it stands."""
 from __future__ import annotations
 
 import logging
@@ -8,7 +8,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any, Callable
 
-# game.net, imported by load_net() once eventlet has patched the standard
+# game.client.net, imported by load_net() once eventlet has patched the standard
 # library: each player's HostClient then runs on green threads, so hundreds
 # of players cost one OS thread instead of two each.
 net: Any = None
@@ -24,7 +24,7 @@ RELOGIN_DELAY_MAX_S = 5.0
 
 
 def load_net(green: bool = True) -> Any:
-    """Import game.net, first switching the process to green threads
+    """Import game.client.net, first switching the process to green threads
     (the process that runs players; a parent that only coordinates stays plain)."""
     global net
     if net is None:
@@ -35,7 +35,7 @@ def load_net(green: bool = True) -> Any:
             import eventlet
 
             eventlet.monkey_patch()
-        from game import net as module
+        from game.client import net as module
 
         net = module
     return net
@@ -63,7 +63,7 @@ class Bot:
     """A scripted player; ``client`` is None for one that only walks (no host)."""
     index: int
     name: str
-    client: Any  # game.net.HostClient
+    client: Any  # game.client.net.HostClient
     x: float = 0.0
     y: float = 0.0
     target: tuple[float, float] = (0.0, 0.0)

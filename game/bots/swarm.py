@@ -14,8 +14,8 @@ import time
 from collections import deque
 from typing import Any, Callable
 
-from game import protocol as P
-from game import rules
+from game.core import protocol as P
+from game.core import rules
 
 from . import player
 from .player import Bot, Inbox

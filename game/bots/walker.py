@@ -5,7 +5,7 @@ import math
 import random
 from typing import Protocol
 
-from game import rules
+from game.core import rules
 
 # Crowd mode keeps every player inside this box around the spawn (half width,
 # half height, pixels): well inside one screen, so everyone sees everyone.

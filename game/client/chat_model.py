@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
-from game import protocol as P
+from game.core import protocol as P
 
 PENDING, SENDING, WAITING, FAILED = "pending", "sending", "waiting", "failed"
 # Added to our own count of the host's message window: the host counts when a

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import platformdirs
 
-from game.host_process import HostProcess, HostStartError, free_port
-from game.net import probe
+from game.client.host_process import HostProcess, HostStartError, free_port
+from game.client.net import probe
 from server.startup import lock_holder
 
 APP_NAME = "pixel-commons"

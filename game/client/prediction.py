@@ -1,6 +1,6 @@
 """The player's own avatar: moved at once on input, checked later by the host.
 
-Pure (no pygame).  ``Predictor`` walks with the same ``game.rules.step`` the
+Pure (no pygame).  ``Predictor`` walks with the same ``game.core.rules.step`` the
 host validates with, so walls block and the speed is capped exactly as the
 host expects.  When the host refuses a move it sends a correction; the
 avatar's true position jumps back but the drawn position eases there over a
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 
-from game import rules
+from game.core import rules
 
 SEND_RATE_HZ = 20.0
 # How fast the drawn avatar closes the gap after a correction (per second).

@@ -24,10 +24,10 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
 import pygame  # noqa: E402
 
-from game import protocol as P  # noqa: E402
-from game import rules  # noqa: E402
-from game.host_process import HostProcess  # noqa: E402
-from game.net import HostClient  # noqa: E402
+from game.core import protocol as P  # noqa: E402
+from game.core import rules  # noqa: E402
+from game.client.host_process import HostProcess  # noqa: E402
+from game.client.net import HostClient  # noqa: E402
 
 from .app import App  # noqa: E402
 from .scenes.world import WorldScene  # noqa: E402

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pygame
 
-from game import protocol as P
+from game.core import protocol as P
 
 from . import theme
 from .prediction import STRIDE_PX

@@ -13,7 +13,7 @@ import pygame
 import pytmx
 from pytmx.util_pygame import load_pygame
 
-from game.rules import DEFAULT_MAP_PATH
+from game.core.rules import DEFAULT_MAP_PATH
 
 from .camera import Camera
 

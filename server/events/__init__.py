@@ -6,7 +6,7 @@ import functools
 import logging
 from typing import Any, Callable
 
-from game import protocol as P
+from game.core import protocol as P
 
 from ..context import HostContext
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from game import protocol as P
+from game.core import protocol as P
 
 from ..context import HostContext
 from ..live import LivePlayer, conversation_room, user_room

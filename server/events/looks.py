@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from game import protocol as P
+from game.core import protocol as P
 
 from ..context import HostContext
 from ..live import WORLD_ROOM

@@ -6,7 +6,7 @@ from typing import Any
 
 from socketio.exceptions import ConnectionRefusedError
 
-from game import protocol as P
+from game.core import protocol as P
 
 from ..accounts import STORAGE_FULL_MESSAGE, AuthError
 from ..context import HostContext, log

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from game import protocol as P
+from game.core import protocol as P
 
 from ..context import HostContext
 from . import refuse_over_limit

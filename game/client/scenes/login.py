@@ -16,8 +16,8 @@ import threading
 import pygame
 import pygame_gui
 
-from game import protocol as P
-from game.net import HostClient, HostError, normalise_url
+from game.core import protocol as P
+from game.client.net import HostClient, HostError, normalise_url
 
 from .. import theme
 from ..app import Scene, register_scene

@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 import pygame
 
-from game import protocol as P
+from game.core import protocol as P
 
 from .. import theme
 

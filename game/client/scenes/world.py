@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import pygame
 
-from game import net
-from game import protocol as P
-from game import rules
+from game.client import net
+from game.core import protocol as P
+from game.core import rules
 
 from .. import theme
 from ..app import Scene, register_scene

@@ -21,8 +21,8 @@ from typing import Callable
 import pygame
 import pygame_gui
 
-from game import net
-from game import protocol as P
+from game.client import net
+from game.core import protocol as P
 
 from .. import theme
 from ..chat_model import ChatModel, Outgoing

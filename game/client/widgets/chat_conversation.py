@@ -13,7 +13,7 @@ from typing import Callable
 
 import pygame
 
-from game import protocol as P
+from game.core import protocol as P
 
 from .. import theme
 from ..chat_model import FAILED, SENDING, WAITING, ChatModel, Outgoing

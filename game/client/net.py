@@ -19,7 +19,7 @@ from typing import Any
 import requests
 import socketio
 
-from . import protocol as P
+from ..core import protocol as P
 
 HTTP_TIMEOUT_S = 10.0
 # Events the host sends that are put on the queue as they arrive.

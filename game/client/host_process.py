@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .net import probe
 
-ROOT = Path(__file__).resolve().parent.parent  # the project folder, where host.py is
+ROOT = Path(__file__).resolve().parents[2]  # the project folder, where host.py is
 
 
 def free_port() -> int:

@@ -34,7 +34,7 @@ PERSONAL_SPACE_PX = 24.0
 PERSONAL_SPACE_TALL = 2.0  # ... and twice that above or below (name tags)
 PLACE_RADIUS_TILES = 12
 
-DEFAULT_MAP_PATH = Path(__file__).resolve().parent.parent / "assets" / "world.tmx"
+DEFAULT_MAP_PATH = Path(__file__).resolve().parents[2] / "assets" / "world.tmx"
 
 
 class MapError(ValueError):
