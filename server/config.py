@@ -24,6 +24,10 @@ def default_db_path() -> Path:
     return default_data_dir() / "world.db"
 
 
+class SettingError(ValueError):
+    """A host setting out of its range; the message names the flag."""
+
+
 @dataclass
 class HostConfig:
     """Everything a host run can be configured with (host.py exposes each)."""
@@ -67,14 +71,14 @@ class HostConfig:
         self.db_path = Path(self.db_path)
         self.map_path = Path(self.map_path)
         if self.async_mode not in ASYNC_MODES:
-            raise ValueError(f"async_mode must be one of {ASYNC_MODES}")
+            raise SettingError(f"--async-mode must be one of {', '.join(ASYNC_MODES)}")
         if not 1.0 <= self.tick_rate <= 120.0:
-            raise ValueError("tick_rate must be between 1 and 120 Hz")
+            raise SettingError(f"--tick-rate {self.tick_rate:g} is out of range: give 1 to 120 Hz")
         self.allowed_origins = tuple(o.rstrip("/") for o in self.allowed_origins)
         self.public_names = tuple(n.strip().rstrip(".").lower() for n in self.public_names)
         for name in self.public_names:
             if not name or "/" in name or ":" in name.strip("[]"):
-                raise ValueError(f"--public-name {name!r} must be a host name, without port")
+                raise SettingError(f"--public-name {name!r} must be a host name, without port")
         self._proxy_networks = tuple(ipaddress.ip_network(p, strict=False)
                                      for p in self.trusted_proxies)
 

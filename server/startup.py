@@ -242,6 +242,9 @@ def explain(exc: BaseException, host: str, port: int, db_path: Path | None = Non
     """The one line for a start-up failure, or None when it is not one."""
     if isinstance(exc, StartupError):
         return first_line(exc)
+    from .config import SettingError
+    if isinstance(exc, SettingError):
+        return f"{first_line(exc)} (python host.py --help lists every setting)"
     if isinstance(exc, socket.gaierror):
         return f"address {host} is not one of this computer's: use --host 127.0.0.1 or 0.0.0.0"
     if isinstance(exc, sqlite3.DatabaseError):

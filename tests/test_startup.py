@@ -306,3 +306,11 @@ def test_a_crash_after_the_start_keeps_its_traceback():
     with pytest.raises(ZeroDivisionError):
         startup.run_or_explain(lambda: 1 / 0, serve, host="127.0.0.1", port=5123,
                                db_path=Path("w.db"), debug=False)
+
+
+# -- settings ---------------------------------------------------------------------------------
+def test_a_setting_out_of_range_is_one_line(tmp_path, test_map_path):
+    line = refusal(run_host("--db", str(tmp_path / "w.db"), "--tick-rate", "0",
+                            map_path=test_map_path), "--tick-rate", "1 to 120")
+    assert "--help" in line
+    assert not (tmp_path / "w.db").exists()
