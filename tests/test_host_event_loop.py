@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import socket
 
-from server import app as host_app
+from server.transport import patches as host_app
 
 
 def test_ready_sockets_are_served_in_bounded_passes_that_reach_every_socket():
     from eventlet.hubs import epolls
 
-    host_app._bound_event_loop_passes()
+    host_app.bound_event_loop_passes()
     hub = epolls.Hub()
     pairs = [socket.socketpair() for _ in range(5 * host_app.READY_SOCKETS_PER_PASS + 3)]
     try:
