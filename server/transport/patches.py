@@ -58,7 +58,8 @@ def bound_event_loop_passes() -> None:
 
 def keep_websockets(stalls: Any) -> None:
     """Remember each Engine.IO socket's eventlet WebSocket while it is in use
-    (as ``game_websocket``, for the fan-out)."""
+    (as ``game_websocket``, for the fan-out), and let its reads wait through
+    a stall of the host (see ``recv_through_stalls``)."""
     from engineio.socket import Socket
 
     handler = Socket._websocket_handler
@@ -67,6 +68,7 @@ def keep_websockets(stalls: Any) -> None:
 
     def _websocket_handler(self, ws):
         self.game_websocket = ws
+        ws.socket.recv = recv_through_stalls(ws.socket.recv, stalls)
         try:
             return handler(self, ws)
         finally:
@@ -74,6 +76,27 @@ def keep_websockets(stalls: Any) -> None:
 
     _websocket_handler.keeps_websocket = True  # type: ignore[attr-defined]
     Socket._websocket_handler = _websocket_handler
+
+
+def recv_through_stalls(recv: Callable[..., bytes], stalls: Any) -> Callable[..., bytes]:
+    """Engine.IO gives a websocket's reads a timeout of a ping interval and
+    timeout.  When the host stands still for that long, the timer of the
+    waiting read is due the moment the host runs again, and eventlet fires due
+    timers before it looks at the sockets: the read timed out (and the
+    connection ended) although the client's packets were waiting unread.
+    After a stall the read waits again instead; only a read that timed out
+    with the host running ends the connection."""
+    def recv_through_stalls(*args: Any) -> bytes:
+        while True:
+            started = time.monotonic()
+            try:
+                return recv(*args)
+            except TimeoutError:
+                now = time.monotonic()
+                stalls.alive(now)
+                if not stalls.stalled_within(now - started, now):
+                    raise
+    return recv_through_stalls
 
 
 def forgive_ping_timeouts_after_stalls(stalls: Any) -> None:
