@@ -66,7 +66,7 @@ def ack_id(data: Any) -> int | None:
         if not i:
             return None
     end = i
-    while end < len(data) and end - i < 16 and data[end].isdigit():
+    while end < len(data) and end - i < 16 and "0" <= data[end] <= "9":  # ASCII digits only
         end += 1
     return int(data[i:end]) if end > i else None
 
