@@ -5,13 +5,10 @@ import logging
 import os
 import signal
 import socket
-import threading
 import time
 from dataclasses import dataclass
-from typing import Any
 
 from flask import Flask, jsonify
-import socketio.packet
 from flask_socketio import SocketIO
 from werkzeug.exceptions import HTTPException
 
@@ -22,14 +19,13 @@ from .accounts import Accounts
 from .config import HostConfig, load_or_create_secret
 from .context import HostContext, log
 from .events import register_all
-from .fanout import Fanout
-from .http_server import (RequestBodies, RequestDeadlines, disconnect_without_waiting,
-                          eventlet_protocol, open_listener, werkzeug_handler)
+from .http_server import RequestBodies, RequestDeadlines, open_listener
 from .limits import ConnectionGuard
 from .live import LiveWorld
 from .runtime import Runtime
 from .storage import Storage
 from .ticker import Ticker
+from .transport import RealtimeSockets, Transport, interrupt_handler, start_server
 from . import http_api, startup
 
 
@@ -51,7 +47,7 @@ class Host:
     def serve(self) -> None:
         """Serve until Ctrl-C or SIGTERM, then save everyone and close."""
         cfg = self.ctx.config
-        handler = _interrupt_handler(cfg.async_mode)
+        handler = interrupt_handler(cfg.async_mode)
         signal.signal(signal.SIGTERM, handler)
         signal.signal(signal.SIGINT, handler)
         sio = self.ctx.sio
@@ -59,7 +55,8 @@ class Host:
         self.ctx.guard.start()
         sio.start_background_task(self.deadlines.run, sio.sleep)
         port = self.listener.getsockname()[1]
-        server = _start_server(self.app, self.listener, cfg.async_mode, self.deadlines)
+        server = start_server(self.app, self.listener, cfg.async_mode, self.deadlines,
+                              P.HTTP_IDLE_TIMEOUT_S)
         log.info("hosting (%s mode, %g Hz, database %s); %s", cfg.async_mode, cfg.tick_rate,
                  cfg.db_path, startup.join_addresses(cfg.host, port))
         try:
@@ -94,57 +91,18 @@ class Host:
         positions = ctx.world.all_positions()
         ctx.storage.save_positions(positions)
         # Everyone is saved: connections dropping from here on need no handling.
-        ctx.sio.handlers.get("/", {}).pop("disconnect", None)
+        ctx.transport.forget_handler("disconnect")
         self._wait_for_goodbyes(GOODBYE_FLUSH_S)
         ctx.storage.close()
         log.info("saved %d players; host stopped", len(positions))
 
     def _wait_for_goodbyes(self, limit_s: float) -> None:
         """Give the goodbyes queued for each client a moment to be written."""
-        sio = self.ctx.sio
+        sio, transport = self.ctx.sio, self.ctx.transport
         deadline = time.monotonic() + limit_s
-        while time.monotonic() < deadline:
-            if not any(s.queue.qsize() for s in list(sio.eio.sockets.values())
-                       if not s.closed):
-                break
+        while time.monotonic() < deadline and transport.outbound_waiting():
             sio.sleep(0.02)
         sio.sleep(0.05)  # the last ones taken off a queue are still being written
-
-
-def _start_server(app: Flask, listener: socket.socket, async_mode: str,
-                  deadlines: RequestDeadlines) -> Any:
-    """Serve ``app`` on ``listener`` beside the caller; returns what closes it."""
-    if async_mode == "eventlet":
-        import eventlet
-        import eventlet.wsgi
-
-        # An HTTP connection that sends nothing for a while is closed, so idle
-        # sockets cannot use up the server's connection pool.
-        green = eventlet.spawn(eventlet.wsgi.server, listener, app, log_output=False,
-                               socket_timeout=P.HTTP_IDLE_TIMEOUT_S,
-                               protocol=eventlet_protocol(deadlines))
-
-        class _Eventlet:
-            def close(self) -> None:
-                green.kill()
-                listener.close()
-        return _Eventlet()
-    from werkzeug.serving import ThreadedWSGIServer
-
-    host, port = listener.getsockname()[:2]
-    server = ThreadedWSGIServer(host, port, app, werkzeug_handler(deadlines),
-                                fd=listener.fileno())
-    listener.close()  # the server holds its own copy
-    # Stopping must not wait for requests still running (a long-poll, a
-    # client that never sends its body): the process is about to exit.
-    server.block_on_close = False
-    thread = threading.Thread(target=server.serve_forever, name="http-server", daemon=True)
-    thread.start()
-
-    class _Werkzeug:
-        def close(self) -> None:
-            server.socket.close()
-    return _Werkzeug()
 
 
 def _exit_if_stuck(runtime: Runtime, limit_s: float) -> None:
@@ -155,90 +113,6 @@ def _exit_if_stuck(runtime: Runtime, limit_s: float) -> None:
     timer = runtime.threading.Timer(limit_s, give_up)
     timer.daemon = True
     timer.start()
-
-
-class TextPacket(socketio.packet.Packet):
-    """Socket.IO packets without the search for binary attachments: the host
-    never sends bytes, and walking every number of a snapshot to find out
-    cost more than encoding it."""
-
-    uses_binary_events = False
-
-
-class RealtimeSockets:
-    """WSGI middleware for WebSocket upgrades: no permessage-deflate (each
-    client would compress the same snapshot again) and no Nagle delay on the
-    connection, so a snapshot leaves the moment it is written."""
-
-    def __init__(self, app):
-        self.app = app
-
-    def __call__(self, environ, start_response):
-        if environ.get("HTTP_UPGRADE", "").lower() == "websocket":
-            environ.pop("HTTP_SEC_WEBSOCKET_EXTENSIONS", None)
-            sock = environ.get("werkzeug.socket")
-            if sock is None and "eventlet.input" in environ:
-                sock = environ["eventlet.input"].get_socket()
-            try:
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            except (AttributeError, OSError):
-                pass
-        return self.app(environ, start_response)
-
-
-def _unmask_fast(data, mask, length=None, offset=0):
-    """eventlet's WebSocket unmasking, one XOR over the whole frame instead
-    of a Python loop per byte (every move a client sends is masked)."""
-    if length is None:
-        length = len(data)
-    if not length:
-        return b""
-    if offset % 4:
-        mask = mask[offset % 4:] + mask[:offset % 4]
-    key = (bytes(mask) * (length // 4 + 1))[:length]
-    return (int.from_bytes(data[:length], "little")
-            ^ int.from_bytes(key, "little")).to_bytes(length, "little")
-
-
-# How many ready sockets the eventlet loop serves before it fires its due
-# timers (the tick among them) again.  eventlet serves every socket that is
-# ready before looking at a timer; with a crowd moving, one such pass could hold
-# the tick back by tens of milliseconds.  The poll is level-triggered, so the
-# sockets left over come back first on the next pass.
-READY_SOCKETS_PER_PASS = 24
-
-
-def _bound_event_loop_passes() -> None:
-    from eventlet.hubs import epolls
-
-    def do_poll(self, seconds):
-        return self.poll.poll(-1 if seconds is None else seconds, READY_SOCKETS_PER_PASS)
-
-    epolls.Hub.do_poll = do_poll
-
-
-def _raise_keyboard_interrupt(signum, frame):
-    raise KeyboardInterrupt
-
-
-def _interrupt_handler(async_mode: str):
-    """What SIGTERM and Ctrl-C do: stop the server loop so serve() can save.
-
-    Under eventlet a signal handler runs in whichever green thread happens to
-    be running; raising there only kills that green thread (a tick, a handler)
-    and the host keeps serving.  The interrupt is handed to the main green
-    thread, where the server loop waits, through the hub instead.
-    """
-    if async_mode != "eventlet":
-        return _raise_keyboard_interrupt
-    import greenlet
-    from eventlet import hubs
-
-    main = greenlet.getcurrent()
-
-    def interrupt_main(signum, frame):
-        hubs.get_hub().schedule_call_global(0, main.throw, KeyboardInterrupt)
-    return interrupt_main
 
 
 def create_host(config: HostConfig) -> Host:
@@ -266,30 +140,24 @@ def create_host(config: HostConfig) -> Host:
         # Handlers run on the connection's own reader, in arrival order,
         # instead of one new green thread per event (a move is the hot path).
         async_handlers=False,
-        serializer=TextPacket,
+        **Transport.SERVER_OPTIONS,
     )
     app.wsgi_app = RealtimeSockets(app.wsgi_app)
     app.wsgi_app = http_api.HostNameCheck(app.wsgi_app, config)
-    socketio.server.eio.disconnect = disconnect_without_waiting(socketio.server.eio)
-    if config.async_mode == "eventlet":
-        from eventlet.websocket import RFC6455WebSocket
-
-        RFC6455WebSocket._apply_mask = staticmethod(_unmask_fast)
-        _bound_event_loop_passes()
+    transport = Transport(socketio.server, config.async_mode)
     ctx = HostContext(config=config, sio=socketio.server, runtime=runtime, storage=storage,
-                      accounts=accounts, world=LiveWorld(world_map))
+                      accounts=accounts, world=LiveWorld(world_map), transport=transport)
     ctx.guard = ConnectionGuard(
-        socketio.server, connect_timeout_s=config.connect_timeout_s,
+        socketio.server, transport, connect_timeout_s=config.connect_timeout_s,
         outbox_max=config.outbox_max_packets,
         on_flood=lambda sid: ctx.end_session(sid, P.END_FLOODING,
                                              "too many messages; disconnected"),
         on_notice=lambda sid, code, message: ctx.send_error(sid, code, message))
+    transport.install(ctx.guard.stalls)
     ctx.guard.install()
     app.wsgi_app = RequestBodies(
         app.wsgi_app, close_session=lambda eio_sid: ctx.guard.close_now(
             eio_sid, "bad request", cut_transport=False))
-    ctx.fanout = Fanout(socketio.server, direct=config.async_mode == "eventlet")
-    ctx.fanout.install()
     register_all(ctx)
     app.register_blueprint(http_api.blueprint(ctx))
 

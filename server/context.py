@@ -80,8 +80,12 @@ class HostContext:
     tick_stats: TickStats = field(default_factory=TickStats)
     started_at: float = field(default_factory=time.time)
     # Limits on the connections themselves (packet rate, idle and slow sockets).
-    guard: Any = None
-    fanout: Any = None  # server.fanout.Fanout: how the tick sends
+    guard: Any = None  # server.limits.ConnectionGuard
+    # The host's one door below python-socketio / Engine.IO / eventlet:
+    # fan-out to rooms, fast events, sessions (server.transport.Transport).
+    transport: Any = None
+    # Joins per account, whichever connection they come on (see session.join).
+    joins: dict[int, Any] = field(default_factory=dict)
     # Players part-way through join: user id -> DMs that arrived meanwhile,
     # handed over in the welcome instead of live (see session.join).
     joining: dict[int, list[dict]] = field(default_factory=dict)

@@ -101,18 +101,17 @@ def blueprint(ctx: HostContext) -> Blueprint:
     def stats():
         if not stats_allowed():
             return error(P.E_FORBIDDEN, "statistics are private on this host", 403)
-        guard = ctx.guard
+        guard, transport = ctx.guard, ctx.transport
         return jsonify({"players_online": len(ctx.world), "connections": len(ctx.connections),
-                        "transports": len(ctx.sio.eio.sockets),
-                        "outbox_longest": max((s.queue.qsize() for s in
-                                               list(ctx.sio.eio.sockets.values())), default=0),
+                        "transports": len(transport.connections()) if transport else 0,
+                        "outbox_longest": transport.longest_queue() if transport else 0,
                         "closed_by_guard": dict(guard.closed_counts) if guard else {},
                         "uptime_s": round(time.time() - ctx.started_at, 1),
                         "storage_queue": ctx.storage.queue_length,
                         "positions_written": ctx.storage.positions_written,
                         "tick_rate": ctx.config.tick_rate,
-                        "broadcast_packets_written": ctx.fanout.written if ctx.fanout else 0,
-                        "broadcast_packets_queued": ctx.fanout.queued if ctx.fanout else 0,
+                        "broadcast_packets_written": transport.fanout.written if transport else 0,
+                        "broadcast_packets_queued": transport.fanout.queued if transport else 0,
                         "lateness_last_5s_max_ms": ctx.tick_stats.recent_max(
                             int(5 * ctx.config.tick_rate)),
                         **ctx.tick_stats.summary()})

@@ -13,9 +13,9 @@ request, and request bodies read whole (within limits) before the app runs.
   decoded is answered ``400`` at once, its Engine.IO session is closed, and so
   is the connection it came on.
 
-Both async modes use the same pieces: eventlet's WSGI server gets
-``eventlet_protocol``, the threading mode werkzeug's server with
-``werkzeug_handler``.
+Both async modes use the same pieces: the servers themselves (eventlet's and
+werkzeug's) are set up by ``server.transport.serving``, which calls the
+``RequestDeadlines`` hooks.
 """
 from __future__ import annotations
 
@@ -28,12 +28,10 @@ import time
 import urllib.parse
 from typing import Any, Callable
 
-from engineio import packet as eio_packet
-from engineio import payload as eio_payload
-
 from game.core import protocol as P
 
 from .startup import StartupError
+from .transport import polling_payload_ok
 
 log = logging.getLogger("server.http")
 
@@ -41,9 +39,6 @@ log = logging.getLogger("server.http")
 REQUEST_ARRIVED = "pixel_commons.request_arrived"    # () -> False when the deadline cut it
 CLOSE_CONNECTION = "pixel_commons.close_connection"  # () close the connection after this answer
 
-# Engine.IO packets a client may send in a polling POST.
-CLIENT_POLLING_PACKETS = frozenset({eio_packet.CLOSE, eio_packet.PONG, eio_packet.MESSAGE,
-                                    eio_packet.UPGRADE})
 SOCKETIO_PATH = "/socket.io"
 
 
@@ -76,7 +71,8 @@ class RequestDeadlines:
     """Cuts a connection whose request has not arrived whole in time.
 
     The server calls ``begin`` when it starts waiting for a request on a
-    connection and ``end`` when it is done with it; ``RequestBodies`` calls
+    connection, ``environ_extras`` for each request, and ``end`` when it is
+    done with it; ``RequestBodies`` calls
     ``arrived`` once the headers and the body are in.  ``run`` (a background
     task) shuts down the socket of every request still missing at its deadline,
     which ends any read that was waiting on it.
@@ -100,6 +96,11 @@ class RequestDeadlines:
     def end(self, handler: Any) -> None:
         self._due.pop(handler, None)
 
+    def environ_extras(self, handler: Any, close_after_answer: Callable[[], None]) -> dict:
+        """What the server adds to each request's environ for RequestBodies."""
+        return {REQUEST_ARRIVED: lambda: self.arrived(handler),
+                CLOSE_CONNECTION: close_after_answer}
+
     def check(self, now: float) -> None:
         for handler, (due, sock) in list(self._due.items()):
             if now >= due and self._due.pop(handler, None) is not None:
@@ -120,58 +121,6 @@ class RequestDeadlines:
 
     def stop(self) -> None:
         self.running = False
-
-
-def eventlet_protocol(deadlines: RequestDeadlines) -> type:
-    """eventlet's request handler, with the request deadline."""
-    from eventlet import wsgi
-
-    class Protocol(wsgi.HttpProtocol):
-        def handle_one_request(self):
-            deadlines.begin(self, self.connection)
-            try:
-                super().handle_one_request()
-            finally:
-                deadlines.end(self)
-
-        def get_environ(self, *args, **kwargs):
-            environ = super().get_environ(*args, **kwargs)
-            environ[REQUEST_ARRIVED] = lambda: deadlines.arrived(self)
-            environ[CLOSE_CONNECTION] = self._close_after_answer
-            return environ
-
-        def _close_after_answer(self) -> None:
-            self.close_connection = 1
-
-    return Protocol
-
-
-def werkzeug_handler(deadlines: RequestDeadlines) -> type:
-    """werkzeug's request handler (threading mode), with the request deadline
-    and without a log line per request."""
-    from werkzeug.serving import WSGIRequestHandler
-
-    class Handler(WSGIRequestHandler):
-        def handle_one_request(self):
-            deadlines.begin(self, self.connection)
-            try:
-                super().handle_one_request()
-            finally:
-                deadlines.end(self)
-
-        def make_environ(self):
-            environ = super().make_environ()
-            environ[REQUEST_ARRIVED] = lambda: deadlines.arrived(self)
-            environ[CLOSE_CONNECTION] = self._close_after_answer
-            return environ
-
-        def _close_after_answer(self) -> None:
-            self.close_connection = True
-
-        def log_request(self, *args: Any, **kwargs: Any) -> None:
-            pass
-
-    return Handler
 
 
 class _Refused(Exception):
@@ -274,22 +223,5 @@ def _close_connection(environ: dict) -> None:
 def _check_polling_payload(body: bytes) -> None:
     """Refuse a polling POST Engine.IO could not decode, or with packets a
     client may not send (Engine.IO would end the session over them)."""
-    try:
-        packets = eio_payload.Payload(encoded_payload=body.decode("utf-8")).packets
-    except Exception:
-        raise _Refused("400 Bad Request", P.E_BAD_REQUEST, "malformed payload") from None
-    if not packets or any(p.packet_type not in CLIENT_POLLING_PACKETS for p in packets):
+    if not polling_payload_ok(body):
         raise _Refused("400 Bad Request", P.E_BAD_REQUEST, "malformed payload")
-
-
-def disconnect_without_waiting(eio: Any) -> Callable:
-    """``engineio.Server.disconnect`` that does not wait for the client to
-    collect the goodbye: a polling client with no long-poll open never would,
-    and the request that asked for the disconnect would never be answered."""
-    def disconnect(sid: str | None = None) -> None:
-        for eio_sid in ([sid] if sid is not None else list(eio.sockets)):
-            sock = eio.sockets.get(eio_sid)
-            if sock is not None:
-                sock.close(wait=False, reason=eio.reason.SERVER_DISCONNECT)
-                eio.sockets.pop(eio_sid, None)
-    return disconnect

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from game.core import protocol as P
 from game.core import rules
 
-from .limits import SlidingWindow, Strikes
+from .ratelimit import SlidingWindow, Strikes
 
 WORLD_ROOM = "world"
 # Speed budgets kept for players who left before full ones are forgotten.

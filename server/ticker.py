@@ -15,7 +15,7 @@ from collections import defaultdict
 from game.core import protocol as P
 
 from .context import HostContext, log
-from .fanout import compact_json
+from .transport import compact_json
 from .live import area, cell_of, cell_room
 
 # After a stall longer than this many ticks the loop skips ahead instead of
@@ -107,11 +107,11 @@ class Ticker:
             areas = self._area_events(changes)
             snapshots = self._snapshots(movers, changes)
         # Sent outside the lock (a slow socket's share waits in its queue).
-        fanout = self.ctx.fanout
+        transport = self.ctx.transport
         for sid, payload in areas:
-            fanout.emit(P.AREA, payload, sid)
+            transport.emit(P.AREA, payload, sid)
         for cell, data_json in snapshots:
-            fanout.emit_json(P.SNAPSHOT, data_json, cell_room(cell))
+            transport.emit_json(P.SNAPSHOT, data_json, cell_room(cell))
         self.ctx.tick_stats.snapshots_sent += len(snapshots)
 
     def _place(self, moved):

@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from game.core import protocol as P
-from server.fanout import websocket_text_frame
+from server.transport import websocket_text_frame
 
 from .conftest import SPAWN, snapshot_positions, wait_for_position, wait_until
 

@@ -1,5 +1,25 @@
 """Socket.IO handlers, one module per area, registered on the python-socketio
-server directly (no Flask request context on the hot path)."""
+server directly (no Flask request context on the hot path).
+
+Each handler is a module-level function ``handler(ctx, sid, data)`` declared
+with ``@on(EVENT)``; ``register_all`` binds them to a host's context.  A test
+can import one and call it with a context of its own.
+
+How an event is dispatched is declared on its handler, with ``dispatch=``:
+
+* ``IN_ORDER`` (the default): python-socketio decodes the packet and runs the
+  handler on the connection's own reader, in arrival order.
+* ``FAST``: the hot path.  The transport decodes a plain packet once and
+  calls the handler straight from the reader, without python-socketio's
+  packet objects and dispatch (``server.transport.Transport.deliver_fast``);
+  anything unusual about the packet still goes the ``IN_ORDER`` way.  For
+  events that arrive many times a second from every player and never wait.
+* ``BESIDE``: the handler waits on the database, so it runs in a task of its
+  own beside the connection's reader: a slow disk holds up that answer
+  only, never the player's moves that follow it.  (Events whose order
+  matters, such as join and logout, stay ``IN_ORDER``: nothing a client
+  sends after them makes sense before they are done.)
+"""
 from __future__ import annotations
 
 import functools
@@ -12,17 +32,45 @@ from ..context import HostContext
 
 log = logging.getLogger("server.events")
 
+IN_ORDER = "in order"
+FAST = "fast"
+BESIDE = "beside"
 
-def guarded(ctx: HostContext, event: str, *, needs_player: bool = True) -> Callable:
+# Every handler of the host: event -> (handler(ctx, sid, *args), dispatch).
+HANDLERS: dict[str, tuple[Callable[..., Any], str]] = {}
+
+
+def on(event: str, *, dispatch: str = IN_ORDER) -> Callable:
+    """Declare ``fn(ctx, sid, ...)`` the handler of ``event`` (see the module
+    docstring for ``dispatch``)."""
+    if dispatch not in (IN_ORDER, FAST, BESIDE):
+        raise ValueError(f"unknown dispatch {dispatch!r}")
+
+    def declare(fn: Callable) -> Callable:
+        if event in HANDLERS and HANDLERS[event][0] is not fn:
+            raise ValueError(f"two handlers for {event!r}")
+        HANDLERS[event] = (fn, dispatch)
+        return fn
+    return declare
+
+
+def events_dispatched(dispatch: str) -> frozenset[str]:
+    _import_handlers()
+    return frozenset(e for e, (_, d) in HANDLERS.items() if d == dispatch)
+
+
+def guarded(event: str, *, needs_player: bool = True) -> Callable:
     """Wrap a handler so bad input becomes an ``error`` event and never a crash.
 
-    The wrapped function gets ``(sid, player_or_identity, data)``; a second
-    positional argument from the client is refused, and a handler that raises
-    ``ProtocolError`` answers with that code.
+    The wrapped function ``fn(ctx, sid, player_or_identity, data)`` becomes
+    ``handler(ctx, sid, data)``: a second positional argument from the client
+    is refused, a client that has not joined (or, with ``needs_player=False``,
+    not logged in) is told so, and a handler that raises ``ProtocolError``
+    answers with that code.
     """
     def decorate(fn: Callable) -> Callable:
         @functools.wraps(fn)
-        def handler(sid: str, data: Any = None, *extra: Any) -> Any:
+        def handler(ctx: HostContext, sid: str, data: Any = None, *extra: Any) -> Any:
             if extra:
                 return ctx.send_error(sid, P.E_BAD_PAYLOAD, "send one payload object", event)
             if needs_player:
@@ -34,7 +82,7 @@ def guarded(ctx: HostContext, event: str, *, needs_player: bool = True) -> Calla
                 if who is None:
                     return ctx.send_error(sid, P.E_AUTH_REQUIRED, "not logged in", event)
             try:
-                return fn(sid, who, data)
+                return fn(ctx, sid, who, data)
             except P.ProtocolError as exc:
                 return ctx.send_error(sid, exc.code, exc.message, event)
             except Exception:
@@ -64,10 +112,17 @@ def refuse_over_limit(ctx: HostContext, player: Any, now: float, message: str,
     return {"ok": False, "error": P.E_RATE_LIMITED, "message": message}
 
 
-def register_all(ctx: HostContext) -> None:
-    from . import chat, looks, session, world
+def _import_handlers() -> None:
+    from . import chat, looks, session, world  # noqa: F401  (each declares its handlers)
 
-    session.register(ctx)
-    world.register(ctx)
-    chat.register(ctx)
-    looks.register(ctx)
+
+def register_all(ctx: HostContext) -> None:
+    """Bind every handler to ``ctx`` and register it by its dispatch."""
+    _import_handlers()
+    for event, (fn, dispatch) in HANDLERS.items():
+        bound = functools.partial(fn, ctx)
+        ctx.sio.on(event, bound)
+        if dispatch == FAST and ctx.transport is not None:
+            ctx.transport.add_fast_event(event, bound)
+    if ctx.guard is not None:
+        ctx.guard.beside_events = events_dispatched(BESIDE)

@@ -12,92 +12,93 @@ from game.core import protocol as P
 from ..context import HostContext
 from ..live import LivePlayer, conversation_room, user_room
 from ..storage import StorageFull
-from . import guarded, refuse_over_limit
+from . import BESIDE, guarded, on, refuse_over_limit
 from .session import _public_message
 
 STORAGE_FULL_MESSAGE = "the host's disk is full; message not sent"
 
 
-def register(ctx: HostContext) -> None:
-    sio = ctx.sio
+def resolve_peer(ctx: HostContext, player: LivePlayer, name: str) -> int:
+    """The account id of the player named ``name``; never the sender's own."""
+    peer_id = ctx.accounts.user_id(name)
+    if peer_id is None:
+        raise P.ProtocolError(P.E_NO_SUCH_PLAYER, f"no player named '{name}'")
+    if peer_id == player.user_id:
+        raise P.ProtocolError(P.E_NO_SUCH_PLAYER, "you cannot message yourself")
+    return peer_id
 
-    def resolve_peer(player: LivePlayer, name: str) -> int:
-        peer_id = ctx.accounts.user_id(name)
-        if peer_id is None:
-            raise P.ProtocolError(P.E_NO_SUCH_PLAYER, f"no player named '{name}'")
-        if peer_id == player.user_id:
-            raise P.ProtocolError(P.E_NO_SUCH_PLAYER, "you cannot message yourself")
-        return peer_id
 
-    @guarded(ctx, P.DM_OPEN)
-    def dm_open(sid: str, player: LivePlayer, data: Any) -> dict:
-        peer_id = resolve_peer(player, P.parse_peer(data).peer)
-        messages, has_more = ctx.storage.history(player.user_id, peer_id, None,
-                                                 P.HISTORY_PAGE_DEFAULT)
-        if ctx.world.by_sid.get(sid) is not player:
-            return {"ok": False, "error": P.E_NOT_JOINED, "message": "left the world"}
-        sio.enter_room(sid, conversation_room(player.user_id, peer_id))
-        newly_open = peer_id not in player.open_peers
-        player.open_peers.add(peer_id)
-        ctx.storage.mark_read(player.user_id, peer_id, messages[-1]["id"] if messages else None)
-        peer = ctx.world.by_uid.get(peer_id)
-        if newly_open:
-            sio.emit(P.DM_PRESENCE, {"peer": player.name, "state": "entered"},
+@on(P.DM_OPEN, dispatch=BESIDE)
+@guarded(P.DM_OPEN)
+def dm_open(ctx: HostContext, sid: str, player: LivePlayer, data: Any) -> dict:
+    peer_id = resolve_peer(ctx, player, P.parse_peer(data).peer)
+    messages, has_more = ctx.storage.history(player.user_id, peer_id, None,
+                                             P.HISTORY_PAGE_DEFAULT)
+    if ctx.world.by_sid.get(sid) is not player:
+        return {"ok": False, "error": P.E_NOT_JOINED, "message": "left the world"}
+    ctx.sio.enter_room(sid, conversation_room(player.user_id, peer_id))
+    newly_open = peer_id not in player.open_peers
+    player.open_peers.add(peer_id)
+    ctx.storage.mark_read(player.user_id, peer_id, messages[-1]["id"] if messages else None)
+    peer = ctx.world.by_uid.get(peer_id)
+    if newly_open:
+        ctx.sio.emit(P.DM_PRESENCE, {"peer": player.name, "state": "entered"},
                      to=user_room(peer_id))
-        return {"ok": True, "peer": ctx.accounts.names[peer_id],
-                "messages": [_public_message(ctx, m) for m in messages], "has_more": has_more,
-                "peer_online": peer is not None,
-                "peer_present": peer is not None and player.user_id in peer.open_peers}
+    return {"ok": True, "peer": ctx.accounts.names[peer_id],
+            "messages": [_public_message(ctx, m) for m in messages], "has_more": has_more,
+            "peer_online": peer is not None,
+            "peer_present": peer is not None and player.user_id in peer.open_peers}
 
-    @guarded(ctx, P.DM_CLOSE)
-    def dm_close(sid: str, player: LivePlayer, data: Any) -> dict:
-        peer_id = resolve_peer(player, P.parse_peer(data).peer)
-        if peer_id not in player.open_peers:
-            raise P.ProtocolError(P.E_NOT_OPEN, "that conversation is not open")
-        player.open_peers.discard(peer_id)
-        sio.leave_room(sid, conversation_room(player.user_id, peer_id))
-        sio.emit(P.DM_PRESENCE, {"peer": player.name, "state": "left"}, to=user_room(peer_id))
-        return {"ok": True}
 
-    @guarded(ctx, P.DM_SEND)
-    def dm_send(sid: str, player: LivePlayer, data: Any) -> dict:
-        # Check the payload first: a broken one is answered with an error and
-        # does not use up the sender's message allowance.
-        request = P.parse_dm_send(data)
-        peer_id = resolve_peer(player, request.to)
-        now = ctx.guard.judged_time(sid)  # see limits.Pace
-        if not player.dms.allow(now):
-            return refuse_over_limit(ctx, player, now, f"more than {P.DMS_PER_WINDOW} messages in "
-                                     f"{P.DM_WINDOW_S:g} s; message not sent", P.DM_SEND)
-        if ctx.storage.full:
-            raise P.ProtocolError(P.E_STORAGE_FULL, STORAGE_FULL_MESSAGE)
-        try:
-            stored, unread = ctx.storage.add_message(player.user_id, peer_id, request.text)
-        except StorageFull as exc:
-            raise P.ProtocolError(P.E_STORAGE_FULL, STORAGE_FULL_MESSAGE) from exc
-        message = _public_message(ctx, stored)
-        sio.emit(P.DM_MESSAGE, message, to=conversation_room(player.user_id, peer_id))
-        peer = ctx.world.by_uid.get(peer_id)
-        if peer is not None and player.user_id in peer.open_peers:
-            ctx.storage.mark_read(peer_id, player.user_id, stored["id"])
-        else:
-            _notify(ctx, peer_id, stored, {"peer": player.name, "unread": unread,
-                                           "message": message})
-        return {"ok": True, "message": message}
+@on(P.DM_CLOSE)
+@guarded(P.DM_CLOSE)
+def dm_close(ctx: HostContext, sid: str, player: LivePlayer, data: Any) -> dict:
+    peer_id = resolve_peer(ctx, player, P.parse_peer(data).peer)
+    if peer_id not in player.open_peers:
+        raise P.ProtocolError(P.E_NOT_OPEN, "that conversation is not open")
+    player.open_peers.discard(peer_id)
+    ctx.sio.leave_room(sid, conversation_room(player.user_id, peer_id))
+    ctx.sio.emit(P.DM_PRESENCE, {"peer": player.name, "state": "left"}, to=user_room(peer_id))
+    return {"ok": True}
 
-    @guarded(ctx, P.DM_HISTORY)
-    def dm_history(sid: str, player: LivePlayer, data: Any) -> dict:
-        request = P.parse_history(data)
-        peer_id = resolve_peer(player, request.peer)
-        messages, has_more = ctx.storage.history(player.user_id, peer_id, request.before_id,
-                                                 request.limit)
-        return {"ok": True, "peer": ctx.accounts.names[peer_id],
-                "messages": [_public_message(ctx, m) for m in messages], "has_more": has_more}
 
-    sio.on(P.DM_OPEN, dm_open)
-    sio.on(P.DM_CLOSE, dm_close)
-    sio.on(P.DM_SEND, dm_send)
-    sio.on(P.DM_HISTORY, dm_history)
+@on(P.DM_SEND, dispatch=BESIDE)
+@guarded(P.DM_SEND)
+def dm_send(ctx: HostContext, sid: str, player: LivePlayer, data: Any) -> dict:
+    # Check the payload first: a broken one is answered with an error and
+    # does not use up the sender's message allowance.
+    request = P.parse_dm_send(data)
+    peer_id = resolve_peer(ctx, player, request.to)
+    now = ctx.guard.judged_time(sid)  # see ratelimit.Pace
+    if not player.dms.allow(now):
+        return refuse_over_limit(ctx, player, now, f"more than {P.DMS_PER_WINDOW} messages in "
+                                 f"{P.DM_WINDOW_S:g} s; message not sent", P.DM_SEND)
+    if ctx.storage.full:
+        raise P.ProtocolError(P.E_STORAGE_FULL, STORAGE_FULL_MESSAGE)
+    try:
+        stored, unread = ctx.storage.add_message(player.user_id, peer_id, request.text)
+    except StorageFull as exc:
+        raise P.ProtocolError(P.E_STORAGE_FULL, STORAGE_FULL_MESSAGE) from exc
+    message = _public_message(ctx, stored)
+    ctx.sio.emit(P.DM_MESSAGE, message, to=conversation_room(player.user_id, peer_id))
+    peer = ctx.world.by_uid.get(peer_id)
+    if peer is not None and player.user_id in peer.open_peers:
+        ctx.storage.mark_read(peer_id, player.user_id, stored["id"])
+    else:
+        _notify(ctx, peer_id, stored, {"peer": player.name, "unread": unread,
+                                       "message": message})
+    return {"ok": True, "message": message}
+
+
+@on(P.DM_HISTORY, dispatch=BESIDE)
+@guarded(P.DM_HISTORY)
+def dm_history(ctx: HostContext, sid: str, player: LivePlayer, data: Any) -> dict:
+    request = P.parse_history(data)
+    peer_id = resolve_peer(ctx, player, request.peer)
+    messages, has_more = ctx.storage.history(player.user_id, peer_id, request.before_id,
+                                             request.limit)
+    return {"ok": True, "peer": ctx.accounts.names[peer_id],
+            "messages": [_public_message(ctx, m) for m in messages], "has_more": has_more}
 
 
 def _notify(ctx: HostContext, user_id: int, stored: dict, notice: dict) -> None:

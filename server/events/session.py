@@ -10,142 +10,142 @@ from game.core import protocol as P
 
 from ..accounts import STORAGE_FULL_MESSAGE, AuthError
 from ..context import HostContext, log
-from ..limits import SlidingWindow
+from ..ratelimit import SlidingWindow
 from ..live import WORLD_ROOM, user_room
 from ..storage import StorageFull
-from . import guarded
+from . import guarded, on
 
 MISSED_MESSAGES_MAX = P.MISSED_MESSAGES_MAX
 
 
-def register(ctx: HostContext) -> None:
-    sio = ctx.sio
-    # Joins per account, whichever connection they come on (see join).
-    joins: dict[int, SlidingWindow] = {}
+@on("connect")
+def connect(ctx: HostContext, sid: str, environ: Any = None, auth: Any = None) -> Any:
+    """Refuse any connection without a valid session token."""
+    if environ is not ctx.sio.get_environ(sid):
+        # A client sent an event named "connect"; it is not one.
+        return unknown_event(ctx, "connect", sid)
+    token = auth.get("token") if isinstance(auth, dict) else None
+    try:
+        identity = ctx.accounts.verify_token(token)
+    except AuthError as exc:
+        raise ConnectionRefusedError(f"{exc.code}: {exc.message}")
+    previous = ctx.world.by_uid.get(identity.user_id)
+    earlier = [s for s, who in ctx.connections.items() if who.user_id == identity.user_id]
+    ctx.connections[sid] = identity
+    ctx.connected_at[sid] = time.monotonic()
+    # One live connection per account: the newest wins.
+    for old_sid in earlier:
+        ctx.end_session(old_sid, P.END_REPLACED,
+                        "this account logged in from somewhere else")
+    if previous is not None and previous.sid in ctx.world.by_sid:
+        _leave(ctx, previous.sid)
 
-    def connect(sid: str, environ: Any = None, auth: Any = None) -> Any:
-        """Refuse any connection without a valid session token."""
-        if environ is not sio.get_environ(sid):
-            # A client sent an event named "connect"; it is not one.
-            return unknown_event("connect", sid)
-        token = auth.get("token") if isinstance(auth, dict) else None
-        try:
-            identity = ctx.accounts.verify_token(token)
-        except AuthError as exc:
-            raise ConnectionRefusedError(f"{exc.code}: {exc.message}")
-        previous = ctx.world.by_uid.get(identity.user_id)
-        earlier = [s for s, who in ctx.connections.items() if who.user_id == identity.user_id]
-        ctx.connections[sid] = identity
-        ctx.connected_at[sid] = time.monotonic()
-        # One live connection per account: the newest wins.
-        for old_sid in earlier:
-            ctx.end_session(old_sid, P.END_REPLACED,
-                            "this account logged in from somewhere else")
-        if previous is not None and previous.sid in ctx.world.by_sid:
-            _leave(ctx, previous.sid)
 
-    def disconnect(sid: str, reason: Any = None, *extra: Any) -> Any:
-        if sio.manager.is_connected(sid, "/"):
-            # A client sent an event named "disconnect"; it is not one.
-            return unknown_event("disconnect", sid)
-        ctx.connections.pop(sid, None)
-        ctx.connected_at.pop(sid, None)
-        _leave(ctx, sid)
+@on("disconnect")
+def disconnect(ctx: HostContext, sid: str, reason: Any = None, *extra: Any) -> Any:
+    if ctx.transport.is_connected(sid):
+        # A client sent an event named "disconnect"; it is not one.
+        return unknown_event(ctx, "disconnect", sid)
+    ctx.connections.pop(sid, None)
+    ctx.connected_at.pop(sid, None)
+    _leave(ctx, sid)
 
-    @guarded(ctx, P.JOIN, needs_player=False)
-    def join(sid: str, identity, data: Any) -> dict:
-        request = P.parse_join(data)
-        if sid in ctx.world.by_sid:
-            raise P.ProtocolError(P.E_BAD_PAYLOAD, "already in the world")
-        if sid in ctx.joining_sids:
-            raise P.ProtocolError(P.E_BAD_PAYLOAD, "already joining")
-        uid = identity.user_id
-        if not _join_allowed(joins, uid, time.monotonic()):
-            raise P.ProtocolError(P.E_RATE_LIMITED, f"more than {P.JOINS_MAX} joins in "
-                                  f"{P.JOIN_WINDOW_S:g} s for this account; wait a little")
-        # While the reads below wait on the disk, DMs to this player are held
-        # back and go into the welcome, so none slips between the stored
-        # history and the live stream, and none arrives twice.
-        held: list[dict] = []
-        ctx.joining[uid] = held
-        ctx.joining_sids.add(sid)
-        try:
-            stored = ctx.storage.load_position(uid)
-            chosen = ctx.storage.load_look(uid)
-            unread = ctx.storage.unread_counts(uid)
-            missed = []
-            if request.last_dm_id is not None:
-                missed = ctx.storage.messages_for(uid, request.last_dm_id, MISSED_MESSAGES_MAX)
-            newest_dm_id = ctx.storage.newest_message_id_to(uid)
-        finally:
-            ctx.joining_sids.discard(sid)
-            if ctx.joining.get(uid) is held:
-                del ctx.joining[uid]
-        if ctx.connections.get(sid) is not identity:
-            return {"ok": False, "error": P.E_AUTH_REQUIRED, "message": "connection closed"}
-        after = missed[-1]["id"] if missed else (request.last_dm_id or 0)
-        missed.extend(m for m in held if m["id"] > after)
-        missed.sort(key=lambda m: m["id"])
-        ctx.replayed[uid] = {m["id"] for m in missed}
-        others = [p.public() for p in ctx.world.by_uid.values()]
-        player = ctx.world.place(identity.user_id, identity.name, sid, stored, time.monotonic(),
-                                 P.look_or_default(chosen, uid))
-        x, y = player.x, player.y
-        sio.enter_room(sid, WORLD_ROOM)
-        sio.enter_room(sid, user_room(identity.user_id))
-        names = ctx.accounts.names
-        welcome = {
-            "protocol": P.PROTOCOL_VERSION,
-            "you": player.public(),
-            "players": others,
-            "unread": {names[uid]: n for uid, n in unread.items() if uid in names},
-            "missed_messages": [_public_message(ctx, m) for m in missed],
-            "last_dm_id": max([newest_dm_id] + [m["id"] for m in missed]),
-            "world": {"width": ctx.world.map.width_px, "height": ctx.world.map.height_px,
-                      "tile_size": ctx.world.map.tile_size, "speed": player.budget.speed},
-            "tick_rate": ctx.config.tick_rate,
-            "server_time": time.time() * 1000.0,
-        }
-        sio.emit(P.WELCOME, welcome, to=sid)
-        ctx.fanout.emit(P.PLAYER_JOINED, player.public(), WORLD_ROOM, skip_sid=sid)
-        log.info("%s joined at (%.0f, %.0f)", identity.name, x, y)
-        return {"ok": True}
 
-    @guarded(ctx, P.PING, needs_player=False)
-    def ping(sid: str, identity, data: Any) -> dict:
-        t = P.parse_ping(data)
-        return {"ok": True, "t": t, "server_time": time.time() * 1000.0}
+@on(P.JOIN)
+@guarded(P.JOIN, needs_player=False)
+def join(ctx: HostContext, sid: str, identity, data: Any) -> dict:
+    request = P.parse_join(data)
+    if sid in ctx.world.by_sid:
+        raise P.ProtocolError(P.E_BAD_PAYLOAD, "already in the world")
+    if sid in ctx.joining_sids:
+        raise P.ProtocolError(P.E_BAD_PAYLOAD, "already joining")
+    uid = identity.user_id
+    if not _join_allowed(ctx.joins, uid, time.monotonic()):
+        raise P.ProtocolError(P.E_RATE_LIMITED, f"more than {P.JOINS_MAX} joins in "
+                              f"{P.JOIN_WINDOW_S:g} s for this account; wait a little")
+    # While the reads below wait on the disk, DMs to this player are held
+    # back and go into the welcome, so none slips between the stored
+    # history and the live stream, and none arrives twice.
+    held: list[dict] = []
+    ctx.joining[uid] = held
+    ctx.joining_sids.add(sid)
+    try:
+        stored = ctx.storage.load_position(uid)
+        chosen = ctx.storage.load_look(uid)
+        unread = ctx.storage.unread_counts(uid)
+        missed = []
+        if request.last_dm_id is not None:
+            missed = ctx.storage.messages_for(uid, request.last_dm_id, MISSED_MESSAGES_MAX)
+        newest_dm_id = ctx.storage.newest_message_id_to(uid)
+    finally:
+        ctx.joining_sids.discard(sid)
+        if ctx.joining.get(uid) is held:
+            del ctx.joining[uid]
+    if ctx.connections.get(sid) is not identity:
+        return {"ok": False, "error": P.E_AUTH_REQUIRED, "message": "connection closed"}
+    after = missed[-1]["id"] if missed else (request.last_dm_id or 0)
+    missed.extend(m for m in held if m["id"] > after)
+    missed.sort(key=lambda m: m["id"])
+    ctx.replayed[uid] = {m["id"] for m in missed}
+    others = [p.public() for p in ctx.world.by_uid.values()]
+    player = ctx.world.place(identity.user_id, identity.name, sid, stored, time.monotonic(),
+                             P.look_or_default(chosen, uid))
+    x, y = player.x, player.y
+    ctx.sio.enter_room(sid, WORLD_ROOM)
+    ctx.sio.enter_room(sid, user_room(identity.user_id))
+    names = ctx.accounts.names
+    welcome = {
+        "protocol": P.PROTOCOL_VERSION,
+        "you": player.public(),
+        "players": others,
+        "unread": {names[uid]: n for uid, n in unread.items() if uid in names},
+        "missed_messages": [_public_message(ctx, m) for m in missed],
+        "last_dm_id": max([newest_dm_id] + [m["id"] for m in missed]),
+        "world": {"width": ctx.world.map.width_px, "height": ctx.world.map.height_px,
+                  "tile_size": ctx.world.map.tile_size, "speed": player.budget.speed},
+        "tick_rate": ctx.config.tick_rate,
+        "server_time": time.time() * 1000.0,
+    }
+    ctx.sio.emit(P.WELCOME, welcome, to=sid)
+    ctx.transport.emit(P.PLAYER_JOINED, player.public(), WORLD_ROOM, skip_sid=sid)
+    log.info("%s joined at (%.0f, %.0f)", identity.name, x, y)
+    return {"ok": True}
 
-    @guarded(ctx, P.DIRECTORY, needs_player=False)
-    def directory(sid: str, identity, data: Any) -> dict:
-        P.parse_empty(data)
-        online = ctx.world.by_uid
-        players = [{"name": name, "online": uid in online}
-                   for uid, name in ctx.accounts.names.items() if uid != identity.user_id]
-        players.sort(key=lambda p: (not p["online"], p["name"].lower()))
-        return {"ok": True, "players": players[:P.DIRECTORY_MAX]}
 
-    @guarded(ctx, P.LOGOUT, needs_player=False)
-    def logout(sid: str, identity, data: Any) -> dict:
-        P.parse_empty(data)
-        try:
-            ctx.storage.revoke_session(identity.session_id)
-        except StorageFull as exc:  # nothing changed: the session goes on
-            raise P.ProtocolError(P.E_STORAGE_FULL, STORAGE_FULL_MESSAGE) from exc
-        ctx.end_session(sid, P.END_LOGGED_OUT, "logged out")
-        return {"ok": True}
+@on(P.PING)
+@guarded(P.PING, needs_player=False)
+def ping(ctx: HostContext, sid: str, identity, data: Any) -> dict:
+    t = P.parse_ping(data)
+    return {"ok": True, "t": t, "server_time": time.time() * 1000.0}
 
-    def unknown_event(event: Any, sid: str, *args: Any) -> dict:
-        name = str(event)[:40]
-        return ctx.send_error(sid, P.E_UNKNOWN_EVENT, f"unknown event '{name}'", name)
 
-    sio.on("connect", connect)
-    sio.on("disconnect", disconnect)
-    sio.on(P.JOIN, join)
-    sio.on(P.PING, ping)
-    sio.on(P.DIRECTORY, directory)
-    sio.on(P.LOGOUT, logout)
-    sio.on("*", unknown_event)
+@on(P.DIRECTORY)
+@guarded(P.DIRECTORY, needs_player=False)
+def directory(ctx: HostContext, sid: str, identity, data: Any) -> dict:
+    P.parse_empty(data)
+    online = ctx.world.by_uid
+    players = [{"name": name, "online": uid in online}
+               for uid, name in ctx.accounts.names.items() if uid != identity.user_id]
+    players.sort(key=lambda p: (not p["online"], p["name"].lower()))
+    return {"ok": True, "players": players[:P.DIRECTORY_MAX]}
+
+
+@on(P.LOGOUT)
+@guarded(P.LOGOUT, needs_player=False)
+def logout(ctx: HostContext, sid: str, identity, data: Any) -> dict:
+    P.parse_empty(data)
+    try:
+        ctx.storage.revoke_session(identity.session_id)
+    except StorageFull as exc:  # nothing changed: the session goes on
+        raise P.ProtocolError(P.E_STORAGE_FULL, STORAGE_FULL_MESSAGE) from exc
+    ctx.end_session(sid, P.END_LOGGED_OUT, "logged out")
+    return {"ok": True}
+
+
+@on("*")
+def unknown_event(ctx: HostContext, event: Any, sid: str, *args: Any) -> dict:
+    name = str(event)[:40]
+    return ctx.send_error(sid, P.E_UNKNOWN_EVENT, f"unknown event '{name}'", name)
 
 
 def _join_allowed(joins: dict[int, SlidingWindow], uid: int, now: float) -> bool:
@@ -153,7 +153,7 @@ def _join_allowed(joins: dict[int, SlidingWindow], uid: int, now: float) -> bool
     window = joins.get(uid)
     if window is None:
         if len(joins) > 100_000:  # forget accounts with no recent joins
-            for key in [k for k, w in joins.items() if not w._recent(now)]:
+            for key in [k for k, w in joins.items() if not w.count(now)]:
                 del joins[key]
         window = joins[uid] = SlidingWindow(P.JOINS_MAX, P.JOIN_WINDOW_S)
     return window.allow(now)
@@ -168,7 +168,7 @@ def _leave(ctx: HostContext, sid: str) -> None:
     ctx.storage.save_positions([(player.user_id, player.x, player.y)])
     for peer_id in player.open_peers:
         ctx.sio.emit(P.DM_PRESENCE, {"peer": player.name, "state": "left"}, to=user_room(peer_id))
-    ctx.fanout.emit(P.PLAYER_LEFT, {"id": player.user_id, "name": player.name}, WORLD_ROOM,
+    ctx.transport.emit(P.PLAYER_LEFT, {"id": player.user_id, "name": player.name}, WORLD_ROOM,
                     skip_sid=sid)
     log.info("%s left at (%.0f, %.0f)", player.name, player.x, player.y)
 

@@ -6,38 +6,34 @@ from typing import Any
 from game.core import protocol as P
 
 from ..context import HostContext
-from . import refuse_over_limit
+from . import FAST, on, refuse_over_limit
 
 
-def register(ctx: HostContext) -> None:
-    sio = ctx.sio
+# A move arrives 20 times a second from every player: it takes the fast path
+# (see server.events and server.transport.Transport.deliver_fast).
+@on(P.MOVE, dispatch=FAST)
+def move(ctx: HostContext, sid: str, data: Any = None, *extra: Any) -> None:
     world = ctx.world
-
-    def move(sid: str, data: Any = None, *extra: Any) -> None:
-        player = world.by_sid.get(sid)
-        if player is None:
-            ctx.send_error(sid, P.E_NOT_JOINED, "join the world first", P.MOVE)
-            return
-        now = ctx.guard.judged_time(sid)  # see limits.Pace
-        if not player.moves.allow(now):
-            refuse_over_limit(ctx, player, now, f"more than {P.MOVES_PER_SECOND} moves a second; "
-                              "extra moves are dropped", P.MOVE)
-            return
-        try:
-            if extra:
-                raise P.ProtocolError(P.E_BAD_PAYLOAD, "send one payload object")
-            request = P.parse_move(data)
-        except P.ProtocolError as exc:
-            ctx.send_error(sid, exc.code, exc.message, P.MOVE)
-            _correct(ctx, player, _seq_of(data), "bad_payload")
-            return
-        reason = world.apply_move(player, request, now)
-        if reason is not None and reason != "stale":
-            _correct(ctx, player, request.seq, reason)
-
-    sio.on(P.MOVE, move)
-    if ctx.guard is not None:
-        ctx.guard.direct_events.add(P.MOVE)
+    player = world.by_sid.get(sid)
+    if player is None:
+        ctx.send_error(sid, P.E_NOT_JOINED, "join the world first", P.MOVE)
+        return
+    now = ctx.guard.judged_time(sid)  # see ratelimit.Pace
+    if not player.moves.allow(now):
+        refuse_over_limit(ctx, player, now, f"more than {P.MOVES_PER_SECOND} moves a second; "
+                          "extra moves are dropped", P.MOVE)
+        return
+    try:
+        if extra:
+            raise P.ProtocolError(P.E_BAD_PAYLOAD, "send one payload object")
+        request = P.parse_move(data)
+    except P.ProtocolError as exc:
+        ctx.send_error(sid, exc.code, exc.message, P.MOVE)
+        _correct(ctx, player, _seq_of(data), "bad_payload")
+        return
+    reason = world.apply_move(player, request, now)
+    if reason is not None and reason != "stale":
+        _correct(ctx, player, request.seq, reason)
 
 
 def _seq_of(data: Any) -> int | None:

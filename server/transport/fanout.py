@@ -12,30 +12,11 @@ the usual way, so the order in which a player receives packets never changes.
 """
 from __future__ import annotations
 
-import json
-import struct
 from typing import Any
 
 from engineio import packet as eio_packet
-from socketio import packet as sio_packet
 
-_TEXT_FRAME = 0x81  # FIN + text opcode; frames from a server are not masked
-
-
-def compact_json(value: Any) -> str:
-    """JSON as python-socketio writes it into packets (no spaces)."""
-    return json.dumps(value, separators=(",", ":"))
-
-
-def websocket_text_frame(text: str) -> bytes:
-    """One unmasked WebSocket text frame (RFC 6455, section 5.2)."""
-    data = text.encode("utf-8")
-    size = len(data)
-    if size < 126:
-        return struct.pack("!BB", _TEXT_FRAME, size) + data
-    if size < 65536:
-        return struct.pack("!BBH", _TEXT_FRAME, 126, size) + data
-    return struct.pack("!BBQ", _TEXT_FRAME, 127, size) + data
+from .wire import compact_json, event_text, websocket_text_frame
 
 
 class Fanout:
@@ -45,26 +26,6 @@ class Fanout:
         self.written = 0  # packets written straight to a socket
         self.queued = 0  # packets that went through Socket.IO's queue
 
-    def install(self) -> None:
-        """Remember each Engine.IO socket's WebSocket as it is upgraded."""
-        if not self.direct:
-            return
-        from engineio.socket import Socket
-
-        handler = Socket._websocket_handler
-        if getattr(handler, "keeps_websocket", False):
-            return
-
-        def _websocket_handler(self, ws):
-            self.game_websocket = ws
-            try:
-                return handler(self, ws)
-            finally:
-                self.game_websocket = None
-
-        _websocket_handler.keeps_websocket = True  # type: ignore[attr-defined]
-        Socket._websocket_handler = _websocket_handler
-
     def emit(self, event: str, data: Any, room: str, skip_sid: str | None = None) -> None:
         """``sio.emit(event, data, to=room, skip_sid=...)``, encoded and framed once."""
         self.emit_json(event, compact_json(data), room, skip_sid)
@@ -72,9 +33,7 @@ class Fanout:
     def emit_json(self, event: str, data_json: str, room: str,
                   skip_sid: str | None = None) -> None:
         """``emit`` for a payload already encoded as JSON."""
-        # A Socket.IO EVENT on the default namespace, as python-socketio encodes it.
-        text = f"{sio_packet.EVENT}[{compact_json(event)},{data_json}]"
-        message = eio_packet.Packet(eio_packet.MESSAGE, text)
+        message = eio_packet.Packet(eio_packet.MESSAGE, event_text(event, data_json))
         participants = [eio_sid for sid, eio_sid in self.sio.manager.get_participants("/", room)
                         if sid != skip_sid]
         if not self.direct:
@@ -86,7 +45,7 @@ class Fanout:
         sockets = self.sio.eio.sockets
         for eio_sid in participants:
             socket = sockets.get(eio_sid)
-            ws = getattr(socket, "game_websocket", None)
+            ws = getattr(socket, "game_websocket", None)  # see patches.keep_websockets
             if (ws is not None and socket.upgraded and not socket.upgrading
                     and not socket.closed and not socket.queue.qsize()):
                 if frame is None:

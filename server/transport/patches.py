@@ -1,0 +1,152 @@
+"""Replacements the host makes on the libraries' own classes.
+
+Each one is installed once per process (the classes are shared) and says why
+it exists; ``internals.INTERNALS`` lists what each relies on.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+import socketio.packet
+
+
+class TextPacket(socketio.packet.Packet):
+    """Socket.IO packets without the search for binary attachments: the host
+    never sends bytes, and walking every number of a snapshot to find out
+    cost more than encoding it."""
+
+    uses_binary_events = False
+
+
+def unmask_fast(data, mask, length=None, offset=0):
+    """eventlet's WebSocket unmasking, one XOR over the whole frame instead
+    of a Python loop per byte (every move a client sends is masked)."""
+    if length is None:
+        length = len(data)
+    if not length:
+        return b""
+    if offset % 4:
+        mask = mask[offset % 4:] + mask[:offset % 4]
+    key = (bytes(mask) * (length // 4 + 1))[:length]
+    return (int.from_bytes(data[:length], "little")
+            ^ int.from_bytes(key, "little")).to_bytes(length, "little")
+
+
+def install_fast_unmasking() -> None:
+    from eventlet.websocket import RFC6455WebSocket
+
+    RFC6455WebSocket._apply_mask = staticmethod(unmask_fast)
+
+
+# How many ready sockets the eventlet loop serves before it fires its due
+# timers (the tick among them) again.  eventlet serves every socket that is
+# ready before looking at a timer; with a crowd moving, one such pass could hold
+# the tick back by tens of milliseconds.  The poll is level-triggered, so the
+# sockets left over come back first on the next pass.
+READY_SOCKETS_PER_PASS = 24
+
+
+def bound_event_loop_passes() -> None:
+    from eventlet.hubs import epolls
+
+    def do_poll(self, seconds):
+        return self.poll.poll(-1 if seconds is None else seconds, READY_SOCKETS_PER_PASS)
+
+    epolls.Hub.do_poll = do_poll
+
+
+def keep_websockets(stalls: Any) -> None:
+    """Remember each Engine.IO socket's eventlet WebSocket while it is in use
+    (as ``game_websocket``, for the fan-out), and let its reads wait through
+    a stall of the host (see ``recv_through_stalls``)."""
+    from engineio.socket import Socket
+
+    handler = Socket._websocket_handler
+    if getattr(handler, "keeps_websocket", False):
+        return
+
+    def _websocket_handler(self, ws):
+        self.game_websocket = ws
+        ws.socket.recv = recv_through_stalls(ws.socket.recv, stalls)
+        try:
+            return handler(self, ws)
+        finally:
+            self.game_websocket = None
+
+    _websocket_handler.keeps_websocket = True  # type: ignore[attr-defined]
+    Socket._websocket_handler = _websocket_handler
+
+
+def recv_through_stalls(recv: Callable[..., bytes], stalls: Any) -> Callable[..., bytes]:
+    """Engine.IO gives a websocket's reads a timeout of a ping interval and
+    timeout.  When the host stands still for that long, the timer of the
+    waiting read is due the moment the host runs again, and eventlet fires due
+    timers before it looks at the sockets: the read timed out (and the
+    connection ended) although the client's packets were waiting unread.
+    After a stall the read waits again instead; only a read that timed out
+    with the host running ends the connection."""
+    def recv_through_stalls(*args: Any) -> bytes:
+        while True:
+            started = time.monotonic()
+            try:
+                return recv(*args)
+            except TimeoutError:
+                now = time.monotonic()
+                stalls.alive(now)
+                if not stalls.stalled_within(now - started, now):
+                    raise
+    return recv_through_stalls
+
+
+def forgive_ping_timeouts_after_stalls(stalls: Any) -> None:
+    """Engine.IO drops a client whose pong is late, and ends a websocket whose
+    writer had nothing to send for a ping interval and timeout.  When the
+    host itself stood still meanwhile, the pong is most likely waiting unread
+    and the quiet was the host's, so the wait starts again instead (for every
+    Engine.IO socket of this process)."""
+    from engineio import exceptions
+    from engineio.socket import Socket
+
+    check = Socket.check_ping_timeout
+    if getattr(check, "forgives_stalls", False):
+        return
+    poll = Socket.poll
+
+    def poll_through_stalls(self):
+        while True:
+            started = time.monotonic()
+            try:
+                return poll(self)
+            except exceptions.QueueEmpty:
+                now = time.monotonic()
+                stalls.alive(now)
+                if self.closed or not stalls.stalled_within(now - started, now):
+                    raise
+
+    def check_ping_timeout(self):
+        last = self.last_ping
+        if last:
+            stalls.alive(time.monotonic())
+            waited = time.time() - last
+            if waited > self.server.ping_timeout and \
+                    stalls.stalled_within(waited, time.monotonic()):
+                self.last_ping = time.time()
+        return check(self)
+
+    check_ping_timeout.forgives_stalls = True  # type: ignore[attr-defined]
+    Socket.check_ping_timeout = check_ping_timeout
+    Socket.poll = poll_through_stalls
+
+
+def disconnect_without_waiting(eio: Any) -> Callable:
+    """``engineio.Server.disconnect`` that does not wait for the client to
+    collect the goodbye: a polling client with no long-poll open never would,
+    and the request that asked for the disconnect would never be answered."""
+    def disconnect(sid: str | None = None) -> None:
+        for eio_sid in ([sid] if sid is not None else list(eio.sockets)):
+            sock = eio.sockets.get(eio_sid)
+            if sock is not None:
+                sock.close(wait=False, reason=eio.reason.SERVER_DISCONNECT)
+                eio.sockets.pop(eio_sid, None)
+    return disconnect
