@@ -27,6 +27,10 @@ HASH_LANES = 1
 # One message for "no such user" and "wrong password", so answers reveal nothing.
 BAD_CREDENTIALS_MESSAGE = "wrong username or password"
 STORAGE_FULL_MESSAGE = "the host's disk is full; try again later"
+# How long a login over the limit waits for earlier attempts on the same
+# account or address that are still being checked, and how often it looks.
+LOGIN_QUEUE_MAX_S = 30.0
+LOGIN_QUEUE_POLL_S = 0.05
 _LOOK_RNG = random.SystemRandom()
 
 
@@ -58,6 +62,23 @@ class LoginThrottle:
         self.max_failures = max_failures
         self.window_s = window_s
         self._failures: dict[str, deque[float]] = defaultdict(deque)
+        self._checking: dict[str, int] = {}  # attempts counted but not yet decided, per key
+
+    def checking(self, keys: list[str]) -> bool:
+        """Whether an attempt on one of ``keys`` is still being checked."""
+        return any(self._checking.get(key) for key in keys)
+
+    def started(self, keys: list[str]) -> None:
+        for key in keys:
+            self._checking[key] = self._checking.get(key, 0) + 1
+
+    def decided(self, keys: list[str]) -> None:
+        for key in keys:
+            left = self._checking.get(key, 0) - 1
+            if left > 0:
+                self._checking[key] = left
+            else:
+                self._checking.pop(key, None)
 
     def _recent(self, key: str, now: float) -> deque[float]:
         times = self._failures[key]
@@ -165,17 +186,31 @@ class Accounts:
 
     def login(self, creds: P.Credentials, address: str) -> tuple[Identity, str]:
         keys = [f"user:{creds.username.lower()}", f"addr:{address}"]
-        # Counted as a failure now, refunded if the password is right.
-        wait, stamp = self.throttle.begin(keys)
+        # Counted as a failure now, refunded if the password is right.  An
+        # attempt over the limit while earlier ones on the same keys are still
+        # being checked waits for their outcome instead of being refused: a
+        # household behind one address logging in together is not a guesser,
+        # and a guesser's attempts still count one after another.
+        deadline = time.monotonic() + LOGIN_QUEUE_MAX_S
+        while True:
+            wait, stamp = self.throttle.begin(keys)
+            if wait <= 0 or not self.throttle.checking(keys) or time.monotonic() >= deadline:
+                break
+            time.sleep(LOGIN_QUEUE_POLL_S)
         if wait > 0:
             raise AuthError(P.E_THROTTLED,
                             f"too many failed logins; try again in {int(wait) + 1} s", 429)
-        user = self.storage.find_user(creds.username) if P.is_valid_username(creds.username) else None
-        ok = self._hash_off_loop(self._verify, user.pw_hash if user else self._dummy_hash,
-                                       creds.password)
-        if not user or not ok:
-            raise AuthError(P.E_BAD_CREDENTIALS, BAD_CREDENTIALS_MESSAGE, 401)
-        self.throttle.refund(keys, stamp)
+        self.throttle.started(keys)
+        try:
+            user = self.storage.find_user(creds.username) \
+                if P.is_valid_username(creds.username) else None
+            ok = self._hash_off_loop(self._verify, user.pw_hash if user else self._dummy_hash,
+                                     creds.password)
+            if not user or not ok:
+                raise AuthError(P.E_BAD_CREDENTIALS, BAD_CREDENTIALS_MESSAGE, 401)
+            self.throttle.refund(keys, stamp)
+        finally:
+            self.throttle.decided(keys)
         if self._hasher.check_needs_rehash(user.pw_hash):
             new_hash = self._hash_off_loop(self._hasher.hash, creds.password)
             self.storage.update_password_hash(user.id, new_hash)
