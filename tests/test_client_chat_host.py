@@ -12,7 +12,7 @@ from game.host_process import HostProcess
 from game.net import DISCONNECTED, RETRYING, HostClient
 
 from .conftest import unique_name
-from .test_client_game import PASSWORD, Game, account, enter_world
+from .helpers_client import PASSWORD, Game, account, enter_world
 
 
 def conversation(url: str, name: str, peer: str) -> list[str]:

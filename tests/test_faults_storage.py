@@ -25,7 +25,7 @@ from server.runtime import Runtime
 from server.storage import WAL_TRUNCATE_BYTES, Storage, pair_key
 
 from .conftest import ASYNC_MODES, wait_until
-from .test_hardening_wire import (PASSWORD, RawClient, Swarm, Walker, read_db, register,
+from .helpers_wire import (PASSWORD, RawClient, Swarm, Walker, read_db, register,
                                   register_many, snapshot_positions)
 
 DISK_BYTES = 4 * 1024 * 1024

@@ -14,7 +14,7 @@ from game import protocol as P
 from game.host_process import HostProcess
 from server.accounts import LoginThrottle
 
-from .test_hardening_wire import PASSWORD, RawClient, register, register_many
+from .helpers_wire import PASSWORD, RawClient, register, register_many
 
 
 def login_from(url: str, address: str, username: str, password: str) -> tuple[int, dict]:

@@ -15,7 +15,7 @@ from game.host_process import HostProcess, free_port
 from game.net import HostClient
 from server.config import HostConfig
 
-from .test_hardening_wire import (PASSWORD, RawClient, Swarm, Walker, read_db, register,
+from .helpers_wire import (PASSWORD, RawClient, Swarm, Walker, read_db, register,
                                   register_many, snapshot_positions)
 
 

@@ -16,7 +16,7 @@ from game.host_process import HostProcess
 from game.rules import load_world
 from server.storage import pair_key
 
-from .test_hardening_wire import RawClient, Swarm, read_db, register, register_many
+from .helpers_wire import RawClient, Swarm, read_db, register, register_many
 
 
 @pytest.fixture(scope="module")

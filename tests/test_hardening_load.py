@@ -16,7 +16,7 @@ from game import protocol as P
 from game.host_process import HostProcess
 from game.net import HostClient
 
-from .test_hardening_wire import (PASSWORD, RawClient, Swarm, Walker, percentile, read_db,
+from .helpers_wire import (PASSWORD, RawClient, Swarm, Walker, percentile, read_db,
                                   register, register_many, ws_url)
 
 

@@ -21,7 +21,7 @@ from game.host_process import HostProcess
 from game.rules import MOVE_BUDGET_MAX_S, SPEED_SLACK, WALK_SPEED
 
 from .conftest import SPAWN, unique_name
-from .test_hardening_wire import PASSWORD, RawClient, register, ws_url
+from .helpers_wire import PASSWORD, RawClient, register, ws_url
 
 WRONG = "not-the-password"
 
