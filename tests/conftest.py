@@ -119,6 +119,15 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 5.0, interval: flo
         time.sleep(interval)
 
 
+def settle(predicate: Callable[[], Any], timeout: float = 5.0, interval: float = 0.02) -> bool:
+    """Like ``wait_until`` but return False on timeout, so the test's own
+    assertions that follow say what is missing."""
+    try:
+        return bool(wait_until(predicate, timeout, interval))
+    except TimeoutError:
+        return False
+
+
 def post(url: str, path: str, body: Any = None, **kwargs: Any) -> requests.Response:
     """POST JSON (or raw ``data=``) to the host."""
     if "data" not in kwargs:

@@ -26,7 +26,7 @@ from server.storage import WAL_TRUNCATE_BYTES, Storage, pair_key
 
 from .conftest import ASYNC_MODES, wait_until
 from .helpers_wire import (PASSWORD, RawClient, Swarm, Walker, read_db, register,
-                                  register_many, snapshot_positions)
+                           register_many, snapshot_positions)
 
 DISK_BYTES = 4 * 1024 * 1024
 

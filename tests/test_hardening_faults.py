@@ -15,8 +15,9 @@ from game.host_process import HostProcess, free_port
 from game.net import HostClient
 from server.config import HostConfig
 
+from .conftest import settle
 from .helpers_wire import (PASSWORD, RawClient, Swarm, Walker, read_db, register,
-                                  register_many, snapshot_positions)
+                           register_many, snapshot_positions)
 
 
 # -- 1. crash durability -----------------------------------------------------------------
@@ -211,8 +212,12 @@ def test_a_client_cut_off_for_five_seconds_resumes_without_losing_or_repeating(t
         welcome = welcome_event.data
         reconnects = [e for e in alice.skipped if e.kind == "connected" and e.at > cut_at]
         assert len(reconnects) == 1 and reconnects[0].at - cut_at >= 5.0, "the link was not cut"
-        time.sleep(0.5)
-        received = dm_ids(alice.skipped + [welcome_event] + alice.drain())
+        # One more message sent after all the others arrives after them, so
+        # once it is here any repeat of an earlier one would be too.
+        last = bob.call(P.DM_SEND, {"to": "resume_ann", "text": "last"})["message"]["id"]
+        events = alice.skipped + [welcome_event]
+        settle(lambda: events.extend(alice.drain()) or last in dm_ids(events), 10)
+        received = [i for i in dm_ids(events) if i != last]
         print(f"\nresume: back {reconnects[0].at - cut_at:.1f} s after the cut; {len(sent)} "
               f"messages, {len(welcome['missed_messages'])} replayed in the welcome, "
               f"{len(received)} received")
@@ -387,11 +392,15 @@ def test_messages_sent_while_a_player_is_joining_arrive_exactly_once(tmp_path):
             while not all(a in sender.acks for a in acks) or not joiner.named(P.WELCOME):
                 assert time.monotonic() < deadline
                 time.sleep(0.05)
-            time.sleep(0.5)
+            # One more message after the others arrives after them, so once it
+            # is here any repeat of an earlier one would be too.
+            last = sender.call(P.DM_SEND, {"to": "gate_joe", "text": "last"})["message"]["id"]
+            settle(lambda: any(d["message"]["id"] == last for d in joiner.named(P.DM_UNREAD)), 10)
             sent = [sender.acks[a]["message"]["id"] for a in acks]
             welcome = joiner.named(P.WELCOME)[0]
             received = [m["id"] for m in welcome["missed_messages"]]
-            received += [d["message"]["id"] for d in joiner.named(P.DM_UNREAD)]
+            received += [d["message"]["id"] for d in joiner.named(P.DM_UNREAD)
+                         if d["message"]["id"] != last]
         print(f"\njoin gate: {len(welcome['missed_messages'])} in the welcome, "
               f"{len(joiner.named(P.DM_UNREAD))} live")
         assert sorted(received) == sorted(sent) and len(received) == len(set(received))

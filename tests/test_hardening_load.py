@@ -17,7 +17,7 @@ from game.host_process import HostProcess
 from game.net import HostClient
 
 from .helpers_wire import (PASSWORD, RawClient, Swarm, Walker, percentile, read_db,
-                                  register, register_many, ws_url)
+                           register, register_many, ws_url)
 
 
 def rss_mb(host: HostProcess) -> float:
