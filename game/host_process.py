@@ -57,6 +57,7 @@ class HostProcess:
         self.log_level = log_level
         self.stop_with_parent = stop_with_parent
         self.proc: subprocess.Popen | None = None
+        self.killed = False  # stopped by SIGKILL, so its exit code says nothing
 
     @property
     def url(self) -> str:
@@ -68,6 +69,7 @@ class HostProcess:
                "--log-level", self.log_level, *self.extra_args]
         if self.stop_with_parent:
             cmd.append("--stop-when-stdin-closes")
+        self.killed = False
         self._log = open(self.log_path, "ab")
         self._log_start = self._log.tell()
         env = dict(os.environ, PYTHONUNBUFFERED="1")
@@ -107,6 +109,7 @@ class HostProcess:
         """SIGKILL: no chance to save anything."""
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
+            self.killed = True
             self.proc.wait(10)
         self._close_stdin()
 
@@ -120,6 +123,26 @@ class HostProcess:
             return ""
         last = lines[-1] if lines else ""
         return last.split("cannot start: ", 1)[-1]
+
+    @property
+    def log_start(self) -> int:
+        """Where this run's output begins in the log (it may hold earlier runs)."""
+        return getattr(self, "_log_start", 0)
+
+    def log_since(self, offset: int) -> str:
+        """What the host wrote to its log from byte ``offset`` on."""
+        try:
+            with open(self.log_path, "rb") as fh:
+                fh.seek(offset)
+                return fh.read().decode(errors="replace")
+        except OSError:
+            return ""
+
+    def log_size(self) -> int:
+        try:
+            return self.log_path.stat().st_size
+        except OSError:
+            return 0
 
     def log(self) -> str:
         try:
