@@ -72,6 +72,7 @@ def world_game(tmp_path, world_host):
     g.close()
 
 
+@pytest.mark.slow
 def test_thirty_fast_messages_all_arrive_in_order(world_game, world_host):
     """Past the host's 20 in 10 s the rest wait, shown, and go by themselves; one
     at a time, so they are stored in order even where the host's handlers run

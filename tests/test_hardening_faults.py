@@ -10,6 +10,8 @@ import sys
 import threading
 import time
 
+import pytest
+
 from game import protocol as P
 from game.host_process import HostProcess, free_port
 from game.net import HostClient
@@ -18,6 +20,8 @@ from server.config import HostConfig
 from .conftest import settle
 from .helpers_wire import (PASSWORD, RawClient, Swarm, Walker, read_db, register,
                            register_many, snapshot_positions)
+
+pytestmark = pytest.mark.slow  # faults: hosts killed, links cut, databases locked
 
 
 # -- 1. crash durability -----------------------------------------------------------------

@@ -160,6 +160,7 @@ packets = st.one_of(events.map(lambda e: ("event", e)), raw_packets.map(lambda r
                                                           junk, junk)))
 
 
+@pytest.mark.slow
 def test_hostile_payloads_never_crash_leak_or_corrupt(host):
     world = load_world()
     sessions = dict(zip(FUZZERS + BYSTANDERS, register_many(host.url, FUZZERS + BYSTANDERS)))

@@ -9,6 +9,7 @@ import threading
 import time
 
 import psutil
+import pytest
 import requests
 import websocket
 
@@ -18,6 +19,8 @@ from game.net import HostClient
 
 from .helpers_wire import (PASSWORD, RawClient, Swarm, Walker, percentile, read_db,
                            register, register_many, ws_url)
+
+pytestmark = pytest.mark.slow  # load: hundreds of players for tens of seconds
 
 
 def rss_mb(host: HostProcess) -> float:

@@ -62,6 +62,7 @@ def in_parallel(fn, count: int) -> list:
 
 
 # -- 1. login and registration limits under concurrency ------------------------------
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["eventlet", "threading"])
 def test_parallel_wrong_logins_are_counted_as_they_arrive(tmp_path, mode):
     with HostProcess(tmp_path / "world.db", async_mode=mode) as host:
