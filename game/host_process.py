@@ -24,6 +24,17 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def listening_port(pid: int) -> int:
+    """The TCP port process ``pid`` listens on, or 0 while it listens on none."""
+    import psutil
+
+    try:
+        conns = psutil.Process(pid).net_connections(kind="tcp")
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return 0
+    return next((c.laddr.port for c in conns if c.status == psutil.CONN_LISTEN), 0)
+
+
 class HostStartError(RuntimeError):
     """The host did not start; ``reason`` is its own one-line explanation."""
 
@@ -34,6 +45,11 @@ class HostStartError(RuntimeError):
 
 class HostProcess:
     """``python host.py`` on a free localhost port with its own database.
+
+    Without a ``port`` the host is started on port 0, so the system gives it
+    a free port as it binds (no other program can take it in between), and
+    ``port`` is read back from the host's listening socket.  A second
+    ``start`` reuses that port.
 
     With ``stop_with_parent`` the host gets a pipe on its standard input that
     this process never writes to; when this process ends, however it ends,
@@ -51,7 +67,7 @@ class HostProcess:
                  stop_with_parent: bool = False):
         self.db_path = Path(db_path)
         self.async_mode = async_mode
-        self.port = port or free_port()
+        self.port = port or 0  # the port it listens on, once started
         self.extra_args = (self.LAB_ARGS if lab else ()) + tuple(extra_args)
         self.log_path = log_path or self.db_path.with_suffix(".log")
         self.log_level = log_level
@@ -61,6 +77,8 @@ class HostProcess:
 
     @property
     def url(self) -> str:
+        if not self.port:
+            raise RuntimeError("the host has no port until it has started")
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 20.0) -> "HostProcess":
@@ -81,7 +99,9 @@ class HostProcess:
             if self.proc.poll() is not None:
                 raise HostStartError(f"host exited with {self.proc.returncode}:\n{self.log()}",
                                      self.refusal())
-            if probe(self.url, timeout=0.5):
+            if not self.port:
+                self.port = listening_port(self.proc.pid)
+            if self.port and probe(self.url, timeout=0.5):
                 return self
             time.sleep(0.05)
         self.kill()

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from game import protocol as P
-from game.host_process import HostProcess, free_port
+from game.host_process import HostProcess
 from game.net import HostClient
 from server.config import HostConfig
 
@@ -102,7 +102,7 @@ class CuttableLink:
 
     def __init__(self, target_port: int):
         self.target_port = target_port
-        self.port = free_port()
+        self.port = 0  # the first restore() binds a free one; later ones reuse it
         self._listener: socket.socket | None = None
         self._conns: list[socket.socket] = []
         self._lock = threading.Lock()
@@ -115,6 +115,7 @@ class CuttableLink:
         listener = socket.socket()
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind(("127.0.0.1", self.port))
+        self.port = listener.getsockname()[1]
         listener.listen(16)
         self._listener = listener
         threading.Thread(target=self._accept, args=(listener,), daemon=True).start()

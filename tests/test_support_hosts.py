@@ -1,5 +1,6 @@
-"""The teardown check on host processes (tests/support.py) notices a host
-that exited with an error or logged a traceback, and nothing else."""
+"""Host processes for tests: started on a port of their own choosing, and the
+teardown check (tests/support.py) that notices a host that exited with an
+error or logged a traceback, and nothing else."""
 from __future__ import annotations
 
 import subprocess
@@ -41,3 +42,16 @@ def test_a_traceback_in_the_log_during_the_test_is_a_problem(tmp_path):
     assert problem is not None and "KeyError" in problem
     # One logged before the test began is not this test's.
     assert support.log_problem(host, host.log_size()) is None
+
+
+def test_a_host_without_a_port_binds_a_free_one_and_keeps_it_on_restart(tmp_path):
+    from game.net import probe
+
+    host = HostProcess(tmp_path / "world.db")
+    assert host.port == 0  # asked for port 0: the system picks one as the host binds
+    with host:
+        port = host.port
+        assert port and probe(host.url)
+        host.stop()
+        host.start()  # the same port and database
+        assert host.port == port and probe(host.url)
