@@ -25,6 +25,7 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
 from game.client.net import HostClient  # noqa: E402
 
+from . import support  # noqa: E402
 from .support import HostProcess  # noqa: E402
 
 _names = itertools.count(1)
@@ -34,6 +35,34 @@ _names = itertools.count(1)
 def _config_home(tmp_path_factory, monkeypatch):
     """What the game remembers (settings, contacts) goes to a scratch folder, not ~/.config."""
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.getbasetemp() / "config"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _watch_hosts():
+    with pytest.MonkeyPatch.context() as patch:
+        support.watch_hosts(patch)
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _hosts_end_clean(request, _watch_hosts):
+    """Fail the test when a host it used exited with an error or logged a
+    traceback meanwhile (see tests/support.py; opt out with ``host_may_fail``)."""
+    marks = {h: h.log_size() for h in support.STARTED if h.proc and h.proc.poll() is None}
+    first_new = len(support.STARTED)
+    yield
+    if request.node.get_closest_marker("host_may_fail") is None:
+        problems = support.host_problems(marks, first_new)
+        if problems:
+            pytest.fail("\n\n".join(problems), pytrace=False)
+
+
+def stop_cleanly(proc: HostProcess) -> None:
+    """Stop a host shared by several tests and fail if it exits with an error."""
+    proc.__exit__(None, None, None)
+    problem = support.exit_problem(proc)
+    assert problem is None, problem
+
 
 PASSWORD = "correct-horse"
 ASYNC_MODES = ("eventlet", "threading")
@@ -119,6 +148,15 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 5.0, interval: flo
         time.sleep(interval)
 
 
+def settle(predicate: Callable[[], Any], timeout: float = 5.0, interval: float = 0.02) -> bool:
+    """Like ``wait_until`` but return False on timeout, so the test's own
+    assertions that follow say what is missing."""
+    try:
+        return bool(wait_until(predicate, timeout, interval))
+    except TimeoutError:
+        return False
+
+
 def post(url: str, path: str, body: Any = None, **kwargs: Any) -> requests.Response:
     """POST JSON (or raw ``data=``) to the host."""
     if "data" not in kwargs:
@@ -186,7 +224,7 @@ class WorldHost:
         # Stop the host first: a client still closing then sees the socket end
         # at once instead of waiting for a close handshake.
         try:
-            self.proc.__exit__(None, None, None)
+            stop_cleanly(self.proc)
         finally:
             self.pool.shutdown(wait=True)
 
@@ -275,8 +313,11 @@ def players(world_host):
 def host(request, tmp_path_factory):
     """A real host on a free port with a fresh database, shared by a module."""
     path = tmp_path_factory.mktemp("host") / "world.db"
-    with HostProcess(path, async_mode=request.param) as proc:
+    proc = HostProcess(path, async_mode=request.param).start()
+    try:
         yield proc
+    finally:
+        stop_cleanly(proc)
 
 
 @pytest.fixture

@@ -12,12 +12,15 @@ import subprocess
 import sys
 import threading
 
+import pytest
+
 from bench import soak
 from game.core import rules
 from game.bots import Walker, targets_for
 from game.client.host_process import ROOT
 
 
+@pytest.mark.slow
 def test_a_short_soak_without_faults_loses_nothing():
     result = subprocess.run([sys.executable, "-m", "bench.soak", "--minutes", "0.1",
                              "--players", "3", "--no-faults", "--json"],
@@ -93,6 +96,7 @@ def test_the_doc_section_is_replaced_and_the_rest_of_the_file_kept(tmp_path):
     assert "| churn | 0 | 0 | 0 | 0 | 0 |" in text
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_the_soak_and_its_host(tmp_path):
     import signal
     import time

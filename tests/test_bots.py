@@ -8,6 +8,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from bench import load
 from game import bots
 from game.core import protocol as P
@@ -59,6 +61,7 @@ def test_report_is_one_json_line_with_the_promised_fields(host):
     assert report["errors"] == 0
 
 
+@pytest.mark.slow
 def test_accounts_are_reused_and_processes_can_share_the_work(host):
     # Two runs with the same prefix: the second logs the same accounts in.
     for _ in range(2):

@@ -20,6 +20,8 @@ from game.client.host_process import ROOT, HostProcess
 
 from .conftest import db_rows, wait_until
 
+pytestmark = pytest.mark.slow  # each test restarts a host under the bots
+
 BOTS = 3
 
 

@@ -19,6 +19,8 @@ from game.client.host_process import ROOT
 
 from .conftest import wait_until
 
+pytestmark = pytest.mark.slow  # each test starts bots in their own processes
+
 STOP_LIMIT_S = 3.0
 
 

@@ -10,7 +10,7 @@ from game.client import theme
 from game.client.scenes.world import WorldScene
 from game.client.net import ANSWER, CONNECTED, DISCONNECTED, RETRYING
 
-from .test_client_world import world  # noqa: F401  (the fixture)
+from .helpers_client import world  # noqa: F401  (the fixture)
 
 
 @pytest.fixture

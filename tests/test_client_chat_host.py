@@ -12,7 +12,7 @@ from game.client.host_process import HostProcess
 from game.client.net import DISCONNECTED, RETRYING, HostClient
 
 from .conftest import unique_name
-from .test_client_game import PASSWORD, Game, account, enter_world
+from .helpers_client import PASSWORD, Game, account, enter_world
 
 
 def conversation(url: str, name: str, peer: str) -> list[str]:
@@ -72,6 +72,7 @@ def world_game(tmp_path, world_host):
     g.close()
 
 
+@pytest.mark.slow
 def test_thirty_fast_messages_all_arrive_in_order(world_game, world_host):
     """Past the host's 20 in 10 s the rest wait, shown, and go by themselves; one
     at a time, so they are stored in order even where the host's handlers run

@@ -13,7 +13,7 @@ from game.client.sound import ENTERED, MESSAGE
 from game.client.widgets.chat import ChatPanel
 from game.client.net import ANSWER, DISCONNECTED
 
-from .test_client_world import world  # noqa: F401  (the fixture)
+from .helpers_client import world  # noqa: F401  (the fixture)
 
 
 class Wired:

@@ -10,77 +10,12 @@ import pytest
 
 from game.core import protocol as P
 from game.core import rules
-from game.client.app import App
 from game.client.scenes.login import LoginScene
 from game.client.scenes.world import WorldScene
-from game.client.settings import Settings
 from game.client.net import HostClient
 
 from .conftest import unique_name
-
-PASSWORD = "correct-horse"
-FRAME_S = 1.0 / 60.0
-
-
-class StepClock:
-    """A clock that only moves when the test says so."""
-
-    def __init__(self):
-        self.t = 1000.0
-
-    def __call__(self) -> float:
-        return self.t
-
-
-class Game:
-    """A client app driven frame by frame."""
-
-    def __init__(self, tmp_path, server: str):
-        pygame.init()
-        self.screen = pygame.display.set_mode((1024, 720))
-        self.clock = StepClock()
-        self.app = App(self.screen, clock=self.clock)
-        self.settings_path = tmp_path / "client.json"
-        self.app.services.update(settings=Settings(server=server), settings_path=self.settings_path)
-
-    @property
-    def scene(self):
-        return self.app.scene
-
-    def frames(self, n: int = 1, real_s: float = FRAME_S) -> None:
-        for _ in range(n):
-            self.clock.t += FRAME_S
-            self.app.frame()
-            if real_s:
-                time.sleep(real_s)  # let the network threads deliver
-
-    def until(self, condition, timeout: float = 10.0, what: str = "condition") -> None:
-        deadline = time.monotonic() + timeout
-        while not condition():
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out waiting for {what}")
-            self.frames(1)
-
-    # -- input --------------------------------------------------------------------------
-    def key(self, key: int, mod: int = 0, up: bool = True) -> None:
-        pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=key, mod=mod, unicode="", scancode=0))
-        if up:
-            pygame.event.post(pygame.event.Event(pygame.KEYUP, key=key, mod=mod, unicode="", scancode=0))
-        self.frames(1, real_s=0)
-
-    def type(self, text: str) -> None:
-        for ch in text:
-            pygame.event.post(pygame.event.Event(pygame.TEXTINPUT, text=ch))
-        self.frames(1, real_s=0)
-
-    def click(self, pos: tuple[int, int]) -> None:
-        pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, pos=pos, button=1))
-        pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONUP, pos=pos, button=1))
-        self.frames(2, real_s=0)
-
-    def close(self) -> None:
-        self.app.shutdown()
-        pygame.event.clear()
+from .helpers_client import PASSWORD, Game, account, enter_world
 
 
 @pytest.fixture
@@ -88,23 +23,6 @@ def game(tmp_path, host):
     g = Game(tmp_path, host.url)
     yield g
     g.close()
-
-
-def account(host, name: str | None = None) -> str:
-    """Register an account (not logged in anywhere) and return its name."""
-    name = name or unique_name("c")
-    HostClient(host.url, reconnect=False).register(name, PASSWORD)
-    return name
-
-
-def enter_world(game: Game, host, name: str) -> WorldScene:
-    """Log in without the form (the form has its own test) and wait for the welcome."""
-    client = HostClient(host.url)
-    client.login(name, PASSWORD)
-    client.connect()
-    scene = game.app.push(WorldScene(client))
-    game.until(lambda: scene.me_id is not None and scene.predictor is not None, what="welcome")
-    return scene
 
 
 # -- login --------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from game.client.scenes.world import WorldScene
 from game.client.net import HostClient
 
 from .conftest import unique_name
-from .test_client_game import PASSWORD, Game, account, enter_world
+from .helpers_client import PASSWORD, Game, account, enter_world
 
 RED = P.Look("tan", "bun", "auburn", "red", "navy", "white")
 

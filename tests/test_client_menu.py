@@ -11,88 +11,15 @@ import requests
 
 from game.core import protocol as P
 from game.core import rules
-from game.client.app import CAPTION, ICON_PATH, MIN_SIZE, STEP_S, App, Display
+from game.client.app import CAPTION, ICON_PATH, MIN_SIZE, Display
 from game.client.scenes.login import LoginScene
 from game.client.scenes.menu import MenuScene
 from game.client.scenes.world import WorldScene
 from game.client.settings import Settings
-from game.client.sound import Sound
-from game.client.net import HostClient, NetEvent, Session
+from game.client.net import HostClient
 
 from .conftest import unique_name
-
-PASSWORD = "correct-horse"
-
-
-class StandIn:
-    """Just enough of HostClient for the world scene: a queue in, moves out."""
-
-    def __init__(self, name: str = "me"):
-        self.session = Session("token", 1, name)
-        self.connected = True
-        self.queue: list[NetEvent] = []
-        self.moves: list[tuple[float, float]] = []
-
-    def drain(self):
-        out, self.queue = self.queue, []
-        return out
-
-    def put(self, kind: str, data) -> None:
-        self.queue.append(NetEvent(kind, data))
-
-    def send_move(self, x: float, y: float) -> int:
-        self.moves.append((x, y))
-        return len(self.moves)
-
-    def request(self, event, payload=None, tag=None) -> None:
-        pass
-
-    def logout(self) -> None:
-        self.connected = False
-
-    def close(self) -> None:
-        self.connected = False
-
-
-class Harness:
-    """An app in a real (dummy-driver) window, driven frame by frame."""
-
-    def __init__(self, tmp_path, size=(1024, 720)):
-        pygame.display.init()
-        pygame.font.init()
-        self.display = Display(size)
-        self.clock = [100.0]
-        self.app = App(self.display.open(), clock=lambda: self.clock[0])
-        self.app.display = self.display
-        self.settings_path = tmp_path / "client.json"
-        self.settings = Settings()
-        self.sound = Sound(muted=True)  # no mixer unless a test turns sound on
-        self.app.services.update(settings=self.settings, settings_path=self.settings_path,
-                                 sound=self.sound)
-
-    def frames(self, n: int = 1) -> None:
-        for _ in range(n):
-            self.clock[0] += STEP_S
-            self.app.frame()
-
-    def key(self, key: int) -> None:
-        pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=key, mod=0, unicode="", scancode=0))
-        pygame.event.post(pygame.event.Event(pygame.KEYUP, key=key, mod=0, unicode="", scancode=0))
-        self.frames(1)
-
-    def enter_world(self, client) -> WorldScene:
-        scene = self.app.push(WorldScene(client))
-        spawn = rules.load_world().spawn
-        client.put(P.WELCOME, {"you": {"id": 1, "name": "me", "x": spawn[0], "y": spawn[1]},
-                               "players": [], "unread": {}, "tick_rate": 20,
-                               "server_time": 5_000_000.0})
-        self.frames(1)
-        return scene
-
-    def close(self) -> None:
-        self.app.shutdown()
-        self.sound.close()
-        pygame.event.clear()
+from .helpers_client import PASSWORD, Harness, StandIn
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 from game.core import protocol as P
 from game.client.sprites import TAG_FADED_ALPHA, TAG_FAR_ALPHA, TAG_FAR_PX, TagSpot, arrange_tags
 
-from .test_client_menu import Harness, StandIn
+from .helpers_client import Harness, StandIn
 
 
 def spot(name, x, y, distance=0.0, **kw) -> TagSpot:

@@ -19,7 +19,7 @@ from game.client.sound import ENTERED, MESSAGE, Sound
 from game.client.net import HostClient
 
 from .conftest import unique_name
-from .test_client_menu import PASSWORD, Harness, StandIn
+from .helpers_client import PASSWORD, Harness, StandIn
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -9,63 +9,9 @@ import pytest
 
 from game.core import protocol as P
 from game.core import rules
-from game.client.app import STEP_S, App
-from game.client.scenes.world import WorldScene
-from game.client.net import ANSWER, NetEvent, Session
+from game.client.net import ANSWER
 
-
-class StandInClient:
-    """Just enough of HostClient: a queue in, a list of what was sent out."""
-
-    def __init__(self, name: str = "me", user_id: int = 1):
-        self.session = Session("token", user_id, name)
-        self.connected = True
-        self.queue: list[NetEvent] = []
-        self.moves: list[tuple[int, float, float, float]] = []  # seq, x, y, at (app time)
-        self.requests: list[tuple[str, object, object]] = []
-        self.app: App | None = None
-
-    def drain(self):
-        out, self.queue = self.queue, []
-        return out
-
-    def put(self, kind: str, data) -> None:
-        self.queue.append(NetEvent(kind, data))
-
-    def send_move(self, x: float, y: float) -> int:
-        self.moves.append((len(self.moves) + 1, x, y, self.app.now))
-        return len(self.moves)
-
-    def request(self, event, payload=None, tag=None) -> None:
-        self.requests.append((event, payload, tag))
-
-    def close(self) -> None:
-        self.connected = False
-
-
-@pytest.fixture
-def world():
-    pygame.init()
-    surface = pygame.display.set_mode((1024, 720))
-    clock = [100.0]
-    app = App(surface, clock=lambda: clock[0])
-    client = StandInClient()
-    client.app = app
-    scene = app.push(WorldScene(client))
-    spawn = rules.load_world().spawn
-
-    def frames(n: int = 1) -> None:
-        for _ in range(n):
-            clock[0] += STEP_S
-            app.frame()
-
-    client.put(P.WELCOME, {"you": {"id": 1, "name": "me", "x": spawn[0], "y": spawn[1]},
-                           "players": [], "unread": {}, "tick_rate": 20,
-                           "server_time": 5_000_000.0})
-    frames(1)
-    yield scene, client, frames, clock
-    app.shutdown()
-    pygame.event.clear()
+from .helpers_client import StandInClient, world  # noqa: F401  (the fixture)
 
 
 def hold(key: int) -> None:

@@ -55,7 +55,9 @@ def test_the_game_starts_its_host_on_the_usual_port_despite_closing_connections(
 def test_the_game_joins_the_host_already_serving_its_world_on_another_port(
         tmp_path, test_map_path):
     db = tmp_path / "world.db"
-    with HostProcess(db, extra_args=("--map", str(test_map_path))) as running:
+    # A port of its own, not 0: the game finds the host by the address in the
+    # database's lock file, which names the port the host was asked for.
+    with HostProcess(db, port=free_port(), extra_args=("--map", str(test_map_path))) as running:
         usual = free_port()  # nothing answers here
         embedded = EmbeddedHost(f"http://127.0.0.1:{usual}", db, port=usual,
                                 host_args=("--map", str(test_map_path))).start()

@@ -25,8 +25,8 @@ from server.runtime import Runtime
 from server.storage import WAL_TRUNCATE_BYTES, Storage, pair_key
 
 from .conftest import ASYNC_MODES, wait_until
-from .test_hardening_wire import (PASSWORD, RawClient, Swarm, Walker, read_db, register,
-                                  register_many, snapshot_positions)
+from .helpers_wire import (PASSWORD, RawClient, Swarm, Walker, read_db, register,
+                           register_many, snapshot_positions)
 
 DISK_BYTES = 4 * 1024 * 1024
 
@@ -120,6 +120,7 @@ def wait_for_full(host: HostProcess, players: Walkers, timeout: float = 15.0) ->
 
 
 # -- 10.1 a full disk ------------------------------------------------------------------------
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ASYNC_MODES)
 def test_a_full_disk_refuses_writes_keeps_the_game_going_and_recovers(small_disk, tmp_path,
                                                                       mode):
@@ -190,6 +191,7 @@ def test_a_full_disk_refuses_writes_keeps_the_game_going_and_recovers(small_disk
     assert "Traceback" not in log and "failed" not in log, log
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ASYNC_MODES)
 def test_sigterm_stops_a_host_whose_disk_is_full(small_disk, tmp_path, mode):
     log_path = tmp_path / "host.log"
@@ -343,6 +345,7 @@ time.sleep(60)
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ASYNC_MODES)
 def test_sigterm_stops_a_host_whose_writer_is_stuck_on_a_locked_database(tmp_path, mode):
     db = tmp_path / "world.db"

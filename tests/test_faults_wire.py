@@ -17,7 +17,7 @@ from game.core import protocol as P
 from game.client.host_process import ROOT, HostProcess
 
 from .conftest import ASYNC_MODES
-from .test_hardening_wire import (RawClient, Swarm, Walker, read_db, register_many,
+from .helpers_wire import (RawClient, Swarm, Walker, read_db, register_many,
                                   snapshot_positions)
 
 

@@ -14,7 +14,7 @@ from game.core import protocol as P
 from game.client.host_process import HostProcess
 from server.accounts import LoginThrottle
 
-from .test_hardening_wire import PASSWORD, RawClient, register, register_many
+from .helpers_wire import PASSWORD, RawClient, register, register_many
 
 
 def login_from(url: str, address: str, username: str, password: str) -> tuple[int, dict]:
@@ -43,6 +43,7 @@ def test_login_throttle_counts_failures_in_a_sliding_minute():
     assert throttle.blocked_for(keys, now=160.5) == 0  # the first failure has aged out
 
 
+@pytest.mark.slow
 def test_logins_are_throttled_per_account_and_per_address(tmp_path):
     with HostProcess(tmp_path / "world.db") as host:
         register_many(host.url, ["thr_alice", "thr_bob"])
@@ -101,6 +102,7 @@ def test_foreign_origins_are_refused_and_the_allowlist_is_honoured(tmp_path):
 
 
 # -- 10. token lifecycle -------------------------------------------------------------
+@pytest.mark.slow
 def test_logout_revokes_expired_tokens_are_refused_and_tokens_stay_out_of_the_log(tmp_path):
     ttl = 2
     with HostProcess(tmp_path / "world.db", log_level="DEBUG",

@@ -16,7 +16,7 @@ from game.client.host_process import HostProcess
 from game.core.rules import load_world
 from server.storage import pair_key
 
-from .test_hardening_wire import RawClient, Swarm, read_db, register, register_many
+from .helpers_wire import RawClient, Swarm, read_db, register, register_many
 
 
 @pytest.fixture(scope="module")
@@ -160,6 +160,7 @@ packets = st.one_of(events.map(lambda e: ("event", e)), raw_packets.map(lambda r
                                                           junk, junk)))
 
 
+@pytest.mark.slow
 def test_hostile_payloads_never_crash_leak_or_corrupt(host):
     world = load_world()
     sessions = dict(zip(FUZZERS + BYSTANDERS, register_many(host.url, FUZZERS + BYSTANDERS)))

@@ -9,6 +9,7 @@ import threading
 import time
 
 import psutil
+import pytest
 import requests
 import websocket
 
@@ -16,8 +17,10 @@ from game.core import protocol as P
 from game.client.host_process import HostProcess
 from game.client.net import HostClient
 
-from .test_hardening_wire import (PASSWORD, RawClient, Swarm, Walker, percentile, read_db,
-                                  register, register_many, ws_url)
+from .helpers_wire import (PASSWORD, RawClient, Swarm, Walker, percentile, read_db,
+                           register, register_many, ws_url)
+
+pytestmark = pytest.mark.slow  # load: hundreds of players for tens of seconds
 
 
 def rss_mb(host: HostProcess) -> float:

@@ -12,7 +12,8 @@ import pytest
 from game.core import protocol as P
 from game.client.net import HostClient
 
-from .conftest import PASSWORD, db_rows, seen_events, snapshot_positions, unique_name, wait_until, write_tmx
+from .conftest import (PASSWORD, db_rows, seen_events, snapshot_positions, unique_name,
+                       wait_for_position, wait_until, write_tmx)
 from .support import HostProcess
 
 ROWS = ("S" + "." * 59, "." * 60, "." * 60, "." * 60)
@@ -65,7 +66,10 @@ def test_players_hear_only_about_players_in_their_area(area_host):
         assert walker.welcome["you"]["x"] == OUT_OF_RANGE_X
         # Moving about out of range: the watcher hears nothing of it.
         x = walk(walker, OUT_OF_RANGE_X, OUT_OF_RANGE_X + 48)
-        time.sleep(0.3)
+        # The host took the last move and sent that tick's snapshots; a round
+        # trip on the watcher's connection then brings whatever it was sent.
+        wait_for_position(walker, walker_id, (x, Y))
+        watcher.call(P.PING, {})
         seen = [snapshot_positions(s) for s in seen_events(watcher, P.SNAPSHOT)]
         assert not any(walker_id in s for s in seen)
 

@@ -21,7 +21,7 @@ from game.client.host_process import HostProcess
 from game.core.rules import MOVE_BUDGET_MAX_S, SPEED_SLACK, WALK_SPEED
 
 from .conftest import SPAWN, unique_name
-from .test_hardening_wire import PASSWORD, RawClient, register, ws_url
+from .helpers_wire import PASSWORD, RawClient, register, ws_url
 
 WRONG = "not-the-password"
 
@@ -62,6 +62,7 @@ def in_parallel(fn, count: int) -> list:
 
 
 # -- 1. login and registration limits under concurrency ------------------------------
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["eventlet", "threading"])
 def test_parallel_wrong_logins_are_counted_as_they_arrive(tmp_path, mode):
     with HostProcess(tmp_path / "world.db", async_mode=mode) as host:

@@ -18,7 +18,7 @@ from game.core import protocol as P
 from game.client.host_process import HostProcess
 
 from .conftest import ASYNC_MODES
-from .test_hardening_wire import RawClient, read_db, register_many
+from .helpers_wire import RawClient, read_db, register_many
 
 
 

@@ -238,7 +238,8 @@ def test_a_port_in_use(tmp_path, test_map_path):
 # -- one host per database -------------------------------------------------------------------------
 @pytest.mark.parametrize("mode", ASYNC_MODES)
 def test_a_second_host_on_the_same_world_refuses_naming_the_first(world, test_map_path, mode):
-    with HostProcess(world, extra_args=("--map", str(test_map_path))) as first:
+    # A port of its own, not 0: the lock file names the port the host was asked for.
+    with HostProcess(world, port=free_port(), extra_args=("--map", str(test_map_path))) as first:
         line = refusal(run_host("--db", str(world), map_path=test_map_path, mode=mode),
                        str(world), f"pid {first.proc.pid}", first.url)
         assert "already served" in line
@@ -269,7 +270,8 @@ def test_a_lan_host_names_the_addresses_friends_can_use(tmp_path, test_map_path)
     lan = startup.lan_addresses()
     if not lan:
         pytest.skip("this computer has no network address besides loopback")
-    proc = HostProcess(tmp_path / "w.db", log_level="INFO",
+    # A port of its own, not 0: the addresses name the port the host was asked for.
+    proc = HostProcess(tmp_path / "w.db", port=free_port(), log_level="INFO",
                        extra_args=("--map", str(test_map_path), "--host", "0.0.0.0")).start()
     try:
         for address in lan:

@@ -24,6 +24,17 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def listening_port(pid: int) -> int:
+    """The TCP port process ``pid`` listens on, or 0 while it listens on none."""
+    import psutil
+
+    try:
+        conns = psutil.Process(pid).net_connections(kind="tcp")
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return 0
+    return next((c.laddr.port for c in conns if c.status == psutil.CONN_LISTEN), 0)
+
+
 class HostStartError(RuntimeError):
     """The host did not start; ``reason`` is its own one-line explanation."""
 
@@ -34,6 +45,11 @@ class HostStartError(RuntimeError):
 
 class HostProcess:
     """``python host.py`` on a free localhost port with its own database.
+
+    Without a ``port`` the host is started on port 0, so the system gives it
+    a free port as it binds (no other program can take it in between), and
+    ``port`` is read back from the host's listening socket.  A second
+    ``start`` reuses that port.
 
     With ``stop_with_parent`` the host gets a pipe on its standard input that
     this process never writes to; when this process ends, however it ends,
@@ -51,15 +67,18 @@ class HostProcess:
                  stop_with_parent: bool = False):
         self.db_path = Path(db_path)
         self.async_mode = async_mode
-        self.port = port or free_port()
+        self.port = port or 0  # the port it listens on, once started
         self.extra_args = (self.LAB_ARGS if lab else ()) + tuple(extra_args)
         self.log_path = log_path or self.db_path.with_suffix(".log")
         self.log_level = log_level
         self.stop_with_parent = stop_with_parent
         self.proc: subprocess.Popen | None = None
+        self.killed = False  # stopped by SIGKILL, so its exit code says nothing
 
     @property
     def url(self) -> str:
+        if not self.port:
+            raise RuntimeError("the host has no port until it has started")
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 20.0) -> "HostProcess":
@@ -68,6 +87,7 @@ class HostProcess:
                "--log-level", self.log_level, *self.extra_args]
         if self.stop_with_parent:
             cmd.append("--stop-when-stdin-closes")
+        self.killed = False
         self._log = open(self.log_path, "ab")
         self._log_start = self._log.tell()
         env = dict(os.environ, PYTHONUNBUFFERED="1")
@@ -79,7 +99,9 @@ class HostProcess:
             if self.proc.poll() is not None:
                 raise HostStartError(f"host exited with {self.proc.returncode}:\n{self.log()}",
                                      self.refusal())
-            if probe(self.url, timeout=0.5):
+            if not self.port:
+                self.port = listening_port(self.proc.pid)
+            if self.port and probe(self.url, timeout=0.5):
                 return self
             time.sleep(0.05)
         self.kill()
@@ -107,6 +129,7 @@ class HostProcess:
         """SIGKILL: no chance to save anything."""
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
+            self.killed = True
             self.proc.wait(10)
         self._close_stdin()
 
@@ -120,6 +143,26 @@ class HostProcess:
             return ""
         last = lines[-1] if lines else ""
         return last.split("cannot start: ", 1)[-1]
+
+    @property
+    def log_start(self) -> int:
+        """Where this run's output begins in the log (it may hold earlier runs)."""
+        return getattr(self, "_log_start", 0)
+
+    def log_since(self, offset: int) -> str:
+        """What the host wrote to its log from byte ``offset`` on."""
+        try:
+            with open(self.log_path, "rb") as fh:
+                fh.seek(offset)
+                return fh.read().decode(errors="replace")
+        except OSError:
+            return ""
+
+    def log_size(self) -> int:
+        try:
+            return self.log_path.stat().st_size
+        except OSError:
+            return 0
 
     def log(self) -> str:
         try:
