@@ -67,6 +67,8 @@ class Host:
         finally:
             for sig in (signal.SIGTERM, signal.SIGINT):  # one signal stops the host
                 signal.signal(sig, signal.SIG_IGN)
+            # The process exits after this, even if something hangs on the way.
+            _exit_if_stuck(self.ctx.runtime, SHUTDOWN_LIMIT_S)
             try:
                 self.shutdown()
             finally:
@@ -82,7 +84,6 @@ class Host:
         the goodbyes went out.
         """
         ctx = self.ctx
-        _exit_if_stuck(ctx.runtime, SHUTDOWN_LIMIT_S)
         self.ticker.stop()
         ctx.guard.stop()
         self.deadlines.stop()
