@@ -24,6 +24,7 @@ os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
 from game.client.net import HostClient  # noqa: E402
+from game.core import protocol as P  # noqa: E402
 
 from . import support  # noqa: E402
 from .support import HostProcess  # noqa: E402
@@ -338,3 +339,26 @@ def make_player(host):
     yield make
     for client in clients:
         client.close()
+
+
+def players_online(url: str) -> int:
+    """How many players the host at ``url`` says are in the world (-1: no answer)."""
+    try:
+        return requests.get(url + P.HTTP_HEALTH, timeout=2).json()["players_online"]
+    except (requests.RequestException, ValueError, KeyError):
+        return -1
+
+
+@pytest.fixture
+def inprocess_host(tmp_path):
+    """A host built in this process (threading mode, no server running), for
+    calling handlers directly or through Flask-SocketIO's test client."""
+    from server.app import create_host
+    from server.config import HostConfig
+
+    host = create_host(HostConfig(async_mode="threading", port=0,
+                                  db_path=tmp_path / "world.db"))
+    yield host
+    host.listener.close()
+    host.ctx.storage.close()
+

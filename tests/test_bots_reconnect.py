@@ -13,23 +13,15 @@ import sys
 from pathlib import Path
 
 import pytest
-import requests
 
-from game.core import protocol as P
 from game.client.host_process import ROOT, HostProcess
 
-from .conftest import db_rows, wait_until
+from .conftest import db_rows, players_online, wait_until
 
 pytestmark = pytest.mark.slow  # each test restarts a host under the bots
 
 BOTS = 3
 
-
-def players_online(url: str) -> int:
-    try:
-        return requests.get(url + P.HTTP_HEALTH, timeout=2).json()["players_online"]
-    except (requests.RequestException, ValueError, KeyError):
-        return -1
 
 
 class BotsRun:

@@ -12,23 +12,15 @@ import sys
 import time
 
 import pytest
-import requests
 
-from game.core import protocol as P
 from game.client.host_process import ROOT
 
-from .conftest import wait_until
+from .conftest import players_online, wait_until
 
 pytestmark = pytest.mark.slow  # each test starts bots in their own processes
 
 STOP_LIMIT_S = 3.0
 
-
-def players_online(url: str) -> int:
-    try:
-        return requests.get(url + P.HTTP_HEALTH, timeout=2).json()["players_online"]
-    except (requests.RequestException, ValueError, KeyError):
-        return -1
 
 
 def stops_on_ctrl_c(url: str, prefix: str, *flags: str, online: int) -> subprocess.CompletedProcess:

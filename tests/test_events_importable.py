@@ -8,18 +8,12 @@ import pytest
 
 from game.core import protocol as P
 from server import events
-from server.app import create_host
-from server.config import HostConfig
 from server.events import chat, world
 
 
 @pytest.fixture
-def host(tmp_path):
-    host = create_host(HostConfig(async_mode="threading", port=0,
-                                  db_path=tmp_path / "world.db"))
-    yield host
-    host.listener.close()
-    host.ctx.storage.close()
+def host(inprocess_host):
+    return inprocess_host
 
 
 def joined_client(host, name: str):

@@ -5,8 +5,6 @@ from __future__ import annotations
 import pytest
 
 from game.core import protocol as P
-from server.app import create_host
-from server.config import HostConfig
 from server.transport import wire
 
 
@@ -25,12 +23,8 @@ def test_ack_ids_are_read_from_ascii_digits_only(text, expected):
 
 
 @pytest.fixture
-def host(tmp_path):
-    host = create_host(HostConfig(async_mode="threading", port=0,
-                                  db_path=tmp_path / "world.db"))
-    yield host
-    host.listener.close()
-    host.ctx.storage.close()
+def host(inprocess_host):
+    return inprocess_host
 
 
 def test_a_dropped_packet_with_a_superscript_after_its_type_is_answered(host):
