@@ -429,7 +429,13 @@ class Storage:
         return len(rows)
 
     def load_position(self, user_id: int) -> tuple[float, float] | None:
+        """Where the player was last saved: a position still waiting to be
+        written (the disk full, say) counts, being newer than the file's."""
         def read(db: Database):
+            with self._lock:
+                waiting = self._pending_positions.get(user_id)
+            if waiting is not None:
+                return waiting[0], waiting[1]
             row = db.execute("SELECT x, y FROM positions WHERE user_id = ?", [user_id]).fetchone()
             return (row[0], row[1]) if row else None
         return self.call(read)

@@ -8,6 +8,7 @@ skipped and say why.
 from __future__ import annotations
 
 import errno
+import math
 import os
 import sqlite3
 import stat
@@ -134,6 +135,7 @@ def test_a_full_disk_refuses_writes_keeps_the_game_going_and_recovers(small_disk
         with players.swarm:
             players.walk(1.0)
             assert clients[0].call(P.DM_SEND, {"to": names[1], "text": "before"})["ok"]
+            away = register_many(host.url, ["full_away"])[0]
             filler = fill(small_disk)
             started = time.monotonic()
             body = wait_for_full(host, players)
@@ -166,13 +168,33 @@ def test_a_full_disk_refuses_writes_keeps_the_game_going_and_recovers(small_disk
             assert health(host)["storage"] == "full"
             assert stored_positions(db) == stored
 
+            # One who walks off and leaves while the disk is full comes back
+            # where they left, not where the disk last had them.
+            wanderer = RawClient(host.url)
+            start = wanderer.join(away)["you"]
+            steps = Walker((start["x"], start["y"]), 5)
+            for _ in range(10):
+                wanderer.emit(P.MOVE, steps.step(0.1))
+                time.sleep(0.1)  # at walking pace
+            assert wanderer.call(P.PING, {})["ok"] is True  # the moves before it are handled
+            left_at = (steps.x, steps.y)
+            wanderer.close()
+            wait_until(lambda: health(host)["players_online"] == 4, timeout=5)
+            again = RawClient(host.url)
+            you = again.join(away)["you"]
+            back = (you["x"], you["y"])  # moved aside only if a walker stands on the spot
+            assert math.dist(back, left_at) <= 64, (back, left_at)
+            assert math.dist(back, left_at) < math.dist(back, (start["x"], start["y"]))
+            again.close()
+
             # Room again: the host writes what it kept and takes messages again.
             filler.unlink()
             freed = time.monotonic()
             wait_until(lambda: health(host)["storage"] == "ok", timeout=10)
             recovered_s = time.monotonic() - freed
             assert health(host)["ok"] is True
-            wait_until(lambda: stored_positions(db) == last, timeout=5)
+            everyone = {**last, away["user"]["id"]: back}  # where the wanderer left again
+            wait_until(lambda: stored_positions(db) == everyone, timeout=5)
             reply = clients[0].call(P.DM_SEND, {"to": names[1], "text": "after"})
             assert reply["ok"] is True
             assert read_db(db, "SELECT text FROM messages ORDER BY id") == [("before",),
