@@ -233,3 +233,22 @@ def test_the_players_list_remembers_who_we_talked_to_and_finds_anyone(world):
                                          scancode=0))
     frames(1)
     assert again.chat.peer == "bot0040"
+
+
+def test_notices_stay_clear_of_a_long_status_beside_the_open_panel(world):
+    scene, client, frames, _ = world
+    scene.chat.set_visible(True)
+    for peer in ("pip", "juno"):
+        client.put(P.DM_UNREAD, {"peer": peer, "unread": 1, "message": {
+            "id": 4, "from": peer, "to": "me", "text": "hi", "sent_at": 0}})
+    scene.status.ping_ms = 12.0
+    frames(1)
+    scene.status.online, scene.status.players = 250, 120  # a long status line
+    frames(1)
+    status = scene.status.draw(scene.app.surface)
+    button = scene.chat.toggle_button.get_abs_rect()
+    rects = [rect for rect, _ in scene.toasts.rects]
+    assert len(rects) == 2
+    for rect in rects:
+        assert not rect.colliderect(status) and not rect.colliderect(button), (rect, status)
+    assert not rects[0].colliderect(rects[1])

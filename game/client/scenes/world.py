@@ -437,7 +437,7 @@ class WorldScene(Scene):
             if self.status.state != ONLINE:  # what is shown is no longer live
                 surface.blit(theme.translucent((view_w, surface.get_height()), STALE_SHADE[:3],
                                                STALE_SHADE[3], 0), (0, 0))
-        self.status.draw(surface)
+        status_rect = self.status.draw(surface)
         self.chat.draw(surface)
         self.manager.draw_ui(surface)
         self.chat.draw_focus(surface)
@@ -451,7 +451,10 @@ class WorldScene(Scene):
         view = surface.get_rect()
         if self.chat.visible:
             view.width = self.chat.rect.x
-        self.toasts.draw(surface, (view.centerx, 12))
+        # Notices go top centre, below whatever of the status or the chat
+        # button they would cover.
+        self.toasts.draw(surface, (view.centerx, 12),
+                         avoid=(status_rect, self.chat.toggle_button.get_abs_rect()))
         self.look_editor.draw(surface)
 
     def draw_avatars(self, surface: pygame.Surface, me_x: float, me_y: float, dt: float) -> None:

@@ -46,8 +46,10 @@ class Toasts:
             item[2] -= dt
         self.items = [item for item in self.items if item[2] > 0]
 
-    def draw(self, surface: pygame.Surface, top_centre: tuple[int, int]) -> None:
-        """Newest on top, stacked downwards from ``top_centre``."""
+    def draw(self, surface: pygame.Surface, top_centre: tuple[int, int],
+             avoid: tuple[pygame.Rect, ...] = ()) -> None:
+        """Newest on top, stacked downwards from ``top_centre``, each moved
+        down below any of the ``avoid`` rectangles it would cover."""
         x, y = top_centre
         self.rects = []
         for item in reversed(self.items):
@@ -57,6 +59,10 @@ class Toasts:
             width = image.get_width() + 28 + (hint.get_width() + 12 if hint else 0)
             rect = pygame.Rect(0, 0, width, 34)
             rect.midtop = (x, y)
+            covered = [r for r in avoid if rect.colliderect(r)]
+            if covered:
+                rect.top = max(r.bottom for r in covered) + GAP
+                y = rect.top
             panel = theme.translucent(rect.size, theme.PANEL, 225, 17)
             if left < 0.5:
                 panel = panel.copy()
