@@ -98,12 +98,16 @@ class _Walk:
     target: tuple[float, float] = (0.0, 0.0)
 
 
-def start_position(world: rules.WorldMap,
-                   stored: tuple[float, float] | None) -> tuple[float, float]:
-    """Where the host places a joining player, rounded to 0.1 px as the
-    welcome reports it."""
-    x, y = world.start_position(stored)
-    return round(x, 1), round(y, 1)
+def start_positions(world: rules.WorldMap,
+                    stored: list[tuple[float, float] | None]) -> list[tuple[float, float]]:
+    """Where the host places players who join one after another in this
+    order with nobody else in the world (each moved aside from those already
+    there), rounded to 0.1 px as the welcome reports it.  The load generator
+    joins its players in plan order, and none moves before all have joined."""
+    occupied: list[tuple[float, float]] = []
+    for spot in stored:
+        occupied.append(world.start_position(spot, occupied))
+    return [(round(x, 1), round(y, 1)) for x, y in occupied]
 
 
 def walk_path(walker: Walker, start: tuple[float, float], steps: int,
@@ -127,8 +131,9 @@ def make_plan(url: str, players: int, rate: float, seconds: float, mode: str, pr
     stored = stored_positions(db_path, names)
     steps = math.ceil((warmup + seconds + deadline_ms / 1000.0 + PATH_SLACK_S) * rate) + 1
     entries = []
-    for name in names:
-        path = walk_path(walker, start_position(world, stored.get(name)), steps, 1.0 / rate)
+    starts = start_positions(world, [stored.get(name) for name in names])
+    for name, start in zip(names, starts):
+        path = walk_path(walker, start, steps, 1.0 / rate)
         entries.append({"name": name, "password": name + DEFAULT_PASSWORD_SUFFIX,
                         "path": path})
     return {"url": url, "rate": rate, "warmup_s": warmup, "seconds": seconds,

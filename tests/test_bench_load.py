@@ -83,3 +83,28 @@ def test_the_demo_players_load_without_the_bench_folder():
                                                       for a in node.names):
                 found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert not found, "\n".join(found)
+
+
+def test_planned_starts_are_where_the_host_places_players_joining_in_order(tmp_path):
+    """The Node generator's paths start where bench.node_load plans them: the
+    host's placement of players joining one after another."""
+    from bench.node_load import start_positions
+    from game.client.host_process import HostProcess
+    from game.client.net import HostClient
+    from game.core import rules
+
+    with HostProcess(tmp_path / "world.db") as host:
+        clients, seen = [], []
+        try:
+            for i in range(6):
+                client = HostClient(host.url, reconnect=False)
+                client.login_or_register(f"plan{i}", "correct-horse")
+                client.connect()
+                you = client.wait_for("welcome").data["you"]
+                seen.append((you["x"], you["y"]))
+                clients.append(client)
+        finally:
+            for client in clients:
+                client.close()
+    assert len(set(seen)) == 6  # moved aside, not on top of each other
+    assert seen == start_positions(rules.load_world(), [None] * 6)

@@ -211,7 +211,6 @@ function connectAndJoin(player, token) {
 }
 
 async function joinEveryone() {
-  const joins = [];
   let next = 0;
   let done = 0;
   // The host hashes one password at a time: a few requests in flight keep it
@@ -232,13 +231,18 @@ async function joinEveryone() {
         loginFailures += 1;
         continue;
       }
-      joins.push(connectAndJoin(player, token));
+      player.token = token;
       done += 1;
       if (done % 100 === 0) log(`logged in ${done}/${players.length}`);
     }
   }
   await Promise.all(Array.from({ length: LOGINS_IN_FLIGHT }, worker));
-  await Promise.all(joins);
+  // Joins one after another in plan order: the host moves a joiner aside from
+  // whoever already stands on its spot, and the plan's start positions assume
+  // exactly this order.
+  for (const player of players) {
+    if (player.token !== undefined && player.token !== null) await connectAndJoin(player, player.token);
+  }
   return players.filter((p) => p.joined).length;
 }
 
