@@ -36,7 +36,9 @@ def make_naive(host) -> None:
                                   "p": [player.user_id, round(player.x, 1), round(player.y, 1)]},
                      to=WORLD_ROOM)
 
+    # The move is a fast event: replace it on the fast path and the usual one.
     sio.on(P.MOVE, move)
+    ctx.transport.add_fast_event(P.MOVE, move)
     host.ticker.broadcast = lambda now: None  # no batched snapshots
 
 
