@@ -81,8 +81,13 @@ class ConnectionGuard:
         self._on_notice = on_notice
         self._rates: dict[str, tuple[SlidingWindow, Strikes, list[float], Pace]] = {}
         self.stalls = StallClock()
-        # The judged time of the packet the current (green) thread handles.
-        self._handling = threading.local()
+        # The judged time of the packet being handled: (eio_sid, time) of the
+        # one a connection's reader is handling (in order, so a handler that
+        # waits holds its reader), and per (green) thread for the events that
+        # run beside their reader.  A plain attribute and a dict: a thread-local
+        # is a green one under eventlet and costs 2 us a move.
+        self._handling: tuple[str, float] | None = None
+        self._beside_handling: dict[int, tuple[str, float]] = {}
         self._unclaimed_since: dict[str, float] = {}
         self._close_at: dict[str, tuple[float, str]] = {}
         # Events that run beside the connection's reader (set by the
@@ -111,7 +116,7 @@ class ConnectionGuard:
             try:
                 notice, name = self._event_name(data)
                 if notice is None:
-                    self._handling.packet = (eio_sid, now)
+                    self._handling = (eio_sid, now)
                     if name in self.beside_events:
                         self.sio.start_background_task(self._dispatch, eio_sid, data, now)
                     elif name is None or not self.transport.deliver_fast(eio_sid, name, data):
@@ -142,7 +147,11 @@ class ConnectionGuard:
         at (see Pace); a handler calls it."""
         eio_sid = self.transport.eio_sid_of(sid)
         now = time.monotonic()
-        handling = getattr(self._handling, "packet", None)
+        if self._beside_handling:
+            beside = self._beside_handling.get(threading.get_ident())
+            if beside is not None and beside[0] == eio_sid:
+                return min(now, beside[1])
+        handling = self._handling
         if handling is not None and handling[0] == eio_sid:
             return min(now, handling[1])
         rate = self._rates.get(eio_sid) if eio_sid is not None else None
@@ -161,11 +170,14 @@ class ConnectionGuard:
 
     def _dispatch(self, eio_sid: str, data: Any, judged: float) -> None:
         """Handle one event beside the connection's reader (see beside_events)."""
-        self._handling.packet = (eio_sid, judged)
+        me = threading.get_ident()
+        self._beside_handling[me] = (eio_sid, judged)
         try:
             self.transport.deliver(eio_sid, data)
         except Exception as exc:
             log.debug("malformed packet from %s (%s)", eio_sid[:6], type(exc).__name__)
+        finally:
+            self._beside_handling.pop(me, None)
 
     @staticmethod
     def _event_name(data: Any) -> tuple[str | None, str | None]:
