@@ -136,7 +136,12 @@ class Ticker:
                 sio.leave_room(player.sid, cell_room(old))
             cells.setdefault(new, set()).add(player.user_id)
             player.cell = new
-            sio.enter_room(player.sid, cell_room(new))
+            try:
+                sio.enter_room(player.sid, cell_room(new))
+            except ValueError:
+                # The connection has just ended and its disconnect handler,
+                # which takes the player out of the world, has not run yet.
+                log.debug("player %s left while changing cells", player.user_id)
         # Each cell's movers are encoded once; every snapshot that covers the
         # cell (up to 25 of them) splices in the same text.
         movers = {cell: compact_json(P.pack_positions(entries))[1:-1]
