@@ -42,9 +42,11 @@ def run(server: str | None = None, username: str | None = None,
         host = EmbeddedHost(DEFAULT_SERVER, Path(db_path) if db_path else None).start()
     app = App(screen)
     app.display = display
-    # A polite "please stop" (SIGTERM) closes the game like the window's close
-    # button, so a host the game started is stopped and saves everyone.
-    signal.signal(signal.SIGTERM, lambda *_: pygame.event.post(pygame.event.Event(pygame.QUIT)))
+    # A polite "please stop" (SIGTERM, or Ctrl-C in the terminal) closes the
+    # game like the window's close button, so a host the game started is
+    # stopped and saves everyone.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: pygame.event.post(pygame.event.Event(pygame.QUIT)))
     app.services.update(settings=settings, embedded=host, sound=sound)
     try:
         from .scenes.world import load_graphics
