@@ -170,8 +170,6 @@ class WorldMap:
 
         return tiled.load_map(path).world
 
-    load = load_tmx
-
     @classmethod
     def _checked(cls, width: int, height: int, tile_size: int, blocked: bytes,
                  spawn: tuple[float, float]) -> "WorldMap":
