@@ -355,3 +355,28 @@ def test_image_layers_and_odd_properties_in_json(tmp_path):
     tm = load_map(path)
     assert tm.files == (path, tmp_path / "t.png", tmp_path / "sky.png")
     assert tm.world.spawn == (24.0, 8.0)
+
+
+def test_tsx_tilesets_in_json_maps_and_tsj_tilesets_in_tmx_maps(tmp_path):
+    ts = tileset(external="ground", tiles={1: {"props": {"blocked": True}}})
+    spec = simple(tilesets=[ts], layers=[tile_layer("g", grid(6, 5, 1, t0_0=2)),
+                                         object_layer("o", [obj("point", 80, 80, name="spawn")])])
+    tmx, tmj = write_map(tmp_path, "m", spec, "tmx"), write_map(tmp_path, "m", spec, "json")
+    tmx.write_text(tmx.read_text().replace("ground.tsx", "ground.tsj"))
+    tmj.write_text(tmj.read_text().replace("ground.tsj", "ground.tsx"))
+    for path, used in ((tmx, "ground.tsj"), (tmj, "ground.tsx")):
+        tm = load_map(path)
+        assert tm.files[1] == tmp_path / used
+        assert tm.world.tile_blocked(0, 0) and not tm.world.tile_blocked(1, 0)
+        assert tm.tiles[1] == tiled.TileImage("tiles.png", (0, 0, 32, 32))
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_group_marked_above_puts_its_layers_above(tmp_path, fmt):
+    layers = [tile_layer("ground", grid(6, 5)),
+              group("Trees", props={"above": True}, layers=[tile_layer("crowns", grid(6, 5, 0))]),
+              group("overhead stuff", layers=[tile_layer("lamps", grid(6, 5, 0))]),
+              object_layer("o", [obj("point", 80, 80, name="spawn")])]
+    tm = load_map(write_map(tmp_path, "m", simple(layers=layers), fmt))
+    assert {layer.name: layer.above for layer in tm.layers} == {
+        "ground": False, "crowns": True, "lamps": True}

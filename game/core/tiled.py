@@ -128,7 +128,7 @@ def load_map(path: str | Path) -> TiledMap:
         raise
     except FileNotFoundError as exc:
         missing = exc.filename or loader.current
-        raise MapError(f"{missing}: file not found (referenced by {loader.current})") from exc
+        raise MapError(f"{missing}: file not found (the map {path.name} refers to it)") from exc
     except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError,
             RuntimeError, NotImplementedError, ET.ParseError) as exc:
         detail = str(exc) or type(exc).__name__
