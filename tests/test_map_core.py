@@ -380,3 +380,21 @@ def test_a_group_marked_above_puts_its_layers_above(tmp_path, fmt):
     tm = load_map(write_map(tmp_path, "m", simple(layers=layers), fmt))
     assert {layer.name: layer.above for layer in tm.layers} == {
         "ground": False, "crowns": True, "lamps": True}
+
+
+def test_tilesets_from_old_tiled_versions_take_their_size_from_the_image(tmp_path):
+    from .test_map_core_writer import write_png
+
+    write_png(tmp_path / "walls.png", 128, 64)
+    (tmp_path / "walls.tsx").write_text(
+        '<?xml version="1.0"?>\n<tileset name="walls" tilewidth="32" tileheight="32">\n'
+        ' <image source="walls.png"/>\n <tile id="1"><properties>'
+        '<property name="blocked" value="true"/></properties></tile>\n</tileset>\n')
+    path = tmp_path / "old.tmx"
+    path.write_text(
+        '<?xml version="1.0"?>\n<map version="1.0" orientation="orthogonal" width="3" '
+        'height="1" tilewidth="32" tileheight="32">\n <tileset firstgid="1" source="walls.tsx"/>\n'
+        ' <layer name="g" width="3" height="1"><data encoding="csv">1,2,8</data></layer>\n</map>\n')
+    tm = load_map(path)
+    assert tm.tiles[8] == tiled.TileImage("walls.png", (96, 32, 32, 32))
+    assert tm.world.tile_blocked(1, 0) and not tm.world.tile_blocked(0, 0)  # "true" as a string
