@@ -257,7 +257,6 @@ class _Loader:
 
     # .. TMX ...........................................................
     def _read_tmx(self):
-
         root = _xml(self.path)
         if root.tag != "map":
             raise MapError(f"{self.path}: not a Tiled map (the root element is <{root.tag}>)")
@@ -278,7 +277,6 @@ class _Loader:
         return header, layers
 
     def _tmx_tileset(self, element: ET.Element, owner: Path) -> None:
-
         firstgid = int(element.attrib.get("firstgid", "1"))
         folder, source = owner.parent, owner
         if element.attrib.get("source"):
@@ -421,7 +419,6 @@ class _Loader:
 
     # .. JSON ..........................................................
     def _read_json(self):
-
         raw = _json(self.path)
         if not isinstance(raw, dict) or raw.get("type", "map") != "map" or "layers" not in raw:
             raise MapError(f"{self.path}: not a Tiled map")
@@ -440,7 +437,6 @@ class _Loader:
         return header, layers
 
     def _json_tileset(self, entry: dict) -> None:
-
         firstgid = int(entry.get("firstgid", 1))
         if not entry.get("source"):
             self._prepare_json_tileset(entry)
@@ -563,7 +559,6 @@ def _json_tiles(raw: dict) -> list[dict]:
 
 
 def _tmx_properties(element: ET.Element) -> dict:
-
     props = element.find("properties")
     return parse_tmx_properties(props) if props is not None else {}
 
@@ -586,7 +581,6 @@ class _Builder:
         self.width = header["width"]
         self.height = header["height"]
         self.ts = header["tile_size"]
-        self.map_props = header["properties"]
         self.raw_layers = layers
         self.tilesets = loader.tilesets
         self.firstgids = [t.firstgid for t in self.tilesets]
@@ -594,7 +588,6 @@ class _Builder:
 
     # .. layers ........................................................
     def flatten(self) -> list[_FlatLayer]:
-
         flat: list[_FlatLayer] = []
 
         def walk(layers, visible, opacity, offset, above_prop, above_name):
@@ -673,7 +666,6 @@ class _Builder:
 
     # .. the whole map .................................................
     def build(self) -> TiledMap:
-
         flat = self.flatten()
         ts = self.ts
         n = self.width * self.height
