@@ -50,6 +50,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from pytiled_parser import tiled_object as pt_object
+from pytiled_parser.layer import ImageLayer as PtImageLayer
 from pytiled_parser.layer import LayerGroup as PtGroup
 from pytiled_parser.layer import ObjectLayer as PtObjectLayer
 from pytiled_parser.layer import TileLayer as PtTileLayer
@@ -606,6 +607,9 @@ class _Builder:
                     walk(layer.layers or [], vis, op, off, prop, name)
                 elif isinstance(layer, (PtTileLayer, PtObjectLayer)):
                     flat.append(_FlatLayer(layer, vis, op, off, prop, name))
+                elif isinstance(layer, PtImageLayer) and vis:
+                    self.warnings.append(f"image layer '{layer.name}' is not drawn "
+                                         "(only tile layers are)")
 
         walk(self.raw_layers, True, 1.0, (0.0, 0.0), None, None)
         return flat
@@ -686,6 +690,11 @@ class _Builder:
                     after_floor = True
                 for obj in layer.tiled_objects:
                     objects.append((obj, fl.offset, layer))
+                pictures = sum(isinstance(o, pt_object.Tile) for o in layer.tiled_objects)
+                if pictures and fl.visible:
+                    self.warnings.append(f"object layer '{layer.name}' has {pictures} tile "
+                                         "object(s), which are not drawn (draw them in a tile "
+                                         "layer)")
                 continue
             data = self.layer_data(layer)
             tile_layers.append((layer.name, layer.properties or {}, data))
