@@ -473,6 +473,7 @@ class _Loader:
                 raw["tilecount"] = 0 if raw.get("image") else len(_json_tiles(raw))
         for tile in _json_tiles(raw):
             if tile.get("objectgroup"):
+                tile["objectgroup"].setdefault("type", "objectgroup")
                 self._prepare_json_layer(tile["objectgroup"], self.folder)
 
     def _prepare_json_layer(self, layer: dict, folder: Path) -> None:
