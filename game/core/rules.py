@@ -85,7 +85,7 @@ class Entries(Mapping):
         return len(self._index)
 
     def __hash__(self) -> int:
-        return hash(self._pairs)
+        return hash(frozenset(self._index.items()))
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Mapping) and dict(self.items()) == dict(other.items())
