@@ -151,7 +151,7 @@ def check_map(path: Path) -> "TiledMap":
         raise StartupError(f"map {path} is missing: put it back, or point --map at a Tiled "
                            f"map (.tmx or .tmj)")
     try:
-        loaded = tiled.load_map(path)
+        loaded = _load_once(path, tiled.load_map)
     except Exception as exc:  # the parser raises anything from ParseError to KeyError
         raise StartupError(f"map {path} cannot be read ({first_line(exc)}): fix it in Tiled, "
                            f"or point --map at another map") from exc
@@ -162,6 +162,32 @@ def check_map(path: Path) -> "TiledMap":
     except OSError as exc:
         raise StartupError(f"map {path} cannot be served: {exc.filename}: "
                            f"{exc.strerror or first_line(exc)}") from exc
+    return loaded
+
+
+# The map checked by ``prepare`` is the one ``create_host`` serves: loaded
+# once, unless one of its files changed in between.
+_loaded: dict[Path, tuple[tuple, "TiledMap"]] = {}
+
+
+def _file_stamps(files: Any) -> tuple:
+    stamps = []
+    for f in files:
+        try:
+            st = os.stat(f)
+            stamps.append((st.st_mtime_ns, st.st_size, st.st_ino))
+        except OSError:
+            stamps.append(None)
+    return tuple(stamps)
+
+
+def _load_once(path: Path, load: Callable[[Path], "TiledMap"]) -> "TiledMap":
+    key = Path(os.path.abspath(path))
+    known = _loaded.get(key)
+    if known is not None and known[0] == _file_stamps(known[1].files):
+        return known[1]
+    loaded = load(key)
+    _loaded[key] = (_file_stamps(loaded.files), loaded)
     return loaded
 
 
