@@ -3,10 +3,11 @@
 Everything that can stop a host from starting (a port in use, a folder it
 cannot write, a damaged database or one from a newer version, a missing or
 broken map, a map referencing files it must not serve (outside its folder,
-missing, over the size limit), a session key that is missing or unreadable, another host already
-serving the same world) ends in a ``StartupError`` whose message is one line
-naming the file or port and what to do.  ``host.py`` prints that line and exits
-with status 1; the traceback is shown only with ``--log-level DEBUG``.
+missing, over the size limit), a session key that is missing or unreadable,
+another host already serving the same world) ends in a ``StartupError`` whose
+message is one line naming the file or port and what to do.  ``host.py``
+prints that line and exits with status 1; the traceback is shown only with
+``--log-level DEBUG``.
 
 The database lock (``world.db.lock`` beside ``world.db``) is held for the
 host's whole life, so two hosts never serve one world; it records the pid and
