@@ -128,7 +128,7 @@ def load_map(path: str | Path) -> TiledMap:
         raise
     except FileNotFoundError as exc:
         missing = exc.filename or loader.current
-        raise MapError(f"{missing}: file not found (referenced by {loader.current})") from exc
+        raise MapError(f"{missing}: file not found (the map {path.name} refers to it)") from exc
     except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError,
             RuntimeError, NotImplementedError, ET.ParseError) as exc:
         detail = str(exc) or type(exc).__name__
@@ -147,6 +147,38 @@ def _is_xml(path: Path) -> bool:
     with open(path, encoding=_ENCODING) as handle:
         head = handle.read(256).lstrip("\ufeff \t\r\n")
     return head.startswith("<")
+
+
+def _xml(path: Path) -> ET.Element:
+    """Parse an XML file, with properties pytiled-parser would choke on
+    made plain (an unset colour)."""
+    root = ET.parse(path).getroot()
+    for prop in root.iter("property"):
+        if prop.attrib.get("type") == "color" and not prop.attrib.get("value"):
+            del prop.attrib["type"]
+    return root
+
+
+def _json(path: Path) -> Any:
+    """Load a JSON file, with its properties made readable by pytiled-parser
+    (a missing type is a string; an unset colour is a string)."""
+    raw = json.loads(path.read_text(encoding=_ENCODING))
+    stack = [raw]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            props = item.get("properties")
+            if isinstance(props, list):
+                for prop in props:
+                    if isinstance(prop, dict):
+                        prop.setdefault("type", "string")
+                        prop.setdefault("value", "")
+                        if prop["type"] == "color" and not prop["value"]:
+                            prop["type"] = "string"
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return raw
 
 
 def _truthy(value: Any) -> bool:
@@ -199,7 +231,7 @@ class _Loader:
     def _read_tmx(self):
         from pytiled_parser.parsers.tmx.layer import parse as parse_layer
 
-        root = ET.parse(self.path).getroot()
+        root = _xml(self.path)
         if root.tag != "map":
             raise MapError(f"{self.path}: not a Tiled map (the root element is <{root.tag}>)")
         attrs = root.attrib
@@ -230,9 +262,9 @@ class _Loader:
             self.current = source
             folder = source.parent
             if _is_xml(source):
-                element = ET.parse(source).getroot()
+                element = _xml(source)
             else:
-                raw = json.loads(source.read_text(encoding=_ENCODING))
+                raw = _json(source)
                 self._prepare_json_tileset(raw)
                 tileset = parse_json_tileset(raw, firstgid, _ENCODING)
                 self._keep_tileset(firstgid, tileset, folder, source)
@@ -295,7 +327,9 @@ class _Loader:
                     obj.set("height", obj.attrib.get("height", "0"))
         elif element.tag == "imagelayer":
             image = element.find("image")
-            if image is not None and image.attrib.get("source"):
+            if image is None:  # Tiled allows an image layer with no image yet
+                image = ET.SubElement(element, "image", {"source": ""})
+            if image.attrib.get("source"):
                 self._add(self.image_files, _norm(folder / image.attrib["source"]))
         elif element.tag == "group":
             for child in element:
@@ -309,7 +343,7 @@ class _Loader:
         if not _is_xml(template):
             raise MapError(f"{template}: a JSON template in a TMX map cannot be read "
                            "(save the template as .tx)")
-        root = ET.parse(template).getroot()
+        root = _xml(template)
         tileset = root.find("tileset")
         if tileset is not None and tileset.attrib.get("source"):
             self._template_tileset(_norm(template.parent / tileset.attrib["source"]))
@@ -324,7 +358,7 @@ class _Loader:
         self._add(self.tileset_files, source)
         self.current = source
         if _is_xml(source):
-            root = ET.parse(source).getroot()
+            root = _xml(source)
             image = root.find("image")
             if image is not None and image.attrib.get("source"):
                 self._add(self.image_files, _norm(source.parent / image.attrib["source"]))
@@ -333,7 +367,7 @@ class _Loader:
                 if image is not None and image.attrib.get("source"):
                     self._add(self.image_files, _norm(source.parent / image.attrib["source"]))
         else:
-            raw = json.loads(source.read_text(encoding=_ENCODING))
+            raw = _json(source)
             if raw.get("image"):
                 self._add(self.image_files, _norm(source.parent / raw["image"]))
             for tile in _json_tiles(raw):
@@ -356,7 +390,7 @@ class _Loader:
     def _read_json(self):
         from pytiled_parser.parsers.json.layer import parse as parse_layer
 
-        raw = json.loads(self.path.read_text(encoding=_ENCODING))
+        raw = _json(self.path)
         if not isinstance(raw, dict) or raw.get("type", "map") != "map" or "layers" not in raw:
             raise MapError(f"{self.path}: not a Tiled map")
         tw, th = int(raw["tilewidth"]), int(raw["tileheight"])
@@ -388,11 +422,11 @@ class _Loader:
         self._add(self.tileset_files, source)
         self.current = source
         if _is_xml(source):
-            element = ET.parse(source).getroot()
+            element = _xml(source)
             self._prepare_tmx_tileset(element, source.parent)
             tileset = parse_tmx_tileset(element, firstgid, _ENCODING)
         else:
-            raw = json.loads(source.read_text(encoding=_ENCODING))
+            raw = _json(source)
             self._prepare_json_tileset(raw)
             tileset = parse_json_tileset(raw, firstgid, _ENCODING)
         self._keep_tileset(firstgid, tileset, source.parent, source)
@@ -455,7 +489,7 @@ class _Loader:
         if _is_xml(template):
             raise MapError(f"{template}: an XML template in a JSON map cannot be read "
                            "(save the template as .tj)")
-        raw = json.loads(template.read_text(encoding=_ENCODING))
+        raw = _json(template)
         if raw.get("tileset", {}).get("source"):
             self._template_tileset(_norm(template.parent / raw["tileset"]["source"]))
         base = copy.deepcopy(raw.get("object", {}))
