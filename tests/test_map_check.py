@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -37,7 +38,12 @@ def section(out: str, title: str) -> str:
 
 def test_a_map_with_everything_is_described_and_accepted(tmp_path):
     db = tmp_path / "world.db"
-    result = check_map(FEATURES / "town16.tmx", extra=("--db", str(db)))
+    # Another program holds the port: a check that tried to listen would fail.
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = check_map(FEATURES / "town16.tmx", extra=("--db", str(db), "--port", str(port)))
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert f"{FEATURES / 'town16.tmx'}: the host accepts this map" in out
@@ -178,6 +184,17 @@ def test_a_map_over_the_size_limit_is_refused(tmp_path):
     assert result.returncode == 1
     line = result.stderr.strip()
     assert "big.tmx" in line and "32.0 MB" in line and "\n" not in line
+
+
+def test_a_symbolic_link_out_of_the_folder_is_refused(tmp_path):
+    shutil.copy(FEATURES / "town16.tmx", tmp_path / "town16.tmx")
+    shutil.copy(FEATURES / "tiles16.tsx", tmp_path / "tiles16.tsx")
+    (tmp_path / "img").mkdir()
+    (tmp_path / "img" / "tiles16.png").symlink_to(FEATURES / "img" / "tiles16.png")
+    result = check_map(tmp_path / "town16.tmx")
+    assert result.returncode == 1
+    line = result.stderr.strip()
+    assert "tiles16.png" in line and "symbolic link" in line and "\n" not in line
 
 
 def test_one_refused_map_among_several_fails_the_check_but_all_are_reported():
