@@ -93,7 +93,7 @@ def report(m: tiled.TiledMap) -> str:
     lines += _tilesets(m)
     blocked = sum(world.blocked)
     lines.append(f"  collision   {blocked} of {m.width * m.height} tiles blocked, "
-                 f"{len(world.shapes)} collision shapes")
+                 f"{_count(len(world.shapes), 'collision shape')}")
     lines.append(f"  spawn       {_point(world.spawn, ts)}, {spawn_rule(m)}")
     lines += _entries(m)
     lines += _listed("exits", _exits(m))
@@ -106,7 +106,7 @@ def _layers(m: tiled.TiledMap) -> list[str]:
     if not m.layers:
         return ["  layers      none drawn"]
     width = max(len(layer.name) for layer in m.layers)
-    out = [f"  layers      {len(m.layers)} tile layers, bottom first:"]
+    out = [f"  layers      {_count(len(m.layers), 'tile layer')}, bottom first:"]
     for layer in m.layers:
         where = "ABOVE players" if layer.above else "below players"
         extra = f", opacity {layer.opacity:g}" if layer.opacity < 1 else ""
@@ -125,11 +125,11 @@ def _tilesets(m: tiled.TiledMap) -> list[str]:
     described = [_relative(f, folder) for f in m.files[1:]
                  if f.suffix.lower() in (".tsx", ".tsj", ".json")]
     lines = _listed("tilesets", described, none="embedded in the map")
-    images = [f"{source}: {count} tile{'s' if count != 1 else ''} used"
+    images = [f"{source}: {_count(count, 'tile')} used"
               for source, count in sorted(used.items())]
     lines += _listed("images", images)
     if m.animations:
-        lines.append(f"  animations  {len(m.animations)} animated tiles")
+        lines.append(f"  animations  {_count(len(m.animations), 'animated tile')}")
     return lines
 
 
@@ -140,8 +140,9 @@ def _entries(m: tiled.TiledMap) -> list[str]:
     shown = [f"{name} {_point(entries[name], m.tile_size)}" for name in objects if name in entries]
     layers = [name for name in entries if name not in objects]
     if layers:
-        shown.append(f"and {len(layers)} tile layers by name (" + ", ".join(layers[:6])
-                     + (", ..." if len(layers) > 6 else "") + ")")
+        named = ", ".join(layers[:6]) + (", ..." if len(layers) > 6 else "")
+        shown.append(("and " if shown else "") + f"{_count(len(layers), 'tile layer')} "
+                     f"by name ({named})")
     return _listed("entries", shown)
 
 
@@ -160,7 +161,7 @@ def _served(m: tiled.TiledMap) -> list[str]:
     sizes = [(_relative(f, folder), Path(f).stat().st_size) for f in m.files]
     total = sum(size for _, size in sizes)
     data = bundle.build_bundle(m)
-    out = [f"  served      {len(sizes)} files, {_size(total)} "
+    out = [f"  served      {_count(len(sizes), 'file')}, {_size(total)} "
            f"(limit {_size(bundle.MAP_BUNDLE_MAX_BYTES)}); players download "
            f"{_size(len(data))} once (bundle {bundle.bundle_hash(data)[:16]})"]
     width = max(len(name) for name, _ in sizes)
@@ -240,6 +241,10 @@ def _relative(path: Path, folder: Path) -> str:
         return Path(path).relative_to(folder).as_posix()
     except ValueError:
         return str(path)
+
+
+def _count(n: int, thing: str) -> str:
+    return f"{n} {thing}" + ("" if n == 1 else "s")
 
 
 def _size(n: int) -> str:

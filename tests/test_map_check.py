@@ -56,7 +56,7 @@ def test_a_map_with_everything_is_described_and_accepted(tmp_path):
     assert "name" in section(out, "above")
     assert "tiles16.tsx" in section(out, "tilesets")
     assert "img/tiles16.png" in section(out, "images")
-    assert "animations  1 animated tiles" in out
+    assert "animations  1 animated tile\n" in out
     assert "spawn       (192, 120) px, tile (12, 7), the object named 'spawn'" in out
     assert "warnings    none" in out
     # The files served, with their sizes, add up; nothing was started or created.
