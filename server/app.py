@@ -13,7 +13,6 @@ from flask_socketio import SocketIO
 from werkzeug.exceptions import HTTPException
 
 from game.core import protocol as P
-from game.core.rules import WorldMap
 
 from .accounts import Accounts
 from .config import HostConfig, load_or_create_secret
@@ -57,6 +56,9 @@ class Host:
         port = self.listener.getsockname()[1]
         server = start_server(self.app, self.listener, cfg.async_mode, self.deadlines,
                               P.HTTP_IDLE_TIMEOUT_S)
+        for served in self.ctx.maps.values():
+            log.info("map %s (%s): hash %s, bundle %s, %d files", served.name, served.file,
+                     served.hash[:12], _size(served.size), served.files)
         log.info("hosting (%s mode, %g Hz, database %s); %s", cfg.async_mode, cfg.tick_rate,
                  cfg.db_path, startup.join_addresses(cfg.host, port))
         try:
@@ -106,6 +108,10 @@ class Host:
         sio.sleep(0.05)  # the last ones taken off a queue are still being written
 
 
+def _size(size: int) -> str:
+    return f"{size / 1024:.1f} KB" if size < 1024 * 1024 else f"{size / 1048576:.1f} MB"
+
+
 def _exit_if_stuck(runtime: Runtime, limit_s: float) -> None:
     """Make sure a stopping host exits even if something hangs on the way."""
     def give_up() -> None:
@@ -120,7 +126,9 @@ def create_host(config: HostConfig) -> Host:
     # The port first: a host that cannot have it stops before touching any file.
     listener = open_listener(config.host, config.port)
     runtime = Runtime(config.async_mode)
-    world_map = WorldMap.load_tmx(config.map_path)
+    # The map is checked and bundled once; the bundle stays in memory.
+    tiled_map, served = startup.serve_map(config.map_path)
+    world_map = tiled_map.world
     storage = Storage(config.db_path, runtime)
     accounts = Accounts(storage, runtime, load_or_create_secret(config.secret_path),
                         config.token_ttl_s, config.login_failures_per_minute,
@@ -147,7 +155,8 @@ def create_host(config: HostConfig) -> Host:
     app.wsgi_app = http_api.HostNameCheck(app.wsgi_app, config)
     transport = Transport(socketio.server, config.async_mode)
     ctx = HostContext(config=config, sio=socketio.server, runtime=runtime, storage=storage,
-                      accounts=accounts, world=LiveWorld(world_map), transport=transport)
+                      accounts=accounts, world=LiveWorld(world_map), transport=transport,
+                      maps={served.hash: served}, start_map=served)
     ctx.guard = ConnectionGuard(
         socketio.server, transport, connect_timeout_s=config.connect_timeout_s,
         outbox_max=config.outbox_max_packets,

@@ -109,13 +109,16 @@ def test_a_file_reached_through_dotdot_is_refused(tmp_path):
     (tmp_path / "secret.png").write_bytes(b"x")
     message = refusal(like_map(tmp_path / "m", "world.tmx", "../secret.png"))
     assert "secret.png" in message and "'..'" in message and "outside" in message
+    # the loader hands over paths with '..' worked out: the same refusal
+    message = refusal(like_map(tmp_path / "m", "world.tmx", str(tmp_path / "secret.png")))
+    assert "secret.png" in message and "outside" in message
 
 
 def test_a_file_named_by_an_absolute_path_outside_is_refused(tmp_path):
     make_folder(tmp_path / "m")
     (tmp_path / "other.png").write_bytes(b"x")
     message = refusal(like_map(tmp_path / "m", "world.tmx", str(tmp_path / "other.png")))
-    assert "other.png" in message and "absolute" in message
+    assert "other.png" in message and "absolute" in message and "outside" in message
 
 
 def test_a_symlink_leading_out_of_the_folder_is_refused(tmp_path):
@@ -242,3 +245,24 @@ def test_a_bundle_that_lies_about_its_sizes_is_refused_while_unpacking(tmp_path)
         bundle.safe_extract(bytes(data), dest, max_bytes=1024 * 1024)
     assert not dest.exists()
     assert not any((tmp_path / "cache").iterdir())
+
+
+def test_a_map_bundle_describes_itself_as_the_wire_does(tmp_path):
+    made = bundle.make_bundle(make_folder(tmp_path / "m"))
+    assert made.describe() == {"name": "world", "file": "world.tmx", "hash": made.hash,
+                               "size": len(made.data), "url": f"/api/maps/{made.hash}.zip"}
+    assert made.files == 4 and made.hash == hashlib.sha256(made.data).hexdigest()
+
+
+def test_making_a_bundle_checks_the_files_first(tmp_path):
+    make_folder(tmp_path / "m")
+    with pytest.raises(MapError, match="gone.png"):
+        bundle.make_bundle(like_map(tmp_path / "m", "world.tmx", "gone.png"))
+
+
+def test_a_bundle_over_the_limit_after_zipping_is_refused(tmp_path):
+    make_folder(tmp_path / "m")  # random bytes do not shrink: the zip is larger
+    tiled = like_map(tmp_path / "m", "tiles/town.png")
+    total = sum(f.stat().st_size for f in tiled.files)
+    with pytest.raises(MapError, match="bundle comes to"):
+        bundle.make_bundle(tiled, max_bytes=total)

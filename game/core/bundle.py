@@ -21,15 +21,17 @@ import stat
 import tempfile
 import zipfile
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
+from . import protocol as P
 from .rules import MapError
 
 if TYPE_CHECKING:
     from .tiled import TiledMap
 
-MAP_BUNDLE_MAX_BYTES = 32 * 1024 * 1024
+MAP_BUNDLE_MAX_BYTES = P.MAP_BUNDLE_MAX_BYTES
 
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 FILE_MODE = stat.S_IFREG | 0o644
@@ -79,9 +81,9 @@ def check_files(tiled_map: "TiledMap", max_bytes: int = MAP_BUNDLE_MAX_BYTES) ->
         f = Path(f)
         plain = _lexical(f)
         if not _inside(plain, folder):
-            how = "through '..'" if ".." in f.parts else "by an absolute path"
-            raise MapError(f"{f}: outside the map's folder {folder} (reached {how}); only "
-                           f"files inside the map's folder are served: copy it there")
+            raise MapError(f"{f}: outside the map's folder {folder} (a '..' or absolute "
+                           f"path in the map); only files inside the map's folder are "
+                           f"served: copy the file there and reference it from there")
         if not f.exists() and not f.is_symlink():
             raise MapError(f"{f}: missing (the map references it): put it back, or fix "
                            f"the reference in Tiled")
@@ -135,6 +137,39 @@ def build_bundle(tiled_map: "TiledMap") -> bytes:
 def bundle_hash(data: bytes) -> str:
     """The bundle's name: the sha256 of its bytes, in lower-case hex."""
     return hashlib.sha256(data).hexdigest()
+
+
+@dataclass(frozen=True)
+class MapBundle:
+    """A map ready to serve: its bundle's bytes and what names it."""
+
+    name: str      # the map's name: its file's stem
+    file: str      # the map file's name inside the bundle
+    data: bytes
+    hash: str
+    files: int     # how many files the bundle holds
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+    def describe(self) -> dict[str, Any]:
+        """The map as the wire describes it (``welcome``, ``/api/health``)."""
+        return P.map_description(self.name, self.file, self.hash, self.size)
+
+
+def make_bundle(tiled_map: "TiledMap", max_bytes: int = MAP_BUNDLE_MAX_BYTES) -> MapBundle:
+    """Check the map's files and bundle them; ``MapError`` naming the file and
+    the rule when the map breaks one."""
+    check_files(tiled_map, max_bytes)
+    data = build_bundle(tiled_map)
+    if len(data) > max_bytes:
+        raise MapError(f"{tiled_map.path}: the map's bundle comes to {_mb(len(data))}, over "
+                       f"the {_mb(max_bytes)} a host serves; make the images smaller")
+    path = Path(tiled_map.path)
+    file = _lexical(path).relative_to(_lexical(Path(tiled_map.folder))).as_posix()
+    return MapBundle(name=path.stem, file=file, data=data, hash=bundle_hash(data),
+                     files=len(bundle_names(tiled_map)))
 
 
 # -- the client's side -------------------------------------------------------------------

@@ -101,6 +101,7 @@ def join(ctx: HostContext, sid: str, identity, data: Any) -> dict:
         "unread": {names[uid]: n for uid, n in unread.items() if uid in names},
         "missed_messages": [_public_message(ctx, m) for m in missed],
         "last_dm_id": max([newest_dm_id] + [m["id"] for m in missed]),
+        "map": ctx.start_map.describe() if ctx.start_map else None,
         "world": {"width": ctx.world.map.width_px, "height": ctx.world.map.height_px,
                   "tile_size": ctx.world.map.tile_size, "speed": player.budget.speed},
         "tick_rate": ctx.config.tick_rate,
