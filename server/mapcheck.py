@@ -1,11 +1,11 @@
 """``python host.py --check-map PATH``: load a map the way the host would and
 say what the host found in it, without starting a host.
 
-The map goes through the same steps as at start-up: ``tiled.load_map`` (Tiled
-TMX or JSON, the game's conventions for collision, spawn, layers above the
-players, entries and exits) and ``bundle.check_files`` (every file inside the
-map's folder, none missing, under the size limit), then its bundle is built to
-give the size players download.  Nothing is opened but the map's own files: no
+The map goes through the host's own start-up step, ``startup.serve_map``:
+``tiled.load_map`` (Tiled TMX or JSON, the game's conventions for collision,
+spawn, layers above the players, entries and exits), ``bundle.check_files``
+(every file inside the map's folder, none missing, under the size limit) and
+the bundle players download.  Nothing is opened but the map's own files: no
 database, no port.
 
 The report goes to standard output; a map the host would refuse gets one line
@@ -20,7 +20,9 @@ from pathlib import Path
 from typing import Iterable, TextIO
 
 from game.core import bundle, tiled
-from game.core.rules import MapError
+from game.core.bundle import MapBundle
+
+from .startup import StartupError, serve_map
 
 REFUSED = 1
 
@@ -38,13 +40,13 @@ def check_paths(paths: Iterable[str | Path], out: TextIO = sys.stdout,
         if index:
             print(file=out)
         try:
-            tiled_map = load_checked(path)
-        except MapError as exc:
+            tiled_map, served = load_checked(path)
+        except StartupError as exc:
             print(f"host.py: the host would refuse this map: {_first_line(exc)}", file=err)
             status = REFUSED
             continue
         checked[tiled_map.world.name] = tiled_map
-        out.write(report(tiled_map))
+        out.write(report(tiled_map, served))
     if len(checked) > 1:
         out.write(links_report(checked))
     return status
@@ -71,19 +73,16 @@ def _is_map(path: Path) -> bool:
         return False
 
 
-def load_checked(path: Path) -> tiled.TiledMap:
-    """The map as the host loads it, or the MapError the host would refuse it with."""
-    if not path.exists():
-        raise MapError(f"{path}: file not found")
-    if not path.is_file():
-        raise MapError(f"{path}: not a file (give a Tiled map, or a folder of maps)")
-    tiled_map = tiled.load_map(path)
-    bundle.check_files(tiled_map)
-    return tiled_map
+def load_checked(path: Path) -> tuple[tiled.TiledMap, MapBundle]:
+    """The map and its bundle as the host makes them at start-up, or the
+    StartupError the host would refuse to start with."""
+    if path.exists() and not path.is_file():
+        raise StartupError(f"map {path} is not a file: give a Tiled map, or a folder of maps")
+    return serve_map(path)
 
 
 # -- the report ---------------------------------------------------------------------------
-def report(m: tiled.TiledMap) -> str:
+def report(m: tiled.TiledMap, served: MapBundle) -> str:
     """What the host found in the map, as text for a person."""
     world, ts = m.world, m.tile_size
     lines = [f"{m.path}: the host accepts this map",
@@ -97,7 +96,7 @@ def report(m: tiled.TiledMap) -> str:
     lines.append(f"  spawn       {_point(world.spawn, ts)}, {spawn_rule(m)}")
     lines += _entries(m)
     lines += _listed("exits", _exits(m))
-    lines += _served(m)
+    lines += _served(m, served)
     lines += _listed("warnings", list(m.warnings), none="none")
     return "\n".join(lines) + "\n"
 
@@ -156,14 +155,13 @@ def _exits(m: tiled.TiledMap) -> list[str]:
     return [line + (f" ({n} areas)" if n > 1 else "") for line, n in counted.items()]
 
 
-def _served(m: tiled.TiledMap) -> list[str]:
+def _served(m: tiled.TiledMap, served: MapBundle) -> list[str]:
     folder = Path(m.folder)
     sizes = [(_relative(f, folder), Path(f).stat().st_size) for f in m.files]
     total = sum(size for _, size in sizes)
-    data = bundle.build_bundle(m)
     out = [f"  served      {_count(len(sizes), 'file')}, {_size(total)} "
            f"(limit {_size(bundle.MAP_BUNDLE_MAX_BYTES)}); players download "
-           f"{_size(len(data))} once (bundle {bundle.bundle_hash(data)[:16]})"]
+           f"{_size(served.size)} once (bundle {served.hash[:16]})"]
     width = max(len(name) for name, _ in sizes)
     out += [f"                {name:<{width}}  {_size(size)}" for name, size in sizes]
     return out

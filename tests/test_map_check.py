@@ -154,7 +154,7 @@ REFUSED = [
     (FEATURES / "refused" / "missing_image.tmx", "missing", "missing.png"),
     (FEATURES / "refused" / "all_walls.tmx", "no tile a player can stand on", "all_walls.tmx"),
     (FEATURES / "tiles16.tsx", "not a Tiled map", "tiles16.tsx"),
-    (FEATURES / "no_such_map.tmx", "not found", "no_such_map.tmx"),
+    (FEATURES / "no_such_map.tmx", "is missing", "no_such_map.tmx"),
 ]
 
 
