@@ -210,3 +210,17 @@ def test_the_flag_is_explained_in_help():
                             capture_output=True, text=True, timeout=60)
     assert "--check-map PATH" in result.stdout
     assert "without starting a host" in " ".join(result.stdout.split())
+
+
+@pytest.mark.parametrize("path", [FEATURES / "refused" / "isometric.tmx",
+                                  FEATURES / "refused" / "outside_folder.tmx"],
+                         ids=lambda p: p.name)
+def test_the_host_refuses_to_start_with_the_same_reason(path, tmp_path):
+    checked = check_map(path)
+    started = subprocess.run(
+        [sys.executable, str(ROOT / "host.py"), "--map", str(path), "--db", str(tmp_path / "w.db"),
+         "--port", "0", "--async-mode", "threading"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert started.returncode == 1
+    reason = checked.stderr.strip().split("the host would refuse this map: ", 1)[1]
+    assert started.stderr.strip() == f"host.py: cannot start: {reason}"
