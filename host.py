@@ -2,6 +2,7 @@
 
     python host.py                      # serve on 127.0.0.1:5000
     python host.py --host 0.0.0.0       # let others on your network join
+    python host.py --check-map my.tmx   # what the host finds in a map, then exit
 
 Players register and log in over HTTP, then play over Socket.IO.  Ctrl-C or
 SIGTERM saves every connected player's position before the host exits.
@@ -100,6 +101,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--new-key", action="store_true",
                         help="make a new session-signing key (PATH.key) even though the world "
                              "has one or had one; everyone has to log in again")
+    parser.add_argument("--check-map", action="append", default=[], metavar="PATH",
+                        help="check a Tiled map (or every map in a folder) the way the host "
+                             "would load it, print what it found (size, layers, collision, "
+                             "spawn, exits, files served) and exit without starting a host: "
+                             "status 0 when the host would accept it (repeatable)")
     parser.add_argument("--stop-when-stdin-closes", action="store_true",
                         help="stop (saving everyone) when standard input ends; the game starts "
                              "its own host this way so the host ends with the game")
@@ -148,6 +154,10 @@ def main(argv: list[str] | None = None) -> int:
     from server import startup
 
     args = parse_args(argv)
+    if args.check_map:
+        from server import mapcheck
+
+        return mapcheck.check_paths(args.check_map)
 
     def serve(host) -> None:
         if args.stop_when_stdin_closes:
