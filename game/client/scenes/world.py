@@ -57,10 +57,9 @@ class Remote:
 def load_graphics(services: dict):
     """The map renderer and avatar sheet, loaded once and shared."""
     from ..sprites import AvatarSheet, NameTags
-    from ..tilemap import TileMapRenderer
+    from ..tilemap import renderer_for
 
-    if "tiles" not in services:
-        services["tiles"] = TileMapRenderer(services.get("map_path") or rules.DEFAULT_MAP_PATH)
+    renderer_for(services)  # the map the host plays on (services["map_path"])
     if "avatars" not in services:
         services["avatars"] = AvatarSheet()
     if "names" not in services:
@@ -70,8 +69,9 @@ def load_graphics(services: dict):
 
 @register_scene("world")
 class WorldScene(Scene):
-    def __init__(self, client: net.HostClient):
+    def __init__(self, client: net.HostClient, pending: list[net.NetEvent] | None = None):
         self.client = client
+        self.pending = list(pending or ())  # what the host sent while the map was loading
         self.me_id: int | None = None
         self.me_name = client.session.name if client.session else "?"
         self.world: rules.WorldMap | None = None
@@ -96,7 +96,7 @@ class WorldScene(Scene):
         if pygame.display.get_surface() is not None:
             pygame.display.set_caption(f"Pixel Commons · {self.me_name}")
         self.tiles, self.avatars, self.names = load_graphics(services)
-        self.world = rules.load_world(services.get("map_path"))
+        self.world = self.tiles.map.world  # walk with exactly the map that is drawn
         size = self.app.surface.get_size()
         self.camera = Camera(size[0], size[1], self.tiles.width_px, self.tiles.height_px)
         self.manager = theme.make_manager(size)
@@ -231,7 +231,8 @@ class WorldScene(Scene):
 
     # -- network --------------------------------------------------------------------------
     def update(self, dt: float) -> None:
-        for event in self.client.drain():
+        events, self.pending = self.pending + self.client.drain(), []
+        for event in events:
             self.on_net(event)
             if self.ended:
                 return
@@ -432,8 +433,9 @@ class WorldScene(Scene):
             if (self.camera.view_w, self.camera.view_h) != (view_w, surface.get_height()):
                 self.camera.resize(view_w, surface.get_height())
             self.camera.follow(me_x, me_y, min(frame_dt, 0.1))
-            self.tiles.draw(surface, self.camera)
+            self.tiles.draw_below(surface, self.camera, self.app.now)
             self.draw_avatars(surface, me_x, me_y, min(frame_dt, 0.1))
+            self.tiles.draw_above(surface, self.camera, self.app.now)
             if self.status.state != ONLINE:  # what is shown is no longer live
                 surface.blit(theme.translucent((view_w, surface.get_height()), STALE_SHADE[:3],
                                                STALE_SHADE[3], 0), (0, 0))
