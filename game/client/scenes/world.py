@@ -434,8 +434,9 @@ class WorldScene(Scene):
                 self.camera.resize(view_w, surface.get_height())
             self.camera.follow(me_x, me_y, min(frame_dt, 0.1))
             self.tiles.draw_below(surface, self.camera, self.app.now)
-            self.draw_avatars(surface, me_x, me_y, min(frame_dt, 0.1))
+            tags = self.draw_avatars(surface, me_x, me_y, min(frame_dt, 0.1))
             self.tiles.draw_above(surface, self.camera, self.app.now)
+            surface.blits(tags, doreturn=False)  # names stay readable under a roof
             if self.status.state != ONLINE:  # what is shown is no longer live
                 surface.blit(theme.translucent((view_w, surface.get_height()), STALE_SHADE[:3],
                                                STALE_SHADE[3], 0), (0, 0))
@@ -459,7 +460,8 @@ class WorldScene(Scene):
                          avoid=(status_rect, self.chat.toggle_button.get_abs_rect()))
         self.look_editor.draw(surface)
 
-    def draw_avatars(self, surface: pygame.Surface, me_x: float, me_y: float, dt: float) -> None:
+    def draw_avatars(self, surface: pygame.Surface, me_x: float, me_y: float, dt: float) -> list:
+        """Draw everyone's avatar; return their name tags' blits, drawn last."""
         camera, sheet = self.camera, self.avatars
         poses = self.interp.poses(self.app.now)
         margin = 48
@@ -492,8 +494,8 @@ class WorldScene(Scene):
         surface.blits(sprites, doreturn=False)
         # A crowd's tags: ours and the one under the mouse on top, the rest decluttered.
         self.tags_drawn = arrange_tags(spots)
-        surface.blits([(self.names.get(spot.name, spot.mine, alpha), spot.rect)
-                       for spot, alpha in self.tags_drawn], doreturn=False)
+        return [(self.names.get(spot.name, spot.mine, alpha), spot.rect)
+                for spot, alpha in self.tags_drawn]
 
     def _draw_hint(self, surface: pygame.Surface) -> None:
         text = theme.font(13).render("WASD / arrows: walk    Tab or C: chat    click someone: talk"
