@@ -115,6 +115,9 @@ def test_the_screen_says_how_much_is_downloaded(screen_for):
     scene = s.app.push(LoadingScene(s.client))
     scene.downloading, scene.done, scene.total = True, 1_200_000, 3_400_000
     assert scene.progress_text() == "Downloading the world… 1.2 MB of 3.4 MB"
+    scene.done, scene.total = 12_300, 840_000
+    assert scene.progress_text() == "Downloading the world… 12 KB of 840 KB"
+    scene.done, scene.total = 1_200_000, 3_400_000
     s.app.frame()
     bar = scene.bar
     # The bar is filled (accent colour) a little over a third of the way.

@@ -28,7 +28,7 @@ from .settings import APP_NAME
 from game.core.bundle import MAP_BUNDLE_MAX_BYTES, BundleError, safe_extract
 
 HASH_RE = re.compile(r"^[0-9a-f]{64}$")
-CHUNK_BYTES = 64 * 1024
+CHUNK_BYTES = 16 * 1024  # each piece read moves the progress bar
 CONNECT_TIMEOUT_S = 5.0
 READ_TIMEOUT_S = 20.0  # between two pieces of the download, not for the whole of it
 

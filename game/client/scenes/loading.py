@@ -29,8 +29,9 @@ CARD_W, CARD_H = 460, 230
 BAR_H = 14
 
 
-def megabytes(n: int) -> str:
-    return f"{n / 1e6:.1f} MB"
+def amount(n: int) -> str:
+    """Bytes in words: "840 KB", "1.2 MB"."""
+    return f"{n / 1e6:.1f} MB" if n >= 1e6 else f"{max(0, round(n / 1e3))} KB"
 
 
 @register_scene("loading")
@@ -216,8 +217,8 @@ class LoadingScene(Scene):
 
     def progress_text(self) -> str:
         if self.total:
-            return f"Downloading the world… {megabytes(self.done)} of {megabytes(self.total)}"
-        return f"Downloading the world… {megabytes(self.done)}"
+            return f"Downloading the world… {amount(self.done)} of {amount(self.total)}"
+        return f"Downloading the world… {amount(self.done)}"
 
     def _draw_wrapped(self, surface: pygame.Surface, text: str, colour, y: int) -> None:
         font = theme.font(15)
