@@ -101,8 +101,12 @@ def test_a_new_map_is_downloaded_then_the_world_walks_on_it(screen_for, feature_
                                                            "y": 72.0}))
         s.app.frame()  # the loading screen takes both off the queue: the world must get them
         assert s.client.events.empty()
-        s.until(lambda: isinstance(s.app.scene, WorldScene) and s.app.scene.me_id == 1)
+        loading, said = s.app.scene, []
+        s.until(lambda: said.append(s.app.scene is loading and loading.opening)
+                or isinstance(s.app.scene, WorldScene))
+    assert True in said  # "Opening the world…" was on screen for a frame
     world = s.app.scene
+    assert world.me_id == 1 and world.predictor is not None  # in at once, no "Joining"
     assert Path(s.app.services["map_path"]) == s.cache.root / desc["hash"] / "features.tmx"
     assert (world.world.width_px, world.world.height_px) == (F.W * F.TS, F.H * F.TS)
     assert world.tiles.map.path == Path(s.app.services["map_path"])

@@ -45,6 +45,7 @@ class LoadingScene(Scene):
         self.total = 0
         self.error = ""
         self.downloading = False
+        self.opening = False
         self._results: queue.Queue = queue.Queue()
         self._cancel = threading.Event()
         self._leaving = False
@@ -117,6 +118,9 @@ class LoadingScene(Scene):
                 self.done, self.total = value
             elif kind == "done":
                 self.open_world(value)
+                break  # shown for a frame first
+            elif kind == "open":
+                self._open(value)
             elif kind == "error" and not self.error:
                 self.fail(value)
         self.manager.update(dt)
@@ -167,18 +171,25 @@ class LoadingScene(Scene):
         self.error = message[:1].upper() + message[1:] if message else "Something went wrong."
         if not self.error.endswith("."):
             self.error += "."
-        self.downloading = False
+        self.downloading = self.opening = False
         self._cancel.set()
         self.back_button.show()
 
     def open_world(self, path: Path | None) -> None:
+        """Say "Opening the world…" for a frame, then draw the map's tiles
+        (not in the world's first frames) and go in."""
+        self.downloading = False
+        self.opening = True
+        self._results.put(("open", path))
+
+    def _open(self, path: Path | None) -> None:
         services = self.app.services
         if path is not None:
             services["map_path"] = str(path)
         else:
             services.pop("map_path", None)
         try:
-            renderer_for(services)
+            renderer_for(services).prerender()
         except Exception as exc:  # a map that downloaded but cannot be drawn
             self.fail(f"the host's map could not be opened: {exc}")
             return
@@ -211,7 +222,8 @@ class LoadingScene(Scene):
                             theme.MUTED, anchor="midtop")
         else:
             dots = "." * (1 + int(self.app.now * 3) % 3)
-            theme.draw_text(surface, "Joining the world" + dots, (card.centerx, card.y + 84), 16,
+            text = "Opening the world" if self.opening else "Joining the world"
+            theme.draw_text(surface, text + dots, (card.centerx, card.y + 84), 16,
                             anchor="midtop")
         self.manager.draw_ui(surface)
 

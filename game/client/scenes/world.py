@@ -113,6 +113,8 @@ class WorldScene(Scene):
         from .look import LookEditor
 
         self.look_editor = LookEditor(self.avatars.chosen, self.client, self._look_saved)
+        if self.pending:  # the welcome came on the loading screen: in at once
+            self.update(0.0)
 
     def exit(self) -> None:
         self.manager.clear_and_reset()
