@@ -36,10 +36,12 @@ def amount(n: int) -> str:
 
 @register_scene("loading")
 class LoadingScene(Scene):
-    def __init__(self, client: net.HostClient, cache: MapCache | None = None):
+    def __init__(self, client: net.HostClient, cache: MapCache | None = None,
+                 pending: list[net.NetEvent] | None = None):
         self.client = client
         self.cache = cache
         self.pending: list[net.NetEvent] = []  # for the world, in the order they came
+        self._first = list(pending or ())  # taken before the queue (a welcome already read)
         self.desc: dict | None = None
         self.done = 0
         self.total = 0
@@ -49,6 +51,10 @@ class LoadingScene(Scene):
         self._results: queue.Queue = queue.Queue()
         self._cancel = threading.Event()
         self._leaving = False
+
+    def take(self, events: list[net.NetEvent]) -> None:
+        """More events read before this screen came, after those it was given."""
+        self._first.extend(events)
 
     # -- lifecycle ----------------------------------------------------------------------
     def enter(self) -> None:
@@ -105,7 +111,8 @@ class LoadingScene(Scene):
     # -- per frame ----------------------------------------------------------------------
     def update(self, dt: float) -> None:
         if not self.error:
-            for event in self.client.drain():
+            events, self._first = self._first + self.client.drain(), []
+            for event in events:
                 self.on_net(event)
                 if self.error or self._leaving:
                     break
@@ -188,6 +195,7 @@ class LoadingScene(Scene):
             services["map_path"] = str(path)
         else:
             services.pop("map_path", None)
+        services["map_hash"] = (self.desc or {}).get("hash")  # the world checks it on return
         try:
             renderer_for(services).prerender()
         except Exception as exc:  # a map that downloaded but cannot be drawn
