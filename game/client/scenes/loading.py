@@ -105,7 +105,8 @@ class LoadingScene(Scene):
         self._leaving = True
         self._cancel.set()
         self.client.close()
-        message = f"Could not load the host's world: {self.error}" if self.error else ""
+        reason = self.error[:1].lower() + self.error[1:]
+        message = f"Could not load the host's world: {reason}" if self.error else ""
         self.app.replace(self.app.make("login", message=message))
 
     # -- per frame ----------------------------------------------------------------------
