@@ -105,3 +105,24 @@ def test_a_player_downloads_the_map_sees_it_and_is_stopped_by_its_wall(feature_h
         client.close()
     finally:
         game.close()
+
+
+def test_a_host_on_the_bundled_world_needs_no_download(host, tmp_path):
+    desc = requests.get(host.url + P.HTTP_HEALTH, timeout=10).json()["map"]
+    cache = MapCache(tmp_path / "maps")  # the bundled world counts as had
+    assert cache.local(desc) == Path(rules.DEFAULT_MAP_PATH)
+    game = Game(tmp_path, host.url)
+    try:
+        game.app.services["map_cache"] = cache
+        client = HostClient(host.url, reconnect=False)
+        client.login_or_register(unique_name("home"), PASSWORD)
+        client.connect()
+        loading = game.app.push(LoadingScene(client))
+        game.until(lambda: isinstance(game.scene, WorldScene) and game.scene.predictor is not None,
+                   what="the world")
+        assert not loading.downloading and loading.done == 0
+        assert game.app.services["map_path"] == str(rules.DEFAULT_MAP_PATH)
+        assert not (tmp_path / "maps").exists()  # nothing was downloaded
+        client.close()
+    finally:
+        game.close()
