@@ -194,3 +194,20 @@ def _loads(path) -> bool:
     except Exception:
         return False
     return True
+
+
+def test_minimap_of_a_map_smaller_than_the_screen_stays_in_its_frame(renderer):
+    mini = Minimap(renderer)
+    surface = pygame.Surface((1280, 800))
+    surface.fill((1, 2, 3))
+    camera = Camera(1280, 800, renderer.width_px, renderer.height_px)
+    camera.centre_on(renderer.width_px / 2, renderer.height_px / 2)
+    assert camera.visible()[0] < 0  # the view is wider than the map
+    mini.draw(surface, (1264, 784), (40.0, 72.0), [], camera.visible())
+    frame = pygame.Rect((0, 0), mini.size)
+    frame.bottomright = (1264, 784)
+    frame.inflate_ip(8, 8)
+    changed = pygame.mask.from_threshold(surface, (1, 2, 3), (1, 1, 1, 255))
+    changed.invert()
+    assert changed.get_bounding_rects() and all(
+        frame.contains(r) for r in changed.get_bounding_rects())

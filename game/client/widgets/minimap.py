@@ -48,8 +48,11 @@ class Minimap:
         surface.blit(self.image(), rect)
         s = self.scale
         left, top, right, bottom = view
-        pygame.draw.rect(surface, (255, 255, 255),
-                         (rect.x + left * s, rect.y + top * s, (right - left) * s, (bottom - top) * s), 1)
+        # What the screen shows, kept to the map (a small map leaves room around it).
+        seen = pygame.Rect(round(rect.x + left * s), round(rect.y + top * s),
+                           round((right - left) * s), round((bottom - top) * s)).clip(rect)
+        if seen.width and seen.height:
+            pygame.draw.rect(surface, (255, 255, 255), seen, 1)
         # Dots big enough to see on any map, each with a dark rim so it stands
         # out on grass, sand or stone and a crowd still shows as separate dots.
         dots = [(rect.x + round(x * s), rect.y + round(y * s)) for x, y in others]
