@@ -57,10 +57,9 @@ class Remote:
 def load_graphics(services: dict):
     """The map renderer and avatar sheet, loaded once and shared."""
     from ..sprites import AvatarSheet, NameTags
-    from ..tilemap import TileMapRenderer
+    from ..tilemap import renderer_for
 
-    if "tiles" not in services:
-        services["tiles"] = TileMapRenderer(services.get("map_path") or rules.DEFAULT_MAP_PATH)
+    renderer_for(services)  # the map the host plays on (services["map_path"])
     if "avatars" not in services:
         services["avatars"] = AvatarSheet()
     if "names" not in services:
@@ -70,8 +69,9 @@ def load_graphics(services: dict):
 
 @register_scene("world")
 class WorldScene(Scene):
-    def __init__(self, client: net.HostClient):
+    def __init__(self, client: net.HostClient, pending: list[net.NetEvent] | None = None):
         self.client = client
+        self.pending = list(pending or ())  # what the host sent while the map was loading
         self.me_id: int | None = None
         self.me_name = client.session.name if client.session else "?"
         self.world: rules.WorldMap | None = None
@@ -88,6 +88,7 @@ class WorldScene(Scene):
         self.me_look: P.Look | None = None
         self.held: set[str] = set()
         self.ended = False
+        self.handed_to = None  # the loading screen, when the host's map changed
         self.next_ping = 0.0
 
     # -- lifecycle ----------------------------------------------------------------------
@@ -96,7 +97,7 @@ class WorldScene(Scene):
         if pygame.display.get_surface() is not None:
             pygame.display.set_caption(f"Pixel Commons · {self.me_name}")
         self.tiles, self.avatars, self.names = load_graphics(services)
-        self.world = rules.load_world(services.get("map_path"))
+        self.world = self.tiles.map.world  # walk with exactly the map that is drawn
         size = self.app.surface.get_size()
         self.camera = Camera(size[0], size[1], self.tiles.width_px, self.tiles.height_px)
         self.manager = theme.make_manager(size)
@@ -113,6 +114,8 @@ class WorldScene(Scene):
         from .look import LookEditor
 
         self.look_editor = LookEditor(self.avatars.chosen, self.client, self._look_saved)
+        if self.pending:  # the welcome came on the loading screen: in at once
+            self.update(0.0)
 
     def exit(self) -> None:
         self.manager.clear_and_reset()
@@ -231,9 +234,12 @@ class WorldScene(Scene):
 
     # -- network --------------------------------------------------------------------------
     def update(self, dt: float) -> None:
-        for event in self.client.drain():
+        events, self.pending = self.pending + self.client.drain(), []
+        for i, event in enumerate(events):
             self.on_net(event)
             if self.ended:
+                if self.handed_to is not None:  # the loading screen gets the rest
+                    self.handed_to.take(events[i + 1:])
                 return
         now = self.app.now
         if self.client.connected and self.me_id is not None and now >= self.next_ping:
@@ -261,6 +267,15 @@ class WorldScene(Scene):
             handler(data if data is not None else {})
 
     def on_welcome(self, data: dict) -> None:
+        desc, services = data.get("map"), self.app.services
+        if "map_hash" in services and isinstance(desc, dict) and \
+                desc.get("hash") != services["map_hash"]:
+            # Back after the host restarted on another map: get that one first.
+            self.ended = True  # nothing more for this scene; the connection stays
+            self.handed_to = self.app.make("loading", self.client,
+                                           pending=[net.NetEvent(P.WELCOME, data)])
+            self.app.replace(self.handed_to)
+            return
         you = data.get("you") or {}
         now = self.app.now
         self.me_id = int(you.get("id", -1))
@@ -432,8 +447,10 @@ class WorldScene(Scene):
             if (self.camera.view_w, self.camera.view_h) != (view_w, surface.get_height()):
                 self.camera.resize(view_w, surface.get_height())
             self.camera.follow(me_x, me_y, min(frame_dt, 0.1))
-            self.tiles.draw(surface, self.camera)
-            self.draw_avatars(surface, me_x, me_y, min(frame_dt, 0.1))
+            self.tiles.draw_below(surface, self.camera, self.app.now)
+            tags = self.draw_avatars(surface, me_x, me_y, min(frame_dt, 0.1))
+            self.tiles.draw_above(surface, self.camera, self.app.now)
+            surface.blits(tags, doreturn=False)  # names stay readable under a roof
             if self.status.state != ONLINE:  # what is shown is no longer live
                 surface.blit(theme.translucent((view_w, surface.get_height()), STALE_SHADE[:3],
                                                STALE_SHADE[3], 0), (0, 0))
@@ -457,7 +474,8 @@ class WorldScene(Scene):
                          avoid=(status_rect, self.chat.toggle_button.get_abs_rect()))
         self.look_editor.draw(surface)
 
-    def draw_avatars(self, surface: pygame.Surface, me_x: float, me_y: float, dt: float) -> None:
+    def draw_avatars(self, surface: pygame.Surface, me_x: float, me_y: float, dt: float) -> list:
+        """Draw everyone's avatar; return their name tags' blits, drawn last."""
         camera, sheet = self.camera, self.avatars
         poses = self.interp.poses(self.app.now)
         margin = 48
@@ -490,8 +508,8 @@ class WorldScene(Scene):
         surface.blits(sprites, doreturn=False)
         # A crowd's tags: ours and the one under the mouse on top, the rest decluttered.
         self.tags_drawn = arrange_tags(spots)
-        surface.blits([(self.names.get(spot.name, spot.mine, alpha), spot.rect)
-                       for spot, alpha in self.tags_drawn], doreturn=False)
+        return [(self.names.get(spot.name, spot.mine, alpha), spot.rect)
+                for spot, alpha in self.tags_drawn]
 
     def _draw_hint(self, surface: pygame.Surface) -> None:
         text = theme.font(13).render("WASD / arrows: walk    Tab or C: chat    click someone: talk"
