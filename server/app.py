@@ -13,7 +13,6 @@ from flask_socketio import SocketIO
 from werkzeug.exceptions import HTTPException
 
 from game.core import protocol as P
-from game.core.rules import WorldMap
 
 from .accounts import Accounts
 from .config import HostConfig, load_or_create_secret
@@ -25,6 +24,7 @@ from .live import LiveWorld
 from .runtime import Runtime
 from .storage import Storage
 from .ticker import Ticker
+from .worlds import load_world
 from .transport import RealtimeSockets, Transport, interrupt_handler, start_server
 from . import http_api, startup
 
@@ -89,7 +89,7 @@ class Host:
         self.deadlines.stop()
         ctx.sio.emit(P.SESSION_ENDED, {"reason": P.END_HOST_SHUTDOWN,
                                        "message": "the host was stopped"})
-        positions = ctx.world.all_positions()
+        positions = ctx.world.all_places()
         ctx.storage.save_positions(positions)
         # Everyone is saved: connections dropping from here on need no handling.
         ctx.transport.forget_handler("disconnect")
@@ -120,7 +120,7 @@ def create_host(config: HostConfig) -> Host:
     # The port first: a host that cannot have it stops before touching any file.
     listener = open_listener(config.host, config.port)
     runtime = Runtime(config.async_mode)
-    world_map = WorldMap.load_tmx(config.map_path)
+    world = load_world(config.map_paths)
     storage = Storage(config.db_path, runtime)
     accounts = Accounts(storage, runtime, load_or_create_secret(config.secret_path),
                         config.token_ttl_s, config.login_failures_per_minute,
@@ -147,7 +147,7 @@ def create_host(config: HostConfig) -> Host:
     app.wsgi_app = http_api.HostNameCheck(app.wsgi_app, config)
     transport = Transport(socketio.server, config.async_mode)
     ctx = HostContext(config=config, sio=socketio.server, runtime=runtime, storage=storage,
-                      accounts=accounts, world=LiveWorld(world_map), transport=transport)
+                      accounts=accounts, world=LiveWorld(world), transport=transport)
     ctx.guard = ConnectionGuard(
         socketio.server, transport, connect_timeout_s=config.connect_timeout_s,
         outbox_max=config.outbox_max_packets,

@@ -51,6 +51,8 @@ DM_PRESENCE = "dm_presence"      # {peer, state: "entered" | "left"}
 ERROR = "error"                  # {code, message, event}
 SESSION_ENDED = "session_ended"  # {reason, message} just before the host disconnects
 LOOK_CHANGED = "look_changed"    # {id, name, look} another player changed their look
+MAP_CHANGED = "map_changed"      # {map, you, players} you walked through an exit to another map
+PLAYER_MAP = "player_map"        # {id, name, map} someone online is on another map now
 
 # -- Error codes ---------------------------------------------------------------
 E_BAD_PAYLOAD = "bad_payload"
