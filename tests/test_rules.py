@@ -1,6 +1,7 @@
 """The pure world rules: bounds, collision, sliding, speed limits, move checks."""
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
@@ -45,14 +46,23 @@ def test_a_spawn_inside_a_wall_is_refused():
 
 
 def test_tiled_file_loads_to_the_same_world(tmp_path, world):
-    assert WorldMap.load_tmx(write_tmx(tmp_path / "t.tmx", TEST_MAP_ROWS)) == world
+    loaded = WorldMap.load_tmx(write_tmx(tmp_path / "t.tmx", TEST_MAP_ROWS))
+    assert loaded.name == "t"
+    assert loaded.entries["spawn"] == SPAWN
+    assert dataclasses.replace(loaded, entries={}, name=world.name) == world
 
 
-def test_tiled_file_without_spawn_object_is_refused(tmp_path):
+def test_tiled_file_without_spawn_object_starts_players_near_the_centre(tmp_path):
+    from game.core import tiled
+
     path = write_tmx(tmp_path / "t.tmx", TEST_MAP_ROWS)
     path.write_text(path.read_text().replace('name="spawn"', 'name="chest"'))
-    with pytest.raises(MapError, match="spawn"):
-        WorldMap.load_tmx(path)
+    loaded = tiled.load_map(path)
+    assert any("no spawn marked" in w for w in loaded.warnings)
+    x, y = loaded.world.spawn
+    assert loaded.world.box_free(x, y)
+    centre_tile = (len(TEST_MAP_ROWS[0]) // 2, len(TEST_MAP_ROWS) // 2)
+    assert abs(x // TILE - centre_tile[0]) <= 1 and abs(y // TILE - centre_tile[1]) <= 1
 
 
 def test_the_shipped_world_map_has_a_walkable_spawn():

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Iterator, Sequence
 
 TILE_SIZE = 32
 WALK_SPEED = 160.0  # pixels per second
@@ -37,19 +38,96 @@ PLACE_RADIUS_TILES = 12
 DEFAULT_MAP_PATH = Path(__file__).resolve().parents[2] / "assets" / "world.tmx"
 
 
+# A box touching a shape only along an edge is free (standing flush).
+_SHAPE_EPS = 1e-6
+# Per-cell states in WorldMap's private cell index.
+_FREE, _BLOCKED, _SHAPED = 0, 1, 2
+
+
 class MapError(ValueError):
     """The map file is missing something the game needs."""
 
 
 @dataclass(frozen=True)
+class Exit:
+    """An area that takes a player who walks into it to another map."""
+
+    points: tuple[tuple[float, float], ...]  # polygon, px
+    target_map: str  # the other map's name (its file stem)
+    target_entry: str | None = None  # an entry of that map; None = its spawn
+
+    def contains(self, x: float, y: float) -> bool:
+        return point_in_polygon(x, y, self.points, edge=True)
+
+
+class Entries(Mapping):
+    """Entry name -> point: a read-only, hashable mapping (kept as a tuple of
+    pairs), so a WorldMap stays frozen and hashable."""
+
+    __slots__ = ("_pairs", "_index")
+
+    def __init__(self, pairs: Mapping | Iterable[tuple[str, tuple[float, float]]] = ()):
+        items = pairs.items() if isinstance(pairs, Mapping) else pairs
+        self._pairs = tuple((str(k), (float(v[0]), float(v[1]))) for k, v in items)
+        self._index = dict(self._pairs)
+
+    def __getitem__(self, name: str) -> tuple[float, float]:
+        return self._index[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._index)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def __hash__(self) -> int:
+        return hash(self._pairs)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Mapping) and dict(self.items()) == dict(other.items())
+
+    def __repr__(self) -> str:
+        return f"Entries({self._index!r})"
+
+
+@dataclass(frozen=True)
 class WorldMap:
-    """Bounds, blocked tiles and the spawn point of the world."""
+    """Bounds, blocked tiles, blocking shapes, the spawn point, and the ways
+    in (entries) and out (exits) of one map of the world."""
 
     width_tiles: int
     height_tiles: int
     tile_size: int
     blocked: bytes  # one byte per tile, row-major; 1 = blocked
     spawn: tuple[float, float]
+    shapes: tuple[tuple[tuple[float, float], ...], ...] = ()  # blocking polygons, px
+    exits: tuple[Exit, ...] = ()
+    entries: Entries = field(default_factory=Entries)  # entry name -> point
+    name: str = "world"  # the map's name: its file stem
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.entries, Entries):
+            object.__setattr__(self, "entries", Entries(self.entries))
+        shapes = tuple(tuple((float(x), float(y)) for x, y in s) for s in self.shapes)
+        object.__setattr__(self, "shapes", shapes)
+        object.__setattr__(self, "exits", tuple(self.exits))
+        # Private indexes (not fields): one byte per cell saying free, blocked,
+        # or touched by a shape, so a box in open ground looks at bytes only;
+        # and the shapes and exits touching each cell.
+        cells = bytearray(self.blocked)
+        self._set("_shape_cells", _index_polygons(shapes, self, cells, mark=_SHAPED))
+        self._set("_prepared", tuple(_prepare(s) for s in shapes))
+        self._set("_cells", bytes(cells))
+        self._set("_exit_cells", _index_polygons([e.points for e in self.exits], self, None))
+
+    def _set(self, name: str, value: object) -> None:
+        object.__setattr__(self, name, value)
+
+    def __hash__(self) -> int:
+        # Cheap: maps are keys of small caches (see _spots_near); equal maps
+        # still hash equal since every field hashed here is compared by ==.
+        return hash((self.width_tiles, self.height_tiles, self.tile_size, self.blocked,
+                     self.spawn, len(self.shapes), len(self.exits), self.name))
 
     @property
     def width_px(self) -> int:
@@ -86,32 +164,13 @@ class WorldMap:
 
     @classmethod
     def load_tmx(cls, path: str | Path = DEFAULT_MAP_PATH) -> "WorldMap":
-        """Read a Tiled map: a tile blocks when any layer's tile at it has the
-        property ``blocked``; the spawn is the object named ``spawn``."""
-        pytmx = _import_pytmx()
-        tmx = pytmx.TiledMap(str(path))
-        width, height, tile_size = tmx.width, tmx.height, tmx.tilewidth
-        blocked = bytearray(width * height)
-        blocking_gids: dict[int, bool] = {}
-        for layer in tmx.visible_layers:
-            if not isinstance(layer, pytmx.TiledTileLayer):
-                continue
-            for tx, ty, gid in layer.iter_data():
-                if not gid:
-                    continue
-                is_blocking = blocking_gids.get(gid)
-                if is_blocking is None:
-                    props = tmx.get_tile_properties_by_gid(gid) or {}
-                    is_blocking = bool(props.get("blocked", False))
-                    blocking_gids[gid] = is_blocking
-                if is_blocking:
-                    blocked[ty * width + tx] = 1
-        try:
-            spawn_obj = tmx.get_object_by_name("spawn")
-        except (KeyError, ValueError) as exc:  # pytmx raises KeyError for a missing name
-            raise MapError(f"{path}: no object named 'spawn'") from exc
-        return cls._checked(width, height, tile_size, bytes(blocked),
-                            (float(spawn_obj.x), float(spawn_obj.y)))
+        """Read a Tiled map (TMX or JSON) the way ``game.core.tiled`` does:
+        collision, spawn, entries and exits."""
+        from game.core import tiled
+
+        return tiled.load_map(path).world
+
+    load = load_tmx
 
     @classmethod
     def _checked(cls, width: int, height: int, tile_size: int, blocked: bytes,
@@ -135,21 +194,54 @@ class WorldMap:
                 and BOX_HALF_H <= y <= self.height_px - BOX_HALF_H)
 
     def box_free(self, x: float, y: float) -> bool:
-        """True when a player standing at (x, y) overlaps no blocked tile."""
+        """True when a player standing at (x, y) overlaps no blocked tile and
+        no blocking shape."""
         if not self.in_bounds(x, y):
             return False
         ts = self.tile_size
         # The box is half-open on its far edges so standing flush against
-        # a wall is allowed.
+        # a wall is allowed.  in_bounds keeps every cell below on the map.
         left = int((x - BOX_HALF_W) // ts)
         right = int(math.ceil((x + BOX_HALF_W) / ts)) - 1
         top = int((y - BOX_HALF_H) // ts)
         bottom = int(math.ceil((y + BOX_HALF_H) / ts)) - 1
+        cells, width = self._cells, self.width_tiles
+        shaped = False
+        for ty in range(top, bottom + 1):
+            row = ty * width
+            for tx in range(left, right + 1):
+                state = cells[row + tx]
+                if state:
+                    if state == _BLOCKED:
+                        return False
+                    shaped = True
+        return not shaped or self._shapes_free(x, y, left, right, top, bottom)
+
+    def _shapes_free(self, x: float, y: float, left: int, right: int, top: int,
+                     bottom: int) -> bool:
+        x0, x1 = x - BOX_HALF_W + _SHAPE_EPS, x + BOX_HALF_W - _SHAPE_EPS
+        y0, y1 = y - BOX_HALF_H + _SHAPE_EPS, y + BOX_HALF_H - _SHAPE_EPS
+        seen: set[int] = set()
+        index, width = self._shape_cells, self.width_tiles
         for ty in range(top, bottom + 1):
             for tx in range(left, right + 1):
-                if self.tile_blocked(tx, ty):
-                    return False
+                for i in index.get(ty * width + tx, ()):
+                    if i in seen:
+                        continue
+                    seen.add(i)
+                    if _prepared_hits_box(self._prepared[i], x0, y0, x1, y1):
+                        return False
         return True
+
+    def exit_at(self, x: float, y: float) -> Exit | None:
+        """The exit whose area contains the point (a player's feet), if any."""
+        if not self.exits or not (0 <= x < self.width_px and 0 <= y < self.height_px):
+            return None
+        cell = int(y // self.tile_size) * self.width_tiles + int(x // self.tile_size)
+        for i in self._exit_cells.get(cell, ()):
+            if self.exits[i].contains(x, y):
+                return self.exits[i]
+        return None
 
     def start_position(self, stored: tuple[float, float] | None,
                        occupied: Iterable[tuple[float, float]] = ()) -> tuple[float, float]:
@@ -258,30 +350,101 @@ def _spots_near(world: "WorldMap", tx: int, ty: int) -> tuple[tuple[float, float
     return tuple(found)
 
 
-def _import_pytmx():
-    """Import pytmx without dragging pygame into processes that never draw.
+# -- polygons -----------------------------------------------------------------
+def point_in_polygon(x: float, y: float, points: Sequence[tuple[float, float]],
+                     edge: bool = False) -> bool:
+    """Even-odd rule (concave polygons too).  A point on the outline counts
+    as inside when ``edge`` is true."""
+    n = len(points)
+    if n < 3:
+        return False
+    inside = False
+    jx, jy = points[-1]
+    for ix, iy in points:
+        if edge and _on_segment(x, y, jx, jy, ix, iy):
+            return True
+        if (iy > y) != (jy > y):
+            cross_x = jx + (y - jy) * (ix - jx) / (iy - jy)
+            if x < cross_x:
+                inside = not inside
+        jx, jy = ix, iy
+    return inside
 
-    pytmx imports pygame whenever it is installed, only for its image loader;
-    the rules read tiles and properties alone, so a host stays free of SDL.
-    """
-    import sys
 
-    if "pytmx" in sys.modules or "pygame" in sys.modules:
-        import pytmx
-        return pytmx
-    import logging
+def _on_segment(x: float, y: float, ax: float, ay: float, bx: float, by: float) -> bool:
+    if not (min(ax, bx) - 1e-9 <= x <= max(ax, bx) + 1e-9
+            and min(ay, by) - 1e-9 <= y <= max(ay, by) + 1e-9):
+        return False
+    return abs((bx - ax) * (y - ay) - (by - ay) * (x - ax)) <= 1e-9 * max(1.0, abs(bx - ax) + abs(by - ay))
 
-    quiet = logging.getLogger("pytmx.util_pygame")
-    was_disabled, quiet.disabled = quiet.disabled, True
-    sys.modules["pygame"] = None  # type: ignore[assignment]  # makes "import pygame" fail
-    try:
-        import pytmx
-    finally:
-        del sys.modules["pygame"]
-        quiet.disabled = was_disabled
-        # Let a later import (a client in the same process) load it with pygame.
-        sys.modules.pop("pytmx.util_pygame", None)
-    return pytmx
+
+def _segment_hits_box(ax: float, ay: float, bx: float, by: float,
+                      x0: float, y0: float, x1: float, y1: float) -> bool:
+    """Liang-Barsky: does segment a-b meet the closed box?"""
+    t0, t1 = 0.0, 1.0
+    dx, dy = bx - ax, by - ay
+    for p, q in ((-dx, ax - x0), (dx, x1 - ax), (-dy, ay - y0), (dy, y1 - ay)):
+        if p == 0.0:
+            if q < 0.0:
+                return False
+        else:
+            r = q / p
+            if p < 0.0:
+                if r > t1:
+                    return False
+                t0 = max(t0, r)
+            else:
+                if r < t0:
+                    return False
+                t1 = min(t1, r)
+    return True
+
+
+def polygon_crosses_box(points: Sequence[tuple[float, float]], x0: float, y0: float,
+                        x1: float, y1: float, edges_only: bool = False) -> bool:
+    """True when the polygon and the closed box overlap: an edge meets the
+    box, or (unless ``edges_only``) the box lies inside the polygon."""
+    jx, jy = points[-1]
+    for ix, iy in points:
+        if _segment_hits_box(jx, jy, ix, iy, x0, y0, x1, y1):
+            return True
+        jx, jy = ix, iy
+    return not edges_only and point_in_polygon((x0 + x1) / 2.0, (y0 + y1) / 2.0, points)
+
+
+def _prepare(points: tuple[tuple[float, float], ...]) -> tuple:
+    xs = [p[0] for p in points]
+    ys = [p[1] for p in points]
+    return (min(xs), min(ys), max(xs), max(ys), points)
+
+
+def _prepared_hits_box(shape: tuple, x0: float, y0: float, x1: float, y1: float) -> bool:
+    minx, miny, maxx, maxy, points = shape
+    if maxx < x0 or minx > x1 or maxy < y0 or miny > y1:
+        return False
+    return polygon_crosses_box(points, x0, y0, x1, y1)
+
+
+def _index_polygons(polygons: Iterable[Sequence[tuple[float, float]]], world: "WorldMap",
+                    cells: bytearray | None, mark: int = _SHAPED) -> dict[int, tuple[int, ...]]:
+    """cell -> indices of the polygons whose bounding box touches the cell;
+    free cells among them are marked ``mark`` in ``cells``."""
+    ts, width, height = world.tile_size, world.width_tiles, world.height_tiles
+    index: dict[int, list[int]] = {}
+    for i, points in enumerate(polygons):
+        if len(points) < 3:
+            continue
+        xs = [p[0] for p in points]
+        ys = [p[1] for p in points]
+        left, right = max(0, int(min(xs) // ts)), min(width - 1, int(max(xs) // ts))
+        top, bottom = max(0, int(min(ys) // ts)), min(height - 1, int(max(ys) // ts))
+        for ty in range(top, bottom + 1):
+            for tx in range(left, right + 1):
+                cell = ty * width + tx
+                index.setdefault(cell, []).append(i)
+                if cells is not None and cells[cell] == _FREE:
+                    cells[cell] = mark
+    return {cell: tuple(ids) for cell, ids in index.items()}
 
 
 _WORLD_CACHE: dict[str, WorldMap] = {}
@@ -291,7 +454,9 @@ def load_world(path: str | Path | None = None) -> WorldMap:
     """Load (once per process) the world map at ``path`` or the default map."""
     key = str(Path(path or DEFAULT_MAP_PATH).resolve())
     if key not in _WORLD_CACHE:
-        _WORLD_CACHE[key] = WorldMap.load_tmx(key)
+        from game.core import tiled
+
+        _WORLD_CACHE[key] = tiled.load_map(path or DEFAULT_MAP_PATH).world
     return _WORLD_CACHE[key]
 
 
