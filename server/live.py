@@ -25,6 +25,9 @@ from .ratelimit import SlidingWindow, Strikes
 from .worlds import World, exits_of
 
 WORLD_ROOM = "world"
+# The correction reason for a move sent before its client knew it had changed
+# map (see LiveWorld.change_map).
+OTHER_MAP = "other_map"
 # Speed budgets kept for players who left before full ones are forgotten.
 BUDGETS_KEPT_MAX = 10_000
 
@@ -76,6 +79,9 @@ class LivePlayer:
     # world (the first number of a cell).
     map: str = "world"
     level: int = 0
+    # Where the host put the player on arriving through an exit, until a move
+    # from the client lands near it (see LiveWorld.apply_move).
+    arrival: tuple[float, float] | None = None
     last_seq: int = -1
     open_peers: set[int] = field(default_factory=set)
     moves: SlidingWindow = field(default_factory=lambda: SlidingWindow(P.MOVES_PER_SECOND, 1.0))
@@ -197,14 +203,17 @@ class LiveWorld:
                    now: float) -> None:
         """Move a player to ``point`` on another map (or elsewhere on their
         own), beside anyone already standing there.  Their speed budget
-        starts full: the jump is the host's, not a move to be paid for.  The
-        next tick takes them out of their old area and into the new one."""
+        starts full: the jump is the host's, not a move to be paid for; the
+        client's moves count again once one lands near the arrival point
+        (those sent before it heard of the change are refused).  The next
+        tick takes them out of their old area and into the new one."""
         target = self.maps[map_name]
         with self._placing, self.lock:
             occupied = [(p.x, p.y) for p in list(self.by_uid.values())
                         if p is not player and p.map == map_name]
             player.x, player.y = target.free_spot_near(point, occupied)
             player.map, player.level = map_name, self.levels[map_name]
+            player.arrival = (player.x, player.y)
             budget = player.budget
             budget.available, budget.updated_at = budget.capacity, now
             self._moved.add(player.user_id)
@@ -233,6 +242,13 @@ class LiveWorld:
         changes when the move is accepted."""
         if move.seq <= player.last_seq:
             return "stale"
+        if player.arrival is not None:
+            # Moves the client sent before it heard of the new map are about
+            # the old one: they must not be taken as steps on this one.
+            ax, ay = player.arrival
+            if (move.x - ax) ** 2 + (move.y - ay) ** 2 > P.ARRIVAL_REACH_PX ** 2:
+                return OTHER_MAP
+            player.arrival = None
         reason = rules.check_move(self.maps[player.map], player.budget, (player.x, player.y),
                                   (move.x, move.y), now)
         if reason is not None:

@@ -110,6 +110,10 @@ def test_walking_into_an_exit_takes_the_player_to_the_entry(players):
     assert (changed["you"]["x"], changed["you"]["y"]) == DOOR
     assert changed["world"]["width"] == len(CAVE_ROWS[0]) * TILE
     assert changed["players"] == []
+    # The steps she sent on the town's ground before she heard of the cave
+    # are refused, not taken as steps in the cave.
+    late = alice.wait_for(P.CORRECTION).data
+    assert late["reason"] == "other_map" and (late["x"], late["y"]) == DOOR
     # She walks on from the door in the cave (where the town has no wall, the
     # cave has one: its rules are the ones that count now).
     me = alice.session.user_id
@@ -117,7 +121,7 @@ def test_walking_into_an_exit_takes_the_player_to_the_entry(players):
     wait_until(lambda: any(snapshot_positions(e.data).get(me) == (DOOR[0], DOOR[1] + 16)
                            for e in alice.drain() if e.kind == P.SNAPSHOT))
     alice.send_move(DOOR[0], DOOR[1] + 46)  # into the cave's bottom wall
-    refused = alice.wait_for(P.CORRECTION).data
+    refused = alice.wait_for(P.CORRECTION, match=lambda d: d["reason"] != "other_map").data
     assert refused["reason"] == "blocked"
     assert (refused["x"], refused["y"]) == (DOOR[0], DOOR[1] + 16)
 
@@ -151,6 +155,7 @@ def test_players_hear_only_about_players_on_their_own_map(players):
     assert moved == {"id": bob_id, "name": bob.session.name, "map": "cave"}
     alice.wait_for(P.SNAPSHOT, match=lambda d: bob_id in (d.get("gone") or []))
     alice.drain()
+    alice.skipped.clear()  # from here on: what Alice hears while Bob is in the cave
     # Bob walks about in the cave while Alice walks in the town.
     walk(bob, DOOR, (DOOR[0] + 48, DOOR[1]))
     walk(alice, spot(alice.welcome["you"]), (TOWN_SPAWN[0], TOWN_SPAWN[1] + 64))
