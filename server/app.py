@@ -7,6 +7,7 @@ import signal
 import socket
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from flask import Flask, jsonify
 from flask_socketio import SocketIO
@@ -57,6 +58,9 @@ class Host:
         port = self.listener.getsockname()[1]
         server = start_server(self.app, self.listener, cfg.async_mode, self.deadlines,
                               P.HTTP_IDLE_TIMEOUT_S)
+        for served in self.ctx.maps.values():
+            log.info("map %s (%s): hash %s, bundle %s, %d files", served.name, served.file,
+                     served.hash[:12], _size(served.size), served.files)
         log.info("hosting (%s mode, %g Hz, database %s); %s", cfg.async_mode, cfg.tick_rate,
                  cfg.db_path, startup.join_addresses(cfg.host, port))
         try:
@@ -106,6 +110,10 @@ class Host:
         sio.sleep(0.05)  # the last ones taken off a queue are still being written
 
 
+def _size(size: int) -> str:
+    return f"{size / 1024:.1f} KB" if size < 1024 * 1024 else f"{size / 1048576:.1f} MB"
+
+
 def _exit_if_stuck(runtime: Runtime, limit_s: float) -> None:
     """Make sure a stopping host exits even if something hangs on the way."""
     def give_up() -> None:
@@ -120,7 +128,11 @@ def create_host(config: HostConfig) -> Host:
     # The port first: a host that cannot have it stops before touching any file.
     listener = open_listener(config.host, config.port)
     runtime = Runtime(config.async_mode)
-    world = load_world(config.map_paths)
+    # Every map is checked and bundled once; the bundles stay in memory.
+    served = {Path(path): startup.serve_map(Path(path)) for path in config.map_paths}
+    world = load_world(config.map_paths, loader=lambda path: served[Path(path)][0].world)
+    bundles = [bundle for _, bundle in served.values()]
+    world.descriptions = {bundle.name: bundle.describe() for bundle in bundles}
     storage = Storage(config.db_path, runtime)
     accounts = Accounts(storage, runtime, load_or_create_secret(config.secret_path),
                         config.token_ttl_s, config.login_failures_per_minute,
@@ -147,7 +159,9 @@ def create_host(config: HostConfig) -> Host:
     app.wsgi_app = http_api.HostNameCheck(app.wsgi_app, config)
     transport = Transport(socketio.server, config.async_mode)
     ctx = HostContext(config=config, sio=socketio.server, runtime=runtime, storage=storage,
-                      accounts=accounts, world=LiveWorld(world), transport=transport)
+                      accounts=accounts, world=LiveWorld(world), transport=transport,
+                      maps={bundle.hash: bundle for bundle in bundles},
+                      start_map=served[Path(config.map_path)][1])
     ctx.guard = ConnectionGuard(
         socketio.server, transport, connect_timeout_s=config.connect_timeout_s,
         outbox_max=config.outbox_max_packets,

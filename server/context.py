@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from game.core import protocol as P
+from game.core.bundle import MapBundle
 
 from .accounts import Accounts, Identity
 from .config import HostConfig
@@ -78,6 +79,10 @@ class HostContext:
     connections: dict[str, Identity] = field(default_factory=dict)
     connected_at: dict[str, float] = field(default_factory=dict)
     tick_stats: TickStats = field(default_factory=TickStats)
+    # The world's maps as served, bundle hash -> MapBundle, and the one new
+    # players start on (see game.core.bundle and GET /api/maps/<hash>.zip).
+    maps: dict[str, MapBundle] = field(default_factory=dict)
+    start_map: MapBundle | None = None
     started_at: float = field(default_factory=time.time)
     # Limits on the connections themselves (packet rate, idle and slow sockets).
     guard: Any = None  # server.limits.ConnectionGuard

@@ -1,12 +1,14 @@
-"""HTTP endpoints: register, log in, log out, health and stats; and the
-check of every request's Host header."""
+"""HTTP endpoints: register, log in, log out, health, stats and the map
+bundles; and the check of every request's Host header."""
 from __future__ import annotations
 
 import hmac
 import json
 import time
 
-from flask import Blueprint, jsonify, request
+from typing import Callable, Iterator
+
+from flask import Blueprint, Response, jsonify, request
 
 from game.core import protocol as P
 
@@ -14,6 +16,10 @@ from .accounts import AuthError
 from .context import HostContext
 
 MAX_BODY_BYTES = P.HTTP_BODY_MAX_BYTES
+# A bundle is written in pieces this large, letting the rest of the host run
+# between them (a 32 MB map must not hold up the tick while it downloads).
+MAP_CHUNK_BYTES = 64 * 1024
+MAP_CACHE_CONTROL = "public, max-age=31536000, immutable"  # a hash never changes content
 
 
 def blueprint(ctx: HostContext) -> Blueprint:
@@ -84,7 +90,25 @@ def blueprint(ctx: HostContext) -> Blueprint:
         return jsonify({"ok": not full, "game": "pixel-commons", "protocol": P.PROTOCOL_VERSION,
                         "players_online": len(ctx.world),
                         "async_mode": ctx.config.async_mode,
-                        "storage": "full" if full else "ok"})
+                        "storage": "full" if full else "ok",
+                        "map": ctx.start_map.describe() if ctx.start_map else None,
+                        "maps": [served.describe() for served in ctx.maps.values()]})
+
+    @api.get(f"{P.HTTP_MAPS}/<string:file_name>")
+    def map_bundle(file_name: str):
+        """A map's bundle, by hash: only bundles the host built at start-up,
+        looked up by name, never a path from the request."""
+        bundle_hash = file_name[:-4] if file_name.endswith(".zip") else ""
+        served = ctx.maps.get(bundle_hash) if P.MAP_HASH_RE.fullmatch(bundle_hash) else None
+        if served is None:
+            return jsonify({"ok": False, "error": P.E_NOT_FOUND,
+                            "message": "this host serves no map with that hash"}), 404
+        headers = {"ETag": f'"{served.hash}"', "Cache-Control": MAP_CACHE_CONTROL}
+        if request.if_none_match.contains_weak(served.hash):
+            return Response(status=304, headers=headers)
+        headers["Content-Length"] = str(served.size)
+        return Response(in_pieces(served.data, ctx.sio.sleep), status=200,
+                        mimetype="application/zip", headers=headers, direct_passthrough=True)
 
     def stats_allowed() -> bool:
         """Detailed statistics are for the hosting player: public only with
@@ -121,6 +145,17 @@ def blueprint(ctx: HostContext) -> Blueprint:
         return error("not_found", "no such endpoint", 404)
 
     return api
+
+
+def in_pieces(data: bytes, pause: Callable[[float], None],
+              size: int = MAP_CHUNK_BYTES) -> Iterator[bytes]:
+    """``data`` in pieces of ``size`` bytes, giving the other green threads
+    (or threads) a turn after each: under eventlet a fast reader would
+    otherwise take the whole body in one go while every tick waits."""
+    view = memoryview(data)
+    for start in range(0, len(view), size):
+        yield bytes(view[start:start + size])
+        pause(0)
 
 
 class HostNameCheck:

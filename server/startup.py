@@ -2,7 +2,8 @@
 
 Everything that can stop a host from starting (a port in use, a folder it
 cannot write, a damaged database or one from a newer version, a missing or
-broken map, a session key that is missing or unreadable, another host already
+broken map, a map referencing files it must not serve (outside its folder,
+missing, over the size limit), a session key that is missing or unreadable, another host already
 serving the same world) ends in a ``StartupError`` whose message is one line
 naming the file or port and what to do.  ``host.py`` prints that line and exits
 with status 1; the traceback is shown only with ``--log-level DEBUG``.
@@ -27,6 +28,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 if TYPE_CHECKING:
+    from game.core.bundle import MapBundle
+    from game.core.tiled import TiledMap
+
     from .config import HostConfig
 
 log = logging.getLogger("server.startup")
@@ -136,16 +140,44 @@ def prepare(config: "HostConfig", new_key: bool = False) -> DatabaseLock:
     return lock
 
 
-def check_map(path: Path) -> None:
-    from game.core.rules import WorldMap
+def check_map(path: Path) -> "TiledMap":
+    """Load the map the way the host serves it and check every file it
+    references (inside the map's folder, present, within the size limit)."""
+    from game.core import tiled
+    from game.core.bundle import check_files
+    from game.core.rules import MapError
 
     if not path.is_file():
-        raise StartupError(f"map {path} is missing: put it back, or point --map at a Tiled .tmx map")
+        raise StartupError(f"map {path} is missing: put it back, or point --map at a Tiled "
+                           f"map (.tmx or .tmj)")
     try:
-        WorldMap.load_tmx(path)
-    except Exception as exc:  # pytmx raises anything from ParseError to KeyError
+        loaded = tiled.load_map(path)
+    except Exception as exc:  # the parser raises anything from ParseError to KeyError
         raise StartupError(f"map {path} cannot be read ({first_line(exc)}): fix it in Tiled, "
-                           f"or point --map at another .tmx map") from exc
+                           f"or point --map at another map") from exc
+    try:
+        check_files(loaded)
+    except MapError as exc:
+        raise StartupError(f"map {path} cannot be served: {first_line(exc)}") from exc
+    except OSError as exc:
+        raise StartupError(f"map {path} cannot be served: {exc.filename}: "
+                           f"{exc.strerror or first_line(exc)}") from exc
+    return loaded
+
+
+def serve_map(path: Path) -> tuple["TiledMap", "MapBundle"]:
+    """The map, checked, and its bundle, built once for the host's whole life."""
+    from game.core.bundle import make_bundle
+    from game.core.rules import MapError
+
+    loaded = check_map(path)
+    try:
+        return loaded, make_bundle(loaded)
+    except MapError as exc:
+        raise StartupError(f"map {path} cannot be served: {first_line(exc)}") from exc
+    except OSError as exc:  # a file changed or became unreadable since the check
+        raise StartupError(f"map {path} cannot be served: {exc.filename}: "
+                           f"{exc.strerror or first_line(exc)}") from exc
 
 
 def folder_problem(folder: Path, exc: OSError) -> str:

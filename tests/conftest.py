@@ -97,9 +97,27 @@ def unique_name(prefix: str = "p") -> str:
 
 
 # -- the test map ------------------------------------------------------------------
+def write_png(path: Path, width: int, height: int,
+              colour: Callable[[int, int], tuple[int, int, int]]) -> Path:
+    """Write a small RGB PNG (standard library only): ``colour(x, y)`` per pixel."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return (struct.pack(">I", len(body)) + kind + body
+                + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF))
+    rows = b"".join(b"\0" + bytes(c for x in range(width) for c in colour(x, y))
+                    for y in range(height))
+    path.write_bytes(b"\x89PNG\r\n\x1a\n"
+                     + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+                     + chunk(b"IDAT", zlib.compress(rows, 9)) + chunk(b"IEND", b""))
+    return path
+
+
 def write_tmx(path: Path, rows: tuple[str, ...] | list[str], tile: int = TILE,
               exits: tuple | list = (), entries: dict | None = None) -> Path:
-    """Write ``rows`` (as for ``WorldMap.from_rows``) as a Tiled map file.
+    """Write ``rows`` (as for ``WorldMap.from_rows``) as a Tiled map file, with
+    its tileset image ``test.png`` beside it (floor green, wall grey).
 
     ``exits``: ``(x, y, width, height, "map#entry")`` rectangles (pixels) with
     an ``exit`` property; ``entries``: name -> (x, y), point objects."""
@@ -139,6 +157,10 @@ def write_tmx(path: Path, rows: tuple[str, ...] | list[str], tile: int = TILE,
 {places} </objectgroup>
 </map>
 """)
+    image = path.with_name("test.png")
+    if not image.exists():
+        write_png(image, 2 * tile, tile,
+                  lambda x, y: (90, 160, 80) if x < tile else (110, 110, 120))
     return path
 
 

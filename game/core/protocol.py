@@ -22,6 +22,7 @@ HTTP_LOGIN = "/api/login"
 HTTP_LOGOUT = "/api/logout"
 HTTP_HEALTH = "/api/health"
 HTTP_STATS = "/api/stats"
+HTTP_MAPS = "/api/maps"      # GET /api/maps/<hash>.zip: a map's bundle (see map_url)
 
 # -- Socket.IO events: client -> host -------------------------------------------
 JOIN = "join"                # enter the world after the connection is accepted
@@ -73,6 +74,7 @@ E_FORBIDDEN_HOST = "forbidden_host"
 E_FORBIDDEN = "forbidden"
 E_STORAGE_FULL = "storage_full"
 E_BAD_LOOK = "bad_look"
+E_NOT_FOUND = "not_found"    # HTTP 404: no such endpoint, or no map bundle with that hash
 
 # Reasons in SESSION_ENDED.
 END_REPLACED = "logged_in_elsewhere"
@@ -147,6 +149,10 @@ LOOK_WINDOW_S = 60.0
 AREA_CELL_PX = 256
 AREA_RADIUS_CELLS = 2
 AREA_GUARANTEED_PX = AREA_CELL_PX * AREA_RADIUS_CELLS
+# Maps: a map's bundle (the map and every file it references, zipped) holds at
+# most this many bytes of files, and is itself at most this many bytes.
+MAP_BUNDLE_MAX_BYTES = 32 * 1024 * 1024
+MAP_HASH_RE = re.compile(r"[0-9a-f]{64}")  # a bundle's sha256, lower-case hex
 
 
 class ProtocolError(ValueError):
@@ -448,6 +454,17 @@ def conversation_key(a: int, b: int) -> str:
     names the conversation's room after it."""
     lo, hi = sorted((int(a), int(b)))
     return f"{lo}:{hi}"
+
+
+def map_url(bundle_hash: str) -> str:
+    """Where the host serves the bundle with this hash."""
+    return f"{HTTP_MAPS}/{bundle_hash}.zip"
+
+
+def map_description(name: str, file: str, bundle_hash: str, size: int) -> dict[str, Any]:
+    """A map as the host describes it in ``welcome`` and ``/api/health``."""
+    return {"name": name, "file": file, "hash": bundle_hash, "size": size,
+            "url": map_url(bundle_hash)}
 
 
 # -- looks ---------------------------------------------------------------------------

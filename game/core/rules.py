@@ -436,8 +436,10 @@ def _index_polygons(polygons: Iterable[Sequence[tuple[float, float]]], world: "W
             continue
         xs = [p[0] for p in points]
         ys = [p[1] for p in points]
-        left, right = max(0, int(min(xs) // ts)), min(width - 1, int(max(xs) // ts))
-        top, bottom = max(0, int(min(ys) // ts)), min(height - 1, int(max(ys) // ts))
+        left = max(0, int(min(xs) // ts))
+        right = min(width - 1, max(left, math.ceil(max(xs) / ts) - 1))
+        top = max(0, int(min(ys) // ts))
+        bottom = min(height - 1, max(top, math.ceil(max(ys) / ts) - 1))
         for ty in range(top, bottom + 1):
             for tx in range(left, right + 1):
                 cell = ty * width + tx

@@ -736,8 +736,10 @@ class _Builder:
         for shape in shapes:
             xs = [p[0] for p in shape]
             ys = [p[1] for p in shape]
-            left, right = max(0, int(min(xs) // ts)), min(self.width - 1, int(max(xs) // ts))
-            top, bottom = max(0, int(min(ys) // ts)), min(self.height - 1, int(max(ys) // ts))
+            left = max(0, int(min(xs) // ts))
+            right = min(self.width - 1, max(left, math.ceil(max(xs) / ts) - 1))
+            top = max(0, int(min(ys) // ts))
+            bottom = min(self.height - 1, max(top, math.ceil(max(ys) / ts) - 1))
             if right < left or bottom < top:
                 continue
             whole = True
