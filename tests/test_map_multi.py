@@ -8,11 +8,13 @@ else ``player_map``, and nobody hears positions from another map.
 """
 from __future__ import annotations
 
+import hashlib
 import math
 import time
 from pathlib import Path
 
 import pytest
+import requests
 
 from game.core import protocol as P
 
@@ -202,3 +204,17 @@ def test_the_map_and_spot_survive_a_reconnect(players, linked_host):
     assert again.welcome["you"]["map"] == "cave"
     assert spot(again.welcome["you"]) == (DOOR[0] + 32, DOOR[1])
     assert again.welcome["world"]["width"] == len(CAVE_ROWS[0]) * TILE
+
+
+def test_the_host_serves_every_map_of_the_world(players, linked_host):
+    health = requests.get(linked_host.url + P.HTTP_HEALTH, timeout=5).json()
+    assert health["map"]["name"] == "town"
+    served = {m["name"]: m for m in health["maps"]}
+    assert set(served) == {"town", "cave"}
+    alice = players()
+    assert alice.welcome["map"] == served["town"]
+    changed = go_to_cave(alice)
+    assert changed["map"] == served["cave"]
+    bundle = requests.get(linked_host.url + served["cave"]["url"], timeout=5)
+    assert bundle.status_code == 200
+    assert hashlib.sha256(bundle.content).hexdigest() == served["cave"]["hash"]
