@@ -1,6 +1,7 @@
 """Time the game's own world scene drawing a crowd, without a window.
 
     python -m bench.frametime --synthetic 200 --seconds 10
+    python -m bench.frametime --synthetic 100 --map tests/maps/features/town32.tmx
     python -m bench.frametime --server http://127.0.0.1:5000 --seconds 10
 
 Logs in one viewer through ``HostClient``, pushes the real ``WorldScene`` onto
@@ -10,7 +11,8 @@ drawing; not the sleep).  With ``--server`` the viewer joins a live host (run
 it while bots walk around the spawn: ``python -m game.bots --crowd``); with
 ``--synthetic N`` no host runs at all: the scene's event queue is fed a welcome
 and 20 Hz snapshots of N players walking around the spawn with the shared
-rules, so only the client's own work is timed.  Prints one JSON line.
+rules, so only the client's own work is timed (on the bundled world, or on
+``--map``).  Prints one JSON line.
 """
 from __future__ import annotations
 
@@ -32,7 +34,7 @@ class SyntheticFeed:
 
     TICK_S = 0.05
 
-    def __init__(self, client, players: int):
+    def __init__(self, client, players: int, map_path=None):
         import random
 
         from game.core import protocol as P
@@ -41,7 +43,7 @@ class SyntheticFeed:
 
         self.P = P
         self.client = client
-        world = rules.load_world()
+        world = rules.load_world(map_path)
         rng = random.Random(3)
         self.walker = Walker(world, targets_for(world, "crowd"), rng)
         self.bots = []
@@ -81,7 +83,7 @@ class SyntheticFeed:
 
 
 def measure(server: str | None, seconds: float, size: tuple[int, int], name: str,
-            synthetic: int = 0) -> dict:
+            synthetic: int = 0, map_path: str | None = None) -> dict:
     import pygame
 
     from game.client.app import App
@@ -96,9 +98,11 @@ def measure(server: str | None, seconds: float, size: tuple[int, int], name: str
     pygame.init()
     screen = pygame.display.set_mode(size)
     app = App(screen)
+    if map_path:
+        app.services["map_path"] = map_path
     feed = None
     if synthetic:
-        feed = SyntheticFeed(client, synthetic)
+        feed = SyntheticFeed(client, synthetic, map_path)
     else:
         client.connect()
     scene = app.push(WorldScene(client))
@@ -138,6 +142,7 @@ def measure(server: str | None, seconds: float, size: tuple[int, int], name: str
     times.sort()
     pick = lambda q: round(times[min(len(times) - 1, int(q * len(times)))], 2)
     return {"mode": f"synthetic {synthetic} walkers" if synthetic else "live host",
+            "map": str(map_path or "bundled"),
             "frames": len(times), "size": f"{size[0]}x{size[1]}",
             "avatars_on_screen_min": min(drawn) if drawn else 0,
             "avatars_on_screen_mean": round(sum(drawn) / len(drawn), 1) if drawn else 0,
@@ -152,6 +157,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="host to watch (with bots walking around the spawn)")
     parser.add_argument("--synthetic", type=int, default=0, metavar="N",
                         help="no host: feed the scene N walkers around the spawn")
+    parser.add_argument("--map", default=None, metavar="PATH",
+                        help="with --synthetic: the Tiled map to draw and walk (default: bundled)")
     parser.add_argument("--seconds", type=float, default=10.0, help="how long to time frames")
     parser.add_argument("--size", default="1280x800", metavar="WxH", help="window size")
     parser.add_argument("--name", default="viewer", help="account the viewer logs in as")
@@ -159,7 +166,8 @@ def main(argv: list[str] | None = None) -> int:
     w, h = (int(v) for v in args.size.lower().split("x"))
     if not args.server and not args.synthetic:
         parser.error("give --server URL or --synthetic N")
-    print(json.dumps(measure(args.server, args.seconds, (w, h), args.name, args.synthetic)),
+    print(json.dumps(measure(args.server, args.seconds, (w, h), args.name, args.synthetic,
+                             args.map)),
           flush=True)
     return 0
 

@@ -34,8 +34,10 @@ _names = itertools.count(1)
 
 @pytest.fixture(autouse=True)
 def _config_home(tmp_path_factory, monkeypatch):
-    """What the game remembers (settings, contacts) goes to a scratch folder, not ~/.config."""
+    """What the game remembers (settings, contacts, downloaded maps) goes to a
+    scratch folder, not ~/.config or ~/.cache."""
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.getbasetemp() / "config"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "cache"))
 
 
 @pytest.fixture(scope="session", autouse=True)

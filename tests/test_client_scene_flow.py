@@ -1,5 +1,5 @@
 """The screens lead to each other through the app's registry, never by
-importing each other (login -> world -> menu -> login was a circle)."""
+importing each other (login -> loading -> world -> menu -> login was a circle)."""
 from __future__ import annotations
 
 import ast
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 SCENES_DIR = Path(__file__).resolve().parents[1] / "game" / "client" / "scenes"
-SCREENS = ("login", "world", "menu")
+SCREENS = ("login", "loading", "world", "menu")
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -43,7 +43,7 @@ def test_every_screen_is_known_whichever_is_imported_first(first):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=60, cwd=SCENES_DIR.parents[2])
     assert out.returncode == 0, out.stderr
-    assert out.stdout.split() == ["['login',", "'menu',", "'world']"]
+    assert out.stdout.split() == ["['loading',", "'login',", "'menu',", "'world']"]
 
 
 def test_the_app_builds_a_screen_by_name():

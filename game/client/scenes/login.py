@@ -263,7 +263,7 @@ class LoginScene(Scene):
             settings.server = client.server_url
             settings.username = client.session.name
             settings.save(self.app.services.get("settings_path"))
-        self.app.replace(self.app.make("world", client))
+        self.app.replace(self.app.make("loading", client))  # the host's map, then the world
 
     # -- drawing --------------------------------------------------------------------
     def draw(self, surface: pygame.Surface, alpha: float) -> None:
@@ -339,7 +339,7 @@ class LoginScene(Scene):
         t = self.app.now * 0.05
         cam.centre_on(tiles.width_px / 2 + math.cos(t) * tiles.width_px / 4,
                       tiles.height_px / 2 + math.sin(t) * tiles.height_px / 4)
-        tiles.draw(surface, cam)
+        tiles.draw(surface, cam, self.app.now)
         shade = pygame.Surface((w, h), pygame.SRCALPHA)
         shade.fill((10, 12, 18, 140))
         surface.blit(shade, (0, 0))

@@ -88,10 +88,9 @@ class MapTrip:
 def load_graphics(services: dict):
     """The map renderer and avatar sheet, loaded once and shared."""
     from ..sprites import AvatarSheet, NameTags
-    from ..tilemap import TileMapRenderer
+    from ..tilemap import renderer_for
 
-    if "tiles" not in services:
-        services["tiles"] = TileMapRenderer(services.get("map_path") or rules.DEFAULT_MAP_PATH)
+    renderer_for(services)  # the map the host plays on (services["map_path"])
     if "avatars" not in services:
         services["avatars"] = AvatarSheet()
     if "names" not in services:
@@ -101,8 +100,9 @@ def load_graphics(services: dict):
 
 @register_scene("world")
 class WorldScene(Scene):
-    def __init__(self, client: net.HostClient):
+    def __init__(self, client: net.HostClient, pending: list[net.NetEvent] | None = None):
         self.client = client
+        self.pending = list(pending or ())  # what the host sent while the map was loading
         self.me_id: int | None = None
         self.me_name = client.session.name if client.session else "?"
         self.world: rules.WorldMap | None = None
@@ -129,7 +129,7 @@ class WorldScene(Scene):
         if pygame.display.get_surface() is not None:
             pygame.display.set_caption(f"Pixel Commons · {self.me_name}")
         self.tiles, self.avatars, self.names = load_graphics(services)
-        self.world = rules.load_world(services.get("map_path"))
+        self.world = self.tiles.map.world  # walk with exactly the map that is drawn
         size = self.app.surface.get_size()
         self.camera = Camera(size[0], size[1], self.tiles.width_px, self.tiles.height_px)
         self.manager = theme.make_manager(size)
@@ -264,7 +264,8 @@ class WorldScene(Scene):
 
     # -- network --------------------------------------------------------------------------
     def update(self, dt: float) -> None:
-        for event in self.client.drain():
+        events, self.pending = self.pending + self.client.drain(), []
+        for event in events:
             self.on_net(event)
             if self.ended:
                 return
@@ -390,12 +391,16 @@ class WorldScene(Scene):
         if trip.error is not None:
             self.back_to_login(f"Could not load the map {trip.name}: {trip.error}")
             return
-        from ..tilemap import TileMapRenderer
+        from ..tilemap import renderer_for
 
         services = self.app.services
-        services["map_path"] = trip.path
-        services["tiles"] = self.tiles = TileMapRenderer(trip.path)
-        self.world = rules.load_world(trip.path)
+        services["map_path"] = str(trip.path)
+        try:
+            self.tiles = renderer_for(services)
+        except Exception as exc:  # a map that downloaded but cannot be drawn
+            self.back_to_login(f"Could not open the map {trip.name}: {exc}")
+            return
+        self.world = self.tiles.map.world  # walk with exactly the map that is drawn
         self.map_name = trip.name
         you = trip.data.get("you") or {}
         x, y = float(you.get("x", 0.0)), float(you.get("y", 0.0))
@@ -544,8 +549,10 @@ class WorldScene(Scene):
             if (self.camera.view_w, self.camera.view_h) != (view_w, surface.get_height()):
                 self.camera.resize(view_w, surface.get_height())
             self.camera.follow(me_x, me_y, min(frame_dt, 0.1))
-            self.tiles.draw(surface, self.camera)
-            self.draw_avatars(surface, me_x, me_y, min(frame_dt, 0.1))
+            self.tiles.draw_below(surface, self.camera, self.app.now)
+            tags = self.draw_avatars(surface, me_x, me_y, min(frame_dt, 0.1))
+            self.tiles.draw_above(surface, self.camera, self.app.now)
+            surface.blits(tags, doreturn=False)  # names stay readable under a roof
             if self.status.state != ONLINE:  # what is shown is no longer live
                 surface.blit(theme.translucent((view_w, surface.get_height()), STALE_SHADE[:3],
                                                STALE_SHADE[3], 0), (0, 0))
@@ -588,7 +595,8 @@ class WorldScene(Scene):
             theme.draw_text(surface, f"{trip.done // 1024} of {trip.total // 1024} KB",
                             (view.centerx, view.centery + 34), 14, theme.MUTED, anchor="center")
 
-    def draw_avatars(self, surface: pygame.Surface, me_x: float, me_y: float, dt: float) -> None:
+    def draw_avatars(self, surface: pygame.Surface, me_x: float, me_y: float, dt: float) -> list:
+        """Draw everyone's avatar; return their name tags' blits, drawn last."""
         camera, sheet = self.camera, self.avatars
         poses = self.interp.poses(self.app.now)
         margin = 48
@@ -621,8 +629,8 @@ class WorldScene(Scene):
         surface.blits(sprites, doreturn=False)
         # A crowd's tags: ours and the one under the mouse on top, the rest decluttered.
         self.tags_drawn = arrange_tags(spots)
-        surface.blits([(self.names.get(spot.name, spot.mine, alpha), spot.rect)
-                       for spot, alpha in self.tags_drawn], doreturn=False)
+        return [(self.names.get(spot.name, spot.mine, alpha), spot.rect)
+                for spot, alpha in self.tags_drawn]
 
     def _draw_hint(self, surface: pygame.Surface) -> None:
         text = theme.font(13).render("WASD / arrows: walk    Tab or C: chat    click someone: talk"

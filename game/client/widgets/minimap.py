@@ -6,6 +6,7 @@ import pygame
 from .. import theme
 
 WIDTH = 200
+MAX_HEIGHT = 200  # a tall, narrow map is shrunk to fit this instead
 OTHER_RADIUS = 2   # px: a dot 7 px across with its rim
 ME_RADIUS = 4
 OTHER_COLOUR = (236, 242, 255)
@@ -17,21 +18,15 @@ class Minimap:
     def __init__(self, tiles):
         self.tiles = tiles
         self.visible = True
-        self.scale = WIDTH / tiles.width_px
-        self.size = (WIDTH, max(1, round(tiles.height_px * self.scale)))
+        self.scale = min(WIDTH / tiles.width_px, MAX_HEIGHT / tiles.height_px)
+        self.size = (max(1, round(tiles.width_px * self.scale)),
+                     max(1, round(tiles.height_px * self.scale)))
         self._image: pygame.Surface | None = None
 
     def image(self) -> pygame.Surface:
-        """The world shrunk to the minimap's size, made once from the map chunks."""
+        """The world shrunk to the minimap's size, made once."""
         if self._image is None:
-            t = self.tiles
-            image = pygame.Surface(self.size)
-            cw, ch = t.chunk_w * self.scale, t.chunk_h * self.scale
-            for cy in range((t.height_px + t.chunk_h - 1) // t.chunk_h):
-                for cx in range((t.width_px + t.chunk_w - 1) // t.chunk_w):
-                    small = pygame.transform.smoothscale(
-                        t.chunk(cx, cy), (max(1, round(cw)), max(1, round(ch))))
-                    image.blit(small, (round(cx * cw), round(cy * ch)))
+            image = self.tiles.overview(self.size)
             image.set_alpha(225)
             self._image = image
         return self._image
