@@ -22,7 +22,7 @@ from game.core import protocol as P
 from game.core import rules
 
 from .ratelimit import SlidingWindow, Strikes
-from .worlds import World, exits_of
+from .worlds import World
 
 WORLD_ROOM = "world"
 # The correction reason for a move sent before its client knew it had changed
@@ -192,7 +192,7 @@ class LiveWorld:
         ``before``), or None.  Standing on in an exit one arrived in does not
         count: an exit is taken by walking into it."""
         world_map = self.maps[player.map]
-        if not exits_of(world_map):
+        if not world_map.exits:
             return None
         found = world_map.exit_at(player.x, player.y)
         if found is None or found == world_map.exit_at(*before):
