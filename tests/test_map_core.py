@@ -302,3 +302,99 @@ def test_json_maps_may_be_named_json(tmp_path):
     tmp_path.mkdir(exist_ok=True)
     tm = load_map(to_json(tmp_path, "level", simple(), suffix=".json"))
     assert tm.world.name == "level" and tm.world.spawn == (80.0, 80.0)
+
+
+# -- less common things maps made in Tiled contain ----------------------------------
+def test_image_layers_text_polylines_and_odd_properties_in_tmx(tmp_path):
+    path = tmp_path / "odd.tmx"
+    path.write_text("""<?xml version="1.0" encoding="UTF-8"?>
+<map version="1.10" orientation="orthogonal" renderorder="right-down" width="3" height="2"
+     tilewidth="16" tileheight="16" infinite="0" nextlayerid="9" nextobjectid="9">
+ <properties><property name="tint" type="color" value=""/></properties>
+ <tileset firstgid="1" name="t" tilewidth="16" tileheight="16" tilecount="2" columns="2">
+  <image source="t.png" width="32" height="16"/>
+ </tileset>
+ <imagelayer id="1" name="sky"><image source="bg/sky.png" width="48" height="32"/></imagelayer>
+ <imagelayer id="2" name="empty"/>
+ <layer id="3" name="ground" width="3" height="2" offsetx="4">
+  <data><tile gid="1"/><tile gid="2"/><tile/><tile gid="1"/><tile gid="1"/><tile gid="1"/></data>
+ </layer>
+ <objectgroup id="4" name="notes">
+  <object id="1" name="sign" x="8" y="8"><text>Hello</text></object>
+  <object id="2" name="path" x="0" y="0"><polyline points="0,0 16,16"/></object>
+  <object id="3" name="spawn" x="24" y="24"><point/></object>
+ </objectgroup>
+</map>
+""")
+    tm = load_map(path)
+    assert tm.layers[0].data == (1, 2, 0, 1, 1, 1)
+    assert tm.layers[0].offset == (4.0, 0.0)
+    assert tm.files == (path, tmp_path / "t.png", tmp_path / "bg" / "sky.png")
+    assert tm.world.spawn == (24.0, 24.0) and tm.world.entries["sign"] == (8.0, 8.0)
+    assert tm.world.shapes == ()
+
+
+def test_image_layers_and_odd_properties_in_json(tmp_path):
+    import json
+
+    path = tmp_path / "odd.tmj"
+    path.write_text(json.dumps({
+        "type": "map", "orientation": "orthogonal", "renderorder": "right-down", "width": 4,
+        "height": 2, "tilewidth": 16, "tileheight": 16, "infinite": False, "nextobjectid": 3,
+        "version": "1.10",
+        "properties": [{"name": "tint", "type": "color", "value": ""}, {"name": "x", "value": 1}],
+        "tilesets": [{"firstgid": 1, "name": "t", "tilewidth": 16, "tileheight": 16,
+                      "tilecount": 1, "columns": 1, "image": "t.png", "imagewidth": 16,
+                      "imageheight": 16}],
+        "layers": [
+            {"type": "imagelayer", "name": "sky", "image": "sky.png", "opacity": 1, "visible": True},
+            {"type": "tilelayer", "name": "g", "width": 4, "height": 2, "data": [1] * 8,
+             "opacity": 1, "visible": True},
+            {"type": "objectgroup", "name": "o", "opacity": 1, "visible": True,
+             "objects": [{"id": 1, "name": "spawn", "point": True, "x": 24, "y": 8}]}]}))
+    tm = load_map(path)
+    assert tm.files == (path, tmp_path / "t.png", tmp_path / "sky.png")
+    assert tm.world.spawn == (24.0, 8.0)
+
+
+def test_tsx_tilesets_in_json_maps_and_tsj_tilesets_in_tmx_maps(tmp_path):
+    ts = tileset(external="ground", tiles={1: {"props": {"blocked": True}}})
+    spec = simple(tilesets=[ts], layers=[tile_layer("g", grid(6, 5, 1, t0_0=2)),
+                                         object_layer("o", [obj("point", 80, 80, name="spawn")])])
+    tmx, tmj = write_map(tmp_path, "m", spec, "tmx"), write_map(tmp_path, "m", spec, "json")
+    tmx.write_text(tmx.read_text().replace("ground.tsx", "ground.tsj"))
+    tmj.write_text(tmj.read_text().replace("ground.tsj", "ground.tsx"))
+    for path, used in ((tmx, "ground.tsj"), (tmj, "ground.tsx")):
+        tm = load_map(path)
+        assert tm.files[1] == tmp_path / used
+        assert tm.world.tile_blocked(0, 0) and not tm.world.tile_blocked(1, 0)
+        assert tm.tiles[1] == tiled.TileImage("tiles.png", (0, 0, 32, 32))
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_group_marked_above_puts_its_layers_above(tmp_path, fmt):
+    layers = [tile_layer("ground", grid(6, 5)),
+              group("Trees", props={"above": True}, layers=[tile_layer("crowns", grid(6, 5, 0))]),
+              group("overhead stuff", layers=[tile_layer("lamps", grid(6, 5, 0))]),
+              object_layer("o", [obj("point", 80, 80, name="spawn")])]
+    tm = load_map(write_map(tmp_path, "m", simple(layers=layers), fmt))
+    assert {layer.name: layer.above for layer in tm.layers} == {
+        "ground": False, "crowns": True, "lamps": True}
+
+
+def test_tilesets_from_old_tiled_versions_take_their_size_from_the_image(tmp_path):
+    from .test_map_core_writer import write_png
+
+    write_png(tmp_path / "walls.png", 128, 64)
+    (tmp_path / "walls.tsx").write_text(
+        '<?xml version="1.0"?>\n<tileset name="walls" tilewidth="32" tileheight="32">\n'
+        ' <image source="walls.png"/>\n <tile id="1"><properties>'
+        '<property name="blocked" value="true"/></properties></tile>\n</tileset>\n')
+    path = tmp_path / "old.tmx"
+    path.write_text(
+        '<?xml version="1.0"?>\n<map version="1.0" orientation="orthogonal" width="3" '
+        'height="1" tilewidth="32" tileheight="32">\n <tileset firstgid="1" source="walls.tsx"/>\n'
+        ' <layer name="g" width="3" height="1"><data encoding="csv">1,2,8</data></layer>\n</map>\n')
+    tm = load_map(path)
+    assert tm.tiles[8] == tiled.TileImage("walls.png", (96, 32, 32, 32))
+    assert tm.world.tile_blocked(1, 0) and not tm.world.tile_blocked(0, 0)  # "true" as a string

@@ -130,3 +130,15 @@ def test_exit_at_on_a_map_built_by_hand():
     assert world.exit_at(80, 80) is door and world.exit_at(40, 40) is None
     assert world.entries["door"] == (80.0, 48.0) and world.name == "house"
     assert hash(world)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_workadventure_start_areas_and_plain_layers_are_not_entries(tmp_path, fmt):
+    tm = load(tmp_path, fmt, [
+        tile_layer("floor", grid(8, 6)), tile_layer("start", grid(8, 6, 0, t2_2=1)),
+        object_layer("floorLayer", [obj("rect", 160, 64, 64, 64, name="start", cls="area"),
+                                    obj("rect", 0, 0, 32, 32, name="from-cave", cls="area",
+                                        props={"start": True})])])
+    assert tm.world.spawn == (192.0, 96.0)  # the area named start wins over the layer
+    assert set(tm.world.entries) == {"start", "from-cave"}
+    assert tm.world.entries["from-cave"] == (16.0, 16.0)

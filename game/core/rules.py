@@ -170,8 +170,6 @@ class WorldMap:
 
         return tiled.load_map(path).world
 
-    load = load_tmx
-
     @classmethod
     def _checked(cls, width: int, height: int, tile_size: int, blocked: bytes,
                  spawn: tuple[float, float]) -> "WorldMap":
@@ -196,16 +194,18 @@ class WorldMap:
     def box_free(self, x: float, y: float) -> bool:
         """True when a player standing at (x, y) overlaps no blocked tile and
         no blocking shape."""
-        if not self.in_bounds(x, y):
-            return False
-        ts = self.tile_size
+        ts, width = self.tile_size, self.width_tiles
+        # in_bounds, inline (this is the hot path of every move check).
+        if not (BOX_HALF_W <= x <= width * ts - BOX_HALF_W
+                and BOX_HALF_H <= y <= self.height_tiles * ts - BOX_HALF_H):
+            return False  # off the map, or NaN
         # The box is half-open on its far edges so standing flush against
-        # a wall is allowed.  in_bounds keeps every cell below on the map.
+        # a wall is allowed.  Being in bounds keeps every cell on the map.
         left = int((x - BOX_HALF_W) // ts)
-        right = int(math.ceil((x + BOX_HALF_W) / ts)) - 1
+        right = math.ceil((x + BOX_HALF_W) / ts) - 1
         top = int((y - BOX_HALF_H) // ts)
-        bottom = int(math.ceil((y + BOX_HALF_H) / ts)) - 1
-        cells, width = self._cells, self.width_tiles
+        bottom = math.ceil((y + BOX_HALF_H) / ts) - 1
+        cells = self._cells
         shaped = False
         for ty in range(top, bottom + 1):
             row = ty * width

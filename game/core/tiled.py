@@ -24,12 +24,14 @@ The game's conventions, in one place:
   in an object layer whose name or class is ``collision``, ``collisions`` or
   ``walls``, and any object of class ``collision``, block.
 * **Spawn**: the object named ``spawn``, else an object of class ``spawn`` or
-  ``start``, else the centre of the first tile of a tile layer named
-  ``start``, else the walkable tile nearest the map's centre (with a warning).
+  ``start`` (or named ``start``, WorkAdventure's start area), else the centre
+  of the first tile of a tile layer named ``start``, else the walkable tile
+  nearest the map's centre (with a warning).  A spawn inside a wall moves to
+  the walkable tile nearest it (with a warning).
 * **Entries** (where exits from other maps arrive): every named object (its
-  centre, or the point of a point object), then tile layers with the bool
-  property ``startLayer`` or named ``start``, then any other tile layer (the
-  centre of its first walkable tile).
+  centre, or the point of a point object), and every tile layer with the bool
+  property ``startLayer`` or named ``start`` (WorkAdventure's entry layers:
+  the centre of its first walkable tile).
 * **Exits**: an object with a string property ``exit`` (``"cave"`` or
   ``"cave#door"``), or WorkAdventure's ``exitUrl`` on an object or on a tile
   layer (each non-empty tile of the layer is part of the exit).  A URL
@@ -128,7 +130,7 @@ def load_map(path: str | Path) -> TiledMap:
         raise
     except FileNotFoundError as exc:
         missing = exc.filename or loader.current
-        raise MapError(f"{missing}: file not found (referenced by {loader.current})") from exc
+        raise MapError(f"{missing}: file not found (the map {path.name} refers to it)") from exc
     except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError,
             RuntimeError, NotImplementedError, ET.ParseError) as exc:
         detail = str(exc) or type(exc).__name__
@@ -147,6 +149,52 @@ def _is_xml(path: Path) -> bool:
     with open(path, encoding=_ENCODING) as handle:
         head = handle.read(256).lstrip("\ufeff \t\r\n")
     return head.startswith("<")
+
+
+def _xml(path: Path) -> ET.Element:
+    """Parse an XML file, with properties pytiled-parser would choke on
+    made plain (an unset colour)."""
+    root = ET.parse(path).getroot()
+    for prop in root.iter("property"):
+        if prop.attrib.get("type") == "color" and not prop.attrib.get("value"):
+            del prop.attrib["type"]
+    return root
+
+
+def _json(path: Path) -> Any:
+    """Load a JSON file, with its properties made readable by pytiled-parser
+    (a missing type is a string; an unset colour is a string)."""
+    raw = json.loads(path.read_text(encoding=_ENCODING))
+    stack = [raw]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            props = item.get("properties")
+            if isinstance(props, list):
+                for prop in props:
+                    if isinstance(prop, dict):
+                        prop.setdefault("type", "string")
+                        prop.setdefault("value", "")
+                        if prop["type"] == "color" and not prop["value"]:
+                            prop["type"] = "string"
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return raw
+
+
+def _image_size(path: Path) -> tuple[int, int] | None:
+    """Width and height from a PNG or GIF header (None when unknown)."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(32)
+    except OSError:
+        return None
+    if head.startswith(b"\x89PNG\r\n\x1a\n") and head[12:16] == b"IHDR":
+        return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return int.from_bytes(head[6:8], "little"), int.from_bytes(head[8:10], "little")
+    return None
 
 
 def _truthy(value: Any) -> bool:
@@ -199,7 +247,7 @@ class _Loader:
     def _read_tmx(self):
         from pytiled_parser.parsers.tmx.layer import parse as parse_layer
 
-        root = ET.parse(self.path).getroot()
+        root = _xml(self.path)
         if root.tag != "map":
             raise MapError(f"{self.path}: not a Tiled map (the root element is <{root.tag}>)")
         attrs = root.attrib
@@ -230,9 +278,9 @@ class _Loader:
             self.current = source
             folder = source.parent
             if _is_xml(source):
-                element = ET.parse(source).getroot()
+                element = _xml(source)
             else:
-                raw = json.loads(source.read_text(encoding=_ENCODING))
+                raw = _json(source)
                 self._prepare_json_tileset(raw)
                 tileset = parse_json_tileset(raw, firstgid, _ENCODING)
                 self._keep_tileset(firstgid, tileset, folder, source)
@@ -242,20 +290,29 @@ class _Loader:
         self._keep_tileset(firstgid, tileset, folder, source)
 
     def _prepare_tmx_tileset(self, element: ET.Element, folder: Path) -> None:
+        """Fill in what maps saved by old versions of Tiled leave out: the
+        image's size (read from the image), columns and tile count."""
         image = element.find("image")
-        tilecount = element.attrib.get("tilecount")
-        columns = element.attrib.get("columns")
-        if columns is None:
+        if image is not None and not image.attrib.get("width") and image.attrib.get("source"):
+            size = _image_size(folder / image.attrib["source"])
+            if size:
+                image.set("width", str(size[0]))
+                image.set("height", str(size[1]))
+        if element.attrib.get("columns") is None or element.attrib.get("tilecount") is None:
+            columns = rows = 0
             if image is not None and image.attrib.get("width"):
                 spacing = int(element.attrib.get("spacing", 0))
                 margin = int(element.attrib.get("margin", 0))
-                tw = int(element.attrib["tilewidth"])
-                columns = str(max(1, (int(image.attrib["width"]) - 2 * margin + spacing) // (tw + spacing)))
-            else:
-                columns = "0"
-            element.set("columns", columns)
-        if tilecount is None:
-            element.set("tilecount", str(len(element.findall("tile"))))
+                tw, th = int(element.attrib["tilewidth"]), int(element.attrib["tileheight"])
+                columns = max(1, (int(image.attrib["width"]) - 2 * margin + spacing) // (tw + spacing))
+                rows = max(1, (int(image.attrib["height"]) - 2 * margin + spacing) // (th + spacing))
+            element.attrib.setdefault("columns", str(columns))
+            # 0 = unknown: any tile id of the image is taken
+            count = columns * rows if image is not None else len(element.findall("tile"))
+            element.attrib.setdefault("tilecount", str(count))
+        for picture in element.iter("image"):  # old maps may leave the sizes out
+            picture.attrib.setdefault("width", "0")
+            picture.attrib.setdefault("height", "0")
         for tile in element.findall("tile"):
             group = tile.find("objectgroup")
             if group is not None:
@@ -295,7 +352,9 @@ class _Loader:
                     obj.set("height", obj.attrib.get("height", "0"))
         elif element.tag == "imagelayer":
             image = element.find("image")
-            if image is not None and image.attrib.get("source"):
+            if image is None:  # Tiled allows an image layer with no image yet
+                image = ET.SubElement(element, "image", {"source": ""})
+            if image.attrib.get("source"):
                 self._add(self.image_files, _norm(folder / image.attrib["source"]))
         elif element.tag == "group":
             for child in element:
@@ -309,7 +368,7 @@ class _Loader:
         if not _is_xml(template):
             raise MapError(f"{template}: a JSON template in a TMX map cannot be read "
                            "(save the template as .tx)")
-        root = ET.parse(template).getroot()
+        root = _xml(template)
         tileset = root.find("tileset")
         if tileset is not None and tileset.attrib.get("source"):
             self._template_tileset(_norm(template.parent / tileset.attrib["source"]))
@@ -324,7 +383,7 @@ class _Loader:
         self._add(self.tileset_files, source)
         self.current = source
         if _is_xml(source):
-            root = ET.parse(source).getroot()
+            root = _xml(source)
             image = root.find("image")
             if image is not None and image.attrib.get("source"):
                 self._add(self.image_files, _norm(source.parent / image.attrib["source"]))
@@ -333,7 +392,7 @@ class _Loader:
                 if image is not None and image.attrib.get("source"):
                     self._add(self.image_files, _norm(source.parent / image.attrib["source"]))
         else:
-            raw = json.loads(source.read_text(encoding=_ENCODING))
+            raw = _json(source)
             if raw.get("image"):
                 self._add(self.image_files, _norm(source.parent / raw["image"]))
             for tile in _json_tiles(raw):
@@ -356,7 +415,7 @@ class _Loader:
     def _read_json(self):
         from pytiled_parser.parsers.json.layer import parse as parse_layer
 
-        raw = json.loads(self.path.read_text(encoding=_ENCODING))
+        raw = _json(self.path)
         if not isinstance(raw, dict) or raw.get("type", "map") != "map" or "layers" not in raw:
             raise MapError(f"{self.path}: not a Tiled map")
         tw, th = int(raw["tilewidth"]), int(raw["tileheight"])
@@ -388,11 +447,11 @@ class _Loader:
         self._add(self.tileset_files, source)
         self.current = source
         if _is_xml(source):
-            element = ET.parse(source).getroot()
+            element = _xml(source)
             self._prepare_tmx_tileset(element, source.parent)
             tileset = parse_tmx_tileset(element, firstgid, _ENCODING)
         else:
-            raw = json.loads(source.read_text(encoding=_ENCODING))
+            raw = _json(source)
             self._prepare_json_tileset(raw)
             tileset = parse_json_tileset(raw, firstgid, _ENCODING)
         self._keep_tileset(firstgid, tileset, source.parent, source)
@@ -401,10 +460,16 @@ class _Loader:
         raw.setdefault("spacing", 0)
         raw.setdefault("margin", 0)
         raw.setdefault("name", "")
-        raw.setdefault("tilecount", len(_json_tiles(raw)))
         if not raw.get("columns") and raw.get("image") and raw.get("imagewidth"):
             spacing, margin, tw = raw["spacing"], raw["margin"], raw["tilewidth"]
             raw["columns"] = max(1, (raw["imagewidth"] - 2 * margin + spacing) // (tw + spacing))
+        if "tilecount" not in raw:
+            if raw.get("image") and raw.get("imageheight") and raw.get("columns"):
+                spacing, margin, th = raw["spacing"], raw["margin"], raw["tileheight"]
+                rows = max(1, (raw["imageheight"] - 2 * margin + spacing) // (th + spacing))
+                raw["tilecount"] = raw["columns"] * rows
+            else:
+                raw["tilecount"] = 0 if raw.get("image") else len(_json_tiles(raw))
         for tile in _json_tiles(raw):
             if tile.get("objectgroup"):
                 self._prepare_json_layer(tile["objectgroup"], self.folder)
@@ -455,7 +520,7 @@ class _Loader:
         if _is_xml(template):
             raise MapError(f"{template}: an XML template in a JSON map cannot be read "
                            "(save the template as .tj)")
-        raw = json.loads(template.read_text(encoding=_ENCODING))
+        raw = _json(template)
         if raw.get("tileset", {}).get("source"):
             self._template_tileset(_norm(template.parent / raw["tileset"]["source"]))
         base = copy.deepcopy(raw.get("object", {}))
@@ -773,7 +838,7 @@ class _Builder:
             centre = _centre(points)
             if name.lower() == SPAWN_NAME and spawn_named is None:
                 spawn_named = centre
-            elif cls in SPAWN_CLASSES and spawn_class is None:
+            elif (cls in SPAWN_CLASSES or name.lower() == START_LAYER) and spawn_class is None:
                 spawn_class = centre
             if name and name not in entries:
                 entries[name] = centre
@@ -797,10 +862,9 @@ class _Builder:
                 for points in _runs(data, self.width, ts):
                     exits.append(Exit(points, *target))
                     areas.append(Area(name, "exit", points, dict(props)))
-        layer_entries = sorted(tile_layers, key=lambda item: not (
-            _truthy(item[1].get("startLayer")) or item[0].strip().lower() == START_LAYER))
-        for name, props, data in layer_entries:
-            if name and name not in entries:
+        for name, props, data in tile_layers:
+            is_entry = _truthy(props.get("startLayer")) or name.strip().lower() == START_LAYER
+            if is_entry and name not in entries:
                 point = self.layer_entry(data, probe)
                 if point is not None:
                     entries[name] = point
