@@ -5,7 +5,6 @@ from __future__ import annotations
 import hmac
 import json
 import time
-
 from typing import Callable, Iterator
 
 from flask import Blueprint, Response, jsonify, request

@@ -3,10 +3,11 @@
 Everything that can stop a host from starting (a port in use, a folder it
 cannot write, a damaged database or one from a newer version, a missing or
 broken map, a map referencing files it must not serve (outside its folder,
-missing, over the size limit), a session key that is missing or unreadable, another host already
-serving the same world) ends in a ``StartupError`` whose message is one line
-naming the file or port and what to do.  ``host.py`` prints that line and exits
-with status 1; the traceback is shown only with ``--log-level DEBUG``.
+missing, over the size limit), a session key that is missing or unreadable,
+another host already serving the same world) ends in a ``StartupError`` whose
+message is one line naming the file or port and what to do.  ``host.py``
+prints that line and exits with status 1; the traceback is shown only with
+``--log-level DEBUG``.
 
 The database lock (``world.db.lock`` beside ``world.db``) is held for the
 host's whole life, so two hosts never serve one world; it records the pid and
@@ -151,7 +152,7 @@ def check_map(path: Path) -> "TiledMap":
         raise StartupError(f"map {path} is missing: put it back, or point --map at a Tiled "
                            f"map (.tmx or .tmj)")
     try:
-        loaded = tiled.load_map(path)
+        loaded = _load_once(path, tiled.load_map)
     except Exception as exc:  # the parser raises anything from ParseError to KeyError
         raise StartupError(f"map {path} cannot be read ({first_line(exc)}): fix it in Tiled, "
                            f"or point --map at another map") from exc
@@ -162,6 +163,32 @@ def check_map(path: Path) -> "TiledMap":
     except OSError as exc:
         raise StartupError(f"map {path} cannot be served: {exc.filename}: "
                            f"{exc.strerror or first_line(exc)}") from exc
+    return loaded
+
+
+# The map checked by ``prepare`` is the one ``create_host`` serves: loaded
+# once, unless one of its files changed in between.
+_loaded: dict[Path, tuple[tuple, "TiledMap"]] = {}
+
+
+def _file_stamps(files: Any) -> tuple:
+    stamps = []
+    for f in files:
+        try:
+            st = os.stat(f)
+            stamps.append((st.st_mtime_ns, st.st_size, st.st_ino))
+        except OSError:
+            stamps.append(None)
+    return tuple(stamps)
+
+
+def _load_once(path: Path, load: Callable[[Path], "TiledMap"]) -> "TiledMap":
+    key = Path(os.path.abspath(path))
+    known = _loaded.get(key)
+    if known is not None and known[0] == _file_stamps(known[1].files):
+        return known[1]
+    loaded = load(key)
+    _loaded[key] = (_file_stamps(loaded.files), loaded)
     return loaded
 
 

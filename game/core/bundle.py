@@ -6,8 +6,11 @@ inside the map's folder and that together they stay under the size limit.
 The bundle is deterministic: the same files give the same bytes, wherever the
 folder is and whenever it is built (names sorted, timestamps 1980-01-01,
 permissions 0644, deflate level 9), so its sha256 (``bundle_hash``) names the
-map's content.  Clients cache bundles by that hash and unpack them with
-``safe_extract``, which refuses anything that could write outside its folder.
+map's content.  (The deflated bytes are zlib's: a Python built with another
+deflate library, such as zlib-ng, may give other bytes and so another hash
+for the same map, never a wrong one.)  Clients cache bundles by that hash
+and unpack them with ``safe_extract``, which refuses anything that could
+write outside its folder.
 
 Pure: standard library only (the ``TiledMap`` comes from ``game.core.tiled``).
 """
