@@ -173,8 +173,9 @@ class TinyServer:
                 chunked = headers.get("Transfer-Encoding") == "chunked"
                 for key, value in headers.items():
                     self.send_header(key, value)
-                if not chunked:
+                if not chunked and "Content-Length" not in headers:
                     self.send_header("Content-Length", str(len(body)))
+                self.close_connection = "Content-Length" in headers  # a body cut short
                 self.end_headers()
                 if chunked:
                     for i in range(0, len(body), 4096):

@@ -96,8 +96,19 @@ def test_http_error_and_a_closed_port_say_what_happened(tmp_path, feature_bundle
     with F.TinyServer({}) as host, pytest.raises(MapDownloadError, match="HTTP 404"):
         MapCache(tmp_path, bundled=()).fetch(host.url, desc)
     closed = host.url  # the server is gone now
-    with pytest.raises(MapDownloadError, match="connection"):
+    with pytest.raises(MapDownloadError, match="could not reach the host"):
         MapCache(tmp_path, bundled=()).fetch(closed, desc)
+
+
+def test_a_download_cut_short_says_the_connection_broke(tmp_path, feature_bundle):
+    desc = F.describe(feature_bundle)
+    half = feature_bundle[:len(feature_bundle) // 2]
+    seen = []
+    with serve(half, desc, **{"Content-Length": str(len(feature_bundle))}) as host, \
+            pytest.raises(MapDownloadError, match="broke during the download"):
+        MapCache(tmp_path, bundled=()).fetch(host.url, desc, lambda d, t: seen.append(d))
+    assert seen[-1] == len(half)  # what came was counted as it came
+    assert not any(tmp_path.iterdir())
 
 
 def test_a_map_somewhere_else_or_outside_its_bundle_is_refused(tmp_path, feature_bundle):

@@ -101,8 +101,12 @@ def test_a_new_map_is_downloaded_then_the_world_walks_on_it(screen_for, feature_
                                                            "y": 72.0}))
         s.app.frame()  # the loading screen takes both off the queue: the world must get them
         assert s.client.events.empty()
-        s.until(lambda: isinstance(s.app.scene, WorldScene) and s.app.scene.me_id == 1)
+        loading, said = s.app.scene, []
+        s.until(lambda: said.append(s.app.scene is loading and loading.opening)
+                or isinstance(s.app.scene, WorldScene))
+    assert True in said  # "Opening the world…" was on screen for a frame
     world = s.app.scene
+    assert world.me_id == 1 and world.predictor is not None  # in at once, no "Joining"
     assert Path(s.app.services["map_path"]) == s.cache.root / desc["hash"] / "features.tmx"
     assert (world.world.width_px, world.world.height_px) == (F.W * F.TS, F.H * F.TS)
     assert world.tiles.map.path == Path(s.app.services["map_path"])
@@ -194,3 +198,26 @@ def test_a_host_that_names_no_map_gets_the_bundled_world(screen_for):
     assert isinstance(s.app.scene, WorldScene)
     assert "map_path" not in s.app.services
     assert s.app.scene.tiles.map.path == Path(rules.DEFAULT_MAP_PATH).resolve()
+
+
+def test_back_on_a_host_now_running_another_map_the_world_gets_it_first(screen_for,
+                                                                        feature_bundle):
+    desc = F.describe(feature_bundle)
+    routes = {desc["url"]: (200, feature_bundle, {"Content-Type": "application/zip"})}
+    with F.TinyServer(routes) as host:
+        s = screen_for(host.url)
+        s.app.push(LoadingScene(s.client))
+        s.welcome(None)  # first on the bundled world
+        s.app.frame()
+        world = s.app.scene
+        assert isinstance(world, WorldScene) and world.world.width_px == rules.load_world().width_px
+        # The host restarted with the feature map; the client reconnects.
+        s.welcome(desc)
+        s.client.events.put(net.NetEvent(P.PLAYER_JOINED, {"id": 7, "name": "mira", "x": 50.0,
+                                                           "y": 72.0}))
+        s.until(lambda: isinstance(s.app.scene, WorldScene) and s.app.scene is not world)
+    again = s.app.scene
+    assert again.world.width_px == F.W * F.TS and again.predictor is not None
+    assert 7 in again.remotes
+    assert s.app.services["map_hash"] == desc["hash"]
+    assert world.handed_to is not None and world.client is again.client

@@ -15,11 +15,12 @@ import re
 import shutil
 import threading
 from pathlib import Path, PurePosixPath
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 from urllib.parse import urljoin, urlsplit
 
 import platformdirs
 import requests
+import urllib3
 
 from game.core.rules import DEFAULT_MAP_PATH
 
@@ -28,7 +29,7 @@ from .settings import APP_NAME
 from game.core.bundle import MAP_BUNDLE_MAX_BYTES, BundleError, safe_extract
 
 HASH_RE = re.compile(r"^[0-9a-f]{64}$")
-CHUNK_BYTES = 16 * 1024  # each piece read moves the progress bar
+CHUNK_BYTES = 64 * 1024
 CONNECT_TIMEOUT_S = 5.0
 READ_TIMEOUT_S = 20.0  # between two pieces of the download, not for the whole of it
 
@@ -83,6 +84,20 @@ def bundled_hash(path: str | Path) -> str | None:
         return _bundled_hashes[key] or None
 
 
+def _pieces(reply: requests.Response) -> Iterator[bytes]:
+    """The body as it arrives: each piece is what one read of the socket gave
+    (at most ``CHUNK_BYTES``), so progress moves even on a slow link."""
+    raw = reply.raw
+    if not hasattr(raw, "read1"):  # pragma: no cover (urllib3 before 2)
+        yield from reply.iter_content(CHUNK_BYTES)
+        return
+    while True:
+        piece = raw.read1(CHUNK_BYTES, decode_content=True)
+        if not piece:
+            return
+        yield piece
+
+
 class MapCache:
     def __init__(self, root: Path | None = None, bundled: Iterable[str | Path] = (DEFAULT_MAP_PATH,)):
         self.root = Path(root) if root is not None else cache_root()
@@ -127,7 +142,7 @@ class MapCache:
                 data, sha = bytearray(), hashlib.sha256()
                 if progress:
                     progress(0, total)
-                for piece in reply.iter_content(CHUNK_BYTES):
+                for piece in _pieces(reply):
                     if cancelled is not None and cancelled():
                         raise MapDownloadError("the download was cancelled")
                     data += piece
@@ -136,9 +151,16 @@ class MapCache:
                         raise MapDownloadError(self._too_big(len(data)))
                     if progress:
                         progress(len(data), max(total, len(data)))
-        except requests.RequestException as exc:
-            raise MapDownloadError(f"the connection to the host broke during the download "
-                                   f"({type(exc).__name__})") from exc
+        except (requests.ConnectionError, urllib3.exceptions.NewConnectionError) as exc:
+            if "data" not in locals():
+                raise MapDownloadError("could not reach the host to download its map") from exc
+            raise MapDownloadError("the connection to the host broke during the download") \
+                from exc
+        except (requests.Timeout, urllib3.exceptions.TimeoutError) as exc:
+            raise MapDownloadError("the host stopped sending its map (timed out)") from exc
+        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+            raise MapDownloadError("the connection to the host broke during the download") \
+                from exc
         if sha.hexdigest() != digest:
             raise MapDownloadError("the map the host sent does not match its hash "
                                    "(damaged on the way, or changed on the host)")

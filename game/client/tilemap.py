@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +28,10 @@ from game.core.rules import DEFAULT_MAP_PATH
 from .camera import Camera
 
 CHUNK_PX = 512
+# Chunks of animated cells kept, one per chunk and combination of frames
+# (at most 1 MB each): enough for the view's chunks in every frame of a
+# typical animation, without keeping a whole big map for each frame.
+ANIMATED_CHUNKS_KEPT = 96
 BACKGROUND = (38, 64, 44)
 OUTSIDE = (16, 20, 28)
 FLIP_H, FLIP_V, FLIP_D = 0x80000000, 0x40000000, 0x20000000
@@ -54,12 +59,19 @@ class Band:
 
 @dataclass
 class AnimatedLayer:
-    """The animated cells of one layer, by chunk: (x px, y px, raw gid)."""
+    """The animated cells of one layer, by chunk: (x px, y px, raw gid).
+
+    A chunk's animated cells are drawn into a surface of their own for each
+    combination of frames they show (``state``), kept in a bounded cache:
+    water that cycles through four frames costs one blit per chunk a frame.
+    """
 
     layer: int
     above: bool
     alpha: int
     cells: dict[tuple[int, int], list[tuple[int, int, int]]]
+    gids_near: dict[tuple[int, int], tuple[int, ...]] = field(default_factory=dict)
+    chunks: "OrderedDict[tuple, pygame.Surface]" = field(default_factory=OrderedDict)
 
 
 class TileMapRenderer:
@@ -155,7 +167,15 @@ class TileMapRenderer:
             self._margin = max(self._margin, math.ceil(reach) + 1)
             if anim_cells:
                 alpha = round(max(0.0, min(1.0, layer.opacity)) * 255)
-                self.steps.append((layer.above, AnimatedLayer(index, layer.above, alpha, anim_cells)))
+                step = AnimatedLayer(index, layer.above, alpha, anim_cells)
+                for cy in range(self.chunks_y):
+                    for cx in range(self.chunks_x):
+                        # Big tiles a chunk away can reach into this one.
+                        gids = {raw & GID_MASK for dx in (-1, 0, 1) for dy in (-1, 0, 1)
+                                for _, _, raw in anim_cells.get((cx + dx, cy + dy), ())}
+                        if gids:
+                            step.gids_near[(cx, cy)] = tuple(sorted(gids))
+                self.steps.append((layer.above, step))
                 band = None  # the layers after it are drawn over its animated cells
 
     def _image_extent(self, layer) -> int:
@@ -300,23 +320,47 @@ class TileMapRenderer:
                         if chunk is not None:
                             blits.append((chunk, (cx * self.chunk_w - ox, cy * self.chunk_h - oy)))
             else:
-                # Animated cells a chunk away can still reach into view (big tiles).
-                for cy in range(max(0, first_cy - 1), min(self.chunks_y - 1, last_cy + 1) + 1):
-                    for cx in range(max(0, first_cx - 1), min(self.chunks_x - 1, last_cx + 1) + 1):
-                        for x, y, raw in step.cells.get((cx, cy), ()):
-                            gid = raw & GID_MASK
+                for cy in range(first_cy, last_cy + 1):
+                    for cx in range(first_cx, last_cx + 1):
+                        gids = step.gids_near.get((cx, cy))
+                        if gids is None:
+                            continue
+                        state = []
+                        for gid in gids:
                             shown = frames.get(gid)
                             if shown is None:
                                 shown = frames[gid] = self.frame_gid(gid, now_ms)
-                            picture = self.image(shown | (raw & ~GID_MASK))
-                            if picture is not None:
-                                blits.append((picture, (x - ox, y - oy - picture.get_height())))
-                if step.alpha < 255 and blits:
-                    layer = pygame.Surface(surface.get_size(), pygame.SRCALPHA)
-                    layer.blits(blits, doreturn=False)
-                    layer.set_alpha(step.alpha)
-                    blits = [(layer, (0, 0))]
+                            state.append(shown)
+                        chunk = self._animated_chunk(step, cx, cy, tuple(state), frames)
+                        blits.append((chunk, (cx * self.chunk_w - ox, cy * self.chunk_h - oy)))
             surface.blits(blits, doreturn=False)
+
+    def _animated_chunk(self, step: AnimatedLayer, cx: int, cy: int, state: tuple,
+                        frames: dict[int, int]) -> pygame.Surface:
+        """One chunk of an animated layer showing the frames in ``state``."""
+        key = (cx, cy, state)
+        chunk = step.chunks.get(key)
+        if chunk is not None:
+            step.chunks.move_to_end(key)
+            return chunk
+        chunk = pygame.Surface((self.chunk_w, self.chunk_h), pygame.SRCALPHA)
+        base_x, base_y = cx * self.chunk_w, cy * self.chunk_h
+        blits = []
+        for dy in (-1, 0, 1):
+            for dx in (-1, 0, 1):
+                for x, y, raw in step.cells.get((cx + dx, cy + dy), ()):
+                    picture = self.image(frames[raw & GID_MASK] | (raw & ~GID_MASK))
+                    if picture is not None:
+                        blits.append((picture, (x - base_x, y - base_y - picture.get_height())))
+        chunk.blits(blits, doreturn=False)
+        if pygame.display.get_surface():
+            chunk = chunk.convert_alpha()
+        if step.alpha < 255:
+            chunk.set_alpha(step.alpha)
+        step.chunks[key] = chunk
+        while len(step.chunks) > ANIMATED_CHUNKS_KEPT:
+            step.chunks.popitem(last=False)
+        return chunk
 
     def overview(self, size: tuple[int, int]) -> pygame.Surface:
         """The whole map shrunk to ``size`` (the minimap), above layers included."""

@@ -36,18 +36,25 @@ def amount(n: int) -> str:
 
 @register_scene("loading")
 class LoadingScene(Scene):
-    def __init__(self, client: net.HostClient, cache: MapCache | None = None):
+    def __init__(self, client: net.HostClient, cache: MapCache | None = None,
+                 pending: list[net.NetEvent] | None = None):
         self.client = client
         self.cache = cache
         self.pending: list[net.NetEvent] = []  # for the world, in the order they came
+        self._first = list(pending or ())  # taken before the queue (a welcome already read)
         self.desc: dict | None = None
         self.done = 0
         self.total = 0
         self.error = ""
         self.downloading = False
+        self.opening = False
         self._results: queue.Queue = queue.Queue()
         self._cancel = threading.Event()
         self._leaving = False
+
+    def take(self, events: list[net.NetEvent]) -> None:
+        """More events read before this screen came, after those it was given."""
+        self._first.extend(events)
 
     # -- lifecycle ----------------------------------------------------------------------
     def enter(self) -> None:
@@ -98,13 +105,15 @@ class LoadingScene(Scene):
         self._leaving = True
         self._cancel.set()
         self.client.close()
-        message = f"Could not load the host's world: {self.error}" if self.error else ""
+        reason = self.error[:1].lower() + self.error[1:]
+        message = f"Could not load the host's world: {reason}" if self.error else ""
         self.app.replace(self.app.make("login", message=message))
 
     # -- per frame ----------------------------------------------------------------------
     def update(self, dt: float) -> None:
         if not self.error:
-            for event in self.client.drain():
+            events, self._first = self._first + self.client.drain(), []
+            for event in events:
                 self.on_net(event)
                 if self.error or self._leaving:
                     break
@@ -117,6 +126,9 @@ class LoadingScene(Scene):
                 self.done, self.total = value
             elif kind == "done":
                 self.open_world(value)
+                break  # shown for a frame first
+            elif kind == "open":
+                self._open(value)
             elif kind == "error" and not self.error:
                 self.fail(value)
         self.manager.update(dt)
@@ -167,18 +179,26 @@ class LoadingScene(Scene):
         self.error = message[:1].upper() + message[1:] if message else "Something went wrong."
         if not self.error.endswith("."):
             self.error += "."
-        self.downloading = False
+        self.downloading = self.opening = False
         self._cancel.set()
         self.back_button.show()
 
     def open_world(self, path: Path | None) -> None:
+        """Say "Opening the world…" for a frame, then draw the map's tiles
+        (not in the world's first frames) and go in."""
+        self.downloading = False
+        self.opening = True
+        self._results.put(("open", path))
+
+    def _open(self, path: Path | None) -> None:
         services = self.app.services
         if path is not None:
             services["map_path"] = str(path)
         else:
             services.pop("map_path", None)
+        services["map_hash"] = (self.desc or {}).get("hash")  # the world checks it on return
         try:
-            renderer_for(services)
+            renderer_for(services).prerender()
         except Exception as exc:  # a map that downloaded but cannot be drawn
             self.fail(f"the host's map could not be opened: {exc}")
             return
@@ -211,7 +231,8 @@ class LoadingScene(Scene):
                             theme.MUTED, anchor="midtop")
         else:
             dots = "." * (1 + int(self.app.now * 3) % 3)
-            theme.draw_text(surface, "Joining the world" + dots, (card.centerx, card.y + 84), 16,
+            text = "Opening the world" if self.opening else "Joining the world"
+            theme.draw_text(surface, text + dots, (card.centerx, card.y + 84), 16,
                             anchor="midtop")
         self.manager.draw_ui(surface)
 

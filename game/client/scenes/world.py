@@ -119,6 +119,7 @@ class WorldScene(Scene):
         self.me_look: P.Look | None = None
         self.held: set[str] = set()
         self.ended = False
+        self.handed_to = None  # the loading screen, when the host's map changed
         self.next_ping = 0.0
         self.map_name: str | None = None  # the map we stand on, as the host names it
         self.trip: MapTrip | None = None  # on the way to another map
@@ -146,6 +147,8 @@ class WorldScene(Scene):
         from .look import LookEditor
 
         self.look_editor = LookEditor(self.avatars.chosen, self.client, self._look_saved)
+        if self.pending:  # the welcome came on the loading screen: in at once
+            self.update(0.0)
 
     def exit(self) -> None:
         self.manager.clear_and_reset()
@@ -265,9 +268,11 @@ class WorldScene(Scene):
     # -- network --------------------------------------------------------------------------
     def update(self, dt: float) -> None:
         events, self.pending = self.pending + self.client.drain(), []
-        for event in events:
+        for i, event in enumerate(events):
             self.on_net(event)
             if self.ended:
+                if self.handed_to is not None:  # the loading screen gets the rest
+                    self.handed_to.take(events[i + 1:])
                 return
         if self.trip is not None and self.trip.finished:
             self._arrive(self.trip)
@@ -299,6 +304,15 @@ class WorldScene(Scene):
             handler(data if data is not None else {})
 
     def on_welcome(self, data: dict) -> None:
+        desc, services = data.get("map"), self.app.services
+        if "map_hash" in services and isinstance(desc, dict) and \
+                desc.get("hash") != services["map_hash"]:
+            # Back after the host restarted on another map: get that one first.
+            self.ended = True  # nothing more for this scene; the connection stays
+            self.handed_to = self.app.make("loading", self.client,
+                                           pending=[net.NetEvent(P.WELCOME, data)])
+            self.app.replace(self.handed_to)
+            return
         you = data.get("you") or {}
         now = self.app.now
         desc = data.get("map") if isinstance(data.get("map"), dict) else {}
