@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pygame
 import pytest
+import requests
 
 from game.client.chat_model import ChatModel
 from game.client.maps import MapCache
@@ -68,6 +69,11 @@ def test_the_game_walks_through_an_exit_and_draws_the_next_map(linked_host, tmp_
         game.until(lambda: scene.trip is None and scene.map_name == "cave", what="the cave")
         assert Path(game.app.services["map_path"]).name == "cave.tmx"
         assert Path(game.app.services["map_path"]).parent.parent == cache.root
+        # A reconnect on the cave keeps this scene (the loading screen opens
+        # only for a map other than the one shown).
+        maps = requests.get(linked_host.url + P.HTTP_HEALTH, timeout=5).json()["maps"]
+        assert game.app.services["map_hash"] == \
+            next(m["hash"] for m in maps if m["name"] == "cave")
         assert (scene.world.width_px, scene.world.height_px) == \
             (len(CAVE_ROWS[0]) * TILE, len(CAVE_ROWS) * TILE)
         assert (scene.predictor.x, scene.predictor.y) == DOOR

@@ -315,10 +315,8 @@ class WorldScene(Scene):
             return
         you = data.get("you") or {}
         now = self.app.now
-        desc = data.get("map") if isinstance(data.get("map"), dict) else {}
-        # Back after a reconnect on another map (the host's world changed)?
-        moved = self.map_name is not None and desc.get("name") not in (None, self.map_name)
-        self.map_name = desc.get("name") or self.map_name
+        if isinstance(desc, dict) and isinstance(desc.get("name"), str):
+            self.map_name = desc["name"]
         self.me_id = int(you.get("id", -1))
         self.me_look = P.look_or_default(you.get("look"), self.me_id)
         x, y = float(you.get("x", 0.0)), float(you.get("y", 0.0))
@@ -341,9 +339,6 @@ class WorldScene(Scene):
             if isinstance(p, dict) and isinstance(p.get("id"), int) and p["id"] != self.me_id:
                 self.online_ids.add(p["id"])
         self.status.state = ONLINE
-        if moved:
-            self.held.clear()
-            self.trip = MapTrip(data, self.locate_map)
 
     def _add_remote(self, p: dict) -> None:
         try:
@@ -383,21 +378,11 @@ class WorldScene(Scene):
 
     def locate_map(self, desc: dict, progress) -> Path:
         """The local file of a map the host described: from the map cache,
-        downloading the host's bundle when it is not there yet; a host that
-        serves no bundles (an older one) is read beside the current map."""
-        if desc.get("hash") and desc.get("url"):
-            from ..maps import MapCache
+        downloading the host's bundle when it is not there yet."""
+        from ..maps import MapCache
 
-            cache = self.app.services.get("map_cache") or MapCache()
-            found = cache.local(desc)
-            if found is not None:
-                return found
-            return cache.fetch(self.client.server_url, desc, progress)
-        here = Path(self.app.services.get("map_path") or rules.DEFAULT_MAP_PATH).parent
-        path = here / Path(str(desc.get("file") or "")).name
-        if not path.is_file():
-            raise FileNotFoundError(f"the map {desc.get('name')!r} is not on this computer")
-        return path
+        cache = self.app.services.get("map_cache") or MapCache()
+        return cache.local(desc) or cache.fetch(self.client.server_url, desc, progress)
 
     def _arrive(self, trip: MapTrip) -> None:
         """The new map's file is here: walk, draw and predict on it."""
@@ -409,6 +394,7 @@ class WorldScene(Scene):
 
         services = self.app.services
         services["map_path"] = str(trip.path)
+        services["map_hash"] = trip.desc.get("hash")  # a reconnect here stays in this scene
         try:
             self.tiles = renderer_for(services)
         except Exception as exc:  # a map that downloaded but cannot be drawn
