@@ -29,14 +29,6 @@ def map_name(path: str | Path) -> str:
     return Path(path).stem
 
 
-def exits_of(world_map: rules.WorldMap) -> tuple:
-    return tuple(getattr(world_map, "exits", ()) or ())
-
-
-def entries_of(world_map: rules.WorldMap) -> dict:
-    return dict(getattr(world_map, "entries", {}) or {})
-
-
 @dataclass
 class World:
     """Every map of the world, by name, the start map first."""
@@ -51,7 +43,7 @@ class World:
     @classmethod
     def single(cls, world_map: rules.WorldMap, path: str | Path | None = None) -> "World":
         """A world of one map (tests and tools that build a map in memory)."""
-        name = map_name(path) if path else getattr(world_map, "name", "world")
+        name = map_name(path) if path else world_map.name
         file = Path(path).name if path else f"{name}.tmx"
         return cls({name: world_map}, {name: Path(path or file)}, name)
 
@@ -82,8 +74,8 @@ class World:
         if name is None:
             return None
         target = self.maps[name]
-        entry = getattr(exit_, "target_entry", None)
-        point = entries_of(target).get(entry) if entry else None
+        entry = exit_.target_entry
+        point = target.entries.get(entry) if entry else None
         return name, tuple(point) if point is not None else target.spawn
 
 
@@ -126,16 +118,16 @@ def check_exits(world: World) -> None:
 
     for name, world_map in world.maps.items():
         path = world.paths[name]
-        for exit_ in exits_of(world_map):
+        for exit_ in world_map.exits:
             target = str(exit_.target_map)
-            entry = getattr(exit_, "target_entry", None)
+            entry = exit_.target_entry
             label = f"{target}#{entry}" if entry else target
             found = world.resolve(target)
             if found is None:
                 raise StartupError(
                     f"map {path}: an exit leads to map '{target}', which is not in this world "
                     f"(maps: {', '.join(world.names)}): add that map with --map, or fix the exit")
-            if entry and entry not in entries_of(world.maps[found]):
+            if entry and entry not in world.maps[found].entries:
                 raise StartupError(
                     f"map {path}: an exit leads to '{label}', but {world.paths[found]} has no "
                     f"entry named '{entry}': name an object there '{entry}', or fix the exit")
