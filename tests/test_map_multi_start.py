@@ -2,6 +2,7 @@
 on, the refusals, and positions kept with their map across host restarts."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -178,3 +179,49 @@ def test_the_map_survives_a_host_restart_unless_it_left_the_world(tmp_path, mode
         players.close_all()
     finally:
         host.stop()
+
+
+def test_an_exit_is_taken_by_walking_into_it_not_by_standing_in_it():
+    """A player who arrives inside an exit (an entry drawn inside one) stays
+    until they walk out and back in: two exits facing each other never
+    bounce a player to and fro."""
+    square = ((96.0, 64.0), (160.0, 64.0), (160.0, 96.0), (96.0, 96.0))
+    town = dataclasses.replace(rules.WorldMap.from_rows(TOWN_ROWS),
+                               exits=(rules.Exit(square, "cave", "door"),))
+    cave = dataclasses.replace(rules.WorldMap.from_rows(CAVE_ROWS),
+                               exits=(rules.Exit(square, "town", None),),
+                               entries={"door": (112.0, 80.0)})
+    world = LiveWorld(World({"town": town, "cave": cave},
+                            {"town": Path("town.tmx"), "cave": Path("cave.tmx")}, "town"))
+    player = world.place(1, "a", "sid", None, 0.0)
+    before = (player.x, player.y)
+    player.x = 104.0
+    taken = world.exit_taken(player, before)
+    assert taken is not None and world.destination(taken) == ("cave", (112.0, 80.0))
+    world.change_map(player, "cave", (112.0, 80.0), 1.0)
+    assert (player.map, player.x, player.y, player.arrival) == ("cave", 112.0, 80.0, (112.0, 80.0))
+    assert player.budget.available == player.budget.capacity
+    # Inside the cave's exit from the start: steps within it go nowhere.
+    assert world.apply_move(player, P.Move(seq=1, x=120.0, y=80.0), 1.1) is None
+    assert world.exit_taken(player, (112.0, 80.0)) is None
+    # Out of it and back in: now it is taken.
+    assert world.apply_move(player, P.Move(seq=2, x=120.0, y=104.0), 1.3) is None
+    assert world.apply_move(player, P.Move(seq=3, x=120.0, y=90.0), 1.5) is None
+    assert world.destination(world.exit_taken(player, (120.0, 104.0)))[0] == "town"
+
+
+def test_moves_sent_before_the_client_heard_of_the_new_map_are_refused():
+    town = rules.WorldMap.from_rows(TOWN_ROWS)
+    cave = rules.WorldMap.from_rows(CAVE_ROWS)
+    world = LiveWorld(World({"town": town, "cave": cave},
+                            {"town": Path("town.tmx"), "cave": Path("cave.tmx")}, "town"))
+    player = world.place(1, "a", "sid", None, 0.0)
+    world.change_map(player, "cave", DOOR, 1.0)
+    # A step on the town's ground, 60 px away: not a step in the cave.
+    late = P.Move(seq=5, x=DOOR[0] + 60.0, y=DOOR[1])
+    assert world.apply_move(player, late, 1.05) == "other_map"
+    assert (player.x, player.y) == DOOR
+    # The client's first step from the arrival point counts, and so do the next.
+    assert world.apply_move(player, P.Move(seq=6, x=DOOR[0] + 8.0, y=DOOR[1]), 1.1) is None
+    assert player.arrival is None
+    assert world.apply_move(player, P.Move(seq=7, x=DOOR[0] + 60.0, y=DOOR[1]), 1.5) is None
