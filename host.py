@@ -2,6 +2,7 @@
 
     python host.py                      # serve on 127.0.0.1:5000
     python host.py --host 0.0.0.0       # let others on your network join
+    python host.py --map myworld/       # a world of several maps linked by exits
 
 Players register and log in over HTTP, then play over Socket.IO.  Ctrl-C or
 SIGTERM saves every connected player's position before the host exits.
