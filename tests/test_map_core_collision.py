@@ -7,6 +7,7 @@ import pytest
 from game.core import rules
 from game.core.rules import (BLOCKED, BOX_HALF_H, BOX_HALF_W, THROUGH_WALL, MoveBudget, WorldMap,
                              check_move, step)
+from game.core import tiled
 from game.core.tiled import FLIP_D, FLIP_H, FLIP_V, load_map
 
 from .test_map_core import grid, simple
@@ -189,3 +190,17 @@ def test_rotated_collision_rectangles_are_rotated(tmp_path, fmt):
     # Rotated 90 degrees clockwise about (128, 64): it now runs down from there, 8 px wide, to the left.
     assert not world.box_free(124, 100)
     assert world.box_free(160, 68 + BOX_HALF_H + 1)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_shapes_of_tiles_taller_than_the_grid_hang_from_the_cell_bottom(tmp_path, fmt):
+    # A 32x64 tree whose trunk (the bottom 16 px) blocks, planted at cell (2, 2).
+    tree = tileset("trees", tilewidth=32, tileheight=64, columns=2, count=2, image="trees.png",
+                   firstgid=9, tiles={0: {"objects": [obj("rect", 8, 48, 16, 16)]}})
+    tm = load_map(write_map(tmp_path, "m", simple(tilesets=[tileset(), tree], layers=[
+        tile_layer("g", grid(6, 5)), tile_layer("trees", grid(6, 5, 0, t2_2=9)),
+        object_layer("o", [obj("point", 16, 16, name="spawn")])]), fmt))
+    (trunk,) = tm.world.shapes
+    xs, ys = [p[0] for p in trunk], [p[1] for p in trunk]
+    assert (min(xs), max(xs), min(ys), max(ys)) == (72.0, 88.0, 80.0, 96.0)
+    assert tm.tiles[9] == tiled.TileImage("trees.png", (0, 0, 32, 64))

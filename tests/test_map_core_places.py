@@ -142,3 +142,11 @@ def test_workadventure_start_areas_and_plain_layers_are_not_entries(tmp_path, fm
     assert tm.world.spawn == (192.0, 96.0)  # the area named start wins over the layer
     assert set(tm.world.entries) == {"start", "from-cave"}
     assert tm.world.entries["from-cave"] == (16.0, 16.0)
+
+
+def test_entries_equal_in_any_order_hash_alike():
+    from game.core.rules import Entries
+
+    a = Entries({"a": (1, 2), "b": (3, 4)})
+    b = Entries([("b", (3.0, 4.0)), ("a", (1.0, 2.0))])
+    assert a == b and hash(a) == hash(b) and a == {"a": (1.0, 2.0), "b": (3.0, 4.0)}

@@ -5,7 +5,11 @@ client, the bots and the unit tests all run exactly the same rules.
 
 A player's position is the centre of their feet.  Collision uses a small box
 around that point (``BOX_HALF_W`` x ``BOX_HALF_H``), smaller than a tile, so a
-one-tile gap between two walls is passable.
+one-tile gap between two walls of 32 px tiles is passable.  What blocks is
+whole blocked cells and blocking polygons (``WorldMap.shapes``, concave ones
+too); a box touching either only along an edge is free.  The cells a polygon
+reaches are marked, so a box in open ground reads a few bytes and nothing
+more.  Maps are read from Tiled files by ``game.core.tiled``.
 """
 from __future__ import annotations
 
@@ -81,7 +85,7 @@ class Entries(Mapping):
         return len(self._index)
 
     def __hash__(self) -> int:
-        return hash(self._pairs)
+        return hash(frozenset(self._index.items()))
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Mapping) and dict(self.items()) == dict(other.items())

@@ -49,6 +49,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
+from pytiled_parser import tiled_object as pt_object
+from pytiled_parser.layer import ImageLayer as PtImageLayer
+from pytiled_parser.layer import LayerGroup as PtGroup
+from pytiled_parser.layer import ObjectLayer as PtObjectLayer
+from pytiled_parser.layer import TileLayer as PtTileLayer
+from pytiled_parser.parsers.json.layer import parse as parse_json_layer
+from pytiled_parser.parsers.json.properties import parse as parse_json_properties
+from pytiled_parser.parsers.json.tileset import parse as parse_json_tileset
+from pytiled_parser.parsers.tmx import layer as tmx_layer_module
+from pytiled_parser.parsers.tmx.layer import parse as parse_tmx_layer
+from pytiled_parser.parsers.tmx.properties import parse as parse_tmx_properties
+from pytiled_parser.parsers.tmx.tileset import parse as parse_tmx_tileset
+
 from game.core import rules
 from game.core.rules import Exit, MapError, WorldMap
 
@@ -245,8 +258,6 @@ class _Loader:
 
     # .. TMX ...........................................................
     def _read_tmx(self):
-        from pytiled_parser.parsers.tmx.layer import parse as parse_layer
-
         root = _xml(self.path)
         if root.tag != "map":
             raise MapError(f"{self.path}: not a Tiled map (the root element is <{root.tag}>)")
@@ -263,13 +274,10 @@ class _Loader:
             if element.tag in ("layer", "objectgroup", "imagelayer", "group"):
                 self._prepare_tmx_layer(element, self.folder)
                 self.current = self.path
-                layers.append(parse_layer(element, _ENCODING, self.folder))
+                layers.append(parse_tmx_layer(element, _ENCODING, self.folder))
         return header, layers
 
     def _tmx_tileset(self, element: ET.Element, owner: Path) -> None:
-        from pytiled_parser.parsers.json.tileset import parse as parse_json_tileset
-        from pytiled_parser.parsers.tmx.tileset import parse as parse_tmx_tileset
-
         firstgid = int(element.attrib.get("firstgid", "1"))
         folder, source = owner.parent, owner
         if element.attrib.get("source"):
@@ -401,9 +409,8 @@ class _Loader:
 
     def _check_compression(self, compression: str, layer_name: str) -> None:
         if compression == "zstd":
-            from pytiled_parser.parsers.tmx import layer as tmx_layer
 
-            if tmx_layer.zstd is None:
+            if tmx_layer_module.zstd is None:
                 raise MapError(f"{self.current}: layer '{layer_name}' is compressed with zstd, which "
                                "is not supported here (in Tiled, save it as CSV, or base64 with "
                                "zlib or gzip)")
@@ -413,8 +420,6 @@ class _Loader:
 
     # .. JSON ..........................................................
     def _read_json(self):
-        from pytiled_parser.parsers.json.layer import parse as parse_layer
-
         raw = _json(self.path)
         if not isinstance(raw, dict) or raw.get("type", "map") != "map" or "layers" not in raw:
             raise MapError(f"{self.path}: not a Tiled map")
@@ -422,21 +427,17 @@ class _Loader:
         self._check_header(raw.get("orientation", "orthogonal"), bool(raw.get("infinite", False)), tw, th)
         for entry in raw.get("tilesets", []):
             self._json_tileset(entry)
-        from pytiled_parser.parsers.json.properties import parse as parse_properties
 
         header = {"width": int(raw["width"]), "height": int(raw["height"]), "tile_size": tw,
-                  "properties": parse_properties(raw.get("properties", []))}
+                  "properties": parse_json_properties(raw.get("properties", []))}
         layers = []
         for layer in raw["layers"]:
             self._prepare_json_layer(layer, self.folder)
             self.current = self.path
-            layers.append(parse_layer(layer, _ENCODING, self.folder))
+            layers.append(parse_json_layer(layer, _ENCODING, self.folder))
         return header, layers
 
     def _json_tileset(self, entry: dict) -> None:
-        from pytiled_parser.parsers.json.tileset import parse as parse_json_tileset
-        from pytiled_parser.parsers.tmx.tileset import parse as parse_tmx_tileset
-
         firstgid = int(entry.get("firstgid", 1))
         if not entry.get("source"):
             self._prepare_json_tileset(entry)
@@ -472,6 +473,7 @@ class _Loader:
                 raw["tilecount"] = 0 if raw.get("image") else len(_json_tiles(raw))
         for tile in _json_tiles(raw):
             if tile.get("objectgroup"):
+                tile["objectgroup"].setdefault("type", "objectgroup")
                 self._prepare_json_layer(tile["objectgroup"], self.folder)
 
     def _prepare_json_layer(self, layer: dict, folder: Path) -> None:
@@ -559,10 +561,8 @@ def _json_tiles(raw: dict) -> list[dict]:
 
 
 def _tmx_properties(element: ET.Element) -> dict:
-    from pytiled_parser.parsers.tmx.properties import parse as parse_properties
-
     props = element.find("properties")
-    return parse_properties(props) if props is not None else {}
+    return parse_tmx_properties(props) if props is not None else {}
 
 
 # -- turning the parsed map into the game's model ---------------------------------
@@ -583,7 +583,6 @@ class _Builder:
         self.width = header["width"]
         self.height = header["height"]
         self.ts = header["tile_size"]
-        self.map_props = header["properties"]
         self.raw_layers = layers
         self.tilesets = loader.tilesets
         self.firstgids = [t.firstgid for t in self.tilesets]
@@ -591,8 +590,6 @@ class _Builder:
 
     # .. layers ........................................................
     def flatten(self) -> list[_FlatLayer]:
-        from pytiled_parser.layer import LayerGroup, ObjectLayer, TileLayer as PtTileLayer
-
         flat: list[_FlatLayer] = []
 
         def walk(layers, visible, opacity, offset, above_prop, above_name):
@@ -607,10 +604,13 @@ class _Builder:
                 name = above_name
                 if name is None and _above_name(layer.name):
                     name = layer.name
-                if isinstance(layer, LayerGroup):
+                if isinstance(layer, PtGroup):
                     walk(layer.layers or [], vis, op, off, prop, name)
-                elif isinstance(layer, (PtTileLayer, ObjectLayer)):
+                elif isinstance(layer, (PtTileLayer, PtObjectLayer)):
                     flat.append(_FlatLayer(layer, vis, op, off, prop, name))
+                elif isinstance(layer, PtImageLayer) and vis:
+                    self.warnings.append(f"image layer '{layer.name}' is not drawn "
+                                         "(only tile layers are)")
 
         walk(self.raw_layers, True, 1.0, (0.0, 0.0), None, None)
         return flat
@@ -671,8 +671,6 @@ class _Builder:
 
     # .. the whole map .................................................
     def build(self) -> TiledMap:
-        from pytiled_parser.layer import ObjectLayer
-
         flat = self.flatten()
         ts = self.ts
         n = self.width * self.height
@@ -688,11 +686,16 @@ class _Builder:
 
         for fl in flat:
             layer = fl.layer
-            if isinstance(layer, ObjectLayer):
+            if isinstance(layer, PtObjectLayer):
                 if (layer.name or "").strip().lower() == FLOOR_LAYER:
                     after_floor = True
                 for obj in layer.tiled_objects:
                     objects.append((obj, fl.offset, layer))
+                pictures = sum(isinstance(o, pt_object.Tile) for o in layer.tiled_objects)
+                if pictures and fl.visible:
+                    self.warnings.append(f"object layer '{layer.name}' has {pictures} tile "
+                                         "object(s), which are not drawn (draw them in a tile "
+                                         "layer)")
                 continue
             data = self.layer_data(layer)
             tile_layers.append((layer.name, layer.properties or {}, data))
@@ -969,23 +972,22 @@ def _rotate(points, origin, degrees: float):
 def _object_polygon(obj, offset) -> tuple[tuple[float, float], ...] | None:
     """The area an object covers, as a polygon in map pixels (None for
     points, polylines and text)."""
-    from pytiled_parser import tiled_object as t
 
     x, y = float(obj.coordinates[0]) + offset[0], float(obj.coordinates[1]) + offset[1]
     w, h = float(obj.size[0]), float(obj.size[1])
-    if isinstance(obj, t.Polygon):
+    if isinstance(obj, pt_object.Polygon):
         points = [(x + float(p[0]), y + float(p[1])) for p in obj.points]
-    elif isinstance(obj, t.Ellipse):
+    elif isinstance(obj, pt_object.Ellipse):
         if w <= 0 or h <= 0:
             return None
         points = [(x + w / 2 + w / 2 * math.cos(2 * math.pi * k / ELLIPSE_SIDES),
                    y + h / 2 + h / 2 * math.sin(2 * math.pi * k / ELLIPSE_SIDES))
                   for k in range(ELLIPSE_SIDES)]
-    elif isinstance(obj, t.Tile):
+    elif isinstance(obj, pt_object.Tile):
         if w <= 0 or h <= 0:
             return None
         points = [(x, y - h), (x + w, y - h), (x + w, y), (x, y)]  # tile objects hang from bottom-left
-    elif isinstance(obj, t.Rectangle):
+    elif isinstance(obj, pt_object.Rectangle):
         if w <= 0 or h <= 0:
             return None
         points = [(x, y), (x + w, y), (x + w, y + h), (x, y + h)]
@@ -996,13 +998,12 @@ def _object_polygon(obj, offset) -> tuple[tuple[float, float], ...] | None:
 
 def _object_points(obj, offset) -> tuple[tuple[float, float], ...]:
     """An object's area (a point object: its one point)."""
-    from pytiled_parser import tiled_object as t
 
     poly = _object_polygon(obj, offset)
     if poly:
         return poly
     x, y = float(obj.coordinates[0]) + offset[0], float(obj.coordinates[1]) + offset[1]
-    if isinstance(obj, (t.Polyline,)) and obj.points:
+    if isinstance(obj, pt_object.Polyline) and obj.points:
         return tuple((x + float(p[0]), y + float(p[1])) for p in obj.points)
     return ((x, y),)
 
