@@ -71,6 +71,7 @@ def layers() -> dict[str, list[int]]:
     half[2 * W + 3] = G_BLUE
     shifted = [0] * (W * H)
     shifted[3 * W + 4] = G_BLUE  # drawn 8 px right, 4 px down
+    shifted[4 * W + 8] = G_ANIM  # animated, and across cell (and chunk) edges
     roof = [0] * (W * H)
     roof[2 * W + 5] = G_GREEN
     return {"ground": ground, "half": half, "shifted": shifted, "roof": roof}

@@ -158,3 +158,29 @@ def test_the_bundled_world_counts_as_cached_when_the_hash_matches(tmp_path):
     assert cache.local(desc) == Path(DEFAULT_MAP_PATH)
     assert cache.local(dict(desc, hash=hashlib.sha256(b"x").hexdigest())) is None
     assert MapCache(tmp_path, bundled=()).local(desc) is None
+
+
+def test_the_maps_used_longest_ago_are_cleared_away(tmp_path, feature_bundle, monkeypatch):
+    monkeypatch.setattr(maps, "MAPS_KEPT", 2)
+    import io
+    import zipfile
+
+    bundles = []
+    for i in range(3):  # three different maps (one more file each time)
+        out = io.BytesIO()
+        with zipfile.ZipFile(io.BytesIO(feature_bundle)) as src, zipfile.ZipFile(out, "w") as zf:
+            for info in src.infolist():
+                zf.writestr(info, src.read(info))
+            zf.writestr(f"extra{i}.txt", str(i))
+        bundles.append(out.getvalue())
+    descs = [F.describe(b) for b in bundles]
+    routes = {d["url"]: (200, b, {}) for d, b in zip(descs, bundles)}
+    cache = MapCache(tmp_path, bundled=())
+    with F.TinyServer(routes) as host:
+        cache.fetch(host.url, descs[0])
+        cache.fetch(host.url, descs[1])
+        os.utime(tmp_path / descs[1]["hash"], (1, 1))  # map 1 was used long ago...
+        assert cache.local(descs[0]) is not None  # ...map 0 just now
+        cache.fetch(host.url, descs[2])
+    assert cache.local(descs[1]) is None
+    assert cache.local(descs[0]) is not None and cache.local(descs[2]) is not None

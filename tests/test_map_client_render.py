@@ -138,17 +138,31 @@ def test_camera_offset_shows_the_same_world_shifted(renderer):
             assert surface.get_at((x, y)) == reference.get_at((x + ox, y + oy)), (x, y)
 
 
-def test_tiny_chunks_draw_the_same_picture(renderer):
-    """Tall tiles and offset layers reach across chunk edges and are not cut."""
+@pytest.mark.parametrize("now", [0.0, 0.15])
+def test_tiny_chunks_draw_the_same_picture(renderer, now):
+    """Tall tiles and offset layers, animated or not, reach across chunk
+    edges and are not cut."""
     reference, camera = whole_map(renderer)
-    renderer.draw(reference, camera, now=0.0)
+    renderer.draw(reference, camera, now=now)
     small = TileMapRenderer(renderer.map, chunk_px=TS)
     assert small.chunk_tiles == 1
     surface, camera = whole_map(small)
-    small.draw(surface, camera, now=0.0)
+    small.draw(surface, camera, now=now)
     for x in range(surface.get_width()):
         for y in range(surface.get_height()):
             assert surface.get_at((x, y)) == reference.get_at((x, y)), (x, y)
+
+
+def test_animated_tile_on_an_offset_layer_moves_with_it(renderer):
+    surface, camera = whole_map(renderer)
+    shown = []
+    for now in (0.0, 0.15):
+        renderer.draw_below(surface, camera, now=now)
+        shown.append(at(surface, 8, 4, 8 + 2, 4 + 2))  # the tile's top-left corner
+        assert at(surface, 8, 4, 2, 2) == F.RED  # left of and above it: the ground
+    assert shown == [F.RED, F.GREEN]
+    renderer.draw_below(surface, camera, now=0.15)
+    assert at(surface, 9, 5, 5, 2) == F.GREEN  # its bottom-right corner, in the next cells
 
 
 def test_minimap_fits_any_map_shape(renderer):

@@ -11,6 +11,7 @@ sha256 against the hash the host announced and unpacks it safely.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import shutil
 import threading
@@ -33,6 +34,7 @@ CHUNK_BYTES = 64 * 1024
 CONNECT_TIMEOUT_S = 5.0
 READ_TIMEOUT_S = 20.0  # between two pieces of the download, not for the whole of it
 
+MAPS_KEPT = 20  # downloaded maps kept; the ones used longest ago go first
 Progress = Callable[[int, int], None]
 
 
@@ -84,6 +86,13 @@ def bundled_hash(path: str | Path) -> str | None:
         return _bundled_hashes[key] or None
 
 
+def _touch(folder: Path) -> None:
+    try:
+        os.utime(folder)
+    except OSError:
+        pass  # a cache we cannot write to is still read
+
+
 def _pieces(reply: requests.Response) -> Iterator[bytes]:
     """The body as it arrives: each piece is what one read of the socket gave
     (at most ``CHUNK_BYTES``), so progress moves even on a slow link."""
@@ -111,6 +120,7 @@ class MapCache:
             return None
         path = self.root / digest / name
         if path.is_file():
+            _touch(self.root / digest)  # used now: the last to be cleared away
             return path
         for candidate in self.bundled:
             if candidate.name == name.name and bundled_hash(candidate) == digest:
@@ -175,7 +185,19 @@ class MapCache:
         path = dest / name
         if not path.is_file():
             raise MapDownloadError(f"the host's map bundle has no {name}")
+        _touch(dest)
+        self.prune(keep=dest)
         return path
+
+    def prune(self, keep: Path | None = None) -> None:
+        """Clear away the maps used longest ago, beyond ``MAPS_KEPT``."""
+        try:
+            folders = [f for f in self.root.iterdir() if f.is_dir() and HASH_RE.match(f.name)]
+        except OSError:
+            return
+        folders.sort(key=lambda f: f.stat().st_mtime, reverse=True)
+        for old in [f for f in folders if f != keep][max(0, MAPS_KEPT - 1):]:
+            shutil.rmtree(old, ignore_errors=True)
 
     @staticmethod
     def _url(server_url: str, desc: dict, digest: str) -> str:

@@ -148,7 +148,7 @@ class TileMapRenderer:
                 self.steps.append((layer.above, band))
             band.layers.append(index)
             ox, oy = layer.offset
-            anim_cells: dict[tuple[int, int], list[tuple[int, int, int]]] = {}
+            anim_cells: list[tuple[int, int, int]] = []
             biggest = ts
             for i, raw in enumerate(layer.data):
                 if not raw:
@@ -160,23 +160,29 @@ class TileMapRenderer:
                 if gid in self.animations:
                     tx, ty = i % m.width, i // m.width
                     x, y = tx * ts + round(ox), (ty + 1) * ts + round(oy)
-                    anim_cells.setdefault((tx // self.chunk_tiles, ty // self.chunk_tiles),
-                                          []).append((x, y, raw))
+                    anim_cells.append((x, y, raw))
             # How many cells around a chunk can reach into it (big tiles, offsets).
-            reach = (max(biggest, self._image_extent(layer)) - ts + abs(ox) + abs(oy)) / ts
-            self._margin = max(self._margin, math.ceil(reach) + 1)
+            size = max(biggest, self._image_extent(layer))
+            self._margin = max(self._margin, math.ceil((size - ts + abs(ox) + abs(oy)) / ts) + 1)
             if anim_cells:
                 alpha = round(max(0.0, min(1.0, layer.opacity)) * 255)
-                step = AnimatedLayer(index, layer.above, alpha, anim_cells)
-                for cy in range(self.chunks_y):
-                    for cx in range(self.chunks_x):
-                        # Big tiles a chunk away can reach into this one.
-                        gids = {raw & GID_MASK for dx in (-1, 0, 1) for dy in (-1, 0, 1)
-                                for _, _, raw in anim_cells.get((cx + dx, cy + dy), ())}
-                        if gids:
-                            step.gids_near[(cx, cy)] = tuple(sorted(gids))
+                step = AnimatedLayer(index, layer.above, alpha, self._by_chunk(anim_cells, size))
+                step.gids_near = {key: tuple(sorted({raw & GID_MASK for _, _, raw in cells}))
+                                  for key, cells in step.cells.items()}
                 self.steps.append((layer.above, step))
                 band = None  # the layers after it are drawn over its animated cells
+
+    def _by_chunk(self, cells, size: int) -> dict[tuple[int, int], list[tuple[int, int, int]]]:
+        """Animated cells (x, y of their bottom-left, raw gid) under every chunk
+        their picture (at most ``size`` px) can reach into."""
+        out: dict[tuple[int, int], list[tuple[int, int, int]]] = {}
+        cw, ch = self.chunk_w, self.chunk_h
+        for cell in cells:
+            x, y, _ = cell
+            for cy in range(max(0, (y - size) // ch), min(self.chunks_y - 1, (y - 1) // ch) + 1):
+                for cx in range(max(0, x // cw), min(self.chunks_x - 1, (x + size - 1) // cw) + 1):
+                    out.setdefault((cx, cy), []).append(cell)
+        return out
 
     def _image_extent(self, layer) -> int:
         """The biggest whole-image tile (image collections) used by a layer."""
@@ -346,12 +352,10 @@ class TileMapRenderer:
         chunk = pygame.Surface((self.chunk_w, self.chunk_h), pygame.SRCALPHA)
         base_x, base_y = cx * self.chunk_w, cy * self.chunk_h
         blits = []
-        for dy in (-1, 0, 1):
-            for dx in (-1, 0, 1):
-                for x, y, raw in step.cells.get((cx + dx, cy + dy), ()):
-                    picture = self.image(frames[raw & GID_MASK] | (raw & ~GID_MASK))
-                    if picture is not None:
-                        blits.append((picture, (x - base_x, y - base_y - picture.get_height())))
+        for x, y, raw in step.cells[(cx, cy)]:
+            picture = self.image(frames[raw & GID_MASK] | (raw & ~GID_MASK))
+            if picture is not None:
+                blits.append((picture, (x - base_x, y - base_y - picture.get_height())))
         chunk.blits(blits, doreturn=False)
         if pygame.display.get_surface():
             chunk = chunk.convert_alpha()
