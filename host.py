@@ -2,6 +2,7 @@
 
     python host.py                      # serve on 127.0.0.1:5000
     python host.py --host 0.0.0.0       # let others on your network join
+    python host.py --map myworld/       # a world of several maps linked by exits
     python host.py --check-map my.tmx   # what the host finds in a map, then exit
 
 Players register and log in over HTTP, then play over Socket.IO.  Ctrl-C or
@@ -46,8 +47,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--db", default=str(default_db_path()), metavar="PATH",
                         help="SQLite database file (created with its schema on first run); "
                              "the session-signing key is kept beside it as PATH.key")
-    parser.add_argument("--map", default=str(defaults["map_path"].default), metavar="PATH",
-                        help="Tiled map (.tmx) of the world")
+    parser.add_argument("--map", action="append", default=None, metavar="PATH",
+                        help="a Tiled map (.tmx, .tmj or .json) of the world, or a world folder "
+                             "(every map in it); repeat it for a world of several maps linked "
+                             "by exits. New players start on the first map given, or in a "
+                             "folder the map named world, start or main, else the first "
+                             "alphabetically (default: the game's own map "
+                             f"{defaults['map_path'].default})"
+                             "%(default).0s")  # (the default said in words, not as None)
+    parser.add_argument("--start-map", default=None, metavar="NAME",
+                        help="the map (file name without extension) new players start on, "
+                             "in a world of several maps (default: see --map)%(default).0s")
     parser.add_argument("--tick-rate", type=float, default=20.0, metavar="HZ",
                         help="how many position snapshots per second the host sends")
     parser.add_argument("--async-mode", choices=ASYNC_MODES, default="eventlet",
@@ -129,9 +139,10 @@ def _build(args: argparse.Namespace):
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from server import startup
     from server.app import create_host
-    from server.config import HostConfig
+    from server.config import HostConfig, world_map_paths
 
-    config = HostConfig(host=args.host, port=args.port, db_path=args.db, map_path=args.map,
+    map_paths = world_map_paths(args.map or [HostConfig.map_path], args.start_map)
+    config = HostConfig(host=args.host, port=args.port, db_path=args.db, map_paths=map_paths,
                         tick_rate=args.tick_rate, async_mode=args.async_mode,
                         token_ttl_s=args.token_ttl, save_interval_s=args.save_interval,
                         ping_interval_s=args.ping_interval, ping_timeout_s=args.ping_timeout,

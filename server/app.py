@@ -7,6 +7,7 @@ import signal
 import socket
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from flask import Flask, jsonify
 from flask_socketio import SocketIO
@@ -24,6 +25,7 @@ from .live import LiveWorld
 from .runtime import Runtime
 from .storage import Storage
 from .ticker import Ticker
+from .worlds import load_world
 from .transport import RealtimeSockets, Transport, interrupt_handler, start_server
 from . import http_api, startup
 
@@ -91,7 +93,7 @@ class Host:
         self.deadlines.stop()
         ctx.sio.emit(P.SESSION_ENDED, {"reason": P.END_HOST_SHUTDOWN,
                                        "message": "the host was stopped"})
-        positions = ctx.world.all_positions()
+        positions = ctx.world.all_places()
         ctx.storage.save_positions(positions)
         # Everyone is saved: connections dropping from here on need no handling.
         ctx.transport.forget_handler("disconnect")
@@ -126,9 +128,11 @@ def create_host(config: HostConfig) -> Host:
     # The port first: a host that cannot have it stops before touching any file.
     listener = open_listener(config.host, config.port)
     runtime = Runtime(config.async_mode)
-    # The map is checked and bundled once; the bundle stays in memory.
-    tiled_map, served = startup.serve_map(config.map_path)
-    world_map = tiled_map.world
+    # Every map is checked and bundled once; the bundles stay in memory.
+    served = {Path(path): startup.serve_map(Path(path)) for path in config.map_paths}
+    world = load_world(config.map_paths, loader=lambda path: served[Path(path)][0].world)
+    bundles = [bundle for _, bundle in served.values()]
+    world.descriptions = {bundle.name: bundle.describe() for bundle in bundles}
     storage = Storage(config.db_path, runtime)
     accounts = Accounts(storage, runtime, load_or_create_secret(config.secret_path),
                         config.token_ttl_s, config.login_failures_per_minute,
@@ -155,8 +159,9 @@ def create_host(config: HostConfig) -> Host:
     app.wsgi_app = http_api.HostNameCheck(app.wsgi_app, config)
     transport = Transport(socketio.server, config.async_mode)
     ctx = HostContext(config=config, sio=socketio.server, runtime=runtime, storage=storage,
-                      accounts=accounts, world=LiveWorld(world_map), transport=transport,
-                      maps={served.hash: served}, start_map=served)
+                      accounts=accounts, world=LiveWorld(world), transport=transport,
+                      maps={bundle.hash: bundle for bundle in bundles},
+                      start_map=served[Path(config.map_path)][1])
     ctx.guard = ConnectionGuard(
         socketio.server, transport, connect_timeout_s=config.connect_timeout_s,
         outbox_max=config.outbox_max_packets,

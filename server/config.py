@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -36,6 +37,9 @@ class HostConfig:
     port: int = 5000
     db_path: Path = field(default_factory=default_db_path)
     map_path: Path = DEFAULT_MAP_PATH
+    # Every map of the world, the start map (where new players appear) first;
+    # empty: the world is map_path alone.  See world_map_paths.
+    map_paths: tuple[Path, ...] = ()
     tick_rate: float = 20.0
     async_mode: str = "eventlet"
     token_ttl_s: int = P.TOKEN_TTL_S
@@ -69,7 +73,8 @@ class HostConfig:
 
     def __post_init__(self) -> None:
         self.db_path = Path(self.db_path)
-        self.map_path = Path(self.map_path)
+        self.map_paths = tuple(Path(p) for p in self.map_paths) or (Path(self.map_path),)
+        self.map_path = self.map_paths[0]
         if self.async_mode not in ASYNC_MODES:
             raise SettingError(f"--async-mode must be one of {', '.join(ASYNC_MODES)}")
         if not 1.0 <= self.tick_rate <= 120.0:
@@ -149,6 +154,73 @@ class HostConfig:
     def secret_path(self) -> Path:
         """The session-signing key lives beside the database."""
         return self.db_path.with_name(self.db_path.name + ".key")
+
+
+# A world folder's start map, when --start-map does not name one: the first of
+# these names present, else the first map alphabetically.
+START_MAP_NAMES = ("world", "start", "main")
+MAP_SUFFIXES = (".tmx", ".tmj", ".json")
+
+
+def world_map_paths(values: list[str | Path], start_map: str | None = None) -> tuple[Path, ...]:
+    """The map files of the world given with ``--map`` (each a map file or a
+    world folder, whose every .tmx, .tmj and Tiled .json map is in the world),
+    the start map first.
+
+    The start map is the one ``start_map`` names; else the first ``--map``
+    when it is a file; else (only folders) the map named world, start or main,
+    else the first alphabetically.  Raises ``StartupError`` naming the file.
+    """
+    from .startup import StartupError
+
+    found: list[Path] = []
+    first_file: Path | None = None
+    for value in values:
+        path = Path(value)
+        if path.is_dir():
+            maps = sorted((p for p in path.iterdir() if _is_map_file(p)),
+                          key=lambda p: (p.name.lower(), p.name))
+            if not maps:
+                raise StartupError(f"world folder {path} has no Tiled maps (.tmx, .tmj or .json): "
+                                   f"put the world's maps in it, or point --map at a map file")
+            found.extend(maps)
+        elif path.is_file():
+            found.append(path)
+            first_file = first_file or path
+        else:
+            raise StartupError(f"map {path} is missing: point --map at a Tiled map "
+                               f"(.tmx, .tmj, .json) or a world folder")
+    if not found:
+        return (Path(DEFAULT_MAP_PATH),)
+    names = {p.stem: p for p in reversed(found)}  # the first of a name (duplicates: see worlds)
+    if start_map:
+        wanted = Path(start_map).stem if Path(start_map).suffix.lower() in MAP_SUFFIXES \
+            else start_map
+        if wanted not in names:
+            raise StartupError(f"--start-map {start_map} is not one of the world's maps "
+                               f"({', '.join(sorted(names))})")
+        start = names[wanted]
+    elif first_file is not None and Path(values[0]) == first_file:
+        start = first_file
+    else:
+        start = next((names[n] for n in START_MAP_NAMES if n in names), found[0])
+    return (start, *(p for p in found if p is not start))
+
+
+def _is_map_file(path: Path) -> bool:
+    """A map of a world folder: .tmx and .tmj files, and .json files that are
+    Tiled maps (not tilesets or anything else)."""
+    suffix = path.suffix.lower()
+    if not path.is_file() or suffix not in MAP_SUFFIXES:
+        return False
+    if suffix != ".json":
+        return True
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except (OSError, ValueError):
+        return True  # looks like one; loading it explains what is wrong
+    return isinstance(data, dict) and (data.get("type") == "map" or "layers" in data)
 
 
 def _host_name(header: str) -> str | None:

@@ -3,11 +3,14 @@
 Pure in-memory state, updated by the handlers and read by the tick loop.
 Positions are checked with the shared rules in ``game.core.rules``.
 
-For interest management the world is cut into square cells of
-``protocol.AREA_CELL_PX``; a player's *area* is the block of cells within
-``protocol.AREA_RADIUS_CELLS`` of the cell they stand in.  The tick loop keeps
-``LiveWorld.cells`` (who stands in which cell, as of the last tick) and sends
-each cell's players one snapshot of the movers in their area.
+A world may have several maps (``server.worlds``); every player stands on
+one of them.  For interest management each map is cut into square cells of
+``protocol.AREA_CELL_PX``; a cell is ``(map index, column, row)``, so cells of
+different maps never touch.  A player's *area* is the block of cells within
+``protocol.AREA_RADIUS_CELLS`` of the cell they stand in, on their own map.
+The tick loop keeps ``LiveWorld.cells`` (who stands in which cell, as of the
+last tick) and sends each cell's players one snapshot of the movers in their
+area: nobody hears about players on another map.
 """
 from __future__ import annotations
 
@@ -19,8 +22,12 @@ from game.core import protocol as P
 from game.core import rules
 
 from .ratelimit import SlidingWindow, Strikes
+from .worlds import World
 
 WORLD_ROOM = "world"
+# The correction reason for a move sent before its client knew it had changed
+# map (see LiveWorld.change_map).
+OTHER_MAP = "other_map"
 # Speed budgets kept for players who left before full ones are forgotten.
 BUDGETS_KEPT_MAX = 10_000
 
@@ -30,13 +37,17 @@ def user_room(user_id: int) -> str:
     return f"u:{user_id}"
 
 
-def cell_room(cell: tuple[int, int]) -> str:
+Cell = tuple[int, int, int]  # (map index, column, row)
+
+
+def cell_room(cell: Cell) -> str:
     """The players standing in one cell; they share one snapshot per tick."""
-    return f"cell:{cell[0]}:{cell[1]}"
+    return f"cell:{cell[0]}:{cell[1]}:{cell[2]}"
 
 
-def cell_of(x: float, y: float) -> tuple[int, int]:
-    return int(x // P.AREA_CELL_PX), int(y // P.AREA_CELL_PX)
+def cell_of(x: float, y: float, level: int = 0) -> Cell:
+    """The cell of a point on the map whose index is ``level``."""
+    return level, int(x // P.AREA_CELL_PX), int(y // P.AREA_CELL_PX)
 
 
 _R = P.AREA_RADIUS_CELLS
@@ -44,10 +55,11 @@ AREA_OFFSETS = tuple((dx, dy) for dy in range(-_R, _R + 1) for dx in range(-_R, 
 
 
 @functools.lru_cache(maxsize=8192)
-def area(cell: tuple[int, int]) -> frozenset[tuple[int, int]]:
-    """The cells a player standing in ``cell`` hears about (including it)."""
-    cx, cy = cell
-    return frozenset((cx + dx, cy + dy) for dx, dy in AREA_OFFSETS)
+def area(cell: Cell) -> frozenset[Cell]:
+    """The cells a player standing in ``cell`` hears about (including it),
+    all on the same map."""
+    level, cx, cy = cell
+    return frozenset((level, cx + dx, cy + dy) for dx, dy in AREA_OFFSETS)
 
 
 def conversation_room(a: int, b: int) -> str:
@@ -63,6 +75,13 @@ class LivePlayer:
     x: float
     y: float
     budget: rules.MoveBudget
+    # The map the player stands on (its name) and that map's index in the
+    # world (the first number of a cell).
+    map: str = "world"
+    level: int = 0
+    # Where the host put the player on arriving through an exit, until a move
+    # from the client lands near it (see LiveWorld.apply_move).
+    arrival: tuple[float, float] | None = None
     last_seq: int = -1
     open_peers: set[int] = field(default_factory=set)
     moves: SlidingWindow = field(default_factory=lambda: SlidingWindow(P.MOVES_PER_SECOND, 1.0))
@@ -73,7 +92,7 @@ class LivePlayer:
     last_limit_notice: float = -1e9
     # The cell the tick loop last placed this player in (None until the
     # first tick after joining); only the tick loop changes it.
-    cell: tuple[int, int] | None = None
+    cell: Cell | None = None
     # What the player looks like (None: the look derived from the id).
     look: P.Look | None = None
     looks: SlidingWindow = field(
@@ -82,19 +101,25 @@ class LivePlayer:
     def public(self) -> dict:
         look = self.look or P.default_look(self.user_id)
         return {"id": self.user_id, "name": self.name, "x": round(self.x, 1),
-                "y": round(self.y, 1), "look": look.as_dict()}
+                "y": round(self.y, 1), "look": look.as_dict(), "map": self.map}
 
 
 class LiveWorld:
-    def __init__(self, world_map: rules.WorldMap):
-        self.map = world_map
+    def __init__(self, world: World | rules.WorldMap):
+        if isinstance(world, rules.WorldMap):
+            world = World.single(world)
+        self.world = world
+        self.maps = world.maps  # name -> rules.WorldMap
+        self.levels = {name: i for i, name in enumerate(world.maps)}
+        self.start = world.start
+        self.map = world.maps[world.start]  # the start map
         self.by_sid: dict[str, LivePlayer] = {}
         self.by_uid: dict[int, LivePlayer] = {}
         self._moved: set[int] = set()
         self._unsaved: set[int] = set()
         # uid sets per cell, as of the last tick; guarded by ``lock`` because
         # under --async-mode threading the tick runs beside the handlers.
-        self.cells: dict[tuple[int, int], set[int]] = {}
+        self.cells: dict[Cell, set[int]] = {}
         self.lock = threading.Lock()
         # Speed budgets belong to the player, not to the connection: one that
         # leaves and joins again (or takes the account over from another
@@ -107,13 +132,15 @@ class LiveWorld:
         return len(self.by_uid)
 
     def add(self, user_id: int, name: str, sid: str, x: float, y: float, now: float,
-            look: P.Look | None = None) -> LivePlayer:
+            look: P.Look | None = None, map_name: str | None = None) -> LivePlayer:
         budget = self.budgets.get(user_id)
         if budget is None:
             if len(self.budgets) >= BUDGETS_KEPT_MAX:
                 self._forget_full_budgets(now)
             budget = self.budgets[user_id] = rules.MoveBudget.full(now)
-        player = LivePlayer(user_id, name, sid, x, y, budget, look=look)
+        map_name = map_name or self.start
+        player = LivePlayer(user_id, name, sid, x, y, budget, map=map_name,
+                            level=self.levels[map_name], look=look)
         self.by_sid[sid] = player
         self.by_uid[user_id] = player
         self._moved.add(user_id)
@@ -128,14 +155,69 @@ class LiveWorld:
                 if budget.available >= budget.capacity:
                     del self.budgets[uid]
 
-    def place(self, user_id: int, name: str, sid: str, stored: tuple[float, float] | None,
+    def place(self, user_id: int, name: str, sid: str, stored: tuple | None,
               now: float, look: P.Look | None = None) -> LivePlayer:
         """Add a joining player where the map's rule puts them: their stored
-        spot or the spawn, moved aside when someone already stands there."""
+        spot or the spawn, moved aside when someone already stands there.
+
+        ``stored`` is ``(map, x, y)`` (map None: the start map) or ``(x, y)``
+        on the start map.  A player whose map is no longer in the world
+        starts at the start map's spawn."""
+        map_name, spot = self.start, None
+        if stored is not None and len(stored) == 3:
+            if stored[0] is None or stored[0] in self.maps:
+                map_name, spot = stored[0] or self.start, (stored[1], stored[2])
+        elif stored is not None:
+            spot = (stored[0], stored[1])
+        world_map = self.maps[map_name]
         with self._placing:  # two joins at once must not pick the same free spot
-            occupied = [(p.x, p.y) for p in list(self.by_uid.values()) if p.user_id != user_id]
-            x, y = self.map.start_position(stored, occupied)
-            return self.add(user_id, name, sid, x, y, now, look)
+            occupied = [(p.x, p.y) for p in list(self.by_uid.values())
+                        if p.user_id != user_id and p.map == map_name]
+            x, y = world_map.start_position(spot, occupied)
+            return self.add(user_id, name, sid, x, y, now, look, map_name)
+
+    def describe(self, map_name: str) -> dict:
+        """A map as the wire describes it (see ``server.worlds.World.describe``)."""
+        return self.world.describe(map_name)
+
+    def destination(self, exit_) -> tuple[str, tuple[float, float]] | None:
+        return self.world.destination(exit_)
+
+    def on_map(self, map_name: str) -> list[LivePlayer]:
+        """Everyone standing on one map."""
+        return [p for p in list(self.by_uid.values()) if p.map == map_name]
+
+    def exit_taken(self, player: LivePlayer, before: tuple[float, float]):
+        """The exit the player's last accepted move walked into (from
+        ``before``), or None.  Standing on in an exit one arrived in does not
+        count: an exit is taken by walking into it."""
+        world_map = self.maps[player.map]
+        if not world_map.exits:
+            return None
+        found = world_map.exit_at(player.x, player.y)
+        if found is None or found == world_map.exit_at(*before):
+            return None
+        return found
+
+    def change_map(self, player: LivePlayer, map_name: str, point: tuple[float, float],
+                   now: float) -> None:
+        """Move a player to ``point`` on another map (or elsewhere on their
+        own), beside anyone already standing there.  Their speed budget
+        starts full: the jump is the host's, not a move to be paid for; the
+        client's moves count again once one lands near the arrival point
+        (those sent before it heard of the change are refused).  The next
+        tick takes them out of their old area and into the new one."""
+        target = self.maps[map_name]
+        with self._placing, self.lock:
+            occupied = [(p.x, p.y) for p in list(self.by_uid.values())
+                        if p is not player and p.map == map_name]
+            player.x, player.y = target.free_spot_near(point, occupied)
+            player.map, player.level = map_name, self.levels[map_name]
+            player.arrival = (player.x, player.y)
+            budget = player.budget
+            budget.available, budget.updated_at = budget.capacity, now
+            self._moved.add(player.user_id)
+            self._unsaved.add(player.user_id)
 
     def remove(self, sid: str) -> LivePlayer | None:
         with self.lock:
@@ -160,7 +242,14 @@ class LiveWorld:
         changes when the move is accepted."""
         if move.seq <= player.last_seq:
             return "stale"
-        reason = rules.check_move(self.map, player.budget, (player.x, player.y),
+        if player.arrival is not None:
+            # Moves the client sent before it heard of the new map are about
+            # the old one: they must not be taken as steps on this one.
+            ax, ay = player.arrival
+            if (move.x - ax) ** 2 + (move.y - ay) ** 2 > P.ARRIVAL_REACH_PX ** 2:
+                return OTHER_MAP
+            player.arrival = None
+        reason = rules.check_move(self.maps[player.map], player.budget, (player.x, player.y),
                                   (move.x, move.y), now)
         if reason is not None:
             return reason
@@ -175,10 +264,15 @@ class LiveWorld:
         by_uid = self.by_uid
         return [(uid, by_uid[uid].x, by_uid[uid].y) for uid in moved if uid in by_uid]
 
-    def take_unsaved(self) -> list[tuple[int, float, float]]:
+    def take_unsaved(self) -> list[tuple[int, float, float, str]]:
+        """``(id, x, y, map)`` of players who moved since the last call."""
         unsaved, self._unsaved = self._unsaved, set()
         by_uid = self.by_uid
-        return [(uid, by_uid[uid].x, by_uid[uid].y) for uid in unsaved if uid in by_uid]
+        return [(uid, p.x, p.y, p.map) for uid in unsaved if (p := by_uid.get(uid)) is not None]
 
     def all_positions(self) -> list[tuple[int, float, float]]:
         return [(p.user_id, p.x, p.y) for p in self.by_uid.values()]
+
+    def all_places(self) -> list[tuple[int, float, float, str]]:
+        """``(id, x, y, map)`` of everyone in the world."""
+        return [(p.user_id, p.x, p.y, p.map) for p in self.by_uid.values()]

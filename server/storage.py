@@ -138,7 +138,14 @@ def _m2_user_look(db: Database) -> None:
         db.execute("ALTER TABLE users ADD COLUMN look TEXT")
 
 
-MIGRATIONS: list[Callable[[Database], None]] = [_m1_initial, _m2_user_look]
+def _m3_position_map(db: Database) -> None:
+    """The map each position is on (its name); NULL, as for every position
+    written before worlds had several maps: the start map."""
+    if "map" not in db["positions"].columns_dict:
+        db.execute("ALTER TABLE positions ADD COLUMN map TEXT")
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [_m1_initial, _m2_user_look, _m3_position_map]
 SCHEMA_VERSION = len(MIGRATIONS)  # the newest version this host reads and writes
 
 
@@ -203,7 +210,7 @@ class Storage:
         self.sessions_pruned = 0
         self._jobs = runtime.queue.Queue()
         self._lock = runtime.threading.Lock()
-        self._pending_positions: dict[int, tuple[float, float, float]] = {}
+        self._pending_positions: dict[int, tuple[float, float, float, str | None]] = {}
         self._position_job_queued = False
         self.positions_written = 0
         ready = runtime.threading.Event()
@@ -389,16 +396,17 @@ class Storage:
         return self._jobs.qsize()
 
     # -- positions ----------------------------------------------------------------
-    def save_positions(self, positions: Iterable[tuple[int, float, float]]) -> None:
-        """Queue positions to be written in one transaction; never waits.
+    def save_positions(self, positions: Iterable[tuple]) -> None:
+        """Queue positions, ``(id, x, y, map)`` or ``(id, x, y)`` (on the
+        start map), to be written in one transaction; never waits.
 
         Several saves queued while the disk is slow merge into one write that
         keeps each player's newest position.
         """
         now = time.time()
         with self._lock:
-            for uid, x, y in positions:
-                self._pending_positions[uid] = (x, y, now)
+            for uid, x, y, *on in positions:
+                self._pending_positions[uid] = (x, y, now, on[0] if on else None)
             if self._position_job_queued or not self._pending_positions:
                 return
             self._position_job_queued = True
@@ -411,13 +419,14 @@ class Storage:
             self._position_job_queued = False
         if not batch:
             return 0
-        rows = [(uid, x, y, at) for uid, (x, y, at) in batch.items()]
+        rows = [(uid, x, y, at, on) for uid, (x, y, at, on) in batch.items()]
         try:
             with transaction(db):
                 db.conn.executemany(
-                    "INSERT INTO positions (user_id, x, y, updated_at) VALUES (?, ?, ?, ?) "
+                    "INSERT INTO positions (user_id, x, y, updated_at, map) "
+                    "VALUES (?, ?, ?, ?, ?) "
                     "ON CONFLICT(user_id) DO UPDATE SET x = excluded.x, y = excluded.y, "
-                    "updated_at = excluded.updated_at", rows)
+                    "updated_at = excluded.updated_at, map = excluded.map", rows)
         except sqlite3.Error:
             # Keep them for the next save (unless a newer position came in).
             with self._lock:
@@ -429,15 +438,22 @@ class Storage:
         return len(rows)
 
     def load_position(self, user_id: int) -> tuple[float, float] | None:
-        """Where the player was last saved: a position still waiting to be
-        written (the disk full, say) counts, being newer than the file's."""
+        """Where the player was last saved, on whichever map (see load_place)."""
+        place = self.load_place(user_id)
+        return (place[1], place[2]) if place else None
+
+    def load_place(self, user_id: int) -> tuple[str | None, float, float] | None:
+        """The map (None: the start map) and spot where the player was last
+        saved: a position still waiting to be written (the disk full, say)
+        counts, being newer than the file's."""
         def read(db: Database):
             with self._lock:
                 waiting = self._pending_positions.get(user_id)
             if waiting is not None:
-                return waiting[0], waiting[1]
-            row = db.execute("SELECT x, y FROM positions WHERE user_id = ?", [user_id]).fetchone()
-            return (row[0], row[1]) if row else None
+                return waiting[3], waiting[0], waiting[1]
+            row = db.execute("SELECT map, x, y FROM positions WHERE user_id = ?",
+                             [user_id]).fetchone()
+            return (row[0], row[1], row[2]) if row else None
         return self.call(read)
 
     # -- accounts and sessions ------------------------------------------------------

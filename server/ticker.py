@@ -5,6 +5,9 @@ A player whose cell changed gets a personal ``area`` event first (who came into
 and who left their area); then every occupied cell's room gets one
 ``snapshot`` of the movers in that cell's area, encoded once for all of the
 cell's players, with ``gone`` listing players who walked out of the area.
+Cells belong to one map (see ``server.live``): a player who went through an
+exit to another map leaves every area of the old map and gets the new map's
+area from scratch, like a player who just joined.
 """
 from __future__ import annotations
 
@@ -118,11 +121,11 @@ class Ticker:
         """Group movers by cell and move players whose cell changed."""
         world, sio = self.ctx.world, self.ctx.sio
         by_uid, cells = world.by_uid, world.cells
-        moved_in: dict[tuple[int, int], list] = defaultdict(list)
+        moved_in: dict[tuple[int, int, int], list] = defaultdict(list)
         changes = []  # (player, old cell or None, new cell)
         for uid, x, y in moved:
             player = by_uid[uid]
-            cell = cell_of(x, y)
+            cell = cell_of(x, y, player.level)
             moved_in[cell].append((uid, x, y))
             if cell != player.cell:
                 changes.append((player, player.cell, cell))
@@ -159,7 +162,7 @@ class Ticker:
         for player, old, new in changes:
             me = player.user_id
             now_area = area(new)
-            if old is None:  # just joined: the whole area, from scratch
+            if old is None or old[0] != new[0]:  # just joined or changed map: from scratch
                 enter = [q for c in now_area for q in cells.get(c, ()) if q != me]
                 events.append((player.sid, {"enter": _positions(by_uid, enter), "leave": [],
                                             "reset": True}))
@@ -186,10 +189,10 @@ class Ticker:
                                             "reset": False}))
         return events
 
-    def _snapshots(self, movers, changes) -> list[tuple[tuple[int, int], str]]:
+    def _snapshots(self, movers, changes) -> list[tuple[tuple[int, int, int], str]]:
         """One snapshot per occupied cell, the movers in its area, as JSON
         ``{"tick":..,"t":..,"p":[..]}``."""
-        gone: dict[tuple[int, int], list[int]] = defaultdict(list)
+        gone: dict[tuple[int, int, int], list[int]] = defaultdict(list)
         for player, old, new in changes:
             if old is not None:
                 for c in area(old) - area(new):

@@ -116,9 +116,13 @@ def write_png(path: Path, width: int, height: int,
     return path
 
 
-def write_tmx(path: Path, rows: tuple[str, ...] | list[str], tile: int = TILE) -> Path:
+def write_tmx(path: Path, rows: tuple[str, ...] | list[str], tile: int = TILE,
+              exits: tuple | list = (), entries: dict | None = None) -> Path:
     """Write ``rows`` (as for ``WorldMap.from_rows``) as a Tiled map file, with
-    its tileset image ``test.png`` beside it (floor green, wall grey)."""
+    its tileset image ``test.png`` beside it (floor green, wall grey).
+
+    ``exits``: ``(x, y, width, height, "map#entry")`` rectangles (pixels) with
+    an ``exit`` property; ``entries``: name -> (x, y), point objects."""
     height, width = len(rows), len(rows[0])
     cells, spawn = [], None
     for ty, row in enumerate(rows):
@@ -128,6 +132,13 @@ def write_tmx(path: Path, rows: tuple[str, ...] | list[str], tile: int = TILE) -
                 spawn = ((tx + 0.5) * tile, (ty + 0.5) * tile)
     assert spawn is not None, "the rows need an 'S'"
     data = ",\n".join(",".join(cells[r * width:(r + 1) * width]) for r in range(height))
+    places = "".join(
+        f'  <object id="{10 + i}" x="{x:g}" y="{y:g}" width="{w:g}" height="{h:g}">\n'
+        f'   <properties><property name="exit" value="{target}"/></properties>\n  </object>\n'
+        for i, (x, y, w, h, target) in enumerate(exits))
+    places += "".join(
+        f'  <object id="{100 + i}" name="{name}" x="{x:g}" y="{y:g}"><point/></object>\n'
+        for i, (name, (x, y)) in enumerate((entries or {}).items()))
     path.write_text(f"""<?xml version="1.0" encoding="UTF-8"?>
 <map version="1.10" orientation="orthogonal" renderorder="right-down" width="{width}" height="{height}" tilewidth="{tile}" tileheight="{tile}" infinite="0" nextlayerid="3" nextobjectid="2">
  <tileset firstgid="1" name="test" tilewidth="{tile}" tileheight="{tile}" tilecount="2" columns="2">
@@ -145,7 +156,7 @@ def write_tmx(path: Path, rows: tuple[str, ...] | list[str], tile: int = TILE) -
  </layer>
  <objectgroup id="2" name="objects">
   <object id="1" name="spawn" x="{spawn[0]:g}" y="{spawn[1]:g}"/>
- </objectgroup>
+{places} </objectgroup>
 </map>
 """)
     image = path.with_name("test.png")

@@ -58,6 +58,9 @@ class ChatModel:
     def __init__(self, me: str):
         self.me = me
         self.players: list[dict] = []  # {"name", "online"}: everyone the host listed
+        # The map each online player stands on, and ours (worlds of several maps).
+        self.maps: dict[str, str] = {}
+        self.my_map: str | None = None
         self.talked: set[str] = set()  # people with messages to or from us
         self.unread: dict[str, int] = {}
         self.connected = False  # joined: requests can go out
@@ -83,10 +86,28 @@ class ChatModel:
         self.players = [{"name": p["name"], "online": bool(p.get("online"))}
                         for p in players if isinstance(p, dict) and isinstance(p.get("name"), str)
                         and p["name"] != self.me]
+        self.maps = {p["name"]: p["map"] for p in players if isinstance(p, dict)
+                     and p.get("online") and isinstance(p.get("name"), str)
+                     and isinstance(p.get("map"), str)}
         self._sort()
 
     def _sort(self) -> None:
         self.players.sort(key=lambda p: (not p["online"], p["name"].lower()))
+
+    def set_map(self, name: str, map_name) -> None:
+        """Where an online player is now (our own name: where we are)."""
+        if not isinstance(map_name, str):
+            return
+        if name == self.me:
+            self.my_map = map_name
+        else:
+            self.maps[name] = map_name
+
+    def where(self, name: str) -> str | None:
+        """The map an online player is on, when it is not ours."""
+        found = self.maps.get(name)
+        return found if found is not None and found != self.my_map and self.is_online(name) \
+            else None
 
     def is_online(self, name: str) -> bool:
         return any(p["name"] == name and p["online"] for p in self.players)

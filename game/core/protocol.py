@@ -52,6 +52,8 @@ DM_PRESENCE = "dm_presence"      # {peer, state: "entered" | "left"}
 ERROR = "error"                  # {code, message, event}
 SESSION_ENDED = "session_ended"  # {reason, message} just before the host disconnects
 LOOK_CHANGED = "look_changed"    # {id, name, look} another player changed their look
+MAP_CHANGED = "map_changed"      # {map, you, players} you walked through an exit to another map
+PLAYER_MAP = "player_map"        # {id, name, map} someone online is on another map now
 
 # -- Error codes ---------------------------------------------------------------
 E_BAD_PAYLOAD = "bad_payload"
@@ -130,6 +132,10 @@ HISTORY_PAGE_MAX = 100
 MAX_COORD = 1_000_000.0
 MAX_SEQ = 2**53 - 1
 MOVES_PER_SECOND = 30
+# After walking through an exit, a move counts only once it lands within this
+# many pixels of where the host put the player; moves sent before the client
+# knew it had changed map are refused (correction reason "other_map").
+ARRIVAL_REACH_PX = 48.0
 DMS_PER_WINDOW = 20
 DM_WINDOW_S = 10.0
 MAX_FRAME_BYTES = 64 * 1024

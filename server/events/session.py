@@ -70,7 +70,7 @@ def join(ctx: HostContext, sid: str, identity, data: Any) -> dict:
     ctx.joining[uid] = held
     ctx.joining_sids.add(sid)
     try:
-        stored = ctx.storage.load_position(uid)
+        stored = ctx.storage.load_place(uid)
         chosen = ctx.storage.load_look(uid)
         unread = ctx.storage.unread_counts(uid)
         missed = []
@@ -91,6 +91,7 @@ def join(ctx: HostContext, sid: str, identity, data: Any) -> dict:
     player = ctx.world.place(identity.user_id, identity.name, sid, stored, time.monotonic(),
                              P.look_or_default(chosen, uid))
     x, y = player.x, player.y
+    here = ctx.world.maps[player.map]
     ctx.sio.enter_room(sid, WORLD_ROOM)
     ctx.sio.enter_room(sid, user_room(identity.user_id))
     names = ctx.accounts.names
@@ -101,15 +102,15 @@ def join(ctx: HostContext, sid: str, identity, data: Any) -> dict:
         "unread": {names[uid]: n for uid, n in unread.items() if uid in names},
         "missed_messages": [_public_message(ctx, m) for m in missed],
         "last_dm_id": max([newest_dm_id] + [m["id"] for m in missed]),
-        "map": ctx.start_map.describe() if ctx.start_map else None,
-        "world": {"width": ctx.world.map.width_px, "height": ctx.world.map.height_px,
-                  "tile_size": ctx.world.map.tile_size, "speed": player.budget.speed},
+        "world": {"width": here.width_px, "height": here.height_px,
+                  "tile_size": here.tile_size, "speed": player.budget.speed},
+        "map": ctx.world.describe(player.map),
         "tick_rate": ctx.config.tick_rate,
         "server_time": time.time() * 1000.0,
     }
     ctx.sio.emit(P.WELCOME, welcome, to=sid)
     ctx.transport.emit(P.PLAYER_JOINED, player.public(), WORLD_ROOM, skip_sid=sid)
-    log.info("%s joined at (%.0f, %.0f)", identity.name, x, y)
+    log.info("%s joined at (%.0f, %.0f) on %s", identity.name, x, y, player.map)
     return {"ok": True}
 
 
@@ -125,8 +126,13 @@ def ping(ctx: HostContext, sid: str, identity, data: Any) -> dict:
 def directory(ctx: HostContext, sid: str, identity, data: Any) -> dict:
     P.parse_empty(data)
     online = ctx.world.by_uid
-    players = [{"name": name, "online": uid in online}
-               for uid, name in ctx.accounts.names.items() if uid != identity.user_id]
+    players = []
+    for uid, name in ctx.accounts.names.items():
+        here = online.get(uid) if uid != identity.user_id else None
+        if here is not None:
+            players.append({"name": name, "online": True, "map": here.map})
+        elif uid != identity.user_id:
+            players.append({"name": name, "online": False})
     players.sort(key=lambda p: (not p["online"], p["name"].lower()))
     return {"ok": True, "players": players[:P.DIRECTORY_MAX]}
 
@@ -166,12 +172,12 @@ def _leave(ctx: HostContext, sid: str) -> None:
     if player is None:
         return
     ctx.replayed.pop(player.user_id, None)
-    ctx.storage.save_positions([(player.user_id, player.x, player.y)])
+    ctx.storage.save_positions([(player.user_id, player.x, player.y, player.map)])
     for peer_id in player.open_peers:
         ctx.sio.emit(P.DM_PRESENCE, {"peer": player.name, "state": "left"}, to=user_room(peer_id))
     ctx.transport.emit(P.PLAYER_LEFT, {"id": player.user_id, "name": player.name}, WORLD_ROOM,
                     skip_sid=sid)
-    log.info("%s left at (%.0f, %.0f)", player.name, player.x, player.y)
+    log.info("%s left at (%.0f, %.0f) on %s", player.name, player.x, player.y, player.map)
 
 
 def _public_message(ctx: HostContext, m: dict) -> dict:

@@ -1,11 +1,13 @@
-"""Position updates: the hot path, validated with the shared rules."""
+"""Position updates: the hot path, validated with the shared rules; and
+walking through an exit to another map of the world."""
 from __future__ import annotations
 
 from typing import Any
 
 from game.core import protocol as P
 
-from ..context import HostContext
+from ..context import HostContext, log
+from ..live import WORLD_ROOM
 from . import FAST, on, refuse_over_limit
 
 
@@ -31,9 +33,37 @@ def move(ctx: HostContext, sid: str, data: Any = None, *extra: Any) -> None:
         ctx.send_error(sid, exc.code, exc.message, P.MOVE)
         _correct(ctx, player, _seq_of(data), "bad_payload")
         return
+    before = (player.x, player.y)
     reason = world.apply_move(player, request, now)
-    if reason is not None and reason != "stale":
+    if reason is None:
+        taken = world.exit_taken(player, before)
+        if taken is not None:
+            go_through(ctx, player, taken, now)
+    elif reason != "stale":
         _correct(ctx, player, request.seq, reason)
+
+
+def go_through(ctx: HostContext, player, exit_, now: float) -> None:
+    """Take a player who walked into an exit to where it leads: ``map_changed``
+    to them (snapshots are about the new map from the next tick), and
+    ``player_map`` to everyone else online."""
+    world = ctx.world
+    destination = world.destination(exit_)
+    if destination is None:  # checked at start-up; never refuse a walk for it
+        return
+    old = player.map
+    world.change_map(player, destination[0], destination[1], now)
+    here = world.maps[player.map]
+    others = [p.public() for p in world.on_map(player.map) if p is not player]
+    ctx.sio.emit(P.MAP_CHANGED, {
+        "map": world.describe(player.map), "you": player.public(), "players": others,
+        "world": {"width": here.width_px, "height": here.height_px,
+                  "tile_size": here.tile_size, "speed": player.budget.speed},
+    }, to=player.sid)
+    ctx.transport.emit(P.PLAYER_MAP, {"id": player.user_id, "name": player.name,
+                                      "map": player.map}, WORLD_ROOM, skip_sid=player.sid)
+    log.info("%s went from %s to %s at (%.0f, %.0f)", player.name, old, player.map,
+             player.x, player.y)
 
 
 def _seq_of(data: Any) -> int | None:

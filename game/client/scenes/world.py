@@ -7,8 +7,10 @@ player's own avatar between fixed steps and other players between snapshots.
 from __future__ import annotations
 
 import math
+import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import pygame
 
@@ -54,6 +56,35 @@ class Remote:
     y: float = 0.0
 
 
+class MapTrip:
+    """Going to another map of the world: its file is found in the map cache,
+    or downloaded into it, beside the game loop (see ``WorldScene.on_map_changed``)."""
+
+    def __init__(self, data: dict, locate):
+        self.desc = data.get("map") if isinstance(data.get("map"), dict) else {}
+        self.data = data
+        self.name = str(self.desc.get("name") or "another map")
+        self.done, self.total = 0, int(self.desc.get("size") or 0)
+        self.path: Path | None = None
+        self.error: str | None = None
+        self._thread = threading.Thread(target=self._run, args=(locate,), daemon=True,
+                                        name="map-trip")
+        self._thread.start()
+
+    def _run(self, locate) -> None:
+        try:
+            self.path = Path(locate(self.desc, self._progress))
+        except Exception as exc:  # shown to the player, who goes back to the login
+            self.error = str(exc) or type(exc).__name__
+
+    def _progress(self, done: int, total: int) -> None:
+        self.done, self.total = done, total
+
+    @property
+    def finished(self) -> bool:
+        return self.path is not None or self.error is not None
+
+
 def load_graphics(services: dict):
     """The map renderer and avatar sheet, loaded once and shared."""
     from ..sprites import AvatarSheet, NameTags
@@ -90,6 +121,8 @@ class WorldScene(Scene):
         self.ended = False
         self.handed_to = None  # the loading screen, when the host's map changed
         self.next_ping = 0.0
+        self.map_name: str | None = None  # the map we stand on, as the host names it
+        self.trip: MapTrip | None = None  # on the way to another map
 
     # -- lifecycle ----------------------------------------------------------------------
     def enter(self) -> None:
@@ -241,6 +274,10 @@ class WorldScene(Scene):
                 if self.handed_to is not None:  # the loading screen gets the rest
                     self.handed_to.take(events[i + 1:])
                 return
+        if self.trip is not None and self.trip.finished:
+            self._arrive(self.trip)
+            if self.ended:
+                return
         now = self.app.now
         if self.client.connected and self.me_id is not None and now >= self.next_ping:
             self.next_ping = now + PING_INTERVAL_S
@@ -278,6 +315,8 @@ class WorldScene(Scene):
             return
         you = data.get("you") or {}
         now = self.app.now
+        if isinstance(desc, dict) and isinstance(desc.get("name"), str):
+            self.map_name = desc["name"]
         self.me_id = int(you.get("id", -1))
         self.me_look = P.look_or_default(you.get("look"), self.me_id)
         x, y = float(you.get("x", 0.0)), float(you.get("y", 0.0))
@@ -294,9 +333,11 @@ class WorldScene(Scene):
         if isinstance(data.get("server_time"), (int, float)):
             self.interp.sync(now, data["server_time"])
         self.remotes.clear()
+        self.online_ids = set()  # welcome lists everyone in the world, on every map
         for p in data.get("players") or []:
             self._add_remote(p)
-        self.online_ids = set(self.remotes)  # welcome lists everyone in the world
+            if isinstance(p, dict) and isinstance(p.get("id"), int) and p["id"] != self.me_id:
+                self.online_ids.add(p["id"])
         self.status.state = ONLINE
 
     def _add_remote(self, p: dict) -> None:
@@ -309,6 +350,8 @@ class WorldScene(Scene):
         self.known_names[pid] = name
         if "look" in p:
             self.known_looks[pid] = P.look_or_default(p["look"], pid)
+        if p.get("map") not in (None, self.map_name) or self.trip is not None:
+            return  # on another map: known by name, not drawn
         look = self.known_looks.get(pid) or P.default_look(pid)
         self.remotes[pid] = Remote(pid, name, look, x=x, y=y)
         self.interp.place(self.app.now, pid, x, y)
@@ -319,8 +362,67 @@ class WorldScene(Scene):
 
     def on_player_joined(self, data: dict) -> None:
         self._add_remote(data)
-        if isinstance(data.get("id"), int) and data["id"] in self.remotes:
+        if isinstance(data.get("id"), int) and data["id"] in self.known_names:
             self.online_ids.add(data["id"])
+
+    # -- several maps ----------------------------------------------------------------------
+    def on_map_changed(self, data: dict) -> None:
+        """We walked through an exit: the host has put us on another map.
+        Everyone drawn so far was on the old map; the new map's file comes
+        from the map cache (downloaded if need be) while the world waits
+        under a progress overlay."""
+        for pid in list(self.remotes):
+            self._drop_remote(pid)
+        self.held.clear()
+        self.trip = MapTrip(data, self.locate_map)
+
+    def locate_map(self, desc: dict, progress) -> Path:
+        """The local file of a map the host described: from the map cache,
+        downloading the host's bundle when it is not there yet."""
+        from ..maps import MapCache
+
+        cache = self.app.services.get("map_cache") or MapCache()
+        return cache.local(desc) or cache.fetch(self.client.server_url, desc, progress)
+
+    def _arrive(self, trip: MapTrip) -> None:
+        """The new map's file is here: walk, draw and predict on it."""
+        self.trip = None
+        if trip.error is not None:
+            self.back_to_login(f"Could not load the map {trip.name}: {trip.error}")
+            return
+        from ..tilemap import renderer_for
+
+        services = self.app.services
+        services["map_path"] = str(trip.path)
+        services["map_hash"] = trip.desc.get("hash")  # a reconnect here stays in this scene
+        try:
+            self.tiles = renderer_for(services)
+        except Exception as exc:  # a map that downloaded but cannot be drawn
+            self.back_to_login(f"Could not open the map {trip.name}: {exc}")
+            return
+        self.world = self.tiles.map.world  # walk with exactly the map that is drawn
+        self.map_name = trip.name
+        you = trip.data.get("you") or {}
+        x, y = float(you.get("x", 0.0)), float(you.get("y", 0.0))
+        speed = float((trip.data.get("world") or {}).get("speed", rules.WALK_SPEED))
+        self.predictor = Predictor(self.world, x, y, speed)
+        # Moves sent on the old map are still on their way: their corrections are stale.
+        self.predictor.ignore_upto = self.last_seq
+        self.sender.reset(x, y)
+        size = self.app.surface.get_size()
+        self.camera = Camera(size[0], size[1], self.tiles.width_px, self.tiles.height_px)
+        self.camera.centre_on(x, y)
+        self.minimap = Minimap(self.tiles)
+        for p in trip.data.get("players") or []:
+            if isinstance(p, dict) and p.get("id") not in self.remotes:
+                self._add_remote(p)
+
+    def on_player_map(self, data: dict) -> None:
+        """Someone went to another map: gone from ours (the snapshots say so
+        too), still online; the chat panel says where they are."""
+        pid = data.get("id")
+        if isinstance(pid, int) and data.get("map") != self.map_name:
+            self._drop_remote(pid)
 
     def on_look_changed(self, data: dict) -> None:
         pid = data.get("id")
@@ -422,7 +524,7 @@ class WorldScene(Scene):
     # -- simulation -------------------------------------------------------------------------
     def fixed_update(self, dt: float) -> None:
         predictor = self.predictor
-        if predictor is None:
+        if predictor is None or self.trip is not None:
             return
         online = self.status.state == ONLINE
         predictor.update(self.direction() if online else (0.0, 0.0), dt)
@@ -472,7 +574,26 @@ class WorldScene(Scene):
         # button they would cover.
         self.toasts.draw(surface, (view.centerx, 12),
                          avoid=(status_rect, self.chat.toggle_button.get_abs_rect()))
+        if self.trip is not None:
+            self._draw_trip(surface, view)
         self.look_editor.draw(surface)
+
+    def _draw_trip(self, surface: pygame.Surface, view: pygame.Rect) -> None:
+        """The world greyed out, and how much of the next map has arrived."""
+        trip = self.trip
+        surface.blit(theme.translucent(view.size, theme.SHADE, 210, 0), view.topleft)
+        theme.draw_text(surface, f"Going to {trip.name}…", (view.centerx, view.centery - 24),
+                        22, anchor="center")
+        if trip.total:
+            bar = pygame.Rect(0, 0, min(360, view.width - 40), 12)
+            bar.center = (view.centerx, view.centery + 10)
+            pygame.draw.rect(surface, theme.MUTED, bar, 1, border_radius=6)
+            filled = bar.inflate(-4, -4)
+            filled.width = int(filled.width * min(1.0, trip.done / trip.total))
+            if filled.width > 0:
+                pygame.draw.rect(surface, theme.ACCENT, filled, border_radius=4)
+            theme.draw_text(surface, f"{trip.done // 1024} of {trip.total // 1024} KB",
+                            (view.centerx, view.centery + 34), 14, theme.MUTED, anchor="center")
 
     def draw_avatars(self, surface: pygame.Surface, me_x: float, me_y: float, dt: float) -> list:
         """Draw everyone's avatar; return their name tags' blits, drawn last."""

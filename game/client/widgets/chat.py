@@ -251,6 +251,10 @@ class ChatPanel:
                 if data.get("state") == "entered" and data["peer"] == self.peer:
                     self.cue(ENTERED)
             return True
+        if kind in (P.WELCOME, P.MAP_CHANGED, P.PLAYER_JOINED):
+            self._note_maps(kind, data)
+        if kind == P.PLAYER_MAP and isinstance(data.get("name"), str):
+            self.model.set_map(data["name"], data.get("map"))
         if kind == P.WELCOME:
             self.set_unread_counts(data.get("unread") or {})
             for message in data.get("missed_messages") or []:
@@ -263,6 +267,16 @@ class ChatPanel:
         elif kind == net.DISCONNECTED:
             self.set_connected(False)
         return False
+
+    def _note_maps(self, kind: str, data: dict) -> None:
+        """Which map we and the players listed are on (see ChatModel.where)."""
+        you = data.get("you") if kind != P.PLAYER_JOINED else None
+        if isinstance(you, dict):
+            self.model.set_map(self.me, you.get("map"))
+        listed = data.get("players") if kind == P.WELCOME else [data]
+        for p in listed if kind != P.MAP_CHANGED else []:
+            if isinstance(p, dict) and isinstance(p.get("name"), str):
+                self.model.set_map(p["name"], p.get("map"))
 
     # -- state from the host ------------------------------------------------------------
     def set_connected(self, connected: bool) -> None:

@@ -1,5 +1,6 @@
-"""The chat panel's players list: who is online, the people we have talked
-to, and a badge with the unread count on each row.
+"""The chat panel's players list: who is online (and on which map, when it
+is not ours), the people we have talked to, and a badge with the unread count
+on each row.
 
 A view only: the rows come from ``ChatModel.listed`` (the search applied), and
 the panel places the list (``rect``) and opens the conversation clicked.
@@ -75,6 +76,11 @@ class PlayersList:
         theme.draw_text(surface, player["name"], (row.x + 28, row.centery), 15, colour,
                         anchor="midleft")
         count = self.model.unread.get(player["name"], 0)
+        elsewhere = self.model.where(player["name"])
+        if elsewhere:  # a friend on another map of the world
+            right = row.right - (40 if count else 10)
+            theme.draw_text(surface, f"on {elsewhere}", (right, row.centery), 12, theme.MUTED,
+                            anchor="midright")
         if count:
             text = theme.font(12, bold=True).render(str(min(count, 99)), True, (255, 255, 255))
             badge = pygame.Rect(0, 0, max(22, text.get_width() + 12), 20)
