@@ -1907,28 +1907,37 @@ def render_avatars():
 
 
 def verify_tmx(path, spawn_px):
-    """Reload the map with pytmx (no image loading) and check it."""
-    import pytmx
-    m = pytmx.TiledMap(path)
-    assert (m.width, m.height, m.tilewidth, m.tileheight) == (MAP_W, MAP_H, TILE, TILE)
-    names = [layer.name for layer in m.layers]
+    """Reload the map the way the game does (plus the tile names from the
+    tileset's XML) and check it."""
+    import xml.etree.ElementTree as ET
+
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    from game.core.tiled import GID_MASK, load_map
+
+    m = load_map(path)
+    assert (m.width, m.height, m.tile_size) == (MAP_W, MAP_H, TILE)
+    root = ET.parse(path).getroot()
+    names = [layer.get("name") for layer in root if layer.tag in ("layer", "objectgroup")]
     assert names == ["ground", "decor", "objects"], names
-    spawn = m.get_object_by_name("spawn")
-    assert (int(spawn.x), int(spawn.y)) == spawn_px
-    blocked = [[False] * m.width for _ in range(m.height)]
+    spawn_x, spawn_y = m.world.spawn
+    assert (int(spawn_x), int(spawn_y)) == spawn_px
+    first_gid = int(root.find("tileset").get("firstgid"))
+    tile_names = {}
+    for tile in root.find("tileset").iter("tile"):
+        props = {p.get("name"): p.get("value") for p in tile.iter("property")}
+        assert "name" in props and "blocked" in props, tile.get("id")
+        tile_names[first_gid + int(tile.get("id"))] = props["name"]
+    blocked = [[m.world.tile_blocked(x, y) for x in range(m.width)] for y in range(m.height)]
     doors = set()
     for li, layer in enumerate(m.layers[:2]):
-        for x, y, gid in layer.iter_data():
+        for i, raw in enumerate(layer.data):
+            gid = raw & GID_MASK
+            x, y = i % m.width, i // m.width
             if li == 0 and not gid:
                 raise AssertionError("ground hole at %d,%d" % (x, y))
-            if gid:
-                props = m.get_tile_properties_by_gid(gid)
-                assert props and "name" in props and "blocked" in props, gid
-                if props["blocked"]:
-                    blocked[y][x] = True
-                if props["name"] == "door":
-                    doors.add((x, y))
-    sx, sy = int(spawn.x) // TILE, int(spawn.y) // TILE
+            if gid and tile_names.get(gid) == "door":
+                doors.add((x, y))
+    sx, sy = int(spawn_x) // TILE, int(spawn_y) // TILE
     assert not blocked[sy][sx], "spawn is blocked"
     seen = {(sx, sy)}
     q = deque([(sx, sy)])
