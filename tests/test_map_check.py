@@ -105,8 +105,7 @@ def test_a_map_with_no_spawn_is_accepted_with_a_warning():
 @pytest.mark.parametrize("path", [
     THIRDPARTY / "tiled" / "desert.tmx",
     THIRDPARTY / "tiled" / "sewers.tmx",
-    pytest.param(THIRDPARTY / "tiled" / "perspective_walls.tmx", marks=pytest.mark.xfail(
-        strict=True, reason="a tileset image without width and height is not read yet")),
+    THIRDPARTY / "tiled" / "perspective_walls.tmx",
     THIRDPARTY / "tiled" / "rpg" / "island.tmx",
     FEATURES / "town24.tmj",
 ], ids=lambda p: p.name)
