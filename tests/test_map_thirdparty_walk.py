@@ -255,11 +255,13 @@ def test_the_workadventure_maps_block_their_walls_and_link_to_each_other():
 
 # -- a real host and a real client ----------------------------------------------------
 OFFICE = THIRDPARTY / "workadventure" / "office.tmj"
+CONFERENCE = THIRDPARTY / "workadventure" / "conference.tmj"  # the office's exits lead there
 
 
 @pytest.fixture(params=ASYNC_MODES)
 def office_host(request, tmp_path):
-    world = start_world_host(tmp_path / "world.db", OFFICE, request.param)
+    world = start_world_host(tmp_path / "world.db", OFFICE, request.param,
+                             ("--map", str(CONFERENCE)))
     try:
         yield world
     finally:
