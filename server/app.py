@@ -34,6 +34,11 @@ from . import http_api, startup
 # the whole stop may take before the process exits regardless.
 GOODBYE_FLUSH_S = 1.0
 SHUTDOWN_LIMIT_S = 15.0
+# How often the main thread wakes while it waits for Ctrl-C or SIGTERM.  The
+# kernel may deliver a signal to any thread of the process; Python then runs
+# its handler only when the main thread next wakes, and a long sleep of the
+# main thread is not cut short by a signal another thread received.
+SIGNAL_CHECK_S = 0.25
 
 
 @dataclass
@@ -65,7 +70,7 @@ class Host:
                  cfg.db_path, startup.join_addresses(cfg.host, port))
         try:
             while True:  # the server runs beside; a signal ends this wait
-                sio.sleep(3600)
+                sio.sleep(SIGNAL_CHECK_S)
         except KeyboardInterrupt:
             pass
         finally:
