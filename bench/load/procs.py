@@ -18,6 +18,7 @@ from typing import Any, Callable
 
 from game.core import rules
 from game.bots import load_net
+from game.bots.maps import HostMaps
 from game.bots.stop import Stopped, check, sleep_until, take_sigint
 from game.bots.swarm import CLOSE_WAIT_S
 
@@ -80,7 +81,7 @@ def run_worker(server: str, indices: range, args: argparse.Namespace, seed: int,
 
     load_net()
     transport.send_text_only()
-    world = rules.load_world(args.map) if args.map else rules.load_world()
+    world = rules.load_world(args.map) if args.map else HostMaps(server).start_map()
     swarm = MeasuringSwarm(server, indices, world, mode=args.mode, rate=args.rate,
                            prefix=args.prefix, seed=seed)
     if isinstance(link, Connection):

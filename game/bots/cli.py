@@ -80,7 +80,7 @@ def build_parser(prog: str = "python -m game.bots") -> argparse.ArgumentParser:
                              " (default: %(default)s)")
     parser.add_argument("--map", default=None, metavar="PATH",
                         help="the host's Tiled map, for walls and the spawn "
-                             "(default: the game's own map)")
+                             "(default: the host's own, downloaded like the game does)")
     parser.add_argument("--seed", type=int, default=1,
                         help="random seed for the walks (default: %(default)s)")
     parser.add_argument("--log-level", default="WARNING",
@@ -114,7 +114,12 @@ def set_up_logging(level: str) -> None:
 
 
 def load_world(args: argparse.Namespace) -> rules.WorldMap:
-    return rules.load_world(args.map) if args.map else rules.load_world()
+    """``--map``, or else the host's own start map (downloaded like the game does)."""
+    if args.map:
+        return rules.load_world(args.map)
+    from .maps import HostMaps
+
+    return HostMaps(args.server).start_map()
 
 
 def walk(args: argparse.Namespace) -> int:

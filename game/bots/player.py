@@ -73,6 +73,7 @@ class Bot:
     last_seq: int = 0  # the newest move sent
     resync_seq: int = 0  # the newest move sent when the player last took a correction
     relogging: bool = False  # logging in again after the host refused the session
+    map_name: str = ""  # the map the player is on ("": the swarm's start map)
 
     @property
     def password(self) -> str:

@@ -49,7 +49,12 @@ class Swarm:
         self.prefix = prefix
         self.inbox: deque = deque()
         self.rng = random.Random(seed)
+        self.mode = mode
         self.walker = Walker(world, targets_for(world, mode), self.rng)
+        # Walkers of the other maps of the world, made when a player first
+        # walks through an exit onto one (see on_map_changed).
+        self.walkers: dict[str, Walker] = {world.name: self.walker}
+        self.maps: Any = None  # game.bots.maps.HostMaps, made on the first map change
         self.bots = [self.make_bot(i) for i in indices]
         self.by_pid: dict[int, Bot] = {}
         self.stop = threading.Event()
@@ -106,10 +111,15 @@ class Swarm:
             you = data["you"]
             bot.player_id = you["id"]
             bot.x, bot.y = round(float(you["x"]), 1), round(float(you["y"]), 1)
-            bot.target = self.walker.pick(bot.x, bot.y)
+            bot.map_name = str(you.get("map") or "")
+            if isinstance(data.get("map"), dict) and bot.map_name not in self.walkers:
+                self.walker_for(bot, data["map"])  # came back on another map than the start
+            bot.target = self.walker_of(bot).pick(bot.x, bot.y)
             bot.last_step = time.monotonic()
             self.by_pid[bot.player_id] = bot
             bot.joined = True
+        elif kind == P.MAP_CHANGED and isinstance(data, dict):
+            self.on_map_changed(bot, data)
         elif kind == P.CORRECTION and isinstance(data, dict):
             reason = str(data.get("reason"))
             self.corrections[reason] = self.corrections.get(reason, 0) + 1
@@ -133,6 +143,41 @@ class Swarm:
                 bot.relogging = True
                 threading.Thread(target=self._log_in_again, args=(bot, message),
                                  name=f"relogin-{bot.name}", daemon=True).start()
+
+    def on_map_changed(self, bot: Bot, data: dict) -> None:
+        """The player walked through an exit: walk on from where the host put
+        it, with the walls of the map it is on now."""
+        desc, you = data.get("map"), data.get("you")
+        if not isinstance(desc, dict) or not isinstance(you, dict):
+            return
+        walker = self.walker_for(bot, desc)
+        if walker is None:
+            return
+        bot.map_name = str(desc.get("name", ""))
+        bot.x, bot.y = round(float(you["x"]), 1), round(float(you["y"]), 1)
+        bot.target = walker.pick(bot.x, bot.y)
+        bot.resync_seq = bot.last_seq  # moves sent on the old map are refused
+
+    def walker_for(self, bot: Bot, desc: dict) -> Walker | None:
+        """The walker of the map ``desc`` describes, fetching the map the first
+        time; None when it cannot be fetched."""
+        name = str(desc.get("name", ""))
+        walker = self.walkers.get(name)
+        if walker is None:
+            from .maps import HostMaps
+
+            if self.maps is None:
+                self.maps = HostMaps(self.server)
+            try:
+                world = self.maps.world(desc)
+            except Exception as exc:
+                log.warning("%s: cannot fetch map %s: %s", bot.name, name, exc)
+                return None
+            walker = self.walkers[name] = Walker(world, targets_for(world, self.mode), self.rng)
+        return walker
+
+    def walker_of(self, bot: Bot) -> Walker:
+        return self.walkers.get(bot.map_name, self.walker) if bot.map_name else self.walker
 
     def on_snapshot(self, bot: Bot, data: Any, at: float) -> None:
         """A snapshot ``bot`` received at monotonic time ``at``."""
@@ -176,7 +221,7 @@ class Swarm:
             if not bot.joined:
                 continue
             before = (bot.x, bot.y)
-            self.walker.advance(bot, now - bot.last_step)
+            self.walker_of(bot).advance(bot, now - bot.last_step)
             bot.last_step = now
             if (bot.x, bot.y) == before:
                 continue  # turning round at a wall: nothing new to report
