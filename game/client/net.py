@@ -25,7 +25,12 @@ HTTP_TIMEOUT_S = 10.0
 # Events the host sends that are put on the queue as they arrive.
 SERVER_EVENTS = (P.WELCOME, P.PLAYER_JOINED, P.PLAYER_LEFT, P.SNAPSHOT, P.AREA, P.CORRECTION,
                  P.DM_MESSAGE, P.DM_UNREAD, P.DM_PRESENCE, P.ERROR, P.SESSION_ENDED,
-                 P.LOOK_CHANGED, P.MAP_CHANGED, P.PLAYER_MAP)
+                 P.LOOK_CHANGED, P.MAP_CHANGED, P.PLAYER_MAP, P.ANNOUNCEMENT, P.MUTED,
+                 P.UNMUTED, P.ROLE_CHANGED)
+# Session ends after which the client does not reconnect on its own: another
+# login took over, or the host removed this player (the reason is shown).
+FINAL_ENDS = (P.END_REPLACED, P.END_LOGGED_OUT, P.END_KICKED, P.END_BANNED,
+              P.END_ACCOUNT_DELETED, P.END_PASSWORD_RESET)
 # Kinds of NetEvent besides the server events above.
 CONNECTED = "connected"          # the socket is up (join is sent automatically)
 DISCONNECTED = "disconnected"    # data: {"reason": ..., "reconnecting": bool}
@@ -250,8 +255,8 @@ class HostClient:
             if isinstance(newest, int) and not isinstance(newest, bool):
                 self.last_dm_id = max(self.last_dm_id, newest)
             self._resume = True
-        elif kind == P.SESSION_ENDED and data.get("reason") in (P.END_REPLACED, P.END_LOGGED_OUT):
-            # Do not fight the other login by reconnecting.
+        elif kind == P.SESSION_ENDED and data.get("reason") in FINAL_ENDS:
+            # Do not fight the other login, or the moderator, by reconnecting.
             self._ended.set()
             self.sio.reconnection = False
         elif kind == P.SESSION_ENDED and data.get("reason") == P.END_HOST_SHUTDOWN:
