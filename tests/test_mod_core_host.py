@@ -16,8 +16,8 @@ from game.client.host_process import HostProcess
 from game.client.net import HostClient, HostError
 from game.core import protocol as P
 
-from .conftest import ASYNC_MODES, PASSWORD, PlayerFactory, WorldHost, db_rows, stop_cleanly, \
-    unique_name, wait_until
+from .conftest import ASYNC_MODES, PASSWORD, PlayerFactory, WorldHost, db_rows, unique_name, \
+    wait_until
 
 OWNER = "boss"
 
