@@ -338,25 +338,25 @@ def cmd_announce(admin: Admin, args: argparse.Namespace) -> int:
 
 def cmd_promote(admin: Admin, args: argparse.Namespace) -> int:
     uid, name, role = admin.account(args.name)
-    if role != store.ROLE_PLAYER:
-        raise AdminError(f"{name} is already the {role}" if role == store.ROLE_OWNER
+    if role != P.ROLE_PLAYER:
+        raise AdminError(f"{name} is already the {role}" if role == P.ROLE_OWNER
                          else f"{name} is already a moderator")
     queued = admin.change("promote", name, None,
-                          lambda: store.set_role(admin.db, uid, store.ROLE_MODERATOR),
-                          {"name": name}, detail=store.ROLE_MODERATOR)
+                          lambda: store.set_role(admin.db, uid, P.ROLE_MODERATOR),
+                          {"name": name}, detail=P.ROLE_MODERATOR)
     return admin.report(f"{name} is a moderator now", queued)
 
 
 def cmd_demote(admin: Admin, args: argparse.Namespace) -> int:
     uid, name, role = admin.account(args.name)
-    if role == store.ROLE_OWNER:
+    if role == P.ROLE_OWNER:
         raise AdminError(f"{name} is the owner; start the host with --owner NAME to name "
                          f"another owner")
-    if role != store.ROLE_MODERATOR:
+    if role != P.ROLE_MODERATOR:
         raise AdminError(f"{name} is not a moderator")
     queued = admin.change("demote", name, None,
-                          lambda: store.set_role(admin.db, uid, store.ROLE_PLAYER),
-                          {"name": name}, detail=store.ROLE_PLAYER)
+                          lambda: store.set_role(admin.db, uid, P.ROLE_PLAYER),
+                          {"name": name}, detail=P.ROLE_PLAYER)
     return admin.report(f"{name} is a player now", queued)
 
 
@@ -487,7 +487,7 @@ def _reason(text: str) -> str:
 
 
 def _not_owner(role: str, name: str, action: str) -> None:
-    if role == store.ROLE_OWNER:
+    if role == P.ROLE_OWNER:
         past = {"kick": "kicked", "mute": "muted", "ban": "banned"}[action]
         raise AdminError(f"{name} is the world's owner; the owner cannot be {past}")
 
