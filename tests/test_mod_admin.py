@@ -216,3 +216,18 @@ def test_admin_delete_ends_the_connection(world, clients):
 
 def test_health_says_registration_is_open(world):
     assert requests.get(world.url + P.HTTP_HEALTH, timeout=5).json()["registration"] == "open"
+
+
+def test_moderators_see_addresses_setting_on_a_running_host(world):
+    result = admin(world.db_path, "moderators-see-addresses", "on")
+    assert result.returncode == 0 and "applied by the running host" in result.stdout
+    assert db_rows(world.db_path, "SELECT value FROM settings WHERE key = "
+                                  "'moderators_see_addresses'") == [("1",)]
+    assert admin(world.db_path, "moderators-see-addresses", "off").returncode == 0
+    assert "off" in admin(world.db_path, "moderators-see-addresses").stdout
+
+
+def test_kick_and_ban_refuse_the_owner(world):
+    post(world.url, P.HTTP_REGISTER, {"username": OWNER, "password": PASSWORD})
+    refused = admin(world.db_path, "ban", OWNER)
+    assert refused.returncode == 1 and "owner" in refused.stderr

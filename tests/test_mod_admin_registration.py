@@ -50,8 +50,11 @@ def test_no_registration(mode, tmp_path, test_map_path):
         assert refused.status_code == 403
         assert refused.json()["error"] == P.E_REGISTRATION_CLOSED
         assert "no new accounts" in refused.json()["message"]
+        assert "nobody is online" in admin(world.db_path, "list").stdout
     finally:
         world.stop()
+    # A host that stopped says so: the command line no longer takes it for running.
+    assert "no host is running" in admin(world.db_path, "list").stdout
 
 
 def test_registration_flags_exclude_each_other():
