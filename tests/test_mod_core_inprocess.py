@@ -157,3 +157,38 @@ def test_an_action_whose_audit_row_fails_changes_nothing(world, monkeypatch):
     assert emit(boss, P.MOD_BAN, {"name": "bad", "minutes": 1, "reason": "x"})["ok"]
     assert not bad.is_connected()
     assert time.time() < db_rows(path, "SELECT until FROM bans")[0][0] <= time.time() + 60
+
+
+def test_deleting_an_account_ends_it_and_retires_the_name(world):
+    boss, gone, friend = joined(world, "boss"), joined(world, "gone"), joined(world, "friend")
+    emit(gone, P.DM_SEND, {"to": "friend", "text": "bye"})
+    moderation, path = world.host.ctx.moderation, world.config.db_path
+    with pytest.raises(P.ProtocolError) as info:
+        moderation.delete_account(moderation.actor(world.host.ctx.world.by_uid[
+            world.host.ctx.accounts.user_id("friend")]), "gone")
+    assert info.value.code == P.E_FORBIDDEN
+    assert moderation.delete_account(CONSOLE, "gone") == {"ok": True}
+    assert not gone.is_connected()
+    assert world.host.ctx.accounts.user_id("gone") is None
+    assert db_rows(path, "SELECT COUNT(*) FROM users WHERE name = 'gone'") == [(0,)]
+    assert db_rows(path, "SELECT sender_id, text FROM messages") == [(None, "bye")]
+    assert db_rows(path, "SELECT name_key FROM retired_names") == [("gone",)]
+    assert db_rows(path, "SELECT actor, action, target FROM audit") == [
+        ("console", "delete_account", "gone")]
+    assert friend.is_connected() and boss.is_connected()
+
+
+def test_a_password_reset_ends_the_sessions_and_the_new_password_works(world):
+    joined(world, "boss")
+    player = joined(world, "forgetful")
+    moderation = world.host.ctx.moderation
+    assert moderation.reset_password(CONSOLE, "forgetful", "a-new-password") == {"ok": True}
+    assert not player.is_connected()
+    old = world.http.post(P.HTTP_LOGIN, json={"username": "forgetful", "password": PASSWORD})
+    assert old.status_code == 401
+    new = world.http.post(P.HTTP_LOGIN, json={"username": "forgetful",
+                                               "password": "a-new-password"})
+    assert new.status_code == 200
+    with pytest.raises(P.ProtocolError) as info:
+        moderation.reset_password(CONSOLE, "forgetful", "short")
+    assert info.value.code == P.E_BAD_REQUEST
