@@ -25,7 +25,11 @@ HTTP_TIMEOUT_S = 10.0
 # Events the host sends that are put on the queue as they arrive.
 SERVER_EVENTS = (P.WELCOME, P.PLAYER_JOINED, P.PLAYER_LEFT, P.SNAPSHOT, P.AREA, P.CORRECTION,
                  P.DM_MESSAGE, P.DM_UNREAD, P.DM_PRESENCE, P.ERROR, P.SESSION_ENDED,
-                 P.LOOK_CHANGED, P.MAP_CHANGED, P.PLAYER_MAP)
+                 P.LOOK_CHANGED, P.MAP_CHANGED, P.PLAYER_MAP,
+                 # Keeping order: roles, announcements, mutes (docs/protocol.md).
+                 "role_changed", "announcement", "muted", "unmuted")
+# Sessions the host ended for good: the client does not reconnect after these.
+FINAL_ENDS = (P.END_REPLACED, P.END_LOGGED_OUT, "kicked", "banned")
 # Kinds of NetEvent besides the server events above.
 CONNECTED = "connected"          # the socket is up (join is sent automatically)
 DISCONNECTED = "disconnected"    # data: {"reason": ..., "reconnecting": bool}
@@ -41,9 +45,11 @@ SHUTDOWN_RETRY_S = (1.0, 2.0, 4.0, 8.0, 15.0)
 class HostError(Exception):
     """The host refused a request, or could not be reached."""
 
-    def __init__(self, code: str, message: str, status: int | None = None):
+    def __init__(self, code: str, message: str, status: int | None = None,
+                 details: dict | None = None):
         super().__init__(message)
         self.code, self.message, self.status = code, message, status
+        self.details = details or {}  # the rest of the host's answer (a ban's "until")
 
 
 @dataclass(frozen=True)
@@ -135,7 +141,7 @@ class HostClient:
         if not reply.ok:
             raise HostError(data.get("error", "http_error"),
                             data.get("message", f"host answered {reply.status_code}"),
-                            reply.status_code)
+                            reply.status_code, data if isinstance(data, dict) else {})
         return data
 
     # -- Socket.IO ------------------------------------------------------------------
@@ -250,8 +256,8 @@ class HostClient:
             if isinstance(newest, int) and not isinstance(newest, bool):
                 self.last_dm_id = max(self.last_dm_id, newest)
             self._resume = True
-        elif kind == P.SESSION_ENDED and data.get("reason") in (P.END_REPLACED, P.END_LOGGED_OUT):
-            # Do not fight the other login by reconnecting.
+        elif kind == P.SESSION_ENDED and data.get("reason") in FINAL_ENDS:
+            # Do not fight the other login (or a kick, a ban) by reconnecting.
             self._ended.set()
             self.sio.reconnection = False
         elif kind == P.SESSION_ENDED and data.get("reason") == P.END_HOST_SHUTDOWN:
@@ -320,3 +326,14 @@ def probe(server_url: str, timeout: float = 1.0) -> bool:
         return reply.ok and reply.json().get("game") == "pixel-commons"
     except (requests.RequestException, ValueError):
         return False
+
+
+def registration(server_url: str, timeout: float = 2.0) -> str | None:
+    """Who may register on the host: "open", "invite_only" or "closed"
+    (``/api/health``); None when the host does not say."""
+    try:
+        reply = requests.get(normalise_url(server_url) + P.HTTP_HEALTH, timeout=timeout)
+        value = reply.json().get("registration") if reply.ok else None
+    except (requests.RequestException, ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) else None
