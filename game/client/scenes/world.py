@@ -27,6 +27,7 @@ from ..contacts import ContactBook, contacts_path
 from ..sprites import TagSpot, arrange_tags
 from ..widgets.chat import ChatPanel
 from ..widgets.minimap import Minimap
+from ..widgets.announce import role_mark
 from ..widgets.moderation import ModTools, ended_text
 from ..widgets.status import (HOST_STOPPED, JOINING, OFFLINE, ONLINE, RECONNECTING,
                               ConnectionIndicator)
@@ -682,12 +683,18 @@ class WorldScene(Scene):
         surface.blits(sprites, doreturn=False)
         # A crowd's tags: ours and the one under the mouse on top, the rest decluttered.
         self.tags_drawn = arrange_tags(spots)
-        return [(self.names.get(spot.name, spot.mine, alpha), spot.rect)
-                for spot, alpha in self.tags_drawn]
+        tags = []
+        for spot, alpha in self.tags_drawn:
+            tags.append((self.names.get(spot.name, spot.mine, alpha), spot.rect))
+            mark = role_mark(self.mod.roles.get(spot.name), alpha) if alpha else None
+            if mark is not None:  # the owner's and moderators' mark beside the name
+                tags.append((mark, mark.get_rect(midright=(spot.rect.x - 1, spot.rect.centery))))
+        return tags
 
     def _draw_hint(self, surface: pygame.Surface) -> None:
+        act = "    right-click someone: act" if self.mod.moderating else ""
         text = theme.font(13).render("WASD / arrows: walk    Tab or C: chat    click someone: talk"
-                                     "    M: map    L: look    Esc: menu", True, theme.INK)
+                                     f"{act}    M: map    L: look    Esc: menu", True, theme.INK)
         rect = pygame.Rect(12, surface.get_height() - 40, text.get_width() + 24, 28)
         surface.blit(theme.translucent(rect.size, theme.PANEL, 190, 14), rect)
         surface.blit(text, text.get_rect(center=rect.center))

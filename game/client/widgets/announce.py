@@ -8,6 +8,7 @@ since, and the address when the host shows it); Escape or a click closes it.
 from __future__ import annotations
 
 import time
+from functools import lru_cache
 
 import pygame
 
@@ -43,6 +44,20 @@ def role_tag(surface: pygame.Surface, role: str | None, midleft: tuple[int, int]
     return rect
 
 
+@lru_cache(maxsize=32)
+def role_mark(role: str | None, alpha: int = 255) -> pygame.Surface | None:
+    """A small diamond in the role's colour, drawn beside a name tag."""
+    colour = ROLE_COLOURS.get(role or "")
+    if colour is None:
+        return None
+    image = pygame.Surface((12, 12), pygame.SRCALPHA)
+    points = [(6, 0), (11, 6), (6, 11), (0, 6)]
+    pygame.draw.polygon(image, (20, 22, 30), points)
+    pygame.draw.polygon(image, colour, [(6, 2), (9, 6), (6, 9), (2, 6)])
+    image.set_alpha(alpha)
+    return image
+
+
 class Banner:
     def __init__(self):
         self.queue: list[tuple[str, str]] = []  # (text, from)
@@ -71,22 +86,24 @@ class Banner:
         if not self.queue:
             return None
         text, sender = self.queue[0]
-        fade = min(1.0, self.left / 0.5, (BANNER_S - self.left) / 0.3 + 0.2)
-        rect = pygame.Rect(view.x + 40, top, view.width - 80, 56)
-        panel = theme.translucent(rect.size, BANNER_COLOUR, 235, 12).copy()
-        panel.set_alpha(int(255 * max(0.0, fade)))
-        surface.blit(panel, rect)
+        fade = max(0.0, min(1.0, self.left / 0.5, (BANNER_S - self.left) / 0.3 + 0.2))
         head = theme.font(12, bold=True).render(f"ANNOUNCEMENT FROM {sender.upper()}", True,
                                                 (214, 200, 255))
         font = theme.font(17, bold=True)
+        most = view.width - 80
         line = text
-        while line and font.size(line)[0] > rect.width - 32:
+        while line and font.size(line)[0] > most - 40:
             line = line[:-2] + "…" if len(line) > 2 else ""
         body = font.render(line, True, theme.INK)
-        for image in (head, body):
-            image.set_alpha(int(255 * max(0.0, fade)))
-        surface.blit(head, (rect.x + 16, rect.y + 7))
-        surface.blit(body, (rect.x + 16, rect.y + 25))
+        rect = pygame.Rect(0, top, min(most, max(420, body.get_width() + 40)), 58)
+        rect.centerx = view.centerx
+        image = pygame.Surface(rect.size, pygame.SRCALPHA)
+        theme.rounded_rect(image, BANNER_COLOUR, image.get_rect(), 12)
+        theme.rounded_rect(image, (150, 126, 240), image.get_rect(), 12, 2)
+        image.blit(head, head.get_rect(midtop=(rect.width // 2, 8)))
+        image.blit(body, body.get_rect(midtop=(rect.width // 2, 26)))
+        image.set_alpha(int(255 * fade))
+        surface.blit(image, rect)
         return rect
 
 

@@ -248,7 +248,8 @@ class ModTools:
     def open_for(self, name: str, pos: tuple[int, int], bounds: pygame.Rect,
                  online: bool = True) -> None:
         """Right-click on ``name`` (their avatar, their row in the list)."""
-        self.menu.open(pos, name, self.items_for(name, online), bounds)
+        # Just beside the pointer, so the name clicked stays in sight.
+        self.menu.open((pos[0] + 4, pos[1] + 6), name, self.items_for(name, online), bounds)
 
     def ask_reason(self, name: str, verb: str, title: str, event: str, payload: dict,
                    done: str) -> None:
