@@ -1,7 +1,8 @@
 """The in-game menu: Escape in the world opens it over the world, which keeps
 going underneath (other players move, messages arrive).
 
-Main page: Resume, Settings, Log out, Quit game.  Settings page: Display
+Main page: Resume, Settings, (for the owner and moderators: Announce…,
+Who is on…, which the world adds), Log out, Quit game.  Settings page: Display
 (window or fullscreen, also F11), Volume, Sound (on or muted), Your look
 (opens the look editor, also L in the world), Back.  Every
 setting takes effect at once and is saved in the client settings.
