@@ -236,7 +236,7 @@ def test_announce_from_the_escape_menu_and_the_banner_on_every_screen(world):
     key(pygame.K_RETURN)
     frames(1)
     assert client.requests[-1][:2] == ("mod_announce", {"text": "Server restarts at six"})
-    client.put("announcement", {"text": "Server restarts at six", "from": "me", "at": time.time()})
+    client.put("announcement", {"text": "Server restarts at six", "from": "me", "at": time.time() * 1000})
     frames(1)
     assert scene.mod.banner.showing == ("Server restarts at six", "me")
     frames(int(9 * 60))
@@ -252,14 +252,14 @@ def test_who_is_on_shows_the_hosts_list(world):
     assert (event, payload) == ("mod_list", {})
     client.put(ANSWER, {"event": "mod_list", "tag": tag, "reply": {"ok": True, "players": [
         {"id": 2, "name": "zed", "role": "player", "map": "town", "x": 1, "y": 2,
-         "since": time.time() - 600, "address": "127.0.0.1"},
+         "since": (time.time() - 600) * 1000, "address": "127.0.0.1"},
         {"id": 1, "name": "me", "role": "owner", "map": "town", "x": 1, "y": 2,
-         "since": time.time() - 3600}]}})
+         "since": (time.time() - 3600) * 1000}]}})
     frames(1)
     who = scene.mod.who
     assert [p["name"] for p in who.players] == ["me", "zed"]
-    assert who.since(who.now - 600).endswith("(10 min)")
-    assert who.since(who.now - 3900).endswith("(1 h 05 min)")
+    assert who.since((who.now - 600) * 1000).endswith("(10 min)")
+    assert who.since((who.now - 3900) * 1000).endswith("(1 h 05 min)")
     key(pygame.K_ESCAPE)
     frames(1)
     assert scene.mod.who is None and len(scene.app.stack) == 1
@@ -273,7 +273,7 @@ def test_muted_the_text_box_says_until_when_then_unmuted(world):
     scene.chat.show_conversation("bob")
     frames(1)
     until = time.time() + 3600
-    client.put("muted", {"until": until, "reason": "shouting"})
+    client.put("muted", {"until": until * 1000, "reason": "shouting"})
     frames(1)
     assert scene.mod.muted_text() == f"Muted until {clock_time(until)}"
     assert "shouting" in scene.toasts.items[-1][0]
@@ -287,7 +287,7 @@ def test_a_mute_ends_by_itself_at_its_time(world):
     scene, client, frames, _ = world
     welcome(client, scene, "player", [])
     frames(2)
-    scene.mod.on_muted({"until": time.time() - 1, "reason": ""})
+    scene.mod.on_muted({"until": (time.time() - 1) * 1000, "reason": ""})
     frames(1)
     assert not scene.mod.muted and scene.mod.muted_until is None
 
@@ -295,6 +295,8 @@ def test_a_mute_ends_by_itself_at_its_time(world):
 @pytest.mark.parametrize("data, expected", [
     ({"reason": "kicked", "message": "be nice"}, "You were kicked from this world: be nice"),
     ({"reason": "banned", "message": "spamming", "until": None}, "Banned for good: spamming"),
+    ({"reason": "banned", "message": "", "until": 1_800_000_000_000},
+     f"Banned until {clock_time(1_800_000_000)}."),
 ])
 def test_kicked_or_banned_goes_to_the_login_with_the_reason(world, data, expected):
     scene, client, frames, _ = world
@@ -307,7 +309,7 @@ def test_kicked_or_banned_goes_to_the_login_with_the_reason(world, data, expecte
 
 def test_a_ban_with_an_end_names_it():
     until = time.time() + 86400 * 2
-    exc = HostError("banned", "spamming", 403, {"until": until})
+    exc = HostError("banned", "spamming", 403, {"until": round(until * 1000)})
     assert describe_error(exc, "http://x") == f"Banned until {clock_time(until)}: spamming"
     assert "invite only" in describe_error(HostError("not_invited", "no", 403), "x")
     assert "registration is closed" in describe_error(

@@ -27,9 +27,10 @@ SERVER_EVENTS = (P.WELCOME, P.PLAYER_JOINED, P.PLAYER_LEFT, P.SNAPSHOT, P.AREA, 
                  P.DM_MESSAGE, P.DM_UNREAD, P.DM_PRESENCE, P.ERROR, P.SESSION_ENDED,
                  P.LOOK_CHANGED, P.MAP_CHANGED, P.PLAYER_MAP,
                  # Keeping order: roles, announcements, mutes (docs/protocol.md).
-                 "role_changed", "announcement", "muted", "unmuted")
+                 P.ROLE_CHANGED, P.ANNOUNCEMENT, P.MUTED, P.UNMUTED)
 # Sessions the host ended for good: the client does not reconnect after these.
-FINAL_ENDS = (P.END_REPLACED, P.END_LOGGED_OUT, "kicked", "banned")
+FINAL_ENDS = (P.END_REPLACED, P.END_LOGGED_OUT, P.END_KICKED, P.END_BANNED,
+              P.END_ACCOUNT_DELETED, P.END_PASSWORD_RESET)
 # Kinds of NetEvent besides the server events above.
 CONNECTED = "connected"          # the socket is up (join is sent automatically)
 DISCONNECTED = "disconnected"    # data: {"reason": ..., "reconnecting": bool}

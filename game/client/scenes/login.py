@@ -21,7 +21,7 @@ from game.client.net import HostClient, HostError, normalise_url, registration
 
 from .. import theme
 from ..app import Scene, register_scene
-from ..widgets.announce import clock_time
+from ..widgets.announce import clock_time, from_ms
 
 CARD_W, CARD_H = 400, 450
 FIELD_H = 38
@@ -47,17 +47,15 @@ def describe_error(exc: HostError, server: str) -> str:
         return "That name is taken. Pick another, or Log in if it is yours."
     if exc.code == "unreachable":
         return f"Can't reach a host at {server}. Is it running, and is the address right?"
-    if exc.code == "banned":
-        until = exc.details.get("until")
-        when = f"Banned until {clock_time(until)}" if isinstance(until, (int, float)) else \
-            "Banned for good"
+    if exc.code == P.E_BANNED:
+        until = from_ms(exc.details.get("until"))
+        when = f"Banned until {clock_time(until)}" if until is not None else "Banned for good"
         return f"{when}: {exc.message}" if exc.message else f"{when}."
     if exc.code in REGISTRATION_REFUSALS:
         return REGISTRATION_REFUSALS[exc.code]
     if exc.code == "name_retired":
-        until = exc.details.get("until")
-        free = f" It is free again on {clock_time(until)}." if isinstance(until, (int, float)) \
-            else ""
+        until = from_ms(exc.details.get("until"))
+        free = f" It is free again on {clock_time(until)}." if until is not None else ""
         return f"That name belonged to an account that was deleted.{free}"
     if exc.code == "connect_failed":
         return f"The host refused to let you in: {exc.message}"

@@ -533,7 +533,7 @@ class WorldScene(Scene):
             text = "You were logged out because this account logged in somewhere else."
         elif reason == P.END_LOGGED_OUT:
             text = "You logged out."
-        elif reason in ("kicked", "banned"):
+        elif reason in (P.END_KICKED, P.END_BANNED):
             text = ended_text(reason, data)
         elif reason == P.END_HOST_SHUTDOWN:
             # Not the end: the client waits for the host to come back.

@@ -20,6 +20,13 @@ ROLE_COLOURS = {"owner": (236, 180, 60), "moderator": (96, 170, 255)}
 ROLE_TAGS = {"owner": "OWNER", "moderator": "MOD"}
 
 
+def from_ms(value) -> float | None:
+    """A wire time (Unix milliseconds) as seconds; None for anything else."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return value / 1000.0
+
+
 def clock_time(at: float | None) -> str:
     """18:30 today, "2 Dec 18:00" another day (local time)."""
     if at is None:
@@ -139,8 +146,9 @@ class WhoIsOn:
             return True
         return event.type in (pygame.KEYUP, pygame.TEXTINPUT, pygame.MOUSEBUTTONUP)
 
-    def since(self, at) -> str:
-        if not isinstance(at, (int, float)):
+    def since(self, at_ms) -> str:
+        at = from_ms(at_ms)
+        if at is None:
             return ""
         minutes = max(0, int(self.now - at) // 60)
         ago = f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"

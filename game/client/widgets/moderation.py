@@ -23,29 +23,18 @@ from game.client import net
 from game.core import protocol as P
 
 from .. import theme
-from .announce import Banner, WhoIsOn, clock_time
+from .announce import Banner, WhoIsOn, clock_time, from_ms
 from .context_menu import ContextMenu, MenuItem, TextDialog
 
 # The wire names (docs/protocol.md, "Keeping order").
-OWNER, MODERATOR, PLAYER = "owner", "moderator", "player"
-ROLE_CHANGED = getattr(P, "ROLE_CHANGED", "role_changed")
-ANNOUNCEMENT = getattr(P, "ANNOUNCEMENT", "announcement")
-MUTED = getattr(P, "MUTED", "muted")
-UNMUTED = getattr(P, "UNMUTED", "unmuted")
-MOD_KICK = getattr(P, "MOD_KICK", "mod_kick")
-MOD_MUTE = getattr(P, "MOD_MUTE", "mod_mute")
-MOD_UNMUTE = getattr(P, "MOD_UNMUTE", "mod_unmute")
-MOD_BAN = getattr(P, "MOD_BAN", "mod_ban")
-MOD_UNBAN = getattr(P, "MOD_UNBAN", "mod_unban")
-MOD_ANNOUNCE = getattr(P, "MOD_ANNOUNCE", "mod_announce")
-MOD_LIST = getattr(P, "MOD_LIST", "mod_list")
-MOD_PROMOTE = getattr(P, "MOD_PROMOTE", "mod_promote")
-MOD_DEMOTE = getattr(P, "MOD_DEMOTE", "mod_demote")
+OWNER, MODERATOR, PLAYER = P.ROLE_OWNER, P.ROLE_MODERATOR, P.ROLE_PLAYER
+ROLE_CHANGED, ANNOUNCEMENT, MUTED, UNMUTED = P.ROLE_CHANGED, P.ANNOUNCEMENT, P.MUTED, P.UNMUTED
+MOD_KICK, MOD_MUTE, MOD_UNMUTE, MOD_BAN, MOD_UNBAN = (P.MOD_KICK, P.MOD_MUTE, P.MOD_UNMUTE,
+                                                      P.MOD_BAN, P.MOD_UNBAN)
+MOD_ANNOUNCE, MOD_LIST, MOD_PROMOTE, MOD_DEMOTE = (P.MOD_ANNOUNCE, P.MOD_LIST, P.MOD_PROMOTE,
+                                                   P.MOD_DEMOTE)
 REQUESTS = (MOD_KICK, MOD_MUTE, MOD_UNMUTE, MOD_BAN, MOD_UNBAN, MOD_ANNOUNCE, MOD_LIST,
             MOD_PROMOTE, MOD_DEMOTE)
-SERVER_EVENTS = (ROLE_CHANGED, ANNOUNCEMENT, MUTED, UNMUTED)
-REASON_MAX = getattr(P, "MOD_REASON_MAX", 200)
-ANNOUNCE_MAX = getattr(P, "ANNOUNCE_TEXT_MAX", 300)
 
 MUTE_CHOICES = (("10 min", 10), ("1 hour", 60), ("1 day", 24 * 60))
 BAN_CHOICES = (("1 day", 24 * 60), ("1 week", 7 * 24 * 60), ("for good", None))
@@ -59,12 +48,11 @@ Provider = Callable[[str], list[tuple[str, Callable[[], None]]]]
 def ended_text(reason: str, data: dict) -> str:
     """What the login screen says after a kick or a ban."""
     why = str(data.get("message") or "").strip()
-    if reason == "kicked":
+    if reason == P.END_KICKED:
         return f"You were kicked from this world: {why}" if why else \
             "You were kicked from this world."
-    until = data.get("until")
-    when = ("Banned until " + clock_time(until)) if isinstance(until, (int, float)) else \
-        "Banned for good"
+    until = from_ms(data.get("until"))
+    when = f"Banned until {clock_time(until)}" if until is not None else "Banned for good"
     return f"{when}: {why}" if why else f"{when}."
 
 
@@ -151,9 +139,9 @@ class ModTools:
             data = data.get("reply")
         elif kind != P.ERROR:
             return
-        if isinstance(data, dict) and data.get("error", data.get("code")) == "muted" and \
-                isinstance(data.get("until"), (int, float)):
-            self.muted_until = float(data["until"])
+        if isinstance(data, dict) and data.get("error", data.get("code")) == P.E_MUTED and \
+                from_ms(data.get("until")) is not None:
+            self.muted_until = from_ms(data["until"])
 
     def _note_role(self, p) -> None:
         if isinstance(p, dict) and isinstance(p.get("name"), str):
@@ -179,10 +167,10 @@ class ModTools:
             self.banner.add(text, str(data.get("from") or "the host"))
 
     def on_muted(self, data: dict) -> None:
-        until = data.get("until")
-        if not isinstance(until, (int, float)):
+        until = from_ms(data.get("until"))
+        if until is None:
             return
-        self.muted_until, self.mute_reason = float(until), str(data.get("reason") or "")
+        self.muted_until, self.mute_reason = until, str(data.get("reason") or "")
         why = f": {self.mute_reason}" if self.mute_reason else ""
         self.toast(f"You are muted until {clock_time(self.muted_until)}{why}", theme.WARN)
 
@@ -257,7 +245,8 @@ class ModTools:
             self.send(event, {"name": name, **payload, "reason": reason}, done)
 
         self.dialog = TextDialog(title, "The reason is shown to them (you may leave it empty).",
-                                 verb, confirm, limit=REASON_MAX, placeholder="Reason (optional)",
+                                 verb, confirm, limit=P.MOD_REASON_MAX,
+                                 placeholder="Reason (optional)",
                                  danger=verb in ("Kick", "Ban"))
 
     def send(self, event: str, payload: dict, done: str) -> None:
@@ -270,7 +259,7 @@ class ModTools:
                                      "of their screen.", "Announce",
                                      lambda text: self.send(MOD_ANNOUNCE, {"text": text},
                                                             "Announced."),
-                                     limit=ANNOUNCE_MAX, placeholder="What everyone should know",
+                                     limit=P.ANNOUNCEMENT_TEXT_MAX, placeholder="What everyone should know",
                                      required=True)
 
     def open_who(self) -> None:
