@@ -341,3 +341,20 @@ def test_text_dialog_keeps_its_limit():
         dialog.handle_event(pygame.event.Event(pygame.TEXTINPUT, text=ch))
     dialog.handle_event(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_RETURN))
     assert got == ["abcde"] and not dialog.is_open
+
+
+def test_a_refused_connection_of_a_banned_account_says_so():
+    exc = HostError("connect_failed", "banned: banned for good: rude", None,
+                    {"error": "banned", "reason": "rude", "until": None})
+    assert describe_error(exc, "http://x") == "Banned for good: rude"
+
+
+def test_a_message_refused_as_muted_keeps_the_box_saying_until_when(world):
+    scene, client, frames, _ = world
+    welcome(client, scene, "player", [], [("bob", "player")])
+    frames(2)
+    until = time.time() + 120
+    client.put(ANSWER, {"event": P.DM_SEND, "tag": 1, "reply": {
+        "ok": False, "error": "muted", "message": "you are muted", "until": until * 1000}})
+    frames(1)
+    assert scene.mod.muted and scene.mod.muted_text() == f"Muted until {clock_time(until)}"

@@ -86,6 +86,7 @@ class HostClient:
         self._ended = threading.Event()  # set when the host ended the session for good
         self.skipped: list[NetEvent] = []
         self._last_refusal: str | None = None
+        self._refusal_data: dict = {}  # a refusal's data, such as a ban's {error, reason, until}
         self._resume = False  # True once a welcome arrived: later joins resume
         self._reconnect = reconnect
         self.host_stopped = False  # the host said it was stopping; we retry politely
@@ -157,12 +158,13 @@ class HostClient:
             raise HostError(P.E_AUTH_REQUIRED, "log in before connecting")
         self._ended.clear()
         self._last_refusal = None
+        self._refusal_data = {}
         try:
             self.sio.connect(self.server_url, auth=self._auth, transports=["websocket"],
                              wait_timeout=timeout)
         except socketio.exceptions.ConnectionError as exc:
             reason = self._last_refusal or _refusal_text(exc)
-            raise HostError("connect_failed", reason) from exc
+            raise HostError("connect_failed", reason, details=self._refusal_data) from exc
 
     def _auth(self) -> dict:
         return {"token": self.session.token if self.session else ""}
@@ -221,6 +223,10 @@ class HostClient:
         def connect_error(data: Any) -> None:
             message = data.get("message") if isinstance(data, dict) else str(data)
             self._last_refusal = message  # the host's own words, for connect() to raise
+            extra = data.get("data") if isinstance(data, dict) else None
+            if isinstance(extra, list) and extra:
+                extra = extra[0]
+            self._refusal_data = extra if isinstance(extra, dict) else {}
             self._put(CONNECT_FAILED, {"message": message})
 
         @sio.event

@@ -47,10 +47,11 @@ def describe_error(exc: HostError, server: str) -> str:
         return "That name is taken. Pick another, or Log in if it is yours."
     if exc.code == "unreachable":
         return f"Can't reach a host at {server}. Is it running, and is the address right?"
-    if exc.code == P.E_BANNED:
+    if P.E_BANNED in (exc.code, exc.details.get("error")):  # at login, or at connect
         until = from_ms(exc.details.get("until"))
         when = f"Banned until {clock_time(until)}" if until is not None else "Banned for good"
-        return f"{when}: {exc.message}" if exc.message else f"{when}."
+        why = exc.details.get("reason", exc.message)
+        return f"{when}: {why}" if why else f"{when}."
     if exc.code in REGISTRATION_REFUSALS:
         return REGISTRATION_REFUSALS[exc.code]
     if exc.code == "name_retired":
