@@ -31,12 +31,12 @@ LOOK_GAP = 20
 
 # Why registering failed, by the host's error code or its /api/health "registration".
 REGISTRATION_REFUSALS = {
-    "registration_closed": "This host is not taking new players: registration is closed.",
-    "not_invited": "This host is invite only, and that name is not on its list. "
-                   "Ask the host to invite you.",
+    P.E_REGISTRATION_CLOSED: "This host is not taking new players: registration is closed.",
+    P.E_NOT_INVITED: "This host is invite only, and that name is not on its list. "
+                     "Ask the host to invite you.",
 }
-REGISTRATION_STATES = {"closed": REGISTRATION_REFUSALS["registration_closed"],
-                       "invite_only": REGISTRATION_REFUSALS["not_invited"]}
+REGISTRATION_STATES = {P.REGISTRATION_CLOSED: REGISTRATION_REFUSALS[P.E_REGISTRATION_CLOSED],
+                       P.REGISTRATION_INVITE_ONLY: REGISTRATION_REFUSALS[P.E_NOT_INVITED]}
 
 
 def describe_error(exc: HostError, server: str) -> str:
@@ -54,7 +54,7 @@ def describe_error(exc: HostError, server: str) -> str:
         return f"{when}: {why}" if why else f"{when}."
     if exc.code in REGISTRATION_REFUSALS:
         return REGISTRATION_REFUSALS[exc.code]
-    if exc.code == "name_retired":
+    if exc.code == P.E_NAME_RETIRED:
         until = from_ms(exc.details.get("until"))
         free = f" It is free again on {clock_time(until)}." if until is not None else ""
         return f"That name belonged to an account that was deleted.{free}"
