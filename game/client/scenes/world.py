@@ -692,9 +692,13 @@ class WorldScene(Scene):
         return tags
 
     def _draw_hint(self, surface: pygame.Surface) -> None:
-        act = "    right-click someone: act" if self.mod.moderating else ""
-        text = theme.font(13).render("WASD / arrows: walk    Tab or C: chat    click someone: talk"
-                                     f"{act}    M: map    L: look    Esc: menu", True, theme.INK)
+        keys = "WASD / arrows: walk    Tab or C: chat    click someone: talk{}    M: map    " \
+               "L: look    Esc: menu"
+        text = theme.font(13).render(keys.format(""), True, theme.INK)
+        room = surface.get_width() - 52 - (self.minimap.size[0] if self.minimap.visible else 0)
+        if self.mod.moderating:  # the owner's and moderators' menu, when it fits
+            longer = theme.font(13).render(keys.format("    right-click: act"), True, theme.INK)
+            text = longer if longer.get_width() + 24 <= room else text
         rect = pygame.Rect(12, surface.get_height() - 40, text.get_width() + 24, 28)
         surface.blit(theme.translucent(rect.size, theme.PANEL, 190, 14), rect)
         surface.blit(text, text.get_rect(center=rect.center))
