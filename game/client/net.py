@@ -46,9 +46,11 @@ SHUTDOWN_RETRY_S = (1.0, 2.0, 4.0, 8.0, 15.0)
 class HostError(Exception):
     """The host refused a request, or could not be reached."""
 
-    def __init__(self, code: str, message: str, status: int | None = None):
+    def __init__(self, code: str, message: str, status: int | None = None,
+                 details: dict | None = None):
         super().__init__(message)
         self.code, self.message, self.status = code, message, status
+        self.details = details or {}  # the rest of the host's answer (a ban's "until")
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,7 @@ class HostClient:
         self._ended = threading.Event()  # set when the host ended the session for good
         self.skipped: list[NetEvent] = []
         self._last_refusal: str | None = None
+        self._refusal_data: dict = {}  # a refusal's data, such as a ban's {error, reason, until}
         self._resume = False  # True once a welcome arrived: later joins resume
         self._reconnect = reconnect
         self.host_stopped = False  # the host said it was stopping; we retry politely
@@ -140,7 +143,7 @@ class HostClient:
         if not reply.ok:
             raise HostError(data.get("error", "http_error"),
                             data.get("message", f"host answered {reply.status_code}"),
-                            reply.status_code)
+                            reply.status_code, data if isinstance(data, dict) else {})
         return data
 
     # -- Socket.IO ------------------------------------------------------------------
@@ -155,12 +158,13 @@ class HostClient:
             raise HostError(P.E_AUTH_REQUIRED, "log in before connecting")
         self._ended.clear()
         self._last_refusal = None
+        self._refusal_data = {}
         try:
             self.sio.connect(self.server_url, auth=self._auth, transports=["websocket"],
                              wait_timeout=timeout)
         except socketio.exceptions.ConnectionError as exc:
             reason = self._last_refusal or _refusal_text(exc)
-            raise HostError("connect_failed", reason) from exc
+            raise HostError("connect_failed", reason, details=self._refusal_data) from exc
 
     def _auth(self) -> dict:
         return {"token": self.session.token if self.session else ""}
@@ -219,6 +223,10 @@ class HostClient:
         def connect_error(data: Any) -> None:
             message = data.get("message") if isinstance(data, dict) else str(data)
             self._last_refusal = message  # the host's own words, for connect() to raise
+            extra = data.get("data") if isinstance(data, dict) else None
+            if isinstance(extra, list) and extra:
+                extra = extra[0]
+            self._refusal_data = extra if isinstance(extra, dict) else {}
             self._put(CONNECT_FAILED, {"message": message})
 
         @sio.event
@@ -325,3 +333,14 @@ def probe(server_url: str, timeout: float = 1.0) -> bool:
         return reply.ok and reply.json().get("game") == "pixel-commons"
     except (requests.RequestException, ValueError):
         return False
+
+
+def registration(server_url: str, timeout: float = 2.0) -> str | None:
+    """Who may register on the host: "open", "invite_only" or "closed"
+    (``/api/health``); None when the host does not say."""
+    try:
+        reply = requests.get(normalise_url(server_url) + P.HTTP_HEALTH, timeout=timeout)
+        value = reply.json().get("registration") if reply.ok else None
+    except (requests.RequestException, ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) else None
