@@ -22,6 +22,7 @@ import socketio
 from ..core import protocol as P
 
 HTTP_TIMEOUT_S = 10.0
+HTTP_ACCOUNT_DELETE = "/api/account/delete"  # docs/protocol.md, section 3
 # Events the host sends that are put on the queue as they arrive.
 SERVER_EVENTS = (P.WELCOME, P.PLAYER_JOINED, P.PLAYER_LEFT, P.SNAPSHOT, P.AREA, P.CORRECTION,
                  P.DM_MESSAGE, P.DM_UNREAD, P.DM_PRESENCE, P.ERROR, P.SESSION_ENDED,
@@ -120,6 +121,13 @@ class HostClient:
             finally:
                 self.session = None
         self.close()
+
+    def delete_account(self, username: str, password: str) -> None:
+        """Delete the account for good (``POST /api/account/delete``); the host
+        ends its sessions.  Raises HostError (``bad_credentials`` for a wrong
+        password)."""
+        self._post(HTTP_ACCOUNT_DELETE, {"username": username, "password": password})
+        self.session = None
 
     def _post(self, path: str, body: Any, token: str | None = None) -> dict:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
