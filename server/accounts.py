@@ -19,7 +19,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from game.core import protocol as P
 
 from .runtime import Runtime
-from .storage import NameTaken, Storage, StorageFull
+from .storage import ROLE_OWNER, ROLE_PLAYER, NameTaken, Sanction, Storage, StorageFull
 
 TOKEN_MAX_CHARS = 512
 HASHES_AT_ONCE = 1
@@ -38,6 +38,21 @@ class AuthError(Exception):
     def __init__(self, code: str, message: str, status: int):
         super().__init__(message)
         self.code, self.message, self.status = code, message, status
+        self.extra: dict = {}  # more fields for the HTTP answer
+
+
+class Banned(AuthError):
+    """A banned account: the reason and until when (seconds; None: for good)."""
+
+    def __init__(self, ban: Sanction, status: int):
+        until = "for good" if ban.until is None else "until " + time.strftime(
+            "%Y-%m-%d %H:%M UTC", time.gmtime(ban.until))
+        super().__init__(P.E_BANNED, f"banned {until}" + (f": {ban.reason}" if ban.reason
+                                                          else ""), status)
+        self.reason = ban.reason
+        self.until = ban.until
+        self.extra = {"ok": False, "reason": ban.reason,
+                      "until": None if ban.until is None else round(ban.until * 1000.0)}
 
 
 @dataclass(frozen=True)
@@ -146,6 +161,12 @@ class Accounts:
         # lets handlers resolve names without touching the disk.
         self.names: dict[int, str] = {}
         self.ids: dict[str, int] = {}
+        # Keeping order (kept by server.moderation): every account that is not
+        # a plain player -> its role; bans in force; the owner named with
+        # --owner (None: the first account on a new world is the owner).
+        self.roles: dict[int, str] = {}
+        self.bans: dict[int, Sanction] = {}
+        self.owner_name: str | None = None
         for uid, name in storage.all_users():
             self._remember(uid, name)
 
@@ -155,6 +176,30 @@ class Accounts:
 
     def user_id(self, name: str) -> int | None:
         return self.ids.get(name.lower())
+
+    def forget(self, uid: int) -> None:
+        """An account that was deleted."""
+        name = self.names.pop(uid, None)
+        if name is not None and self.ids.get(name.lower()) == uid:
+            del self.ids[name.lower()]
+        self.roles.pop(uid, None)
+        self.bans.pop(uid, None)
+
+    def hash_password(self, password: str) -> str:
+        return self._hash_off_loop(self._hasher.hash, password)
+
+    def ban_of(self, uid: int, now: float | None = None) -> Sanction | None:
+        """The ban in force on an account (None: not banned)."""
+        found = self.bans.get(uid)
+        if found is None or (found.until is not None
+                             and found.until <= (time.time() if now is None else now)):
+            return None
+        return found
+
+    def refuse_if_banned(self, uid: int, status: int) -> None:
+        found = self.ban_of(uid)
+        if found is not None:
+            raise Banned(found, status)
 
     # -- register / log in / log out ----------------------------------------------------
     def register(self, creds: P.Credentials, address: str = "?",
@@ -176,12 +221,19 @@ class Accounts:
         try:
             # No look chosen: a random one, so newcomers do not all look alike.
             chosen = look or P.random_look(_LOOK_RNG)
-            uid = self.storage.create_user(creds.username, pw_hash, chosen.as_dict())
+            owner = self.owner_name
+            uid = self.storage.create_user(
+                creds.username, pw_hash, chosen.as_dict(),
+                role=ROLE_OWNER if owner and owner.lower() == creds.username.lower()
+                else ROLE_PLAYER, owner_if_first=not owner)
         except NameTaken as exc:
             raise AuthError(P.E_NAME_TAKEN, "that username is taken", 409) from exc
         except StorageFull as exc:
             raise AuthError(P.E_STORAGE_FULL, STORAGE_FULL_MESSAGE, 503) from exc
         self._remember(uid, creds.username)
+        role = self.storage.role_of(uid)
+        if role and role != ROLE_PLAYER:
+            self.roles[uid] = role
         return self._new_session(uid, creds.username)
 
     def login(self, creds: P.Credentials, address: str) -> tuple[Identity, str]:
@@ -211,6 +263,7 @@ class Accounts:
             self.throttle.refund(keys, stamp)
         finally:
             self.throttle.decided(keys)
+        self.refuse_if_banned(user.id, 403)
         if self._hasher.check_needs_rehash(user.pw_hash):
             new_hash = self._hash_off_loop(self._hasher.hash, creds.password)
             self.storage.update_password_hash(user.id, new_hash)
@@ -260,6 +313,9 @@ class Accounts:
         row = self.storage.get_session(session_id) if isinstance(session_id, str) else None
         if row is None:
             raise AuthError(P.E_INVALID_TOKEN, "session token is not valid", 401)
+        # Before the revocation check: a ban revokes the tokens, and the
+        # player is told why rather than "logged out".
+        self.refuse_if_banned(row.user_id, 403)
         if row.revoked:
             raise AuthError(P.E_INVALID_TOKEN, "session was logged out; log in again", 401)
         if row.expires_at < time.time():

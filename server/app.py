@@ -22,6 +22,7 @@ from .events import register_all
 from .http_server import RequestBodies, RequestDeadlines, open_listener
 from .limits import ConnectionGuard
 from .live import LiveWorld
+from .moderation import Moderation
 from .runtime import Runtime
 from .storage import Storage
 from .ticker import Ticker
@@ -54,6 +55,7 @@ class Host:
         sio = self.ctx.sio
         self.ticker.start()
         self.ctx.guard.start()
+        sio.start_background_task(self.ctx.moderation.run, sio.sleep)
         sio.start_background_task(self.deadlines.run, sio.sleep)
         port = self.listener.getsockname()[1]
         server = start_server(self.app, self.listener, cfg.async_mode, self.deadlines,
@@ -90,6 +92,7 @@ class Host:
         ctx = self.ctx
         self.ticker.stop()
         ctx.guard.stop()
+        ctx.moderation.stop()
         self.deadlines.stop()
         ctx.sio.emit(P.SESSION_ENDED, {"reason": P.END_HOST_SHUTDOWN,
                                        "message": "the host was stopped"})
@@ -168,6 +171,7 @@ def create_host(config: HostConfig) -> Host:
         on_flood=lambda sid: ctx.end_session(sid, P.END_FLOODING,
                                              "too many messages; disconnected"),
         on_notice=lambda sid, code, message: ctx.send_error(sid, code, message))
+    ctx.moderation = Moderation(ctx)
     transport.install(ctx.guard.stalls)
     ctx.guard.install()
     app.wsgi_app = RequestBodies(

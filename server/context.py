@@ -98,6 +98,9 @@ class HostContext:
     # Message ids a player already got in its welcome, so a live copy of one
     # that was in flight during the join is not delivered twice.
     replayed: dict[int, set[int]] = field(default_factory=dict)
+    # Keeping order: roles, bans, mutes and every moderator action
+    # (server.moderation.Moderation).
+    moderation: Any = None
 
     def send_error(self, sid: str, code: str, message: str, event: str | None = None) -> dict:
         """Tell one client what was wrong; returns the same shape for an ack."""
@@ -105,10 +108,11 @@ class HostContext:
         self.sio.emit(P.ERROR, payload, to=sid)
         return {"ok": False, "error": code, "message": message}
 
-    def end_session(self, sid: str, reason: str, message: str) -> None:
-        """Tell a client why, then drop its connection (and, a moment later,
-        the transport under it, in case the client ignores the goodbye)."""
-        self.sio.emit(P.SESSION_ENDED, {"reason": reason, "message": message}, to=sid)
+    def end_session(self, sid: str, reason: str, message: str, **extra: Any) -> None:
+        """Tell a client why (``extra``: more fields for the goodbye, such as a
+        ban's ``until``), then drop its connection (and, a moment later, the
+        transport under it, in case the client ignores the goodbye)."""
+        self.sio.emit(P.SESSION_ENDED, {"reason": reason, "message": message, **extra}, to=sid)
         if self.guard is not None:
             self.guard.close_sid_soon(sid, reason)
         self.sio.disconnect(sid)

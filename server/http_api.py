@@ -24,8 +24,8 @@ MAP_CACHE_CONTROL = "public, max-age=31536000, immutable"  # a hash never change
 def blueprint(ctx: HostContext) -> Blueprint:
     api = Blueprint("api", __name__)
 
-    def error(code: str, message: str, status: int):
-        return jsonify({"error": code, "message": message}), status
+    def error(code: str, message: str, status: int, **extra):
+        return jsonify({"error": code, "message": message, **extra}), status
 
     @api.before_request
     def same_origin_only():
@@ -52,7 +52,7 @@ def blueprint(ctx: HostContext) -> Blueprint:
         except P.ProtocolError as exc:
             return error(exc.code, exc.message, 400)
         except AuthError as exc:
-            return error(exc.code, exc.message, exc.status)
+            return error(exc.code, exc.message, exc.status, **exc.extra)
         return session_answer(identity, token, status)
 
     @api.post(P.HTTP_REGISTER)

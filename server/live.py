@@ -99,11 +99,14 @@ class LivePlayer:
     look: P.Look | None = None
     looks: SlidingWindow = field(
         default_factory=lambda: SlidingWindow(P.LOOK_CHANGES_PER_WINDOW, P.LOOK_WINDOW_S))
+    # "owner", "moderator" or "player" (see server.moderation).
+    role: str = "player"
 
     def public(self) -> dict:
         look = self.look or P.default_look(self.user_id)
         return {"id": self.user_id, "name": self.name, "x": round(self.x, 1),
-                "y": round(self.y, 1), "look": look.as_dict(), "map": self.map}
+                "y": round(self.y, 1), "look": look.as_dict(), "map": self.map,
+                "role": self.role}
 
 
 class LiveWorld:

@@ -25,6 +25,7 @@ memory files are readable by their owner only.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -145,7 +146,30 @@ def _m3_position_map(db: Database) -> None:
         db.execute("ALTER TABLE positions ADD COLUMN map TEXT")
 
 
-MIGRATIONS: list[Callable[[Database], None]] = [_m1_initial, _m2_user_look, _m3_position_map]
+def _m4_keeping_order(db: Database) -> None:
+    """Roles, bans, mutes, blocks, the audit log, the invite list, names of
+    deleted accounts cooling off, the admin command queue and host settings."""
+    if "role" not in db["users"].columns_dict:
+        db.execute("ALTER TABLE users ADD COLUMN role TEXT NOT NULL DEFAULT 'player'")
+    db.execute("CREATE TABLE IF NOT EXISTS bans (user_id INTEGER PRIMARY KEY, reason TEXT, "
+               "by_id INTEGER, at REAL, until REAL)")
+    db.execute("CREATE TABLE IF NOT EXISTS mutes (user_id INTEGER PRIMARY KEY, reason TEXT, "
+               "by_id INTEGER, at REAL, until REAL NOT NULL)")
+    db.execute("CREATE TABLE IF NOT EXISTS blocks (user_id INTEGER, blocked_id INTEGER, at REAL, "
+               "PRIMARY KEY (user_id, blocked_id))")
+    db.execute("CREATE INDEX IF NOT EXISTS blocks_blocked ON blocks (blocked_id)")
+    db.execute("CREATE TABLE IF NOT EXISTS audit (id INTEGER PRIMARY KEY AUTOINCREMENT, "
+               "at REAL, actor TEXT, action TEXT, target TEXT, reason TEXT, detail TEXT)")
+    db.execute("CREATE TABLE IF NOT EXISTS invites (name_key TEXT PRIMARY KEY, name TEXT, "
+               "by TEXT, at REAL)")
+    db.execute("CREATE TABLE IF NOT EXISTS retired_names (name_key TEXT PRIMARY KEY, until REAL)")
+    db.execute("CREATE TABLE IF NOT EXISTS admin_queue (id INTEGER PRIMARY KEY AUTOINCREMENT, "
+               "at REAL, action TEXT, args TEXT, done_at REAL)")
+    db.execute("CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT)")
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [_m1_initial, _m2_user_look, _m3_position_map,
+                                                _m4_keeping_order]
 SCHEMA_VERSION = len(MIGRATIONS)  # the newest version this host reads and writes
 
 
@@ -170,6 +194,246 @@ def migrate(db: Database, upgraded: Callable[[int], None] = lambda version: None
             db.execute(f"PRAGMA user_version = {number}")
         upgraded(number)
     return user_version(db)
+
+
+# -- keeping order: plain functions on a Database ---------------------------------------
+# The host calls them through its writer thread (the ``Storage`` methods of the
+# same names); ``host.py admin`` calls them on a connection of its own, beside a
+# running host or without one.  Each write is one transaction, and nests as a
+# savepoint inside a caller's: an action and its audit row commit together.
+# Times are seconds since the epoch.
+
+ROLE_OWNER, ROLE_MODERATOR, ROLE_PLAYER = "owner", "moderator", "player"
+ROLES = (ROLE_OWNER, ROLE_MODERATOR, ROLE_PLAYER)
+SETTING_MODERATORS_SEE_ADDRESSES = "moderators_see_addresses"
+
+
+@dataclass(frozen=True)
+class Sanction:
+    """A ban or a mute in force: why, by whom (account id; None: the console),
+    since when and until when (None: for good; bans only)."""
+
+    user_id: int
+    reason: str
+    by_id: int | None
+    at: float
+    until: float | None
+
+
+def user_named(db: Database, name: str) -> tuple[int, str, str] | None:
+    """(id, name as registered, role) of the account called ``name`` (any case)."""
+    row = db.execute("SELECT id, name, role FROM users WHERE name_key = ?",
+                     [name.lower()]).fetchone()
+    return (int(row[0]), row[1], row[2]) if row else None
+
+
+def role_of(db: Database, user_id: int) -> str | None:
+    row = db.execute("SELECT role FROM users WHERE id = ?", [user_id]).fetchone()
+    return row[0] if row else None
+
+
+def roles(db: Database) -> dict[int, str]:
+    """Every account that is not a plain player: id -> role."""
+    return {int(uid): role for uid, role in db.execute(
+        "SELECT id, role FROM users WHERE role != ?", [ROLE_PLAYER]).fetchall()}
+
+
+def set_role(db: Database, user_id: int, role: str) -> None:
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}")
+    with transaction(db):
+        db.execute("UPDATE users SET role = ? WHERE id = ?", [role, user_id])
+
+
+def make_owner(db: Database, name: str) -> int | None:
+    """Make the account ``name`` the one owner (any other owner becomes a
+    player); the account's id, or None when nobody has that name yet."""
+    with transaction(db):
+        found = user_named(db, name)
+        db.execute("UPDATE users SET role = ? WHERE role = ? AND name_key != ?",
+                   [ROLE_PLAYER, ROLE_OWNER, name.lower()])
+        if found is None:
+            return None
+        db.execute("UPDATE users SET role = ? WHERE id = ?", [ROLE_OWNER, found[0]])
+        return found[0]
+
+
+def ban(db: Database, user_id: int, reason: str, by_id: int | None, now: float,
+        until: float | None) -> None:
+    """Ban an account (until None: for good) and revoke every token it holds."""
+    with transaction(db):
+        db.execute("INSERT OR REPLACE INTO bans (user_id, reason, by_id, at, until) "
+                   "VALUES (?, ?, ?, ?, ?)", [user_id, reason, by_id, now, until])
+        db.execute("UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
+                   [now, user_id])
+
+
+def unban(db: Database, user_id: int) -> bool:
+    """Lift a ban; False when there was none."""
+    with transaction(db):
+        return db.execute("DELETE FROM bans WHERE user_id = ?", [user_id]).rowcount > 0
+
+
+def active_ban(db: Database, user_id: int, now: float) -> Sanction | None:
+    row = db.execute("SELECT user_id, reason, by_id, at, until FROM bans WHERE user_id = ? "
+                     "AND (until IS NULL OR until > ?)", [user_id, now]).fetchone()
+    return Sanction(*row) if row else None
+
+
+def mute(db: Database, user_id: int, reason: str, by_id: int | None, now: float,
+         until: float) -> None:
+    with transaction(db):
+        db.execute("INSERT OR REPLACE INTO mutes (user_id, reason, by_id, at, until) "
+                   "VALUES (?, ?, ?, ?, ?)", [user_id, reason, by_id, now, until])
+
+
+def unmute(db: Database, user_id: int) -> bool:
+    """Lift a mute; False when there was none."""
+    with transaction(db):
+        return db.execute("DELETE FROM mutes WHERE user_id = ?", [user_id]).rowcount > 0
+
+
+def active_mute(db: Database, user_id: int, now: float) -> Sanction | None:
+    row = db.execute("SELECT user_id, reason, by_id, at, until FROM mutes WHERE user_id = ? "
+                     "AND until > ?", [user_id, now]).fetchone()
+    return Sanction(*row) if row else None
+
+
+def add_audit(db: Database, actor: str, action: str, target: str | None = None,
+              reason: str | None = None, detail: str | None = None,
+              now: float | None = None) -> int:
+    """Write one line of the audit log (actor: an account name, or 'console')."""
+    with transaction(db):
+        cur = db.execute("INSERT INTO audit (at, actor, action, target, reason, detail) "
+                         "VALUES (?, ?, ?, ?, ?, ?)",
+                         [time.time() if now is None else now, actor, action, target, reason,
+                          detail])
+    return int(cur.lastrowid)
+
+
+def audit_log(db: Database, limit: int = 50, before_id: int | None = None
+              ) -> tuple[list[dict], bool]:
+    """The newest ``limit`` audit entries older than ``before_id``, newest
+    first, and whether older ones remain."""
+    sql = ("SELECT id, at, actor, action, target, reason, detail FROM audit" +
+           (" WHERE id < ?" if before_id else "") + " ORDER BY id DESC LIMIT ?")
+    rows = db.execute(sql, ([before_id] if before_id else []) + [limit + 1]).fetchall()
+    keys = ("id", "at", "actor", "action", "target", "reason", "detail")
+    return [dict(zip(keys, row)) for row in rows[:limit]], len(rows) > limit
+
+
+def block(db: Database, user_id: int, blocked_id: int, now: float) -> None:
+    with transaction(db):
+        db.execute("INSERT OR IGNORE INTO blocks (user_id, blocked_id, at) VALUES (?, ?, ?)",
+                   [user_id, blocked_id, now])
+
+
+def unblock(db: Database, user_id: int, blocked_id: int) -> bool:
+    with transaction(db):
+        return db.execute("DELETE FROM blocks WHERE user_id = ? AND blocked_id = ?",
+                          [user_id, blocked_id]).rowcount > 0
+
+
+def blocked_by(db: Database, user_id: int) -> list[int]:
+    """Whom ``user_id`` blocks."""
+    return [int(r[0]) for r in db.execute(
+        "SELECT blocked_id FROM blocks WHERE user_id = ? ORDER BY at", [user_id]).fetchall()]
+
+
+def blockers_of(db: Database, user_id: int) -> list[int]:
+    """Who blocks ``user_id``."""
+    return [int(r[0]) for r in db.execute(
+        "SELECT user_id FROM blocks WHERE blocked_id = ? ORDER BY at", [user_id]).fetchall()]
+
+
+def invite(db: Database, name: str, by: str, now: float) -> None:
+    with transaction(db):
+        db.execute("INSERT OR REPLACE INTO invites (name_key, name, by, at) VALUES (?, ?, ?, ?)",
+                   [name.lower(), name, by, now])
+
+
+def uninvite(db: Database, name: str) -> bool:
+    with transaction(db):
+        return db.execute("DELETE FROM invites WHERE name_key = ?",
+                          [name.lower()]).rowcount > 0
+
+
+def invited(db: Database, name: str) -> bool:
+    return db.execute("SELECT 1 FROM invites WHERE name_key = ?",
+                      [name.lower()]).fetchone() is not None
+
+
+def invites(db: Database) -> list[dict]:
+    return [{"name": r[0], "by": r[1], "at": r[2]} for r in db.execute(
+        "SELECT name, by, at FROM invites ORDER BY name_key").fetchall()]
+
+
+def retire_name(db: Database, name: str, until: float) -> None:
+    with transaction(db):
+        db.execute("INSERT OR REPLACE INTO retired_names (name_key, until) VALUES (?, ?)",
+                   [name.lower(), until])
+
+
+def name_retired(db: Database, name: str, now: float) -> float | None:
+    """Until when the name of a deleted account is cooling off (None: free)."""
+    row = db.execute("SELECT until FROM retired_names WHERE name_key = ? AND until > ?",
+                     [name.lower(), now]).fetchone()
+    return float(row[0]) if row else None
+
+
+def delete_account(db: Database, user_id: int) -> bool:
+    """Remove an account: its row, position, sessions, read marks, blocks (both
+    ways), ban and mute.  Its messages stay, with its side's id set to NULL:
+    the other side's copy has a sender or recipient that is no account (shown
+    as "deleted player").  False when there was no such account."""
+    with transaction(db):
+        for sql in ("DELETE FROM positions WHERE user_id = ?",
+                    "DELETE FROM sessions WHERE user_id = ?",
+                    "DELETE FROM reads WHERE user_id = ? OR peer_id = ?",
+                    "DELETE FROM blocks WHERE user_id = ? OR blocked_id = ?",
+                    "DELETE FROM bans WHERE user_id = ?",
+                    "DELETE FROM mutes WHERE user_id = ?",
+                    "UPDATE messages SET sender_id = NULL WHERE sender_id = ?",
+                    "UPDATE messages SET recipient_id = NULL WHERE recipient_id = ?"):
+            db.execute(sql, [user_id] * sql.count("?"))
+        return db.execute("DELETE FROM users WHERE id = ?", [user_id]).rowcount > 0
+
+
+def queue_admin(db: Database, action: str, args: dict, now: float | None = None) -> int:
+    """Leave a command for the running host (it applies it within a second)."""
+    with transaction(db):
+        cur = db.execute("INSERT INTO admin_queue (at, action, args) VALUES (?, ?, ?)",
+                         [time.time() if now is None else now, action, json.dumps(args)])
+    return int(cur.lastrowid)
+
+
+def take_admin_queue(db: Database, now: float | None = None) -> list[tuple[int, str, dict]]:
+    """The commands not yet applied, oldest first, marked done as they are taken."""
+    with transaction(db):
+        rows = db.execute("SELECT id, action, args FROM admin_queue WHERE done_at IS NULL "
+                          "ORDER BY id").fetchall()
+        if rows:
+            db.execute("UPDATE admin_queue SET done_at = ? WHERE done_at IS NULL AND id <= ?",
+                       [time.time() if now is None else now, rows[-1][0]])
+    return [(int(r[0]), r[1], json.loads(r[2] or "{}")) for r in rows]
+
+
+def get_setting(db: Database, key: str, default: str | None = None) -> str | None:
+    row = db.execute("SELECT value FROM settings WHERE key = ?", [key]).fetchone()
+    return row[0] if row else default
+
+
+def set_setting(db: Database, key: str, value: str) -> None:
+    with transaction(db):
+        db.execute("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", [key, value])
+
+
+def _on_writer(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """A ``Storage`` method running ``fn(db, ...)`` on the writer thread."""
+    @functools.wraps(fn)
+    def method(self: "Storage", *args: Any, **kwargs: Any) -> Any:
+        return self.call(lambda db: fn(db, *args, **kwargs))
+    return method
 
 
 class _Job:
@@ -457,15 +721,22 @@ class Storage:
         return self.call(read)
 
     # -- accounts and sessions ------------------------------------------------------
-    def create_user(self, name: str, pw_hash: str, look: dict | None = None) -> int:
+    def create_user(self, name: str, pw_hash: str, look: dict | None = None,
+                    role: str = ROLE_PLAYER, owner_if_first: bool = False) -> int:
+        """A new account; with ``owner_if_first`` it is the owner when it is
+        the world's first account (decided in the same transaction)."""
         def write(db: Database) -> int:
             try:
                 with transaction(db):
+                    given = role
+                    if owner_if_first and db.execute(
+                            "SELECT COUNT(*) FROM users").fetchone()[0] == 0:
+                        given = ROLE_OWNER
                     cur = db.execute(
-                        "INSERT INTO users (name, name_key, pw_hash, created_at, look) "
-                        "VALUES (?, ?, ?, ?, ?)",
+                        "INSERT INTO users (name, name_key, pw_hash, created_at, look, role) "
+                        "VALUES (?, ?, ?, ?, ?, ?)",
                         [name, name.lower(), pw_hash, time.time(),
-                         json.dumps(look) if look is not None else None])
+                         json.dumps(look) if look is not None else None, given])
             except sqlite3.IntegrityError as exc:
                 raise NameTaken(name) from exc
             return int(cur.lastrowid)
@@ -600,6 +871,36 @@ class Storage:
                 "GROUP BY m.sender_id", [user_id]).fetchall()
             return {int(sender): int(count) for sender, count in rows}
         return self.call(read)
+
+    # -- keeping order (the plain functions above, on the writer thread) ----------------
+    user_named = _on_writer(user_named)
+    role_of = _on_writer(role_of)
+    roles = _on_writer(roles)
+    set_role = _on_writer(set_role)
+    make_owner = _on_writer(make_owner)
+    ban = _on_writer(ban)
+    unban = _on_writer(unban)
+    active_ban = _on_writer(active_ban)
+    mute = _on_writer(mute)
+    unmute = _on_writer(unmute)
+    active_mute = _on_writer(active_mute)
+    add_audit = _on_writer(add_audit)
+    audit_log = _on_writer(audit_log)
+    block = _on_writer(block)
+    unblock = _on_writer(unblock)
+    blocked_by = _on_writer(blocked_by)
+    blockers_of = _on_writer(blockers_of)
+    invite = _on_writer(invite)
+    uninvite = _on_writer(uninvite)
+    invited = _on_writer(invited)
+    invites = _on_writer(invites)
+    retire_name = _on_writer(retire_name)
+    name_retired = _on_writer(name_retired)
+    delete_account = _on_writer(delete_account)
+    queue_admin = _on_writer(queue_admin)
+    take_admin_queue = _on_writer(take_admin_queue)
+    get_setting = _on_writer(get_setting)
+    set_setting = _on_writer(set_setting)
 
     def flush(self) -> None:
         """Wait until everything queued so far is written."""

@@ -36,8 +36,23 @@ PING = "ping"                # {t} -> ack {t, server_time}
 LOGOUT = "logout"            # {} end this session and revoke the token
 SET_LOOK = "set_look"        # a look object -> ack {ok, look}
 
+# Keeping order: the owner's and moderators' actions (see MOD_ACTIONS below).
+MOD_KICK = "mod_kick"            # {name, reason} -> ack {ok}
+MOD_MUTE = "mod_mute"            # {name, minutes, reason} -> ack {ok, until}
+MOD_UNMUTE = "mod_unmute"        # {name} -> ack {ok}
+MOD_BAN = "mod_ban"              # {name, minutes | null, reason} -> ack {ok, until}
+MOD_UNBAN = "mod_unban"          # {name} -> ack {ok}
+MOD_ANNOUNCE = "mod_announce"    # {text} -> ack {ok}
+MOD_LIST = "mod_list"            # {} -> ack {ok, players: [{id, name, role, map, x, y, since, address?}]}
+MOD_PROMOTE = "mod_promote"      # {name} -> ack {ok} (owner only)
+MOD_DEMOTE = "mod_demote"        # {name} -> ack {ok} (owner only)
+MOD_AUDIT = "mod_audit"          # {before_id?, limit?} -> ack {ok, entries, more} (owner only)
+MOD_SETTINGS = "mod_settings"    # {moderators_see_addresses?} -> ack {ok, settings} (owner only)
+MOD_EVENTS = frozenset({MOD_KICK, MOD_MUTE, MOD_UNMUTE, MOD_BAN, MOD_UNBAN, MOD_ANNOUNCE,
+                        MOD_LIST, MOD_PROMOTE, MOD_DEMOTE, MOD_AUDIT, MOD_SETTINGS})
+
 CLIENT_EVENTS = frozenset({JOIN, MOVE, DM_OPEN, DM_CLOSE, DM_SEND, DM_HISTORY,
-                           DIRECTORY, PING, LOGOUT, SET_LOOK})
+                           DIRECTORY, PING, LOGOUT, SET_LOOK}) | MOD_EVENTS
 
 # -- Socket.IO events: host -> client -------------------------------------------
 WELCOME = "welcome"              # answer to join: you, players, unread, world
@@ -54,6 +69,10 @@ SESSION_ENDED = "session_ended"  # {reason, message} just before the host discon
 LOOK_CHANGED = "look_changed"    # {id, name, look} another player changed their look
 MAP_CHANGED = "map_changed"      # {map, you, players} you walked through an exit to another map
 PLAYER_MAP = "player_map"        # {id, name, map} someone online is on another map now
+ANNOUNCEMENT = "announcement"    # {text, from, at} from the owner or a moderator, to everyone
+MUTED = "muted"                  # {until, reason} you may not send messages until then
+UNMUTED = "unmuted"              # {} your mute ended
+ROLE_CHANGED = "role_changed"    # {id, name, role} (and can, to the player concerned)
 
 # -- Error codes ---------------------------------------------------------------
 E_BAD_PAYLOAD = "bad_payload"
@@ -74,6 +93,12 @@ E_FORBIDDEN_HOST = "forbidden_host"
 E_FORBIDDEN = "forbidden"
 E_STORAGE_FULL = "storage_full"
 E_BAD_LOOK = "bad_look"
+E_UNKNOWN_PLAYER = "unknown_player"      # a moderator action names no account
+E_NOT_ON_OWNER = "not_on_owner"          # nobody acts on the owner
+E_NOT_ON_MODERATOR = "not_on_moderator"  # a moderator cannot act on another moderator
+E_NOT_ONLINE = "not_online"              # kick of a player who is not connected
+E_MUTED = "muted"                        # dm_send while muted (with until)
+E_BANNED = "banned"                      # login, connect or join of a banned account
 E_NOT_FOUND = "not_found"    # HTTP 404: no such endpoint, or no map bundle with that hash
 
 # Reasons in SESSION_ENDED.
@@ -82,6 +107,10 @@ END_LOGGED_OUT = "logged_out"
 END_FLOODING = "flooding"
 END_JOIN_TIMEOUT = "join_timeout"
 END_HOST_SHUTDOWN = "host_shutdown"  # the host is stopping; it may come back
+END_KICKED = "kicked"                # message: the reason; the player may come back
+END_BANNED = "banned"                # message: the reason; until (ms) or null for good
+END_ACCOUNT_DELETED = "account_deleted"
+END_PASSWORD_RESET = "password_reset"  # the owner or console set a new password
 
 # -- Connection limits: what the host allows any one connection ----------------
 # Packets of any kind (events, acks, junk) per second; extra ones are dropped
@@ -121,6 +150,36 @@ SAVE_INTERVAL_S = 0.5
 MISSED_MESSAGES_MAX = 500
 TOKEN_TTL_S = 24 * 3600
 TOKEN_MAX_CHARS = 512
+
+# -- Keeping order -------------------------------------------------------------
+ROLE_OWNER = "owner"
+ROLE_MODERATOR = "moderator"
+ROLE_PLAYER = "player"
+ROLES = (ROLE_OWNER, ROLE_MODERATOR, ROLE_PLAYER)
+# What each role may do: welcome.can and role_changed.can hold these names.
+MOD_ACTIONS = ("kick", "mute", "unmute", "ban", "unban", "announce", "list")
+OWNER_ACTIONS = MOD_ACTIONS + ("promote", "demote", "audit", "settings")
+MOD_REASON_MAX = 200              # characters in a kick/mute/ban reason
+ANNOUNCEMENT_TEXT_MAX = 300       # characters in an announcement
+# Durations are in minutes and may be fractional, down to MOD_SECONDS_MIN seconds.
+MOD_SECONDS_MIN = 1
+MUTE_MINUTES_MAX = 30 * 24 * 60   # a mute lasts 30 days at most
+BAN_MINUTES_MAX = 10 * 365 * 24 * 60  # a ban for longer is a ban for good (minutes: null)
+# Moderator actions (every mod_* event) allowed per account in MOD_WINDOW_S.
+MOD_ACTIONS_PER_WINDOW = 30
+MOD_WINDOW_S = 60.0
+AUDIT_PAGE_DEFAULT = 50
+AUDIT_PAGE_MAX = 200
+
+
+def can(role: str) -> list[str]:
+    """The actions a role may use (welcome.can)."""
+    if role == ROLE_OWNER:
+        return list(OWNER_ACTIONS)
+    if role == ROLE_MODERATOR:
+        return list(MOD_ACTIONS)
+    return []
+
 
 # -- Limits ------------------------------------------------------------------
 USERNAME_RE = re.compile(r"[A-Za-z0-9_-]{3,20}")  # always used with fullmatch
@@ -374,6 +433,88 @@ def parse_history(data: Any) -> HistoryRequest:
     return HistoryRequest(peer=peer, before_id=before, limit=limit or HISTORY_PAGE_DEFAULT)
 
 
+@dataclass(frozen=True)
+class ModRequest:
+    """A moderator action's payload: whom (name), for how long (minutes; None:
+    for good, bans only), why (reason), or an announcement's text."""
+
+    name: str | None = None
+    minutes: float | None = None
+    reason: str = ""
+    text: str = ""
+
+
+def clean_mod_text(value: Any, key: str, limit: int, required: bool) -> str:
+    """A reason or an announcement: the rules of DM text, with its own limit."""
+    if value is None and not required:
+        return ""
+    if isinstance(value, str) and not value.strip() and not required:
+        return ""
+    try:
+        text = clean_dm_text(value)
+    except ProtocolError as exc:
+        raise ProtocolError(exc.code, exc.message.replace("'text'", f"'{key}'")) from None
+    if len(text) > limit:
+        raise ProtocolError(E_BAD_PAYLOAD, f"'{key}' is longer than {limit} characters")
+    return text
+
+
+def _minutes(d: dict[str, Any], lo: float, hi: float, allow_null: bool) -> float | None:
+    if "minutes" not in d and not allow_null:
+        raise ProtocolError(E_BAD_PAYLOAD, "'minutes' is required")
+    value = d.get("minutes")
+    if value is None:
+        if allow_null:
+            return None
+        raise ProtocolError(E_BAD_PAYLOAD, "'minutes' must be a number")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ProtocolError(E_BAD_PAYLOAD,
+                            f"'minutes' must be a number, got {_type_name(value)}")
+    if not lo <= value <= hi:
+        raise ProtocolError(E_BAD_PAYLOAD, f"'minutes' must be between {lo:.4g} and {hi:g}")
+    return float(value)
+
+
+def parse_mod(event: str, data: Any) -> ModRequest:
+    """Check the payload of a ``mod_*`` event (not mod_audit/mod_settings)."""
+    if event in (MOD_KICK, MOD_MUTE, MOD_BAN):
+        fields = {"name", "reason"} | ({"minutes"} if event != MOD_KICK else set())
+        d = _require_dict(data, fields)
+        name = _username(d, "name")
+        minutes = None
+        if event == MOD_MUTE:
+            minutes = _minutes(d, MOD_SECONDS_MIN / 60, MUTE_MINUTES_MAX, allow_null=False)
+        elif event == MOD_BAN:
+            minutes = _minutes(d, MOD_SECONDS_MIN / 60, BAN_MINUTES_MAX, allow_null=True)
+        return ModRequest(name=name, minutes=minutes,
+                          reason=clean_mod_text(d.get("reason"), "reason", MOD_REASON_MAX,
+                                                required=False))
+    if event in (MOD_UNMUTE, MOD_UNBAN, MOD_PROMOTE, MOD_DEMOTE):
+        return ModRequest(name=_username(_require_dict(data, {"name"}), "name"))
+    if event == MOD_ANNOUNCE:
+        d = _require_dict(data, {"text"})
+        return ModRequest(text=clean_mod_text(d.get("text"), "text", ANNOUNCEMENT_TEXT_MAX,
+                                              required=True))
+    _require_dict(data, set())
+    return ModRequest()
+
+
+def parse_audit(data: Any) -> tuple[int | None, int]:
+    """mod_audit: (before_id, limit)."""
+    d = _require_dict(data, {"before_id", "limit"})
+    before = _int(d, "before_id", lo=1, hi=MAX_SEQ, required=False)
+    limit = _int(d, "limit", lo=1, hi=AUDIT_PAGE_MAX, required=False)
+    return before, limit or AUDIT_PAGE_DEFAULT
+
+
+def parse_settings(data: Any) -> dict[str, bool]:
+    """mod_settings: the settings to change (none: just read them)."""
+    d = _require_dict(data, {"moderators_see_addresses"})
+    if "moderators_see_addresses" in d and not isinstance(d["moderators_see_addresses"], bool):
+        raise ProtocolError(E_BAD_PAYLOAD, "'moderators_see_addresses' must be true or false")
+    return dict(d)
+
+
 def parse_join(data: Any) -> JoinRequest:
     d = _require_dict(data, {"last_dm_id"})
     return JoinRequest(last_dm_id=_int(d, "last_dm_id", lo=0, hi=MAX_SEQ, required=False))
@@ -575,7 +716,6 @@ BLOCK = "block"              # {name} -> ack {ok, name, blocked: true}
 UNBLOCK = "unblock"          # {name} -> ack {ok, name, blocked: false}
 CLIENT_EVENTS = CLIENT_EVENTS | {BLOCK, UNBLOCK}
 
-E_UNKNOWN_PLAYER = "unknown_player"
 E_NOT_DELIVERED = "not_delivered"        # dm_send to someone who blocked you
 E_BLOCKED = "blocked"                    # dm_send to someone you block
 E_CANNOT_BLOCK_SELF = "cannot_block_self"

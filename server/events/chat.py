@@ -78,6 +78,12 @@ def dm_send(ctx: HostContext, sid: str, player: LivePlayer, data: Any) -> dict:
     # Check the payload first: a broken one is answered with an error and
     # does not use up the sender's message allowance.
     request = P.parse_dm_send(data)
+    mute = ctx.moderation.muted(player.user_id)
+    if mute is not None:
+        until = round(mute.until * 1000.0)
+        ctx.sio.emit(P.ERROR, {**P.error_payload(P.E_MUTED, "you are muted", P.DM_SEND),
+                               "until": until}, to=sid)
+        return {"ok": False, "error": P.E_MUTED, "message": "you are muted", "until": until}
     peer_id = resolve_peer(ctx, player, request.to)
     now = ctx.guard.judged_time(sid)  # see ratelimit.Pace
     if not player.dms.allow(now):

@@ -28,7 +28,10 @@ def connect(ctx: HostContext, sid: str, environ: Any = None, auth: Any = None) -
     try:
         identity = ctx.accounts.verify_token(token)
     except AuthError as exc:
-        raise ConnectionRefusedError(f"{exc.code}: {exc.message}")
+        # A banned account's refusal also carries the ban as data:
+        # {error: "banned", reason, until}.
+        raise ConnectionRefusedError(f"{exc.code}: {exc.message}",
+                                     *([{"error": exc.code, **exc.extra}] if exc.extra else []))
     previous = ctx.world.by_uid.get(identity.user_id)
     earlier = [s for s, who in ctx.connections.items() if who.user_id == identity.user_id]
     ctx.connections[sid] = identity
@@ -60,6 +63,11 @@ def join(ctx: HostContext, sid: str, identity, data: Any) -> dict:
     if sid in ctx.joining_sids:
         raise P.ProtocolError(P.E_BAD_PAYLOAD, "already joining")
     uid = identity.user_id
+    ban = ctx.accounts.ban_of(uid)
+    if ban is not None:  # banned since this connection was accepted
+        ctx.end_session(sid, P.END_BANNED, ban.reason or "you are banned",
+                        until=None if ban.until is None else round(ban.until * 1000.0))
+        raise P.ProtocolError(P.E_BANNED, "this account is banned")
     if not _join_allowed(ctx.joins, uid, time.monotonic()):
         raise P.ProtocolError(P.E_RATE_LIMITED, f"more than {P.JOINS_MAX} joins in "
                               f"{P.JOIN_WINDOW_S:g} s for this account; wait a little")
@@ -95,6 +103,7 @@ def join(ctx: HostContext, sid: str, identity, data: Any) -> dict:
     player = ctx.world.place(identity.user_id, identity.name, sid, stored, time.monotonic(),
                              P.look_or_default(chosen, uid))
     player.blocked = blocked
+    player.role = ctx.moderation.role(uid)
     x, y = player.x, player.y
     here = ctx.world.maps[player.map]
     ctx.sio.enter_room(sid, WORLD_ROOM)
@@ -113,8 +122,13 @@ def join(ctx: HostContext, sid: str, identity, data: Any) -> dict:
         "map": ctx.world.describe(player.map),
         "tick_rate": ctx.config.tick_rate,
         "server_time": time.time() * 1000.0,
+        "can": P.can(player.role),
     }
     ctx.sio.emit(P.WELCOME, welcome, to=sid)
+    mute = ctx.moderation.muted(uid)
+    if mute is not None:
+        ctx.sio.emit(P.MUTED, {"until": round(mute.until * 1000.0), "reason": mute.reason},
+                     to=sid)
     ctx.transport.emit(P.PLAYER_JOINED, player.public(), WORLD_ROOM, skip_sid=sid)
     log.info("%s joined at (%.0f, %.0f) on %s", identity.name, x, y, player.map)
     return {"ok": True}
