@@ -4,6 +4,8 @@
     python host.py --host 0.0.0.0       # let others on your network join
     python host.py --map myworld/       # a world of several maps linked by exits
     python host.py --check-map my.tmx   # what the host finds in a map, then exit
+    python host.py --owner alice --invite-only   # alice runs it; only invited names register
+    python host.py admin --help         # keep order from the command line (host running or not)
 
 Players register and log in over HTTP, then play over Socket.IO.  Ctrl-C or
 SIGTERM saves every connected player's position before the host exits.
@@ -34,12 +36,24 @@ def _host_name(text: str) -> str:
     return text
 
 
+def _account_name(text: str) -> str:
+    """A valid account name, for --owner."""
+    from game.core import protocol as P
+
+    if not P.is_valid_username(text):
+        raise argparse.ArgumentTypeError(f"not a valid account name: {text!r}")
+    return text
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     from server.config import ASYNC_MODES, HostConfig, default_db_path
 
     defaults = HostConfig.__dataclass_fields__
     parser = argparse.ArgumentParser(
         description="Host a Pixel Commons world.",
+        epilog="Keeping order from the command line: python host.py admin --help "
+               "(list, kick, mute, ban, announce, promote, delete, reset-password, audit, "
+               "invites; works while the host runs or is stopped).",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to listen on; 0.0.0.0 lets other machines on your network join")
@@ -105,6 +119,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="let anyone read /api/stats (otherwise only with --stats-token)")
     parser.add_argument("--stats-token", default="", metavar="TOKEN",
                         help="/api/stats answers requests with 'Authorization: Bearer TOKEN'")
+    parser.add_argument("--owner", default=None, metavar="NAME", type=_account_name,
+                        help="the account that owns the world: it appoints moderators and may "
+                             "use every moderation action (default: the first account "
+                             "registered on the world)")
+    registration = parser.add_mutually_exclusive_group()
+    registration.add_argument("--invite-only", action="store_true",
+                              help="only names on the invite list may register (python host.py "
+                                   "admin invite NAME); others get 403 not_invited")
+    registration.add_argument("--no-registration", action="store_true",
+                              help="nobody may register (existing accounts still log in); "
+                                   "register gets 403 registration_closed")
+    # For tests: how long a deleted account's name stays retired (30 days).
+    parser.add_argument("--retired-name-seconds", type=float,
+                        default=defaults["retired_name_s"].default, help=argparse.SUPPRESS)
     parser.add_argument("--log-level", default="INFO",
                         choices=["DEBUG", "INFO", "WARNING", "ERROR"],
                         help="logging detail; DEBUG also shows the traceback of a failed start")
@@ -153,7 +181,9 @@ def _build(args: argparse.Namespace):
                         registrations_per_minute=args.registrations,
                         public_names=tuple(args.public_name),
                         trusted_proxies=tuple(args.trusted_proxy),
-                        public_stats=args.public_stats, stats_token=args.stats_token)
+                        public_stats=args.public_stats, stats_token=args.stats_token,
+                        owner=args.owner, registration=_registration(args),
+                        retired_name_s=args.retired_name_seconds)
     # Held for the host's whole life: a second host on this database refuses to start.
     db_lock = startup.prepare(config, new_key=args.new_key)
     host = create_host(config)
@@ -161,9 +191,22 @@ def _build(args: argparse.Namespace):
     return host
 
 
+def _registration(args: argparse.Namespace) -> str:
+    from game.core import protocol as P
+
+    if args.no_registration:
+        return P.REGISTRATION_CLOSED
+    return P.REGISTRATION_INVITE_ONLY if args.invite_only else P.REGISTRATION_OPEN
+
+
 def main(argv: list[str] | None = None) -> int:
     from server import startup
 
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["admin"]:
+        from server import admin
+
+        return admin.main(argv[1:])
     args = parse_args(argv)
     if args.check_map:
         from server import mapcheck

@@ -11,6 +11,7 @@ import secrets
 import time
 from collections import defaultdict, deque
 from dataclasses import dataclass
+from typing import Callable
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -19,7 +20,8 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from game.core import protocol as P
 
 from .runtime import Runtime
-from .storage import ROLE_OWNER, ROLE_PLAYER, NameTaken, Sanction, Storage, StorageFull
+from .storage import (ROLE_OWNER, ROLE_PLAYER, NameTaken, Sanction, Storage, StorageFull,
+                      UserRow)
 
 TOKEN_MAX_CHARS = 512
 HASHES_AT_ONCE = 1
@@ -32,6 +34,15 @@ STORAGE_FULL_MESSAGE = "the host's disk is full; try again later"
 LOGIN_QUEUE_MAX_S = 30.0
 LOGIN_QUEUE_POLL_S = 0.05
 _LOOK_RNG = random.SystemRandom()
+
+
+def password_hasher() -> PasswordHasher:
+    """argon2id with the library's recommended time and memory cost, in one
+    lane: with its default four lanes each hash runs four threads and takes
+    every core of a small machine for a moment, stalling the tick.  One lane
+    costs an attacker the same; older hashes are redone at login.  (``host.py
+    admin reset-password`` hashes with this too.)"""
+    return PasswordHasher(parallelism=HASH_LANES)
 
 
 class AuthError(Exception):
@@ -143,11 +154,7 @@ class Accounts:
         self.storage = storage
         self.runtime = runtime
         self.token_ttl_s = token_ttl_s
-        # argon2id with the library's recommended time and memory cost, in one
-        # lane: with its default four lanes each hash runs four threads and
-        # takes every core of a small machine for a moment, stalling the tick.
-        # One lane costs an attacker the same; older hashes are redone at login.
-        self._hasher = PasswordHasher(parallelism=HASH_LANES)
+        self._hasher = password_hasher()
         # One password hash at a time: each takes ~0.1 s of a core, and a burst
         # of logins running side by side starves the tick of CPU.  Logins queue
         # instead; the game keeps its rhythm.
@@ -203,11 +210,17 @@ class Accounts:
 
     # -- register / log in / log out ----------------------------------------------------
     def register(self, creds: P.Credentials, address: str = "?",
-                 look: P.Look | None = None) -> tuple[Identity, str]:
+                 look: P.Look | None = None,
+                 admit: Callable[[str], None] | None = None) -> tuple[Identity, str]:
+        """A new account and its session.  ``admit(name)`` (the host's
+        registration rules: closed, invite-only, retired names) raises
+        AuthError for a name the host does not take."""
         try:
             P.check_new_account(creds)
         except P.ProtocolError as exc:
             raise AuthError(exc.code, exc.message, 400) from exc
+        if admit is not None:
+            admit(creds.username)
         if self.user_id(creds.username) is not None:
             raise AuthError(P.E_NAME_TAKEN, "that username is taken", 409)
         if self.storage.full:
@@ -237,6 +250,16 @@ class Accounts:
         return self._new_session(uid, creds.username)
 
     def login(self, creds: P.Credentials, address: str) -> tuple[Identity, str]:
+        user = self.check_password(creds, address)
+        self.refuse_if_banned(user.id, 403)
+        if self._hasher.check_needs_rehash(user.pw_hash):
+            new_hash = self._hash_off_loop(self._hasher.hash, creds.password)
+            self.storage.update_password_hash(user.id, new_hash)
+        return self._new_session(user.id, user.name)
+
+    def check_password(self, creds: P.Credentials, address: str) -> UserRow:
+        """The account if the password is right, throttled like every login
+        (per account and per address); AuthError otherwise."""
         keys = [f"user:{creds.username.lower()}", f"addr:{address}"]
         # Counted as a failure now, refunded if the password is right.  An
         # attempt over the limit while earlier ones on the same keys are still
@@ -263,11 +286,7 @@ class Accounts:
             self.throttle.refund(keys, stamp)
         finally:
             self.throttle.decided(keys)
-        self.refuse_if_banned(user.id, 403)
-        if self._hasher.check_needs_rehash(user.pw_hash):
-            new_hash = self._hash_off_loop(self._hasher.hash, creds.password)
-            self.storage.update_password_hash(user.id, new_hash)
-        return self._new_session(user.id, user.name)
+        return user
 
     def _hash_off_loop(self, fn, *args):
         with self._hash_slots:

@@ -19,6 +19,7 @@ from .accounts import Accounts
 from .config import HostConfig, load_or_create_secret
 from .context import HostContext, log
 from .events import register_all
+from .host_admin import AdminQueue
 from .http_server import RequestBodies, RequestDeadlines, open_listener
 from .limits import ConnectionGuard
 from .live import LiveWorld
@@ -45,6 +46,7 @@ class Host:
     ticker: Ticker
     listener: socket.socket
     deadlines: RequestDeadlines
+    admin_queue: AdminQueue
 
     def serve(self) -> None:
         """Serve until Ctrl-C or SIGTERM, then save everyone and close."""
@@ -57,6 +59,7 @@ class Host:
         self.ctx.guard.start()
         sio.start_background_task(self.ctx.moderation.run, sio.sleep)
         sio.start_background_task(self.deadlines.run, sio.sleep)
+        self.admin_queue.start()  # host.py admin's commands, applied within a second
         port = self.listener.getsockname()[1]
         server = start_server(self.app, self.listener, cfg.async_mode, self.deadlines,
                               P.HTTP_IDLE_TIMEOUT_S)
@@ -94,6 +97,7 @@ class Host:
         ctx.guard.stop()
         ctx.moderation.stop()
         self.deadlines.stop()
+        self.admin_queue.stop()
         ctx.sio.emit(P.SESSION_ENDED, {"reason": P.END_HOST_SHUTDOWN,
                                        "message": "the host was stopped"})
         positions = ctx.world.all_places()
@@ -187,4 +191,4 @@ def create_host(config: HostConfig) -> Host:
         return jsonify({"error": code, "message": exc.description}), exc.code
 
     return Host(app=app, socketio=socketio, ctx=ctx, ticker=Ticker(ctx), listener=listener,
-                deadlines=RequestDeadlines())
+                deadlines=RequestDeadlines(), admin_queue=AdminQueue(ctx))

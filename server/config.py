@@ -70,6 +70,16 @@ class HostConfig:
     # Whether /api/stats answers everyone (otherwise only with stats_token).
     public_stats: bool = False
     stats_token: str = ""
+    # The owner's account name (--owner); None: the first account registered.
+    owner: str | None = None
+    # Who may register: "open", "invite_only" (names on the allow-list kept
+    # with ``host.py admin invite``) or "closed" (P.REGISTRATION_MODES).
+    registration: str = P.REGISTRATION_OPEN
+    # How long a deleted account's name stays retired (RETIRED_NAME_DAYS; the
+    # hidden --retired-name-seconds shortens it for tests).
+    retired_name_s: float = P.RETIRED_NAME_DAYS * 86400.0
+    # How often the host looks for changes written by ``host.py admin``.
+    admin_poll_s: float = 0.25
 
     def __post_init__(self) -> None:
         self.db_path = Path(self.db_path)
@@ -77,6 +87,8 @@ class HostConfig:
         self.map_path = self.map_paths[0]
         if self.async_mode not in ASYNC_MODES:
             raise SettingError(f"--async-mode must be one of {', '.join(ASYNC_MODES)}")
+        if self.registration not in P.REGISTRATION_MODES:
+            raise SettingError(f"registration must be one of {', '.join(P.REGISTRATION_MODES)}")
         if not 1.0 <= self.tick_rate <= 120.0:
             raise SettingError(f"--tick-rate {self.tick_rate:g} is out of range: give 1 to 120 Hz")
         self.allowed_origins = tuple(o.rstrip("/") for o in self.allowed_origins)

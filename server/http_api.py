@@ -13,6 +13,7 @@ from game.core import protocol as P
 
 from .accounts import AuthError
 from .context import HostContext
+from . import host_admin
 
 MAX_BODY_BYTES = P.HTTP_BODY_MAX_BYTES
 # A bundle is written in pieces this large, letting the rest of the host run
@@ -60,10 +61,27 @@ def blueprint(ctx: HostContext) -> Blueprint:
         address = ctx.config.client_address(request.environ)
 
         def attempt():
+            if ctx.config.registration == P.REGISTRATION_CLOSED:
+                raise AuthError(P.E_REGISTRATION_CLOSED,
+                                "this host takes no new accounts; ask its owner", 403)
             creds = credentials()
             return ctx.accounts.register(creds, address, P.parse_registration_look(
-                request.get_json(silent=True)))
+                request.get_json(silent=True)), admit=lambda name: host_admin.admit(ctx, name))
         return open_session(attempt, 201)
+
+    @api.post(P.HTTP_ACCOUNT_DELETE)
+    def delete_account():
+        """Delete one's own account, with its password (checked and throttled
+        like a login)."""
+        address = ctx.config.client_address(request.environ)
+        try:
+            user = ctx.accounts.check_password(credentials(), address)
+            host_admin.delete_account(ctx, user.id, user.name)
+        except P.ProtocolError as exc:
+            return error(exc.code, exc.message, 400)
+        except AuthError as exc:
+            return error(exc.code, exc.message, exc.status)
+        return jsonify({"ok": True}), 200
 
     @api.post(P.HTTP_LOGIN)
     def login():
@@ -89,6 +107,7 @@ def blueprint(ctx: HostContext) -> Blueprint:
         return jsonify({"ok": not full, "game": "pixel-commons", "protocol": P.PROTOCOL_VERSION,
                         "players_online": len(ctx.world),
                         "async_mode": ctx.config.async_mode,
+                        "registration": ctx.config.registration,
                         "storage": "full" if full else "ok",
                         "map": ctx.start_map.describe() if ctx.start_map else None,
                         "maps": [served.describe() for served in ctx.maps.values()]})

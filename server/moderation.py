@@ -41,7 +41,7 @@ log = logging.getLogger("server.moderation")
 
 CONSOLE_NAME = "console"
 SWEEP_S = 0.25                 # how often ended mutes and bans are looked for
-RETIRED_NAME_DAYS = 30         # a deleted account's name is free again after this
+RETIRED_NAME_DAYS = P.RETIRED_NAME_DAYS  # a deleted account's name is free again after this
 
 
 @dataclass(frozen=True)
@@ -337,10 +337,12 @@ class Moderation:
         if actor.user_id != uid and not actor.is_console:
             self._check_owner_on(actor, uid)
         now = time.time()
+        # RETIRED_NAME_DAYS, unless the host was started with another period.
+        cooling_s = getattr(self.ctx.config, "retired_name_s", RETIRED_NAME_DAYS * 86400.0)
 
         def write(db):
             S.delete_account(db, uid)
-            S.retire_name(db, name, now + RETIRED_NAME_DAYS * 86400.0)
+            S.retire_name(db, name, now + cooling_s)
             S.add_audit(db, actor.name, "delete_account", name, None, None, now)
         self._write(write)
         self._end(uid, P.END_ACCOUNT_DELETED, "this account was deleted")

@@ -683,12 +683,14 @@ class Storage:
             self._position_job_queued = False
         if not batch:
             return 0
-        rows = [(uid, x, y, at, on) for uid, (x, y, at, on) in batch.items()]
+        rows = [(uid, x, y, at, on, uid) for uid, (x, y, at, on) in batch.items()]
         try:
             with transaction(db):
+                # An account deleted while its player was online has no row
+                # to keep a position for: skipped, not a failed batch.
                 db.conn.executemany(
                     "INSERT INTO positions (user_id, x, y, updated_at, map) "
-                    "VALUES (?, ?, ?, ?, ?) "
+                    "SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM users WHERE id = ?) "
                     "ON CONFLICT(user_id) DO UPDATE SET x = excluded.x, y = excluded.y, "
                     "updated_at = excluded.updated_at, map = excluded.map", rows)
         except sqlite3.Error:

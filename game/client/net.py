@@ -22,7 +22,6 @@ import socketio
 from ..core import protocol as P
 
 HTTP_TIMEOUT_S = 10.0
-HTTP_ACCOUNT_DELETE = "/api/account/delete"  # docs/protocol.md, section 3
 # Events the host sends that are put on the queue as they arrive.
 SERVER_EVENTS = (P.WELCOME, P.PLAYER_JOINED, P.PLAYER_LEFT, P.SNAPSHOT, P.AREA, P.CORRECTION,
                  P.DM_MESSAGE, P.DM_UNREAD, P.DM_PRESENCE, P.ERROR, P.SESSION_ENDED,
@@ -126,7 +125,7 @@ class HostClient:
         """Delete the account for good (``POST /api/account/delete``); the host
         ends its sessions.  Raises HostError (``bad_credentials`` for a wrong
         password)."""
-        self._post(HTTP_ACCOUNT_DELETE, {"username": username, "password": password})
+        self._post(P.HTTP_ACCOUNT_DELETE, {"username": username, "password": password})
         self.session = None
 
     def _post(self, path: str, body: Any, token: str | None = None) -> dict:

@@ -23,6 +23,7 @@ HTTP_LOGOUT = "/api/logout"
 HTTP_HEALTH = "/api/health"
 HTTP_STATS = "/api/stats"
 HTTP_MAPS = "/api/maps"      # GET /api/maps/<hash>.zip: a map's bundle (see map_url)
+HTTP_ACCOUNT_DELETE = "/api/account/delete"  # {username, password} -> {ok}
 
 # -- Socket.IO events: client -> host -------------------------------------------
 JOIN = "join"                # enter the world after the connection is accepted
@@ -100,6 +101,19 @@ E_NOT_ONLINE = "not_online"              # kick of a player who is not connected
 E_MUTED = "muted"                        # dm_send while muted (with until)
 E_BANNED = "banned"                      # login, connect or join of a banned account
 E_NOT_FOUND = "not_found"    # HTTP 404: no such endpoint, or no map bundle with that hash
+E_REGISTRATION_CLOSED = "registration_closed"  # register on a host started with --no-registration
+E_NOT_INVITED = "not_invited"                  # register on --invite-only, name not invited
+E_NAME_RETIRED = "name_retired"                # the name of a deleted account, cooling off
+
+# Registration modes, in /api/health's "registration".
+REGISTRATION_OPEN = "open"
+REGISTRATION_INVITE_ONLY = "invite_only"
+REGISTRATION_CLOSED = "closed"
+REGISTRATION_MODES = (REGISTRATION_OPEN, REGISTRATION_INVITE_ONLY, REGISTRATION_CLOSED)
+# A deleted account's name can be registered again after this many days.
+RETIRED_NAME_DAYS = 30
+# The name shown for the other side of a conversation with a deleted account.
+DELETED_PLAYER_NAME = "deleted player"
 
 # Reasons in SESSION_ENDED.
 END_REPLACED = "logged_in_elsewhere"

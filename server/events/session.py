@@ -211,6 +211,7 @@ def _leave(ctx: HostContext, sid: str) -> None:
 
 def _public_message(ctx: HostContext, m: dict) -> dict:
     names = ctx.accounts.names
-    return {"id": m["id"], "from": names.get(m["sender_id"], "?"),
-            "to": names.get(m["recipient_id"], "?"), "text": m["text"],
+    # A deleted account's side of a message points at no account.
+    return {"id": m["id"], "from": names.get(m["sender_id"], P.DELETED_PLAYER_NAME),
+            "to": names.get(m["recipient_id"], P.DELETED_PLAYER_NAME), "text": m["text"],
             "sent_at": round(m["sent_at"] * 1000.0)}

@@ -23,14 +23,17 @@ from dataclasses import dataclass
 
 import pygame
 
+from game.core import protocol as P
+
 from .. import theme
 from ..app import Display, Scene, register_scene
 from ..net import HostError
+from .world import account_deleted_text
 from ..sound import MESSAGE
 
 MAIN, SETTINGS, DELETE = "main", "settings", "delete"
 # How long the host keeps a deleted account's name from others (the host's rule).
-RETIRED_NAME_DAYS = 30
+RETIRED_NAME_DAYS = P.RETIRED_NAME_DAYS
 PASSWORD_MAX = 128
 DELETE_TEXT_H = 96  # the delete page's explanation, above its rows
 PANEL_W = 400
@@ -222,9 +225,7 @@ class MenuScene(Scene):
         self.world.ended = True
         client.close()
         Display.set_caption()
-        self.app.replace(self.app.make(
-            "login", message=f"Your account {name} was deleted. The name stays reserved for "
-                             f"{RETIRED_NAME_DAYS} days."))
+        self.app.replace(self.app.make("login", message=account_deleted_text(name)))
 
     # -- input --------------------------------------------------------------------------
     def handle_event(self, event: pygame.event.Event) -> None:

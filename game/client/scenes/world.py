@@ -98,6 +98,12 @@ def load_graphics(services: dict):
     return services["tiles"], services["avatars"], services["names"]
 
 
+def account_deleted_text(name: str | None) -> str:
+    """What the login screen says after this account was deleted."""
+    return (f"Your account {name or ''} was deleted. Nobody else can take the name for "
+            f"{P.RETIRED_NAME_DAYS} days.").replace("account  was", "account was")
+
+
 @register_scene("world")
 class WorldScene(Scene):
     def __init__(self, client: net.HostClient, pending: list[net.NetEvent] | None = None):
@@ -487,6 +493,8 @@ class WorldScene(Scene):
             text = "You were logged out because this account logged in somewhere else."
         elif reason == P.END_LOGGED_OUT:
             text = "You logged out."
+        elif reason == P.END_ACCOUNT_DELETED:
+            text = account_deleted_text(self.me_name)
         elif reason == P.END_HOST_SHUTDOWN:
             # Not the end: the client waits for the host to come back.
             self.status.state = HOST_STOPPED

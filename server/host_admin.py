@@ -1,0 +1,163 @@
+"""The running host's side of ``host.py admin`` and of deleting accounts.
+
+While a host runs, ``host.py admin`` (``server.admin``) leaves its commands
+in ``admin_queue``.  ``AdminQueue`` here polls that queue off the tick (one
+small query every ``config.admin_poll_s``) and performs each command through
+``Moderation`` as the console: the change, its audit line, and the live side
+(ends connections, tells players, broadcasts).  It also writes who is online
+into the database every ``ONLINE_EVERY_S`` (the setting ``ONLINE_KEY``):
+that is how the command line knows a host is running and lists players.
+
+Registration rules (``--invite-only``, retired names) and an account
+deleting itself (``POST /api/account/delete``) live here too.
+"""
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from sqlite_utils import Database
+
+from game.core import protocol as P
+
+from . import storage as store
+from .accounts import AuthError
+from .context import HostContext, log
+from .moderation import CONSOLE, Actor
+
+# The online list the running host keeps in the settings table, how often it
+# is written, and how old it may be before the command line takes the host
+# for stopped (a host that crashed leaves its last list behind).
+ONLINE_KEY = "host_online"
+ONLINE_EVERY_S = 1.0
+ONLINE_STALE_S = 5.0
+
+
+# -- registration and deletion ---------------------------------------------------------
+def admit(ctx: HostContext, name: str) -> None:
+    """Raise AuthError when the host does not take a new account of this name:
+    not on the invite list of an --invite-only host (the --owner's own name
+    always is), or a deleted account's name still cooling off."""
+    config = ctx.config
+    owner = config.owner is not None and config.owner.lower() == name.lower()
+    now = time.time()
+
+    def read(db: Database) -> tuple[bool, float | None]:
+        return store.invited(db, name), store.name_retired(db, name, now)
+    invited, retired_until = ctx.storage.call(read)
+    if config.registration == P.REGISTRATION_INVITE_ONLY and not invited and not owner:
+        raise AuthError(P.E_NOT_INVITED, "this host takes new accounts by invitation only, and "
+                        "that name is not invited; ask the host's owner", 403)
+    if retired_until is not None:
+        error = AuthError(P.E_NAME_RETIRED, "that name belonged to a deleted account and is "
+                          "free again on " + time.strftime("%Y-%m-%d", time.gmtime(retired_until)),
+                          409)
+        error.extra = {"until": round(retired_until * 1000.0)}
+        raise error
+
+
+def delete_account(ctx: HostContext, user_id: int, name: str) -> None:
+    """An account deleting itself (``POST /api/account/delete``): through
+    ``Moderation.delete_account``, which ends its sessions and its live
+    connection and retires its name for ``config.retired_name_s``."""
+    actor = Actor(name, user_id, ctx.moderation.role(user_id))
+    ctx.moderation.delete_account(actor, name)
+
+
+# -- who is online, for the command line -----------------------------------------------
+def read_online(db: Database, now: float) -> list[dict] | None:
+    """The online list a running host wrote; None when no host runs."""
+    raw = store.get_setting(db, ONLINE_KEY)
+    try:
+        data = json.loads(raw) if raw else {}
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or now - float(data.get("at") or 0) > ONLINE_STALE_S:
+        return None
+    return list(data.get("players") or [])
+
+
+# -- the queue poller ------------------------------------------------------------------
+class AdminQueue:
+    """Applies what ``host.py admin`` queued, through ``Moderation`` as the
+    console, and keeps the online list fresh."""
+
+    def __init__(self, ctx: HostContext):
+        self.ctx = ctx
+        self.running = False
+        self.applied = 0
+
+    def start(self) -> None:
+        self.running = True
+        self.ctx.sio.start_background_task(self._run)
+
+    def stop(self) -> None:
+        """Stop polling and tell the command line that no host runs any more."""
+        if not self.running:
+            return
+        self.running = False
+        try:
+            self.ctx.storage.call(lambda db: store.set_setting(db, ONLINE_KEY, "{}"))
+        except Exception as exc:  # the database is going away anyway
+            log.warning("could not clear the online list: %s", exc)
+
+    def _run(self) -> None:
+        ctx = self.ctx
+        written_at = 0.0
+        while self.running:
+            try:
+                now = time.monotonic()
+                if now - written_at >= ONLINE_EVERY_S:
+                    written_at = now
+                    self._write_online()
+                for _id, action, args in ctx.storage.call(store.take_admin_queue):
+                    self.apply(action, args)
+            except Exception:
+                log.exception("admin queue: could not poll the database")
+            ctx.sio.sleep(ctx.config.admin_poll_s)
+
+    def _write_online(self) -> None:
+        text = json.dumps({"at": time.time(), "players": self.ctx.moderation.list(CONSOLE)})
+        if self.running:
+            self.ctx.storage.call(lambda db: store.set_setting(db, ONLINE_KEY, text))
+
+    def _end_sessions_after_reset(self, name: str) -> None:
+        """The password changed on disk (``host.py admin`` wrote it, with its
+        sessions revoked): end the account's live connections too."""
+        ctx = self.ctx
+        uid = ctx.accounts.user_id(name)
+        for sid, who in list(ctx.connections.items()):
+            if uid is not None and who.user_id == uid:
+                ctx.end_session(sid, P.END_PASSWORD_RESET, "your password was reset; log in again")
+
+    def apply(self, action: str, args: dict) -> None:
+        """Do one queued command as the console; a refusal (the player left
+        meanwhile, say) is logged, not raised."""
+        mod = self.ctx.moderation
+        name = args.get("name", "")
+        calls = {
+            "kick": lambda: mod.kick(CONSOLE, name, args.get("reason", "")),
+            "mute": lambda: mod.mute(CONSOLE, name, args["minutes"], args.get("reason", "")),
+            "unmute": lambda: mod.unmute(CONSOLE, name),
+            "ban": lambda: mod.ban(CONSOLE, name, args.get("minutes"), args.get("reason", "")),
+            "unban": lambda: mod.unban(CONSOLE, name),
+            "announce": lambda: mod.announce(CONSOLE, args["text"]),
+            "promote": lambda: mod.promote(CONSOLE, name),
+            "demote": lambda: mod.demote(CONSOLE, name),
+            "delete_account": lambda: mod.delete_account(CONSOLE, name),
+            "password_reset": lambda: self._end_sessions_after_reset(name),
+            "settings": lambda: mod.settings(CONSOLE, args.get("changes") or {}),
+        }
+        call = calls.get(action)
+        self.applied += 1
+        if call is None:
+            log.warning("admin queue: unknown command %r", action)
+            return
+        try:
+            call()
+            log.info("console: %s %s", action, name)
+        except P.ProtocolError as exc:
+            log.warning("console: %s %s refused: %s", action, name, exc.message)
+        except KeyError as exc:
+            log.warning("console: %s %s: missing %s", action, name, exc)
