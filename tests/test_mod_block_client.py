@@ -206,3 +206,19 @@ def test_an_empty_password_is_not_sent(game, world_host):
     menu = open_delete_page(game)
     game.key(pygame.K_RETURN)
     assert menu.delete_problem == "Type your password first." and not menu.deleting
+
+
+def test_the_right_click_menu_gets_block_and_unblock(wired):
+    panel = wired.panel
+    panel.on_net(P.WELCOME, {"you": {"id": 1, "name": "me"}, "players": [], "unread": {},
+                             "blocked": ["bob"]})
+    assert [label for label, _ in panel.block_items("me")] == []
+    (label, action), = panel.block_items("bob")
+    assert label == "Unblock"
+    wired.sent.clear()
+    action()
+    assert wired.sent == [(P.UNBLOCK, {"name": "bob"}, "bob")]
+    (label, action), = panel.block_items("carol")
+    assert label == "Block"
+    action()
+    assert wired.sent[-1] == (P.BLOCK, {"name": "carol"}, "carol")

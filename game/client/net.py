@@ -25,7 +25,12 @@ HTTP_TIMEOUT_S = 10.0
 # Events the host sends that are put on the queue as they arrive.
 SERVER_EVENTS = (P.WELCOME, P.PLAYER_JOINED, P.PLAYER_LEFT, P.SNAPSHOT, P.AREA, P.CORRECTION,
                  P.DM_MESSAGE, P.DM_UNREAD, P.DM_PRESENCE, P.ERROR, P.SESSION_ENDED,
-                 P.LOOK_CHANGED, P.MAP_CHANGED, P.PLAYER_MAP)
+                 P.LOOK_CHANGED, P.MAP_CHANGED, P.PLAYER_MAP,
+                 # Keeping order: roles, announcements, mutes (docs/protocol.md).
+                 P.ROLE_CHANGED, P.ANNOUNCEMENT, P.MUTED, P.UNMUTED)
+# Sessions the host ended for good: the client does not reconnect after these.
+FINAL_ENDS = (P.END_REPLACED, P.END_LOGGED_OUT, P.END_KICKED, P.END_BANNED,
+              P.END_ACCOUNT_DELETED, P.END_PASSWORD_RESET)
 # Kinds of NetEvent besides the server events above.
 CONNECTED = "connected"          # the socket is up (join is sent automatically)
 DISCONNECTED = "disconnected"    # data: {"reason": ..., "reconnecting": bool}
@@ -41,9 +46,11 @@ SHUTDOWN_RETRY_S = (1.0, 2.0, 4.0, 8.0, 15.0)
 class HostError(Exception):
     """The host refused a request, or could not be reached."""
 
-    def __init__(self, code: str, message: str, status: int | None = None):
+    def __init__(self, code: str, message: str, status: int | None = None,
+                 details: dict | None = None):
         super().__init__(message)
         self.code, self.message, self.status = code, message, status
+        self.details = details or {}  # the rest of the host's answer (a ban's "until")
 
 
 @dataclass(frozen=True)
@@ -79,6 +86,7 @@ class HostClient:
         self._ended = threading.Event()  # set when the host ended the session for good
         self.skipped: list[NetEvent] = []
         self._last_refusal: str | None = None
+        self._refusal_data: dict = {}  # a refusal's data, such as a ban's {error, reason, until}
         self._resume = False  # True once a welcome arrived: later joins resume
         self._reconnect = reconnect
         self.host_stopped = False  # the host said it was stopping; we retry politely
@@ -142,7 +150,7 @@ class HostClient:
         if not reply.ok:
             raise HostError(data.get("error", "http_error"),
                             data.get("message", f"host answered {reply.status_code}"),
-                            reply.status_code)
+                            reply.status_code, data if isinstance(data, dict) else {})
         return data
 
     # -- Socket.IO ------------------------------------------------------------------
@@ -157,12 +165,13 @@ class HostClient:
             raise HostError(P.E_AUTH_REQUIRED, "log in before connecting")
         self._ended.clear()
         self._last_refusal = None
+        self._refusal_data = {}
         try:
             self.sio.connect(self.server_url, auth=self._auth, transports=["websocket"],
                              wait_timeout=timeout)
         except socketio.exceptions.ConnectionError as exc:
             reason = self._last_refusal or _refusal_text(exc)
-            raise HostError("connect_failed", reason) from exc
+            raise HostError("connect_failed", reason, details=self._refusal_data) from exc
 
     def _auth(self) -> dict:
         return {"token": self.session.token if self.session else ""}
@@ -221,6 +230,10 @@ class HostClient:
         def connect_error(data: Any) -> None:
             message = data.get("message") if isinstance(data, dict) else str(data)
             self._last_refusal = message  # the host's own words, for connect() to raise
+            extra = data.get("data") if isinstance(data, dict) else None
+            if isinstance(extra, list) and extra:
+                extra = extra[0]
+            self._refusal_data = extra if isinstance(extra, dict) else {}
             self._put(CONNECT_FAILED, {"message": message})
 
         @sio.event
@@ -257,8 +270,8 @@ class HostClient:
             if isinstance(newest, int) and not isinstance(newest, bool):
                 self.last_dm_id = max(self.last_dm_id, newest)
             self._resume = True
-        elif kind == P.SESSION_ENDED and data.get("reason") in (P.END_REPLACED, P.END_LOGGED_OUT):
-            # Do not fight the other login by reconnecting.
+        elif kind == P.SESSION_ENDED and data.get("reason") in FINAL_ENDS:
+            # Do not fight the other login (or a kick, a ban) by reconnecting.
             self._ended.set()
             self.sio.reconnection = False
         elif kind == P.SESSION_ENDED and data.get("reason") == P.END_HOST_SHUTDOWN:
@@ -327,3 +340,14 @@ def probe(server_url: str, timeout: float = 1.0) -> bool:
         return reply.ok and reply.json().get("game") == "pixel-commons"
     except (requests.RequestException, ValueError):
         return False
+
+
+def registration(server_url: str, timeout: float = 2.0) -> str | None:
+    """Who may register on the host: "open", "invite_only" or "closed"
+    (``/api/health``); None when the host does not say."""
+    try:
+        reply = requests.get(normalise_url(server_url) + P.HTTP_HEALTH, timeout=timeout)
+        value = reply.json().get("registration") if reply.ok else None
+    except (requests.RequestException, ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) else None

@@ -17,15 +17,26 @@ import pygame
 import pygame_gui
 
 from game.core import protocol as P
-from game.client.net import HostClient, HostError, normalise_url
+from game.client.net import HostClient, HostError, normalise_url, registration
 
 from .. import theme
 from ..app import Scene, register_scene
+from ..widgets.announce import clock_time, from_ms
 
 CARD_W, CARD_H = 400, 450
 FIELD_H = 38
 LOOK_PANEL_W = 340
 LOOK_GAP = 20
+
+
+# Why registering failed, by the host's error code or its /api/health "registration".
+REGISTRATION_REFUSALS = {
+    P.E_REGISTRATION_CLOSED: "This host is not taking new players: registration is closed.",
+    P.E_NOT_INVITED: "This host is invite only, and that name is not on its list. "
+                     "Ask the host to invite you.",
+}
+REGISTRATION_STATES = {P.REGISTRATION_CLOSED: REGISTRATION_REFUSALS[P.E_REGISTRATION_CLOSED],
+                       P.REGISTRATION_INVITE_ONLY: REGISTRATION_REFUSALS[P.E_NOT_INVITED]}
 
 
 def describe_error(exc: HostError, server: str) -> str:
@@ -36,6 +47,17 @@ def describe_error(exc: HostError, server: str) -> str:
         return "That name is taken. Pick another, or Log in if it is yours."
     if exc.code == "unreachable":
         return f"Can't reach a host at {server}. Is it running, and is the address right?"
+    if P.E_BANNED in (exc.code, exc.details.get("error")):  # at login, or at connect
+        until = from_ms(exc.details.get("until"))
+        when = f"Banned until {clock_time(until)}" if until is not None else "Banned for good"
+        why = exc.details.get("reason", exc.message)
+        return f"{when}: {why}" if why else f"{when}."
+    if exc.code in REGISTRATION_REFUSALS:
+        return REGISTRATION_REFUSALS[exc.code]
+    if exc.code == P.E_NAME_RETIRED:
+        until = from_ms(exc.details.get("until"))
+        free = f" It is free again on {clock_time(until)}." if until is not None else ""
+        return f"That name belonged to an account that was deleted.{free}"
     if exc.code == "connect_failed":
         return f"The host refused to let you in: {exc.message}"
     return exc.message[:1].upper() + exc.message[1:] if exc.message else "The host said no."
@@ -211,7 +233,11 @@ class LoginScene(Scene):
             client.connect()
         except HostError as exc:
             client.close()
-            self._results.put(("error", describe_error(exc, normalise_url(server))))
+            text = describe_error(exc, normalise_url(server))
+            if registering and exc.status == 403 and exc.code not in REGISTRATION_REFUSALS:
+                # An older wording or none: the host's health says who may register.
+                text = REGISTRATION_STATES.get(registration(server) or "", text)
+            self._results.put(("error", text))
             return
         except Exception as exc:  # a malformed address, an unexpected answer
             client.close()

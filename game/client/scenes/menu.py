@@ -1,7 +1,8 @@
 """The in-game menu: Escape in the world opens it over the world, which keeps
 going underneath (other players move, messages arrive).
 
-Main page: Resume, Settings, Log out, Quit game.  Settings page: Display
+Main page: Resume, Settings, (for the owner and moderators: Announce…,
+Who is on…, which the world adds), Log out, Quit game.  Settings page: Display
 (window or fullscreen, also F11), Volume, Sound (on or muted), Your look
 (opens the look editor, also L in the world), Delete my account, Back.  The
 delete page asks for the password, says the deletion is for good (and that
@@ -98,13 +99,19 @@ class MenuScene(Scene):
 
     def items(self) -> list[Item]:
         if self.page == MAIN:
-            return [Item("resume", "Resume"), Item("settings", "Settings"),
-                    Item("logout", "Log out"), Item("quit", "Quit game")]
+            return [Item("resume", "Resume"), Item("settings", "Settings")] + \
+                self.world_items() + [Item("logout", "Log out"), Item("quit", "Quit game")]
         if self.page == DELETE:
             return [Item("password", "Password", "password", "•" * len(self.password)),
                     Item("confirm", "Deleting…" if self.deleting else "Delete for good"),
                     Item("back", "Cancel")]
         return self.settings_items() + [Item("delete", "Delete my account…"), Item("back", "Back")]
+
+    def world_items(self) -> list[Item]:
+        """Rows the world adds for this player: Announce… and Who is on… for
+        the owner and moderators (``WorldScene.menu_entries``)."""
+        entries = getattr(self.world, "menu_entries", None)
+        return [Item("world:" + key, label) for key, label in (entries() if entries else [])]
 
     def settings_items(self) -> list[Item]:
         """The rows of the settings page, top to bottom.  A new setting (such
@@ -137,6 +144,9 @@ class MenuScene(Scene):
             self.delete_account()
         elif key == "quit":
             self.app.running = False
+        elif key.startswith("world:"):  # the world's own (Announce…), over the world
+            self.app.pop()
+            self.world.menu_action(key[len("world:"):])
         elif key == "look":  # the look editor opens over the world, in place of the menu
             self.app.pop()
             self.world.open_look_editor()

@@ -27,6 +27,8 @@ from ..contacts import ContactBook, contacts_path
 from ..sprites import TagSpot, arrange_tags
 from ..widgets.chat import ChatPanel
 from ..widgets.minimap import Minimap
+from ..widgets.announce import role_mark
+from ..widgets.moderation import ModTools, ended_text
 from ..widgets.status import (HOST_STOPPED, JOINING, OFFLINE, ONLINE, RECONNECTING,
                               ConnectionIndicator)
 from ..widgets.toast import Toasts
@@ -149,6 +151,11 @@ class WorldScene(Scene):
         self.status = ConnectionIndicator()
         self.status.state = ONLINE if self.client.connected else JOINING
         self.toasts = Toasts()
+        # Roles, the owner's and moderators' tools, announcements, mutes.
+        self.mod = ModTools(self.client_request, self.toasts.add, self.chat.show_conversation,
+                            self.me_name)
+        self.chat.players_list.roles = self.mod.roles
+        self.mod.providers.append(self.chat.block_items)  # Block / Unblock on a player
         self.minimap = Minimap(self.tiles)
         from .look import LookEditor
 
@@ -204,6 +211,12 @@ class WorldScene(Scene):
         if self.look_editor.handle_event(event):
             self.held.clear()
             return
+        if self.mod.handle_event(event):
+            self.held.clear()
+            return
+        if event.type == pygame.MOUSEBUTTONDOWN and event.button == 3:
+            self.right_click(event.pos)
+            return
         if self.toasts.handle_event(event) or self.chat.handle_event(event):
             return
         typing = self.chat.typing
@@ -257,6 +270,33 @@ class WorldScene(Scene):
         if self.chat.typing:
             self.held.clear()  # keys type text now, the avatar stops
 
+    def right_click(self, pos: tuple[int, int]) -> None:
+        """The menu of actions on the player under the pointer: a name in the
+        players list, or an avatar in the world."""
+        bounds = self.app.surface.get_rect()
+        if self.chat.visible and self.chat.rect.collidepoint(pos):
+            if self.chat.list_rect.collidepoint(pos):
+                name = self.chat.players_list.name_at(pos, self.chat.search.get_text())
+                if name is not None:
+                    online = any(p["name"] == name and p["online"] for p in self.chat.players)
+                    self.held.clear()
+                    self.mod.open_for(name, pos, bounds, online)
+            return
+        name = self.avatar_at(pos)
+        if name is not None:
+            self.held.clear()
+            self.mod.open_for(name, pos, bounds, True)
+
+    def menu_entries(self) -> list[tuple[str, str]]:
+        """Rows the Escape menu adds for this player (Announce…, Who is on…)."""
+        return self.mod.menu_entries()
+
+    def menu_action(self, key: str) -> None:
+        if key == "announce":
+            self.mod.open_announce()
+        elif key == "who":
+            self.mod.open_who()
+
     def open_look_editor(self) -> None:
         """The "Your look" window (L, or a menu); once the world has welcomed us."""
         if self.me_look is not None:
@@ -293,6 +333,10 @@ class WorldScene(Scene):
         self.status.update(dt)
         self.look_editor.update(dt)
         self.toasts.update(dt)
+        self.mod.update(dt)
+        if self.mod.muted and self.chat.entry.is_focused:
+            self.chat.entry.unfocus()  # the box says until when instead
+            self.manager.set_focus_set(None)
         self.chat.update(dt)
         self.manager.update(dt)
 
@@ -303,7 +347,10 @@ class WorldScene(Scene):
             if isinstance(data.get("tag"), float):
                 self.status.set_ping((event.at - data["tag"]) * 1000.0)
             return
+        self.mod.note_refusal(kind, data)  # a message refused because we are muted
         if self.chat.on_net(kind, data):  # the chat's own events and answers
+            return
+        if self.mod.on_net(kind, data):  # roles, announcements, mutes, mod_* answers
             return
         handler = getattr(self, "on_" + kind, None)
         if handler is not None:
@@ -495,6 +542,8 @@ class WorldScene(Scene):
             text = "You logged out."
         elif reason == P.END_ACCOUNT_DELETED:
             text = account_deleted_text(self.me_name)
+        elif reason in (P.END_KICKED, P.END_BANNED):
+            text = ended_text(reason, data)
         elif reason == P.END_HOST_SHUTDOWN:
             # Not the end: the client waits for the host to come back.
             self.status.state = HOST_STOPPED
@@ -568,6 +617,9 @@ class WorldScene(Scene):
         self.chat.draw(surface)
         self.manager.draw_ui(surface)
         self.chat.draw_focus(surface)
+        if self.chat.visible and self.chat.peer is not None:
+            box = self.chat.entry.get_abs_rect().union(self.chat.send_button.get_abs_rect())
+            self.mod.draw_muted(surface, box)
         if self.predictor is not None:
             right = self.chat.rect.x if self.chat.visible else surface.get_width()
             me = self.predictor.drawn(alpha)
@@ -580,11 +632,14 @@ class WorldScene(Scene):
             view.width = self.chat.rect.x
         # Notices go top centre, below whatever of the status or the chat
         # button they would cover.
+        banner = self.mod.draw_banner(surface, view)
+        avoid = (status_rect, self.chat.toggle_button.get_abs_rect())
         self.toasts.draw(surface, (view.centerx, 12),
-                         avoid=(status_rect, self.chat.toggle_button.get_abs_rect()))
+                         avoid=avoid + ((banner,) if banner is not None else ()))
         if self.trip is not None:
             self._draw_trip(surface, view)
         self.look_editor.draw(surface)
+        self.mod.draw(surface, self.app.now)
 
     def _draw_trip(self, surface: pygame.Surface, view: pygame.Rect) -> None:
         """The world greyed out, and how much of the next map has arrived."""
@@ -637,12 +692,22 @@ class WorldScene(Scene):
         surface.blits(sprites, doreturn=False)
         # A crowd's tags: ours and the one under the mouse on top, the rest decluttered.
         self.tags_drawn = arrange_tags(spots)
-        return [(self.names.get(spot.name, spot.mine, alpha), spot.rect)
-                for spot, alpha in self.tags_drawn]
+        tags = []
+        for spot, alpha in self.tags_drawn:
+            tags.append((self.names.get(spot.name, spot.mine, alpha), spot.rect))
+            mark = role_mark(self.mod.roles.get(spot.name), alpha) if alpha else None
+            if mark is not None:  # the owner's and moderators' mark beside the name
+                tags.append((mark, mark.get_rect(midright=(spot.rect.x - 1, spot.rect.centery))))
+        return tags
 
     def _draw_hint(self, surface: pygame.Surface) -> None:
-        text = theme.font(13).render("WASD / arrows: walk    Tab or C: chat    click someone: talk"
-                                     "    M: map    L: look    Esc: menu", True, theme.INK)
+        keys = "WASD / arrows: walk    Tab or C: chat    click someone: talk{}    M: map    " \
+               "L: look    Esc: menu"
+        text = theme.font(13).render(keys.format(""), True, theme.INK)
+        room = surface.get_width() - 52 - (self.minimap.size[0] if self.minimap.visible else 0)
+        if self.mod.moderating:  # the owner's and moderators' menu, when it fits
+            longer = theme.font(13).render(keys.format("    right-click: act"), True, theme.INK)
+            text = longer if longer.get_width() + 24 <= room else text
         rect = pygame.Rect(12, surface.get_height() - 40, text.get_width() + 24, 28)
         surface.blit(theme.translucent(rect.size, theme.PANEL, 190, 14), rect)
         surface.blit(text, text.get_rect(center=rect.center))

@@ -352,6 +352,14 @@ class ChatPanel:
         self._sync_visibility()
 
     # -- actions ------------------------------------------------------------------------
+    def block_items(self, name: str) -> list[tuple[str, Callable[[], None]]]:
+        """Block or Unblock, for the right-click menu on a player (not on ourselves)."""
+        if name == self.me:
+            return []
+        if self.model.is_blocked(name):
+            return [("Unblock", lambda: self.set_block(name, False))]
+        return [("Block", lambda: self.set_block(name, True))]
+
     def set_block(self, name: str, block: bool) -> None:
         """Block (or unblock) ``name``; the list and conversation follow the host's answer."""
         self._ask(P.BLOCK if block else P.UNBLOCK, {"name": name}, name)

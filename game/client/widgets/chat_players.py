@@ -1,6 +1,6 @@
 """The chat panel's players list: who is online (and on which map, when it
 is not ours), the people we have talked to, and a badge with the unread count
-on each row.
+on each row, and a tag for the owner and the moderators.
 
 A view only: the rows come from ``ChatModel.listed`` (the search applied), and
 the panel places the list (``rect``) and opens the conversation clicked.
@@ -11,6 +11,7 @@ import pygame
 
 from .. import theme
 from ..chat_model import ChatModel
+from .announce import role_tag
 
 ROW_H = 30
 WHEEL_PX = 40
@@ -23,6 +24,7 @@ class PlayersList:
         self.model = model
         self.rect = pygame.Rect(0, 0, 0, 0)
         self.scroll = 0.0  # pixels scrolled down from the first row
+        self.roles: dict[str, str] = {}  # name -> "owner" / "moderator" (the scene's)
 
     def height(self, query: str, most: int) -> int:
         """The list's height for the rows shown: at least two rows, at most ``most``."""
@@ -73,8 +75,9 @@ class PlayersList:
             dot = theme.GOOD if player["online"] else OFFLINE_DOT
             pygame.draw.circle(surface, dot, (row.x + 14, row.centery), 5)
         colour = theme.INK if player["online"] and not stale else theme.MUTED
-        theme.draw_text(surface, player["name"], (row.x + 28, row.centery), 15, colour,
-                        anchor="midleft")
+        drawn = theme.draw_text(surface, player["name"], (row.x + 28, row.centery), 15, colour,
+                                anchor="midleft")
+        role_tag(surface, self.roles.get(player["name"]), (drawn.right + 6, row.centery + 1))
         count = self.model.unread.get(player["name"], 0)
         elsewhere = self.model.where(player["name"])
         if self.model.is_blocked(player["name"]):  # found with the search, or open
