@@ -37,6 +37,7 @@ MAIN, SETTINGS, DELETE = "main", "settings", "delete"
 RETIRED_NAME_DAYS = P.RETIRED_NAME_DAYS
 PASSWORD_MAX = 128
 DELETE_TEXT_H = 96  # the delete page's explanation, above its rows
+PROBLEM_H = 26      # and the line under its rows saying what went wrong
 PANEL_W = 400
 ROW_W, ROW_H, ROW_GAP = 340, 42, 10
 TITLE_H = 76
@@ -306,6 +307,8 @@ class MenuScene(Scene):
         count = len(self.items())
         top = TITLE_H + (DELETE_TEXT_H if self.page == DELETE else 0)
         height = top + count * ROW_H + (count - 1) * ROW_GAP + FOOTER_H
+        if self.page == DELETE:
+            height += PROBLEM_H  # room for the host's refusal above the hint
         panel = pygame.Rect(0, 0, PANEL_W + (60 if self.page == DELETE else 0), height)
         panel.center = (size[0] // 2, size[1] // 2)
         self.rects = [pygame.Rect(panel.centerx - ROW_W // 2, panel.y + top + i * (ROW_H + ROW_GAP),

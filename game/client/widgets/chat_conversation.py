@@ -145,8 +145,9 @@ class ConversationView:
             pygame.draw.circle(surface, colour, (head.x + 22, head.y + 18), 5)
         theme.draw_text(surface, model.peer, (head.x + 34, head.y + 6), 18, bold=True)
         if model.opening and self.shown():
-            theme.draw_text(surface, "updating…", (head.right - 14, head.y + 10), 12, theme.MUTED,
-                            anchor="topright")
+            # left of the Block button (ChatPanel places it at the header's right)
+            theme.draw_text(surface, "updating…", (head.right - 108, head.y + 10), 12,
+                            theme.MUTED, anchor="topright")
         theme.draw_text(surface, self.peer_status(), (head.x + 34, head.y + 30), 12,
                         theme.WARN if not connected else theme.MUTED)
         self._draw_messages(surface)
