@@ -37,7 +37,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from sqlite_utils import Database
 
-from game.core.protocol import conversation_key
+from game.core.protocol import ROLE_OWNER, ROLE_PLAYER, ROLES, conversation_key
 
 from .runtime import Runtime
 
@@ -203,8 +203,6 @@ def migrate(db: Database, upgraded: Callable[[int], None] = lambda version: None
 # savepoint inside a caller's: an action and its audit row commit together.
 # Times are seconds since the epoch.
 
-ROLE_OWNER, ROLE_MODERATOR, ROLE_PLAYER = "owner", "moderator", "player"
-ROLES = (ROLE_OWNER, ROLE_MODERATOR, ROLE_PLAYER)
 SETTING_MODERATORS_SEE_ADDRESSES = "moderators_see_addresses"
 
 

@@ -25,10 +25,10 @@ HTTP_TIMEOUT_S = 10.0
 # Events the host sends that are put on the queue as they arrive.
 SERVER_EVENTS = (P.WELCOME, P.PLAYER_JOINED, P.PLAYER_LEFT, P.SNAPSHOT, P.AREA, P.CORRECTION,
                  P.DM_MESSAGE, P.DM_UNREAD, P.DM_PRESENCE, P.ERROR, P.SESSION_ENDED,
-                 P.LOOK_CHANGED, P.MAP_CHANGED, P.PLAYER_MAP,
-                 # Keeping order: roles, announcements, mutes (docs/protocol.md).
-                 P.ROLE_CHANGED, P.ANNOUNCEMENT, P.MUTED, P.UNMUTED)
-# Sessions the host ended for good: the client does not reconnect after these.
+                 P.LOOK_CHANGED, P.MAP_CHANGED, P.PLAYER_MAP, P.ANNOUNCEMENT, P.MUTED,
+                 P.UNMUTED, P.ROLE_CHANGED)
+# Session ends after which the client does not reconnect on its own: another
+# login took over, or the host removed this player (the reason is shown).
 FINAL_ENDS = (P.END_REPLACED, P.END_LOGGED_OUT, P.END_KICKED, P.END_BANNED,
               P.END_ACCOUNT_DELETED, P.END_PASSWORD_RESET)
 # Kinds of NetEvent besides the server events above.
@@ -271,7 +271,7 @@ class HostClient:
                 self.last_dm_id = max(self.last_dm_id, newest)
             self._resume = True
         elif kind == P.SESSION_ENDED and data.get("reason") in FINAL_ENDS:
-            # Do not fight the other login (or a kick, a ban) by reconnecting.
+            # Do not fight the other login, or the moderator, by reconnecting.
             self._ended.set()
             self.sio.reconnection = False
         elif kind == P.SESSION_ENDED and data.get("reason") == P.END_HOST_SHUTDOWN:

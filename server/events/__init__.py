@@ -113,7 +113,8 @@ def refuse_over_limit(ctx: HostContext, player: Any, now: float, message: str,
 
 
 def _import_handlers() -> None:
-    from . import blocks, chat, looks, moderation, session, world  # noqa: F401  (each declares its handlers)
+    # Each module declares its handlers.
+    from . import blocks, chat, looks, moderation, session, world  # noqa: F401
 
 
 def register_all(ctx: HostContext) -> None:
