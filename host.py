@@ -122,7 +122,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--owner", default=None, metavar="NAME", type=_account_name,
                         help="the account that owns the world: it appoints moderators and may "
                              "use every moderation action (default: the first account "
-                             "registered on the world)")
+                             "registered on the world)%(default).0s")
     registration = parser.add_mutually_exclusive_group()
     registration.add_argument("--invite-only", action="store_true",
                               help="only names on the invite list may register (python host.py "

@@ -868,6 +868,8 @@ class Storage:
                 "SELECT m.sender_id, COUNT(*) FROM messages m "
                 "LEFT JOIN reads r ON r.user_id = m.recipient_id AND r.peer_id = m.sender_id "
                 "WHERE m.recipient_id = ? AND m.id > COALESCE(r.last_read_id, 0) "
+                # a deleted account's messages have no sender to count them under
+                "AND m.sender_id IS NOT NULL "
                 "GROUP BY m.sender_id", [user_id]).fetchall()
             return {int(sender): int(count) for sender, count in rows}
         return self.call(read)

@@ -160,7 +160,7 @@ def test_reset_password_revokes_sessions_and_changes_the_password(world, clients
     secret.write_text("a-brand-new-secret\n")
     result = admin(world.db_path, "reset-password", name, "--password-file", str(secret))
     assert result.returncode == 0, result.stderr
-    assert ended(alice)["reason"] == P.END_LOGGED_OUT
+    assert ended(alice)["reason"] == P.END_PASSWORD_RESET
     old = post(world.url, P.HTTP_LOGIN, {"username": name, "password": PASSWORD})
     assert old.status_code == 401
     assert post(world.url, P.HTTP_LOGIN, {"username": name,
@@ -200,7 +200,7 @@ def test_delete_my_account_end_to_end(world, clients):
     assert wait_until(lambda: post(world.url, P.HTTP_REGISTER,
                                    {"username": gone, "password": PASSWORD}).status_code == 201,
                       timeout=RETIRED_S + 5, interval=0.5)
-    assert f"{gone} delete {gone}" in admin(world.db_path, "audit").stdout
+    assert f"{gone} delete_account {gone}" in admin(world.db_path, "audit").stdout
 
 
 def test_admin_delete_ends_the_connection(world, clients):
