@@ -159,6 +159,13 @@ def test_an_announcement_reaches_the_other_player_and_a_mute_shows_in_their_box(
     right_click_on(pair, mine, bob)
     pick(pair, mine, "Unmute")
     pair.until(lambda: not theirs.mod.muted, what="the unmute")
+    # Who is on: both of us, with roles and (for the owner) addresses.
+    mine.menu_action("who")
+    pair.until(lambda: mine.mod.who is not None, what="the list")
+    listed = {p["name"]: p for p in mine.mod.who.players}
+    assert listed[owner]["role"] == "owner" and listed[bob]["role"] == "player"
+    assert listed[bob]["address"] == "127.0.0.1"
+    assert mine.mod.who.since(listed[bob]["since"]).endswith("(0 min)")
 
 
 def test_a_ban_ends_the_session_and_the_login_says_until_when(two):

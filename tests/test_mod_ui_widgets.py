@@ -237,7 +237,8 @@ def test_announce_from_the_escape_menu_and_the_banner_on_every_screen(world):
     key(pygame.K_RETURN)
     frames(1)
     assert client.requests[-1][:2] == ("mod_announce", {"text": "Server restarts at six"})
-    client.put("announcement", {"text": "Server restarts at six", "from": "me", "at": time.time() * 1000})
+    client.put("announcement", {"text": "Server restarts at six", "from": "me",
+                                "at": time.time() * 1000})
     frames(1)
     assert scene.mod.banner.showing == ("Server restarts at six", "me")
     frames(int(9 * 60))

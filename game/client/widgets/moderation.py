@@ -259,7 +259,8 @@ class ModTools:
                                      "of their screen.", "Announce",
                                      lambda text: self.send(MOD_ANNOUNCE, {"text": text},
                                                             "Announced."),
-                                     limit=P.ANNOUNCEMENT_TEXT_MAX, placeholder="What everyone should know",
+                                     limit=P.ANNOUNCEMENT_TEXT_MAX,
+                                     placeholder="What everyone should know",
                                      required=True)
 
     def open_who(self) -> None:
