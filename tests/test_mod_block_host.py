@@ -182,3 +182,19 @@ def test_the_block_limit_is_documented():
     from pathlib import Path
     doc = (Path(__file__).resolve().parent.parent / "docs" / "protocol.md").read_text()
     assert f"`BLOCKS_MAX` = {P.BLOCKS_MAX}" in doc
+
+
+def test_blocking_more_than_the_limit_is_refused(players, world_host):
+    import sqlite3
+    import time as _time
+    a, b = players(join=False), players()
+    # BLOCKS_MAX stored blocks (of ids no account has) before A joins.
+    with sqlite3.connect(world_host.db_path, timeout=30) as db:
+        db.executemany("INSERT INTO blocks (user_id, blocked_id, at) VALUES (?, ?, ?)",
+                       [(a.session.user_id, 50_000_000 + i, _time.time())
+                        for i in range(P.BLOCKS_MAX)])
+    a.connect()
+    assert a.wait_for(P.WELCOME).data["blocked"] == []  # no such players to name
+    refused = a.call(P.BLOCK, {"name": b.session.name})
+    assert refused["error"] == P.E_TOO_MANY_BLOCKS and str(P.BLOCKS_MAX) in refused["message"]
+    assert dm(b, a.session.name, "still arrives")["ok"]
