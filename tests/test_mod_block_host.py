@@ -8,13 +8,14 @@ unblocking brings back what was stored before the block.
 """
 from __future__ import annotations
 
-import pytest
+import sqlite3
+import time
 
 from game.core import protocol as P
+from game.client.net import HostClient
 
 from .conftest import (PASSWORD, db_rows, seen_events, start_world_host, stop_cleanly,
-                       unique_name, wait_until)
-from game.client.net import HostClient
+                       unique_name)
 
 
 def dm(client: HostClient, to: str, text: str) -> dict:
@@ -185,13 +186,11 @@ def test_the_block_limit_is_documented():
 
 
 def test_blocking_more_than_the_limit_is_refused(players, world_host):
-    import sqlite3
-    import time as _time
     a, b = players(join=False), players()
     # BLOCKS_MAX stored blocks (of ids no account has) before A joins.
     with sqlite3.connect(world_host.db_path, timeout=30) as db:
         db.executemany("INSERT INTO blocks (user_id, blocked_id, at) VALUES (?, ?, ?)",
-                       [(a.session.user_id, 50_000_000 + i, _time.time())
+                       [(a.session.user_id, 50_000_000 + i, time.time())
                         for i in range(P.BLOCKS_MAX)])
     a.connect()
     assert a.wait_for(P.WELCOME).data["blocked"] == []  # no such players to name
