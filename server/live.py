@@ -84,6 +84,8 @@ class LivePlayer:
     arrival: tuple[float, float] | None = None
     last_seq: int = -1
     open_peers: set[int] = field(default_factory=set)
+    # The accounts this player blocks (loaded at join; see events/blocks.py).
+    blocked: set[int] = field(default_factory=set)
     moves: SlidingWindow = field(default_factory=lambda: SlidingWindow(P.MOVES_PER_SECOND, 1.0))
     dms: SlidingWindow = field(default_factory=lambda: SlidingWindow(P.DMS_PER_WINDOW, P.DM_WINDOW_S))
     strikes: Strikes = field(default_factory=lambda: Strikes(300, 10.0))

@@ -96,7 +96,7 @@ def test_settings_change_at_once_and_are_saved(world):
     h.key(pygame.K_DOWN)
     h.key(pygame.K_RETURN)  # Settings
     menu = h.app.scene
-    assert [i.key for i in menu.items()] == ["display", "volume", "mute", "look", "back"]
+    assert [i.key for i in menu.items()] == ["display", "volume", "mute", "look", "delete", "back"]
     h.key(pygame.K_RETURN)  # Display: Window -> Fullscreen
     assert h.display.fullscreen and Settings.load(h.settings_path).fullscreen
     assert h.app.surface.get_size() == pygame.display.get_surface().get_size()

@@ -61,7 +61,7 @@ def test_a_player_gets_message_only_and_no_moderation(world):
     click(avatar_point(scene, "bob"), button=3)
     frames(1)
     assert scene.mod.menu.is_open and scene.mod.menu.title == "bob"
-    assert labels(scene) == ["Message"]
+    assert labels(scene) == ["Message", "Block"]  # Block: the chat panel's item
     assert scene.mod.menu_entries() == []
 
 
@@ -73,10 +73,10 @@ def test_a_moderator_gets_kick_mute_ban_but_not_on_the_owner_or_a_moderator(worl
     assert labels(scene) == []  # nothing open yet
     mod = scene.mod
     assert [i.label for i in mod.items_for("bob")] == [
-        "Message", "Kick…", "Mute 10 min…", "Mute 1 hour…", "Mute 1 day…", "Unmute",
+        "Message", "Block", "Kick…", "Mute 10 min…", "Mute 1 hour…", "Mute 1 day…", "Unmute",
         "Ban 1 day…", "Ban 1 week…", "Ban for good…"]
-    assert [i.label for i in mod.items_for("olga")] == ["Message"]
-    assert [i.label for i in mod.items_for("mia")] == ["Message"]
+    assert [i.label for i in mod.items_for("olga")] == ["Message", "Block"]
+    assert [i.label for i in mod.items_for("mia")] == ["Message", "Block"]
     # Someone offline (from the list of people we talked to): no kick, but unban.
     offline = [i.label for i in mod.items_for("gone", online=False)]
     assert "Kick…" not in offline and "Unban" in offline
@@ -103,6 +103,7 @@ def test_other_parts_add_items_through_providers(world):
     welcome(client, scene, "player", [], [("bob", "player")])
     frames(2)
     hits = []
+    scene.mod.providers[:] = []  # only this test's own
     scene.mod.providers.append(lambda name: [("Block", lambda: hits.append(name))])
     click(avatar_point(scene, "bob"), button=3)
     frames(1)
@@ -191,7 +192,7 @@ def test_escape_cancels_the_reason_dialog(world):
     scene, client, frames, _ = world
     welcome(client, scene, "moderator", MOD_CAN, [("bob", "player")])
     frames(2)
-    scene.mod.items_for("bob")[2].action()  # Mute 10 min…
+    scene.mod.items_for("bob")[3].action()  # Mute 10 min…
     assert scene.mod.dialog.title == "Mute bob for 10 min?"
     typed("x")
     key(pygame.K_ESCAPE)

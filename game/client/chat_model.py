@@ -52,6 +52,7 @@ class Outgoing:
     retry_at: float = 0.0  # waiting: when it goes out by itself
     uncertain: bool = False  # the connection dropped before the host answered
     newest_id: int = 0     # the newest message id known when it was sent
+    not_delivered: bool = False  # refused: the recipient blocks us (the host says no more)
 
 
 class ChatModel:
@@ -63,6 +64,9 @@ class ChatModel:
         self.my_map: str | None = None
         self.talked: set[str] = set()  # people with messages to or from us
         self.unread: dict[str, int] = {}
+        # The players we block: left out of the list (a search finds them, to
+        # unblock), their messages never counted or shown.
+        self.blocked: set[str] = set()
         self.connected = False  # joined: requests can go out
         # The open conversation.
         self.peer: str | None = None
@@ -86,6 +90,8 @@ class ChatModel:
         self.players = [{"name": p["name"], "online": bool(p.get("online"))}
                         for p in players if isinstance(p, dict) and isinstance(p.get("name"), str)
                         and p["name"] != self.me]
+        self.blocked = {p["name"] for p in players if isinstance(p, dict)
+                        and isinstance(p.get("name"), str) and p.get("blocked") is True}
         self.maps = {p["name"]: p["map"] for p in players if isinstance(p, dict)
                      and p.get("online") and isinstance(p.get("name"), str)
                      and isinstance(p.get("map"), str)}
@@ -141,10 +147,28 @@ class ChatModel:
         query = query.strip().lower()
         if query:
             return [p for p in self.players if query in p["name"].lower()]
-        online = [p for p in self.players if p["online"]]
-        talked = [p for p in self.players if not p["online"] and
+        shown = [p for p in self.players if p["name"] not in self.blocked or p["name"] == self.peer]
+        online = [p for p in shown if p["online"]]
+        talked = [p for p in shown if not p["online"] and
                   (p["name"] in self.talked or p["name"] == self.peer or p["name"] in self.unread)]
         return online + talked
+
+    def is_blocked(self, name: str | None) -> bool:
+        return name in self.blocked
+
+    def set_blocked(self, names, blocked: bool | None = None) -> None:
+        """The names we block (the welcome's list), or one name blocked or not."""
+        if blocked is None:
+            self.blocked = {n for n in names or [] if isinstance(n, str)}
+            changed = self.blocked
+        else:
+            changed = {names}
+            if blocked:
+                self.blocked.add(names)
+            else:
+                self.blocked.discard(names)
+        for name in changed & self.blocked:
+            self.unread.pop(name, None)
 
     def hidden_count(self, query: str = "") -> int:
         """Players left out of the list (found with the search box)."""
@@ -156,12 +180,15 @@ class ChatModel:
 
     def set_unread_counts(self, counts: dict) -> None:
         self.unread = {name: int(n) for name, n in counts.items()
-                       if isinstance(n, int) and n > 0 and name != self.peer}
+                       if isinstance(n, int) and n > 0 and name != self.peer
+                       and name not in self.blocked}
         for name in self.unread:
             self._know(name)
 
     def on_unread(self, peer: str, count: int, showing: bool) -> bool:
         """A message in a closed conversation; False when that conversation is on screen."""
+        if peer in self.blocked:
+            return False
         self._know(peer, online=True)
         if peer == self.peer and showing:
             return False
@@ -171,7 +198,7 @@ class ChatModel:
     def on_message(self, message: dict) -> None:
         """A message in a conversation we have open (ours or theirs)."""
         peer = message.get("from") if message.get("from") != self.me else message.get("to")
-        if not isinstance(peer, str):
+        if not isinstance(peer, str) or message.get("from") in self.blocked:
             return
         self._know(peer)
         if peer != self.peer:
@@ -203,7 +230,7 @@ class ChatModel:
     def on_presence(self, peer: str, state: str, at: float) -> None:
         """The other player came into or left the conversation.  Comings and goings
         in a row share one line, which tells the latest."""
-        if peer != self.peer:
+        if peer != self.peer or peer in self.blocked:
             return
         self.peer_here = state == "entered"
         if state == "entered":
@@ -314,6 +341,7 @@ class ChatModel:
         for item in self.outbox:
             if item.local_id == local_id and item.state == FAILED:
                 item.state, item.reason, item.retry_at = PENDING, "", 0.0
+                item.not_delivered = False
                 return True
         return False
 
@@ -369,6 +397,10 @@ class ChatModel:
             item.reason = str(reply.get("message") or "the host is limiting messages")
         elif error == P.E_NOT_JOINED:
             item.state = PENDING  # goes out once the join is through
+        elif error == P.E_NOT_DELIVERED:
+            item.state = FAILED
+            item.not_delivered = True
+            item.reason = "not delivered"
         else:
             item.state = FAILED
             item.reason = str(reply.get("message") or error or "the host did not take it")

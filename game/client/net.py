@@ -129,6 +129,13 @@ class HostClient:
                 self.session = None
         self.close()
 
+    def delete_account(self, username: str, password: str) -> None:
+        """Delete the account for good (``POST /api/account/delete``); the host
+        ends its sessions.  Raises HostError (``bad_credentials`` for a wrong
+        password)."""
+        self._post(P.HTTP_ACCOUNT_DELETE, {"username": username, "password": password})
+        self.session = None
+
     def _post(self, path: str, body: Any, token: str | None = None) -> dict:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         try:

@@ -723,3 +723,26 @@ def look_or_default(data: Any, player_id: int) -> Look:
         return parse_look(data)
     except ProtocolError:
         return default_look(player_id)
+
+
+# -- Blocking (see docs/protocol.md, "Blocking") ----------------------------------
+BLOCK = "block"              # {name} -> ack {ok, name, blocked: true}
+UNBLOCK = "unblock"          # {name} -> ack {ok, name, blocked: false}
+CLIENT_EVENTS = CLIENT_EVENTS | {BLOCK, UNBLOCK}
+
+E_NOT_DELIVERED = "not_delivered"        # dm_send to someone who blocked you
+E_BLOCKED = "blocked"                    # dm_send to someone you block
+E_CANNOT_BLOCK_SELF = "cannot_block_self"
+E_TOO_MANY_BLOCKS = "too_many_blocks"
+
+BLOCKS_MAX = 500  # players one account may block at once
+
+
+@dataclass(frozen=True)
+class NameRef:
+    name: str
+
+
+def parse_name(data: Any) -> NameRef:
+    d = _require_dict(data, {"name"})
+    return NameRef(name=_username(d, "name"))

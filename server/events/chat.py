@@ -13,9 +13,11 @@ from ..context import HostContext
 from ..live import LivePlayer, conversation_room, user_room
 from ..storage import StorageFull
 from . import BESIDE, guarded, on, refuse_over_limit
+from .blocks import blocks
 from .session import _public_message
 
 STORAGE_FULL_MESSAGE = "the host's disk is full; message not sent"
+NOT_DELIVERED_MESSAGE = "the message could not be delivered"
 
 
 def resolve_peer(ctx: HostContext, player: LivePlayer, name: str) -> int:
@@ -32,22 +34,28 @@ def resolve_peer(ctx: HostContext, player: LivePlayer, name: str) -> int:
 @guarded(P.DM_OPEN)
 def dm_open(ctx: HostContext, sid: str, player: LivePlayer, data: Any) -> dict:
     peer_id = resolve_peer(ctx, player, P.parse_peer(data).peer)
-    messages, has_more = ctx.storage.history(player.user_id, peer_id, None,
-                                             P.HISTORY_PAGE_DEFAULT)
+    # A conversation with someone you block shows nothing (and marks nothing
+    # read, so unblocking brings it all back as it was).
+    hidden = peer_id in player.blocked
+    messages, has_more = ([], False) if hidden else ctx.storage.history(
+        player.user_id, peer_id, None, P.HISTORY_PAGE_DEFAULT)
     if ctx.world.by_sid.get(sid) is not player:
         return {"ok": False, "error": P.E_NOT_JOINED, "message": "left the world"}
     ctx.sio.enter_room(sid, conversation_room(player.user_id, peer_id))
     newly_open = peer_id not in player.open_peers
     player.open_peers.add(peer_id)
-    ctx.storage.mark_read(player.user_id, peer_id, messages[-1]["id"] if messages else None)
+    if not hidden:
+        ctx.storage.mark_read(player.user_id, peer_id, messages[-1]["id"] if messages else None)
     peer = ctx.world.by_uid.get(peer_id)
-    if newly_open:
+    # Either side blocking the other: neither hears the other come or go.
+    apart = hidden or (peer is not None and player.user_id in peer.blocked)
+    if newly_open and not apart:
         ctx.sio.emit(P.DM_PRESENCE, {"peer": player.name, "state": "entered"},
                      to=user_room(peer_id))
     return {"ok": True, "peer": ctx.accounts.names[peer_id],
             "messages": [_public_message(ctx, m) for m in messages], "has_more": has_more,
             "peer_online": peer is not None,
-            "peer_present": peer is not None and player.user_id in peer.open_peers}
+            "peer_present": peer is not None and not apart and player.user_id in peer.open_peers}
 
 
 @on(P.DM_CLOSE)
@@ -58,7 +66,9 @@ def dm_close(ctx: HostContext, sid: str, player: LivePlayer, data: Any) -> dict:
         raise P.ProtocolError(P.E_NOT_OPEN, "that conversation is not open")
     player.open_peers.discard(peer_id)
     ctx.sio.leave_room(sid, conversation_room(player.user_id, peer_id))
-    ctx.sio.emit(P.DM_PRESENCE, {"peer": player.name, "state": "left"}, to=user_room(peer_id))
+    peer = ctx.world.by_uid.get(peer_id)
+    if peer is not None and player.user_id not in peer.blocked and peer_id not in player.blocked:
+        ctx.sio.emit(P.DM_PRESENCE, {"peer": player.name, "state": "left"}, to=user_room(peer_id))
     return {"ok": True}
 
 
@@ -79,6 +89,12 @@ def dm_send(ctx: HostContext, sid: str, player: LivePlayer, data: Any) -> dict:
     if not player.dms.allow(now):
         return refuse_over_limit(ctx, player, now, f"more than {P.DMS_PER_WINDOW} messages in "
                                  f"{P.DM_WINDOW_S:g} s; message not sent", P.DM_SEND)
+    if peer_id in player.blocked:
+        raise P.ProtocolError(P.E_BLOCKED, f"you block {ctx.accounts.names.get(peer_id, request.to)}"
+                              "; unblock them to send a message")
+    if blocks(ctx, peer_id, player.user_id):
+        # Nothing is stored and nobody else hears of it; the sender learns no more.
+        raise P.ProtocolError(P.E_NOT_DELIVERED, NOT_DELIVERED_MESSAGE)
     if ctx.storage.full:
         raise P.ProtocolError(P.E_STORAGE_FULL, STORAGE_FULL_MESSAGE)
     try:
@@ -101,8 +117,11 @@ def dm_send(ctx: HostContext, sid: str, player: LivePlayer, data: Any) -> dict:
 def dm_history(ctx: HostContext, sid: str, player: LivePlayer, data: Any) -> dict:
     request = P.parse_history(data)
     peer_id = resolve_peer(ctx, player, request.peer)
-    messages, has_more = ctx.storage.history(player.user_id, peer_id, request.before_id,
-                                             request.limit)
+    if peer_id in player.blocked:
+        messages, has_more = [], False
+    else:
+        messages, has_more = ctx.storage.history(player.user_id, peer_id, request.before_id,
+                                                 request.limit)
     return {"ok": True, "peer": ctx.accounts.names[peer_id],
             "messages": [_public_message(ctx, m) for m in messages], "has_more": has_more}
 

@@ -85,6 +85,7 @@ def join(ctx: HostContext, sid: str, identity, data: Any) -> dict:
         if request.last_dm_id is not None:
             missed = ctx.storage.messages_for(uid, request.last_dm_id, MISSED_MESSAGES_MAX)
         newest_dm_id = ctx.storage.newest_message_id_to(uid)
+        blocked = set(ctx.storage.blocked_by(uid))
     finally:
         ctx.joining_sids.discard(sid)
         if ctx.joining.get(uid) is held:
@@ -94,10 +95,14 @@ def join(ctx: HostContext, sid: str, identity, data: Any) -> dict:
     after = missed[-1]["id"] if missed else (request.last_dm_id or 0)
     missed.extend(m for m in held if m["id"] > after)
     missed.sort(key=lambda m: m["id"])
+    # Nothing from the players this one blocks (see events/blocks.py).
+    missed = [m for m in missed if m["sender_id"] not in blocked]
+    unread = {peer: n for peer, n in unread.items() if peer not in blocked}
     ctx.replayed[uid] = {m["id"] for m in missed}
     others = [p.public() for p in ctx.world.by_uid.values()]
     player = ctx.world.place(identity.user_id, identity.name, sid, stored, time.monotonic(),
                              P.look_or_default(chosen, uid))
+    player.blocked = blocked
     player.role = ctx.moderation.role(uid)
     x, y = player.x, player.y
     here = ctx.world.maps[player.map]
@@ -111,6 +116,7 @@ def join(ctx: HostContext, sid: str, identity, data: Any) -> dict:
         "unread": {names[uid]: n for uid, n in unread.items() if uid in names},
         "missed_messages": [_public_message(ctx, m) for m in missed],
         "last_dm_id": max([newest_dm_id] + [m["id"] for m in missed]),
+        "blocked": sorted((names[b] for b in blocked if b in names), key=str.lower),
         "world": {"width": here.width_px, "height": here.height_px,
                   "tile_size": here.tile_size, "speed": player.budget.speed},
         "map": ctx.world.describe(player.map),
@@ -140,6 +146,8 @@ def ping(ctx: HostContext, sid: str, identity, data: Any) -> dict:
 def directory(ctx: HostContext, sid: str, identity, data: Any) -> dict:
     P.parse_empty(data)
     online = ctx.world.by_uid
+    me = online.get(identity.user_id)
+    blocked = me.blocked if me is not None else set(ctx.storage.blocked_by(identity.user_id))
     players = []
     for uid, name in ctx.accounts.names.items():
         here = online.get(uid) if uid != identity.user_id else None
@@ -147,6 +155,10 @@ def directory(ctx: HostContext, sid: str, identity, data: Any) -> dict:
             players.append({"name": name, "online": True, "map": here.map})
         elif uid != identity.user_id:
             players.append({"name": name, "online": False})
+        else:
+            continue
+        if uid in blocked:
+            players[-1]["blocked"] = True
     players.sort(key=lambda p: (not p["online"], p["name"].lower()))
     return {"ok": True, "players": players[:P.DIRECTORY_MAX]}
 
@@ -188,6 +200,9 @@ def _leave(ctx: HostContext, sid: str) -> None:
     ctx.replayed.pop(player.user_id, None)
     ctx.storage.save_positions([(player.user_id, player.x, player.y, player.map)])
     for peer_id in player.open_peers:
+        peer = ctx.world.by_uid.get(peer_id)
+        if peer is None or player.user_id in peer.blocked:
+            continue  # offline, or blocks this player: hears nothing of them
         ctx.sio.emit(P.DM_PRESENCE, {"peer": player.name, "state": "left"}, to=user_room(peer_id))
     ctx.transport.emit(P.PLAYER_LEFT, {"id": player.user_id, "name": player.name}, WORLD_ROOM,
                     skip_sid=sid)

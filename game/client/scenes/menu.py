@@ -4,7 +4,11 @@ going underneath (other players move, messages arrive).
 Main page: Resume, Settings, (for the owner and moderators: Announce…,
 Who is on…, which the world adds), Log out, Quit game.  Settings page: Display
 (window or fullscreen, also F11), Volume, Sound (on or muted), Your look
-(opens the look editor, also L in the world), Back.  Every
+(opens the look editor, also L in the world), Delete my account, Back.  The
+delete page asks for the password, says the deletion is for good (and that
+the name is kept from others for ``RETIRED_NAME_DAYS`` days), asks the host
+(``POST /api/account/delete``, off the loop) and goes back to the login
+screen with a message.  Every
 setting takes effect at once and is saved in the client settings.
 
 Controls: Up/Down (or W/S) choose, Enter or Space select, Left/Right (or A/D)
@@ -14,16 +18,26 @@ to set the volume.
 """
 from __future__ import annotations
 
+import queue
 import threading
 from dataclasses import dataclass
 
 import pygame
 
+from game.core import protocol as P
+
 from .. import theme
 from ..app import Display, Scene, register_scene
+from ..net import HostError
+from .world import account_deleted_text
 from ..sound import MESSAGE
 
-MAIN, SETTINGS = "main", "settings"
+MAIN, SETTINGS, DELETE = "main", "settings", "delete"
+# How long the host keeps a deleted account's name from others (the host's rule).
+RETIRED_NAME_DAYS = P.RETIRED_NAME_DAYS
+PASSWORD_MAX = 128
+DELETE_TEXT_H = 96  # the delete page's explanation, above its rows
+PROBLEM_H = 26      # and the line under its rows saying what went wrong
 PANEL_W = 400
 ROW_W, ROW_H, ROW_GAP = 340, 42, 10
 TITLE_H = 76
@@ -52,6 +66,12 @@ class MenuScene(Scene):
         self.selected = 0
         self.rects: list[pygame.Rect] = []  # each item's place in the last frame
         self.slider_rect = pygame.Rect(0, 0, 0, 0)
+        # The delete page: the password typed (never drawn), the host's answer
+        # put on a queue by the thread that asked, and a problem to show.
+        self.password = ""
+        self.deleting = False
+        self.delete_problem = ""
+        self.answers: queue.Queue = queue.Queue()
 
     # -- what the settings are now ----------------------------------------------------
     @property
@@ -82,7 +102,11 @@ class MenuScene(Scene):
         if self.page == MAIN:
             return [Item("resume", "Resume"), Item("settings", "Settings")] + \
                 self.world_items() + [Item("logout", "Log out"), Item("quit", "Quit game")]
-        return self.settings_items() + [Item("back", "Back")]
+        if self.page == DELETE:
+            return [Item("password", "Password", "password", "•" * len(self.password)),
+                    Item("confirm", "Deleting…" if self.deleting else "Delete for good"),
+                    Item("back", "Cancel")]
+        return self.settings_items() + [Item("delete", "Delete my account…"), Item("back", "Back")]
 
     def world_items(self) -> list[Item]:
         """Rows the world adds for this player: Announce… and Who is on… for
@@ -104,6 +128,7 @@ class MenuScene(Scene):
     # -- actions ------------------------------------------------------------------------
     def show(self, page: str) -> None:
         self.page, self.selected = page, 0
+        self.password, self.delete_problem = "", ""
 
     def activate(self, key: str) -> None:
         if key == "resume":
@@ -111,9 +136,13 @@ class MenuScene(Scene):
         elif key == "settings":
             self.show(SETTINGS)
         elif key == "back":
-            self.show(MAIN)
+            self.show(SETTINGS if self.page == DELETE else MAIN)
         elif key == "logout":
             self.log_out()
+        elif key == "delete":
+            self.show(DELETE)
+        elif key in ("confirm", "password"):
+            self.delete_account()
         elif key == "quit":
             self.app.running = False
         elif key.startswith("world:"):  # the world's own (Announce…), over the world
@@ -164,16 +193,63 @@ class MenuScene(Scene):
         Display.set_caption()
         self.app.replace(self.app.make("login", message="You logged out."))
 
+    def delete_account(self) -> None:
+        """Ask the host to delete this account, with the password typed; the
+        answer comes back through ``answers`` (see ``update``)."""
+        if self.deleting:
+            return
+        if not self.password:
+            self.delete_problem = "Type your password first."
+            return
+        client, name, password = self.world.client, self.world.me_name, self.password
+        self.deleting, self.delete_problem = True, ""
+
+        def ask() -> None:  # off the loop: the host may be slow or gone
+            try:
+                client.delete_account(name, password)
+            except HostError as exc:
+                self.answers.put(exc)
+            except Exception as exc:  # never let the menu wait for ever
+                self.answers.put(HostError("unreachable", str(exc) or "the host did not answer"))
+            else:
+                self.answers.put(None)
+
+        threading.Thread(target=ask, name="delete-account", daemon=True).start()
+
+    def update(self, dt: float) -> None:
+        try:
+            problem = self.answers.get_nowait()
+        except queue.Empty:
+            return
+        self.deleting = False
+        if problem is None:
+            self.deleted()
+        elif problem.code == "bad_credentials":
+            self.delete_problem = "That is not your password. Nothing was deleted."
+            self.password = ""
+        else:
+            self.delete_problem = f"Not deleted: {problem.message}"
+
+    def deleted(self) -> None:
+        """The account is gone: leave the world and go back to the login screen."""
+        name, client = self.world.me_name, self.world.client
+        self.world.ended = True
+        client.close()
+        Display.set_caption()
+        self.app.replace(self.app.make("login", message=account_deleted_text(name)))
+
     # -- input --------------------------------------------------------------------------
     def handle_event(self, event: pygame.event.Event) -> None:
         items = self.items()
+        if self.page == DELETE and self.type_password(event, items):
+            return
         if event.type == pygame.KEYDOWN:
             key = event.key
             if key == pygame.K_ESCAPE:
                 if self.page == MAIN:
                     self.app.pop()
                 else:
-                    self.show(MAIN)
+                    self.show(SETTINGS if self.page == DELETE else MAIN)
             elif key in (pygame.K_UP, pygame.K_w):
                 self.selected = (self.selected - 1) % len(items)
             elif key in (pygame.K_DOWN, pygame.K_s, pygame.K_TAB):
@@ -203,6 +279,22 @@ class MenuScene(Scene):
             else:
                 self.activate(item.key)
 
+    def type_password(self, event: pygame.event.Event, items: list[Item]) -> bool:
+        """Typing on the delete page goes into the password; True when used."""
+        if self.deleting:
+            return event.type in (pygame.KEYDOWN, pygame.TEXTINPUT)
+        if event.type == pygame.TEXTINPUT:
+            self.password = (self.password + event.text)[:PASSWORD_MAX]
+            self.selected = 0
+            return True
+        if event.type == pygame.KEYDOWN and event.key == pygame.K_BACKSPACE:
+            self.password = self.password[:-1]
+            return True
+        if event.type == pygame.KEYDOWN and event.key in (pygame.K_w, pygame.K_s, pygame.K_a,
+                                                          pygame.K_d, pygame.K_SPACE):
+            return True  # letters of the password, not moves through the menu
+        return False
+
     def item_at(self, pos: tuple[int, int]) -> int | None:
         for index, rect in enumerate(self.rects):
             if rect.collidepoint(pos):
@@ -213,10 +305,13 @@ class MenuScene(Scene):
     def layout(self, size: tuple[int, int]) -> pygame.Rect:
         """The panel's place, and every row's (kept for the mouse)."""
         count = len(self.items())
-        height = TITLE_H + count * ROW_H + (count - 1) * ROW_GAP + FOOTER_H
-        panel = pygame.Rect(0, 0, PANEL_W, height)
+        top = TITLE_H + (DELETE_TEXT_H if self.page == DELETE else 0)
+        height = top + count * ROW_H + (count - 1) * ROW_GAP + FOOTER_H
+        if self.page == DELETE:
+            height += PROBLEM_H  # room for the host's refusal above the hint
+        panel = pygame.Rect(0, 0, PANEL_W + (60 if self.page == DELETE else 0), height)
         panel.center = (size[0] // 2, size[1] // 2)
-        self.rects = [pygame.Rect(panel.centerx - ROW_W // 2, panel.y + TITLE_H + i * (ROW_H + ROW_GAP),
+        self.rects = [pygame.Rect(panel.centerx - ROW_W // 2, panel.y + top + i * (ROW_H + ROW_GAP),
                                   ROW_W, ROW_H) for i in range(count)]
         return panel
 
@@ -226,10 +321,23 @@ class MenuScene(Scene):
         panel = self.layout(size)
         surface.blit(theme.translucent(panel.size, theme.PANEL, 240, 14), panel)
         theme.rounded_rect(surface, theme.PANEL_EDGE, panel, 14, 1)
-        title = "Menu" if self.page == MAIN else "Settings"
+        title = {MAIN: "Menu", SETTINGS: "Settings", DELETE: "Delete my account"}[self.page]
         theme.draw_text(surface, title, (panel.centerx, panel.y + 18), 24, bold=True, anchor="midtop")
         if self.page == MAIN:
             sub = f"Logged in as {self.world.me_name} · the world goes on meanwhile"
+        elif self.page == DELETE:
+            sub = f"This deletes {self.world.me_name} for good."
+            lines = ["Your account, where you stood and your look are removed;",
+                     "others see your messages as from “deleted player”.",
+                     f"Nobody else can take the name for {RETIRED_NAME_DAYS} days.",
+                     "Type your password and choose “Delete for good”."]
+            for i, line in enumerate(lines):
+                theme.draw_text(surface, line, (panel.centerx, panel.y + TITLE_H + 2 + i * 19), 13,
+                                theme.INK, anchor="midtop")
+            if self.delete_problem:
+                theme.draw_text(surface, self.delete_problem,
+                                (panel.centerx, self.rects[-1].bottom + 8), 13, theme.BAD,
+                                anchor="midtop")
         else:
             sub = "Changes apply at once and are remembered"
         theme.draw_text(surface, sub, (panel.centerx, panel.y + 50), 13, theme.MUTED, anchor="midtop")
@@ -237,16 +345,27 @@ class MenuScene(Scene):
         for index, (item, rect) in enumerate(zip(self.items(), self.rects)):
             self.draw_item(surface, item, rect, index == self.selected)
         hint = "Up/Down: choose    Left/Right: change    Esc: back" if self.page == SETTINGS else \
+            "Type the password    Enter: delete    Esc: cancel" if self.page == DELETE else \
             "Up/Down: choose    Enter: select    Esc: back to the game"
         theme.draw_text(surface, hint, (panel.centerx, panel.bottom - 30), 12, theme.MUTED,
                         anchor="midtop")
 
     def draw_item(self, surface: pygame.Surface, item: Item, rect: pygame.Rect, selected: bool) -> None:
+        if item.kind == "password":
+            theme.rounded_rect(surface, theme.SHADE, rect, 8)
+            theme.rounded_rect(surface, theme.ACCENT if selected else theme.PANEL_EDGE, rect, 8,
+                               2 if selected else 1)
+            shown = item.value or "Password"
+            theme.draw_text(surface, shown[:40], (rect.x + 16, rect.centery), 16,
+                            theme.INK if item.value else theme.MUTED, anchor="midleft")
+            return
         if item.kind == "button":
-            fill = (61, 114, 184) if selected else theme.PANEL_ALT
+            danger = item.key in ("quit", "delete", "confirm")
+            fill = ((170, 60, 60) if item.key == "confirm" else (61, 114, 184)) if selected \
+                else theme.PANEL_ALT
             theme.rounded_rect(surface, fill, rect, 8)
             theme.rounded_rect(surface, theme.ACCENT if selected else theme.PANEL_EDGE, rect, 8, 1)
-            colour = theme.BAD if item.key == "quit" and not selected else theme.INK
+            colour = theme.BAD if danger and not selected else theme.INK
             theme.draw_text(surface, item.label, rect.center, 17, colour, bold=True, anchor="center")
             return
         theme.rounded_rect(surface, (44, 52, 70) if selected else theme.PANEL_ALT, rect, 8)

@@ -100,6 +100,12 @@ def load_graphics(services: dict):
     return services["tiles"], services["avatars"], services["names"]
 
 
+def account_deleted_text(name: str | None) -> str:
+    """What the login screen says after this account was deleted."""
+    return (f"Your account {name or ''} was deleted. Nobody else can take the name for "
+            f"{P.RETIRED_NAME_DAYS} days.").replace("account  was", "account was")
+
+
 @register_scene("world")
 class WorldScene(Scene):
     def __init__(self, client: net.HostClient, pending: list[net.NetEvent] | None = None):
@@ -149,6 +155,7 @@ class WorldScene(Scene):
         self.mod = ModTools(self.client_request, self.toasts.add, self.chat.show_conversation,
                             self.me_name)
         self.chat.players_list.roles = self.mod.roles
+        self.mod.providers.append(self.chat.block_items)  # Block / Unblock on a player
         self.minimap = Minimap(self.tiles)
         from .look import LookEditor
 
@@ -533,6 +540,8 @@ class WorldScene(Scene):
             text = "You were logged out because this account logged in somewhere else."
         elif reason == P.END_LOGGED_OUT:
             text = "You logged out."
+        elif reason == P.END_ACCOUNT_DELETED:
+            text = account_deleted_text(self.me_name)
         elif reason in (P.END_KICKED, P.END_BANNED):
             text = ended_text(reason, data)
         elif reason == P.END_HOST_SHUTDOWN:

@@ -37,7 +37,8 @@ CONV_HEADER_H = 54
 ENTRY_H = 56
 SEARCH_H = 30
 # The requests the panel makes: their answers and errors are the panel's.
-REQUESTS = (P.DIRECTORY, P.DM_OPEN, P.DM_HISTORY, P.DM_SEND, P.DM_CLOSE)
+REQUESTS = (P.DIRECTORY, P.DM_OPEN, P.DM_HISTORY, P.DM_SEND, P.DM_CLOSE, P.BLOCK, P.UNBLOCK)
+BLOCK_W = 84
 
 Request = Callable[[str, object, object], None]
 Notify = Callable[[str, Callable[[], None]], None]
@@ -75,6 +76,9 @@ class ChatPanel:
                                                          placeholder_text="Write a message…")
         self.entry.set_text_length_limit(P.DM_TEXT_MAX)
         self.send_button = pygame_gui.elements.UIButton(pygame.Rect(0, 0, 70, 38), "Send", manager)
+        # Block or unblock the player of the open conversation.
+        self.block_button = pygame_gui.elements.UIButton(pygame.Rect(0, 0, BLOCK_W, 28), "Block",
+                                                         manager, object_id="#chat_block")
         self.layout(manager.window_resolution)
         self._sync_visibility()
 
@@ -166,13 +170,17 @@ class ChatPanel:
         self.entry.set_relative_position((self.rect.x + 10, self.entry_rect.y + 9))
         self.entry.set_dimensions((panel_w - 100, 38))
         self.send_button.set_relative_position((self.rect.right - 82, self.entry_rect.y + 9))
+        self.block_button.set_relative_position((self.rect.right - BLOCK_W - 12,
+                                                 self.conv_header.y + 4))
         right = (self.rect.x if self.visible else w) - 12
         self.toggle_button.set_relative_position((right - 110, 12))
 
     def _sync_visibility(self) -> None:
         show = self.visible and self.peer is not None
-        for element, shown in ((self.entry, show), (self.send_button, show),
-                               (self.search, self.visible)):
+        blocked = self.model.is_blocked(self.peer)
+        for element, shown in ((self.entry, show and not blocked),
+                               (self.send_button, show and not blocked),
+                               (self.block_button, show), (self.search, self.visible)):
             if shown and not element.visible:
                 element.show()
             elif not shown and element.visible:
@@ -185,6 +193,9 @@ class ChatPanel:
         label = "Hide chat" if self.visible else (f"Chat  ({total})" if total else "Chat")
         if self.toggle_button.text != label:
             self.toggle_button.set_text(label)
+        label = "Unblock" if blocked else "Block"
+        if self.block_button.text != label:
+            self.block_button.set_text(label)
         self.layout(self.manager.window_resolution)
 
     @property
@@ -256,6 +267,7 @@ class ChatPanel:
         if kind == P.PLAYER_MAP and isinstance(data.get("name"), str):
             self.model.set_map(data["name"], data.get("map"))
         if kind == P.WELCOME:
+            self.model.set_blocked(data.get("blocked") or [])
             self.set_unread_counts(data.get("unread") or {})
             for message in data.get("missed_messages") or []:
                 self.on_missed(message)
@@ -317,12 +329,41 @@ class ChatPanel:
 
     def on_answer(self, event: str, tag, reply) -> None:
         """The host's answer to one of the panel's requests."""
+        if event in (P.BLOCK, P.UNBLOCK):
+            self.on_block_answer(event, tag, reply)
+            return
         problem = self.model.on_answer(event, tag, reply, self.clock())
         if problem:
             self.notice = problem
         self._sync_visibility()
 
+    def on_block_answer(self, event: str, name, reply) -> None:
+        if not (isinstance(reply, dict) and reply.get("ok")):
+            problem = reply.get("message") if isinstance(reply, dict) else None
+            self.notice = str(problem or "the host did not answer; try again")
+            self._sync_visibility()
+            return
+        self.model.set_blocked(name, event == P.BLOCK)
+        if name == self.peer:
+            # Read the conversation again: empty while blocked, all of it back after.
+            self.model.open(name)
+            self.notice = ""
+            self.reopen()
+        self._sync_visibility()
+
     # -- actions ------------------------------------------------------------------------
+    def block_items(self, name: str) -> list[tuple[str, Callable[[], None]]]:
+        """Block or Unblock, for the right-click menu on a player (not on ourselves)."""
+        if name == self.me:
+            return []
+        if self.model.is_blocked(name):
+            return [("Unblock", lambda: self.set_block(name, False))]
+        return [("Block", lambda: self.set_block(name, True))]
+
+    def set_block(self, name: str, block: bool) -> None:
+        """Block (or unblock) ``name``; the list and conversation follow the host's answer."""
+        self._ask(P.BLOCK if block else P.UNBLOCK, {"name": name}, name)
+
     def show_conversation(self, name: str) -> None:
         """Show the panel with the conversation with ``name`` (a click on them, a toast)."""
         self.set_visible(True)
@@ -401,6 +442,9 @@ class ChatPanel:
             if event.ui_element is self.toggle_button:
                 self.toggle()
                 return True
+            if event.ui_element is self.block_button and self.peer is not None:
+                self.set_block(self.peer, not self.model.is_blocked(self.peer))
+                return True
             if event.ui_element is self.send_button:
                 self.send()
                 self.focus_entry()
@@ -447,7 +491,7 @@ class ChatPanel:
         if event.type in (pygame.MOUSEBUTTONDOWN, pygame.MOUSEBUTTONUP) and \
                 self.rect.collidepoint(event.pos):
             return not any(e.get_abs_rect().collidepoint(event.pos)
-                           for e in (self.entry, self.send_button, self.search))
+                           for e in (self.entry, self.send_button, self.search, self.block_button))
         return False
 
     def update(self, dt: float) -> None:

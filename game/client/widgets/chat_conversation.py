@@ -104,6 +104,8 @@ class ConversationView:
     # -- words -----------------------------------------------------------------------------
     def peer_status(self) -> str:
         model = self.model
+        if model.is_blocked(model.peer):
+            return "blocked: you see nothing from them"
         if not self.connected():
             return "not connected; messages go when it returns"
         if model.peer_here:
@@ -114,6 +116,8 @@ class ConversationView:
 
     def outgoing_label(self, item: Outgoing) -> tuple[str, tuple]:
         """The line under a message on its way: what happens to it next."""
+        if item.state == FAILED and item.not_delivered:
+            return "Not delivered", theme.BAD
         if item.state == FAILED:
             return f"Not sent: {item.reason}. Click to try again.", theme.BAD
         if not self.connected():
@@ -141,8 +145,9 @@ class ConversationView:
             pygame.draw.circle(surface, colour, (head.x + 22, head.y + 18), 5)
         theme.draw_text(surface, model.peer, (head.x + 34, head.y + 6), 18, bold=True)
         if model.opening and self.shown():
-            theme.draw_text(surface, "updating…", (head.right - 14, head.y + 10), 12, theme.MUTED,
-                            anchor="topright")
+            # left of the Block button (ChatPanel places it at the header's right)
+            theme.draw_text(surface, "updating…", (head.right - 108, head.y + 10), 12,
+                            theme.MUTED, anchor="topright")
         theme.draw_text(surface, self.peer_status(), (head.x + 34, head.y + 30), 12,
                         theme.WARN if not connected else theme.MUTED)
         self._draw_messages(surface)
@@ -155,7 +160,9 @@ class ConversationView:
         total = self.content_height()
         y = area.bottom - total + int(self.scroll)
         if not shown:  # a note in the empty view, never over a message
-            label = "Loading…" if model.opening else "No messages yet. Say hello!"
+            label = ("Loading…" if model.opening else
+                     "You block this player. Unblock to see your messages." if
+                     model.is_blocked(model.peer) else "No messages yet. Say hello!")
             theme.draw_text(surface, label, (area.centerx, area.y + 8), 13, theme.MUTED,
                             anchor="midtop")
         if model.has_more:

@@ -80,7 +80,10 @@ class PlayersList:
         role_tag(surface, self.roles.get(player["name"]), (drawn.right + 6, row.centery + 1))
         count = self.model.unread.get(player["name"], 0)
         elsewhere = self.model.where(player["name"])
-        if elsewhere:  # a friend on another map of the world
+        if self.model.is_blocked(player["name"]):  # found with the search, or open
+            theme.draw_text(surface, "blocked", (row.right - 10, row.centery), 12, theme.BAD,
+                            anchor="midright")
+        elif elsewhere:  # a friend on another map of the world
             right = row.right - (40 if count else 10)
             theme.draw_text(surface, f"on {elsewhere}", (right, row.centery), 12, theme.MUTED,
                             anchor="midright")
