@@ -92,3 +92,26 @@ def translucent(size: tuple[int, int], colour, alpha: int, radius: int = 10) -> 
     image = pygame.Surface(size, pygame.SRCALPHA)
     pygame.draw.rect(image, (*colour[:3], alpha), image.get_rect(), border_radius=radius)
     return image
+
+
+def wrap(text: str, font: pygame.font.Font, width: int) -> list[str]:
+    """Break text into lines no wider than ``width`` (long words are split)."""
+    lines: list[str] = []
+    for paragraph in text.split("\n"):
+        line = ""
+        for word in paragraph.split(" "):
+            trial = f"{line} {word}" if line else word
+            if font.size(trial)[0] <= width:
+                line = trial
+                continue
+            if line:
+                lines.append(line)
+            while font.size(word)[0] > width and len(word) > 1:
+                cut = len(word)
+                while cut > 1 and font.size(word[:cut])[0] > width:
+                    cut -= 1
+                lines.append(word[:cut])
+                word = word[cut:]
+            line = word
+        lines.append(line)
+    return lines

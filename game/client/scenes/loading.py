@@ -242,16 +242,7 @@ class LoadingScene(Scene):
         return f"Downloading the world… {amount(self.done)}"
 
     def _draw_wrapped(self, surface: pygame.Surface, text: str, colour, y: int) -> None:
-        font = theme.font(15)
-        lines, line = [], ""
-        for word in text.split():
-            trial = f"{line} {word}".strip()
-            if font.size(trial)[0] > CARD_W - 60 and line:
-                lines.append(line)
-                line = word
-            else:
-                line = trial
-        lines.append(line)
+        lines = theme.wrap(text, theme.font(15), CARD_W - 60)
         for i, line in enumerate(lines[:3]):
             theme.draw_text(surface, line, (self.card.centerx, y + i * 20), 15, colour,
                             anchor="midtop")

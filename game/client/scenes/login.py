@@ -338,16 +338,7 @@ class LoginScene(Scene):
         return ""
 
     def _draw_wrapped(self, surface: pygame.Surface, text: str, colour) -> None:
-        font = theme.font(15)
-        words, lines, line = text.split(), [], ""
-        for word in words:
-            trial = f"{line} {word}".strip()
-            if font.size(trial)[0] > CARD_W - 60 and line:
-                lines.append(line)
-                line = word
-            else:
-                line = trial
-        lines.append(line)
+        lines = theme.wrap(text, theme.font(15), CARD_W - 60)
         x, y = self.message_pos
         for i, line in enumerate(lines[:3]):
             theme.draw_text(surface, line, (x, y + i * 20), 15, colour, anchor="midtop")

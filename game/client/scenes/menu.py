@@ -29,7 +29,6 @@ from game.core import protocol as P
 from .. import theme
 from ..app import Display, Scene, register_scene
 from ..net import HostError
-from .world import account_deleted_text
 from ..sound import MESSAGE
 
 MAIN, SETTINGS, DELETE = "main", "settings", "delete"
@@ -232,11 +231,11 @@ class MenuScene(Scene):
 
     def deleted(self) -> None:
         """The account is gone: leave the world and go back to the login screen."""
-        name, client = self.world.me_name, self.world.client
+        message, client = self.world.deleted_message(), self.world.client
         self.world.ended = True
         client.close()
         Display.set_caption()
-        self.app.replace(self.app.make("login", message=account_deleted_text(name)))
+        self.app.replace(self.app.make("login", message=message))
 
     # -- input --------------------------------------------------------------------------
     def handle_event(self, event: pygame.event.Event) -> None:

@@ -132,6 +132,10 @@ class WorldScene(Scene):
         self.map_name: str | None = None  # the map we stand on, as the host names it
         self.trip: MapTrip | None = None  # on the way to another map
 
+    def deleted_message(self) -> str:
+        """What the login screen says once this player's account is deleted."""
+        return account_deleted_text(self.me_name)
+
     # -- lifecycle ----------------------------------------------------------------------
     def enter(self) -> None:
         services = self.app.services

@@ -26,29 +26,6 @@ STALE_RING = (120, 128, 140)
 OFFLINE_DOT = (88, 96, 112)
 
 
-def wrap(text: str, font: pygame.font.Font, width: int) -> list[str]:
-    """Break text into lines no wider than ``width`` (long words are split)."""
-    lines: list[str] = []
-    for paragraph in text.split("\n"):
-        line = ""
-        for word in paragraph.split(" "):
-            trial = f"{line} {word}" if line else word
-            if font.size(trial)[0] <= width:
-                line = trial
-                continue
-            if line:
-                lines.append(line)
-            while font.size(word)[0] > width and len(word) > 1:
-                cut = len(word)
-                while cut > 1 and font.size(word[:cut])[0] > width:
-                    cut -= 1
-                lines.append(word[:cut])
-                word = word[cut:]
-            line = word
-        lines.append(line)
-    return lines
-
-
 class ConversationView:
     def __init__(self, model: ChatModel, clock: Callable[[], float],
                  connected: Callable[[], bool]):
@@ -78,7 +55,7 @@ class ConversationView:
                 text = item.text if isinstance(item, Outgoing) else item["text"]
                 text = P.visible_text(text)  # never drawn as something it is not
                 font = theme.font(MESSAGE_FONT)
-                lines = [font.render(line, True, theme.INK) for line in wrap(text, font, width)]
+                lines = [font.render(line, True, theme.INK) for line in theme.wrap(text, font, width)]
                 cached = (lines, len(lines) * LINE_H + 2 * BUBBLE_PAD + 18)
             self._layout_cache[key] = cached
         return cached
