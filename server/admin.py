@@ -15,8 +15,10 @@ moment for the host to take it and says whether it did.  A new password is
 always written here (the queue never holds a password); the host then only
 ends the account's connections.
 
-Whether a host is running, and who is online, comes from the list the running
-host writes into the database every second (``server.host_admin``).
+Whether a host is running comes from the database's lock (a running host
+holds it); who is online, from the running host itself: ``list`` queues a
+request and the host writes its answer into the database
+(``server.host_admin``).
 
     python host.py admin list
     python host.py admin kick alice --reason "spamming the square"
@@ -27,6 +29,8 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import os
+import secrets
 import sqlite3
 import sys
 import time
@@ -39,6 +43,7 @@ from game.core import protocol as P
 
 from . import host_admin
 from . import storage as store
+from .startup import admin_signal_path, host_running
 from .storage import transaction
 
 ACTOR = "console"
@@ -192,9 +197,36 @@ class Admin:
             raise AdminError(f"no account named {name} in {self.path}")
         return found
 
+    def running(self) -> bool:
+        """Whether a host is running on this database now."""
+        return host_running(self.path)
+
+    def queue(self, action: str, args: dict) -> int:
+        """Leave a command for the running host and wake it; the row's id."""
+        queued = store.queue_admin(self.db, action, args, now=self.now)
+        self.wake_host()
+        return queued
+
+    def wake_host(self) -> None:
+        signal = admin_signal_path(self.path)
+        signal.touch()
+        os.utime(signal)  # a new time even when the file was there
+
     def online(self) -> list[dict] | None:
-        """Who the running host says is online; None when no host runs."""
-        return host_admin.read_online(self.db, self.now)
+        """Who the running host says is online; None when no host runs or it
+        did not answer within APPLIED_WAIT_S."""
+        if not self.running():
+            return None
+        request = secrets.token_hex(8)
+        self.queue("list", {"request": request})
+        deadline = time.monotonic() + APPLIED_WAIT_S
+        while time.monotonic() < deadline:
+            players = host_admin.read_online(self.db, request)
+            if players is not None:
+                return players
+            time.sleep(0.05)
+        raise AdminError(f"the host running on {self.path} did not answer within "
+                         f"{APPLIED_WAIT_S:g} s")
 
     def change(self, action: str, target: str | None, reason: str | None,
                write: Callable[[], None], queue: dict | None, detail: str | None = None
@@ -202,8 +234,8 @@ class Admin:
         """With a host running (and ``queue`` given): queue the command for it
         and return the row's id.  Otherwise write the change and its audit
         line in one transaction and return None."""
-        if queue is not None and self.online() is not None:
-            return store.queue_admin(self.db, action, queue, now=self.now)
+        if queue is not None and self.running():
+            return self.queue(action, queue)
         with transaction(self.db):
             write()
             store.add_audit(self.db, ACTOR, action, target, reason or None, detail, now=self.now)
@@ -329,7 +361,7 @@ def cmd_announce(admin: Admin, args: argparse.Namespace) -> int:
         text = P.clean_mod_text(args.text, "text", P.ANNOUNCEMENT_TEXT_MAX, required=True)
     except P.ProtocolError as exc:
         raise AdminError(f"the announcement cannot be sent: {exc.message}") from exc
-    if admin.online() is None:
+    if not admin.running():
         print(f"no host is running on {admin.path}: there is no one to announce to")
         return 0
     queued = admin.change("announce", None, None, lambda: None, {"text": text}, detail=text)
@@ -405,7 +437,7 @@ def cmd_reset_password(admin: Admin, args: argparse.Namespace) -> int:
         raise AdminError(exc.message) from exc
     pw_hash = password_hasher().hash(password)
 
-    running = admin.online() is not None
+    running = admin.running()
     with transaction(admin.db):
         admin.db.execute("UPDATE users SET pw_hash = ? WHERE id = ?", [pw_hash, uid])
         admin.db.execute("UPDATE sessions SET revoked_at = ? WHERE user_id = ? "
@@ -414,6 +446,8 @@ def cmd_reset_password(admin: Admin, args: argparse.Namespace) -> int:
         # The running host ends the account's live connections.
         queued = store.queue_admin(admin.db, "password_reset", {"name": name},
                                    now=admin.now) if running else None
+    if queued is not None:
+        admin.wake_host()
     return admin.report(f"new password set for {name}; every session of it is logged out",
                         queued)
 
@@ -435,7 +469,7 @@ def cmd_audit(admin: Admin, args: argparse.Namespace) -> int:
             line += f": {e['reason']}"
         print(line)
     if more:
-        print(f"(older entries not shown; use --limit)")
+        print("(older entries not shown; use --limit)")
     return 0
 
 

@@ -1,12 +1,15 @@
 """The running host's side of ``host.py admin`` and of deleting accounts.
 
 While a host runs, ``host.py admin`` (``server.admin``) leaves its commands
-in ``admin_queue``.  ``AdminQueue`` here polls that queue off the tick (one
-small query every ``config.admin_poll_s``) and performs each command through
-``Moderation`` as the console: the change, its audit line, and the live side
-(ends connections, tells players, broadcasts).  It also writes who is online
-into the database every ``ONLINE_EVERY_S`` (the setting ``ONLINE_KEY``):
-that is how the command line knows a host is running and lists players.
+in ``admin_queue`` and touches the file ``world.db.admin`` beside the
+database.  ``AdminQueue`` here looks at that file's time every
+``config.admin_poll_s`` (no database work while nothing is queued, so the
+database stays idle and its WAL is truncated as usual) and, when it changed,
+performs each queued command through ``Moderation`` as the console: the
+change, its audit line, and the live side (ends connections, tells players,
+broadcasts).  Asked for the online list (``list``), it writes the list into
+the setting ``ONLINE_KEY`` under the request's id.  The command line knows a
+host is running from the database lock (``startup.host_running``).
 
 Registration rules (``--invite-only``, retired names) and an account
 deleting itself (``POST /api/account/delete``) live here too.
@@ -14,6 +17,7 @@ deleting itself (``POST /api/account/delete``) live here too.
 from __future__ import annotations
 
 import json
+import os
 import time
 from typing import Any
 
@@ -25,13 +29,10 @@ from . import storage as store
 from .accounts import AuthError
 from .context import HostContext, log
 from .moderation import CONSOLE, Actor
+from .startup import admin_signal_path
 
-# The online list the running host keeps in the settings table, how often it
-# is written, and how old it may be before the command line takes the host
-# for stopped (a host that crashed leaves its last list behind).
+# Where the running host answers ``host.py admin list`` (a settings row).
 ONLINE_KEY = "host_online"
-ONLINE_EVERY_S = 1.0
-ONLINE_STALE_S = 5.0
 
 
 # -- registration and deletion ---------------------------------------------------------
@@ -66,14 +67,15 @@ def delete_account(ctx: HostContext, user_id: int, name: str) -> None:
 
 
 # -- who is online, for the command line -----------------------------------------------
-def read_online(db: Database, now: float) -> list[dict] | None:
-    """The online list a running host wrote; None when no host runs."""
+def read_online(db: Database, request: str) -> list[dict] | None:
+    """The online list the running host wrote for ``request``; None until
+    it has."""
     raw = store.get_setting(db, ONLINE_KEY)
     try:
         data = json.loads(raw) if raw else {}
     except ValueError:
         return None
-    if not isinstance(data, dict) or now - float(data.get("at") or 0) > ONLINE_STALE_S:
+    if not isinstance(data, dict) or data.get("request") != request:
         return None
     return list(data.get("players") or [])
 
@@ -81,46 +83,48 @@ def read_online(db: Database, now: float) -> list[dict] | None:
 # -- the queue poller ------------------------------------------------------------------
 class AdminQueue:
     """Applies what ``host.py admin`` queued, through ``Moderation`` as the
-    console, and keeps the online list fresh."""
+    console."""
 
     def __init__(self, ctx: HostContext):
         self.ctx = ctx
         self.running = False
         self.applied = 0
+        self.signal_path = admin_signal_path(ctx.config.db_path)
 
     def start(self) -> None:
         self.running = True
         self.ctx.sio.start_background_task(self._run)
 
     def stop(self) -> None:
-        """Stop polling and tell the command line that no host runs any more."""
-        if not self.running:
-            return
         self.running = False
+
+    def _signalled_at(self) -> float | None:
         try:
-            self.ctx.storage.call(lambda db: store.set_setting(db, ONLINE_KEY, "{}"))
-        except Exception as exc:  # the database is going away anyway
-            log.warning("could not clear the online list: %s", exc)
+            return os.stat(self.signal_path).st_mtime_ns
+        except OSError:
+            return None
 
     def _run(self) -> None:
         ctx = self.ctx
-        written_at = 0.0
+        seen: Any = object()  # the first look takes what was queued while no host ran
         while self.running:
-            try:
-                now = time.monotonic()
-                if now - written_at >= ONLINE_EVERY_S:
-                    written_at = now
-                    self._write_online()
-                for _id, action, args in ctx.storage.call(store.take_admin_queue):
-                    self.apply(action, args)
-            except Exception:
-                log.exception("admin queue: could not poll the database")
+            stamp = self._signalled_at()
+            if stamp != seen:
+                seen = stamp
+                try:
+                    for _id, action, args in ctx.storage.call(store.take_admin_queue):
+                        self.apply(action, args)
+                except store.StorageFull:
+                    log.warning("admin queue: the disk is full; queued commands wait")
+                    seen = object()  # look again next time
+                except Exception:
+                    log.exception("admin queue: could not read the queue")
             ctx.sio.sleep(ctx.config.admin_poll_s)
 
-    def _write_online(self) -> None:
-        text = json.dumps({"at": time.time(), "players": self.ctx.moderation.list(CONSOLE)})
-        if self.running:
-            self.ctx.storage.call(lambda db: store.set_setting(db, ONLINE_KEY, text))
+    def _write_online(self, request: str) -> None:
+        text = json.dumps({"request": request, "at": time.time(),
+                           "players": self.ctx.moderation.list(CONSOLE)})
+        self.ctx.storage.call(lambda db: store.set_setting(db, ONLINE_KEY, text))
 
     def _end_sessions_after_reset(self, name: str) -> None:
         """The password changed on disk (``host.py admin`` wrote it, with its
@@ -148,6 +152,7 @@ class AdminQueue:
             "delete_account": lambda: mod.delete_account(CONSOLE, name),
             "password_reset": lambda: self._end_sessions_after_reset(name),
             "settings": lambda: mod.settings(CONSOLE, args.get("changes") or {}),
+            "list": lambda: self._write_online(str(args.get("request", ""))),
         }
         call = calls.get(action)
         self.applied += 1

@@ -95,6 +95,25 @@ class DatabaseLock:
             self._fd = None
 
 
+def host_running(db_path: Path) -> bool:
+    """Whether a host holds the database's lock right now (probed without
+    keeping it: the lock is taken and dropped at once when it is free)."""
+    try:
+        fd = os.open(lock_path(db_path), os.O_RDWR)
+    except OSError:
+        return False  # no lock file: no host ever ran here, or it cleaned up
+    try:
+        return not _try_lock(fd)
+    finally:
+        os.close(fd)  # drops the lock if the probe took it
+
+
+def admin_signal_path(db_path: Path) -> Path:
+    """The file ``host.py admin`` touches after queueing a command; the
+    running host looks at its time instead of asking the database."""
+    return db_path.with_name(db_path.name + ".admin")
+
+
 def _try_lock(fd: int) -> bool:
     try:
         import fcntl

@@ -42,7 +42,7 @@ def test_every_help_line_states_its_default_once_and_right():
     assert "default" not in helps["--spread"]
     assert "(default: 10)" in helps["--players"]
     assert "(default: http://127.0.0.1:5000)" in helps["--server"]
-    assert "(default: the game's own map)" in helps["--map"]
+    assert "(default: the host's own, downloaded like the game does)" in helps["--map"]
     assert "0 (the default) walks until Ctrl-C" in helps["--seconds"]
     assert "(default: WARNING)" in helps["--log-level"]
 

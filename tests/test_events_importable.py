@@ -65,7 +65,7 @@ def test_each_event_is_dispatched_the_way_its_handler_declares():
     fast = events.events_dispatched(events.FAST)
     beside = events.events_dispatched(events.BESIDE)
     assert fast == {P.MOVE}
-    assert beside == {P.DM_OPEN, P.DM_SEND, P.DM_HISTORY}
+    assert beside == {P.DM_OPEN, P.DM_SEND, P.DM_HISTORY, P.BLOCK, P.UNBLOCK}
     assert events.HANDLERS[P.MOVE][0] is world.move
     assert events.HANDLERS[P.DM_SEND][0] is chat.dm_send
 
