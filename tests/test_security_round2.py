@@ -282,13 +282,13 @@ def test_the_chat_draws_stored_text_through_visible_text(monkeypatch):
     import pygame
 
     from game.client import theme
-    from game.client.widgets import chat, chat_conversation
+    from game.client.widgets import chat
 
     pygame.init()  # left running, like the other client tests: fonts are cached
     pygame.display.set_mode((1024, 720))
     seen: list[str] = []
-    real_wrap = chat_conversation.wrap
-    monkeypatch.setattr(chat_conversation, "wrap", lambda text, font, width: seen.append(text)
+    real_wrap = theme.wrap
+    monkeypatch.setattr(theme, "wrap", lambda text, font, width: seen.append(text)
                         or real_wrap(text, font, width))
     panel = chat.ChatPanel(theme.make_manager((1024, 720)), "me", lambda *a: None)
     panel.conversation.laid_out({"id": 1, "from": "eve", "to": "me", "text": "pay\u202eusd001",

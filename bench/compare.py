@@ -1,0 +1,117 @@
+"""Run two versions of the host under the same load, in turns.
+
+    python -m bench.compare --a /path/to/old-checkout --b . --players 200 --crowd --rounds 2
+    python -m bench.compare --a OLD --b . --players 500 --spread --world spread.db
+
+A benchmark's figures move with the machine and with the load tool; this
+answers only "is this host slower than that one": both hosts (each started
+from its own checkout with ``python host.py``) are measured by the same Node
+load generator (``bench.node_load``, from this checkout), one after the
+other, ``--rounds`` times, each on a fresh copy of the same world.  Spread
+runs want players already spread over the map: ``--world DB`` copies that
+database (walked out beforehand, e.g. by ``python -m bench.load --spread
+--seconds 40``); the accounts' names must start with ``--prefix``.
+
+Prints one JSON line per run: the checkout, the round and the figures of
+``bench.node_load``'s report that compare hosts.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from game.client.host_process import free_port  # noqa: E402
+from game.client.net import probe  # noqa: E402
+
+FIELDS = ("p50_ms", "p99_ms", "delivered_pct", "host_cpu_pct", "tool_cpu_pct",
+          "machine_cpu_pct", "bytes_per_s", "host_tick_lateness_p99_ms", "send_lag_p99_ms",
+          "corrections")
+HOST_START_S = 60.0
+
+
+def host_args(checkout: Path) -> list[str]:
+    """Flags a benchmark host needs that the checkout's host.py knows."""
+    helped = subprocess.run([sys.executable, "host.py", "--help"], cwd=checkout,
+                            capture_output=True, text=True, timeout=60).stdout
+    wanted = [("--public-stats", []), ("--registrations", ["1000000"]),
+              ("--login-failures", ["1000000"]), ("--new-key", [])]
+    return [arg for flag, value in wanted if flag in helped for arg in (flag, *value)]
+
+
+def measure(checkout: Path, args: argparse.Namespace, folder: Path) -> dict:
+    db = folder / "world.db"
+    if args.world:
+        shutil.copy(args.world, db)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = open(folder / "host.log", "w")
+    host = subprocess.Popen([sys.executable, "host.py", "--port", str(port), "--db", str(db),
+                             "--log-level", "WARNING", *host_args(checkout)],
+                            cwd=checkout, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + HOST_START_S
+        while not probe(url, timeout=1.0):
+            if host.poll() is not None or time.monotonic() > deadline:
+                return {"error": (folder / "host.log").read_text()[-500:]}
+            time.sleep(0.1)
+        mode = "--spread" if args.spread else "--crowd"
+        run = subprocess.run([sys.executable, "-m", "bench.node_load", "--server", url,
+                              "--db", str(db), "--players", str(args.players),
+                              "--seconds", str(args.seconds), mode, "--prefix", args.prefix],
+                             cwd=ROOT, capture_output=True, text=True, timeout=1800)
+        if run.returncode != 0:
+            return {"error": run.stderr.strip()[-500:]}
+        report = json.loads(run.stdout.strip().splitlines()[-1])
+        return {field: report.get(field) for field in FIELDS}
+    finally:
+        host.terminate()
+        try:
+            host.wait(30)
+        except subprocess.TimeoutExpired:
+            host.kill()
+        log.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--a", type=Path, required=True, metavar="CHECKOUT",
+                        help="the first host's checkout (a folder with host.py)")
+    parser.add_argument("--b", type=Path, default=ROOT, metavar="CHECKOUT",
+                        help="the second host's checkout (default: this one)")
+    parser.add_argument("--players", type=int, default=200, metavar="N")
+    parser.add_argument("--seconds", type=float, default=10.0, metavar="S")
+    area = parser.add_mutually_exclusive_group()
+    area.add_argument("--crowd", dest="spread", action="store_false", default=False,
+                      help="everyone in one view (default)")
+    area.add_argument("--spread", dest="spread", action="store_true",
+                      help="players where the world's database has them")
+    parser.add_argument("--world", type=Path, default=None, metavar="DB",
+                        help="start each run from a copy of this database (default: empty)")
+    parser.add_argument("--prefix", default="cmp", metavar="NAME",
+                        help="account names' prefix (default: cmp)")
+    parser.add_argument("--rounds", type=int, default=2, metavar="R", help="default: 2")
+    args = parser.parse_args(argv)
+    for checkout in (args.a, args.b):
+        if not (checkout / "host.py").is_file():
+            parser.error(f"{checkout} has no host.py")
+    for round_no in range(1, args.rounds + 1):
+        for label, checkout in (("a", args.a), ("b", args.b)):
+            with tempfile.TemporaryDirectory(prefix="pc-compare-") as tmp:
+                figures = measure(checkout.resolve(), args, Path(tmp))
+            print(json.dumps({"host": label, "checkout": str(checkout), "round": round_no,
+                              **figures}), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
