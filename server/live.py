@@ -101,12 +101,21 @@ class LivePlayer:
         default_factory=lambda: SlidingWindow(P.LOOK_CHANGES_PER_WINDOW, P.LOOK_WINDOW_S))
     # "owner", "moderator" or "player" (see server.moderation).
     role: str = "player"
+    # Said so by the client after AWAY_AFTER_S without input; cleared by its
+    # next move or its "away": false (see events/emotes.py).
+    away: bool = False
+    emotes: SlidingWindow = field(
+        default_factory=lambda: SlidingWindow(P.EMOTES_PER_WINDOW, P.EMOTE_WINDOW_S))
+    typings: SlidingWindow = field(
+        default_factory=lambda: SlidingWindow(P.TYPING_PER_WINDOW, P.TYPING_WINDOW_S))
+    aways: SlidingWindow = field(
+        default_factory=lambda: SlidingWindow(P.AWAY_PER_WINDOW, P.AWAY_WINDOW_S))
 
     def public(self) -> dict:
         look = self.look or P.default_look(self.user_id)
         return {"id": self.user_id, "name": self.name, "x": round(self.x, 1),
                 "y": round(self.y, 1), "look": look.as_dict(), "map": self.map,
-                "role": self.role}
+                "role": self.role, "away": self.away}
 
 
 class LiveWorld:
@@ -187,6 +196,14 @@ class LiveWorld:
 
     def destination(self, exit_) -> tuple[str, tuple[float, float]] | None:
         return self.world.destination(exit_)
+
+    def near_cells(self, player: LivePlayer) -> list[tuple[Cell, frozenset[int]]]:
+        """The occupied cells of ``player``'s area (on their own map) and who
+        stands in each, as of the last tick: the players who see them move."""
+        cell = player.cell or cell_of(player.x, player.y, player.level)
+        with self.lock:
+            return [(c, frozenset(members)) for c in area(cell)
+                    if (members := self.cells.get(c))]
 
     def on_map(self, map_name: str) -> list[LivePlayer]:
         """Everyone standing on one map."""

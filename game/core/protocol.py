@@ -746,3 +746,78 @@ class NameRef:
 def parse_name(data: Any) -> NameRef:
     d = _require_dict(data, {"name"})
     return NameRef(name=_username(d, "name"))
+
+
+# -- Emotes, typing and away (see docs/protocol.md, section 16) ---------------------
+EMOTE = "emote"              # {emote} -> ack {ok}; the players who see you get emoted
+AWAY = "away"                # {away} -> ack {ok, away}; everyone online gets player_away
+# "typing" goes both ways: client -> host {to, typing}, host -> peer {from, name, typing}.
+TYPING = "typing"
+CLIENT_EVENTS = CLIENT_EVENTS | {EMOTE, AWAY, TYPING}
+EMOTED = "emoted"            # {from, name, emote} someone in your area emoted
+PLAYER_AWAY = "player_away"  # {id, name, away} someone online went away or came back
+
+E_UNKNOWN_EMOTE = "unknown_emote"        # emote names none of EMOTES
+
+# The emotes, in the order of the number keys 1 to 6.
+EMOTES = ("wave", "heart", "laugh", "question", "exclamation", "sleep")
+# Emotes one player may send in any EMOTE_WINDOW_S; more are refused (rate_limited).
+EMOTES_PER_WINDOW = 5
+EMOTE_WINDOW_S = 5.0
+# A client shows an emote this long over the avatar.
+EMOTE_SHOW_S = 4.0
+# Typing: a client sends {typing: true} at most once per TYPING_REFRESH_S while
+# keys go into the box, {typing: false} on sending, leaving the conversation or
+# after TYPING_IDLE_S without a key; a receiver forgets a "true" after
+# TYPING_EXPIRE_S without another, so a lost "false" never sticks.
+TYPING_REFRESH_S = 3.0
+TYPING_IDLE_S = 5.0
+TYPING_EXPIRE_S = 8.0
+# typing events one player may send in any TYPING_WINDOW_S.
+TYPING_PER_WINDOW = 20
+TYPING_WINDOW_S = 10.0
+# A client with no input (keys, mouse) for this long says it is away.
+AWAY_AFTER_S = 180.0
+# away changes one player may send in any AWAY_WINDOW_S.
+AWAY_PER_WINDOW = 10
+AWAY_WINDOW_S = 60.0
+
+
+@dataclass(frozen=True)
+class EmoteRequest:
+    emote: str
+
+
+@dataclass(frozen=True)
+class TypingRequest:
+    to: int
+    typing: bool
+
+
+def _bool(data: dict[str, Any], key: str) -> bool:
+    value = data.get(key)
+    if not isinstance(value, bool):
+        raise ProtocolError(E_BAD_PAYLOAD, f"'{key}' must be true or false, got {_type_name(value)}")
+    return value
+
+
+def parse_emote(data: Any) -> EmoteRequest:
+    d = _require_dict(data, {"emote"})
+    emote = d.get("emote")
+    if not isinstance(emote, str):
+        raise ProtocolError(E_BAD_PAYLOAD, f"'emote' must be a string, got {_type_name(emote)}")
+    if emote not in EMOTES:
+        raise ProtocolError(E_UNKNOWN_EMOTE, f"unknown emote '{emote[:40]}'; one of: "
+                            + ", ".join(EMOTES))
+    return EmoteRequest(emote=emote)
+
+
+def parse_typing(data: Any) -> TypingRequest:
+    d = _require_dict(data, {"to", "typing"})
+    to = _int(d, "to", lo=1, hi=MAX_SEQ)
+    assert to is not None
+    return TypingRequest(to=to, typing=_bool(d, "typing"))
+
+
+def parse_away(data: Any) -> bool:
+    return _bool(_require_dict(data, {"away"}), "away")

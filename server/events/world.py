@@ -9,6 +9,7 @@ from game.core import protocol as P
 from ..context import HostContext, log
 from ..live import WORLD_ROOM
 from . import FAST, on, refuse_over_limit
+from .emotes import clear_away
 
 
 # A move arrives 20 times a second from every player: it takes the fast path
@@ -36,6 +37,8 @@ def move(ctx: HostContext, sid: str, data: Any = None, *extra: Any) -> None:
     before = (player.x, player.y)
     reason = world.apply_move(player, request, now)
     if reason is None:
+        if player.away:  # moving means being back
+            clear_away(ctx, player)
         taken = world.exit_taken(player, before)
         if taken is not None:
             go_through(ctx, player, taken, now)
