@@ -67,6 +67,8 @@ class ChatModel:
         # The players we block: left out of the list (a search finds them, to
         # unblock), their messages never counted or shown.
         self.blocked: set[str] = set()
+        # The online players who are away from the keyboard (a dimmed dot).
+        self.away: set[str] = set()
         self.connected = False  # joined: requests can go out
         # The open conversation.
         self.peer: str | None = None
@@ -114,6 +116,12 @@ class ChatModel:
         found = self.maps.get(name)
         return found if found is not None and found != self.my_map and self.is_online(name) \
             else None
+
+    def set_away(self, name: str, away: bool) -> None:
+        if away:
+            self.away.add(name)
+        else:
+            self.away.discard(name)
 
     def is_online(self, name: str) -> bool:
         return any(p["name"] == name and p["online"] for p in self.players)

@@ -26,6 +26,7 @@ from ..prediction import MoveSender, Predictor, facing_for
 from ..contacts import ContactBook, contacts_path
 from ..sprites import TagSpot, arrange_tags
 from ..widgets.chat import ChatPanel
+from ..widgets.emotes import Emotes
 from ..widgets.minimap import Minimap
 from ..widgets.announce import role_mark
 from ..widgets.moderation import ModTools, ended_text
@@ -40,6 +41,12 @@ MOVE_KEYS = {
     pygame.K_UP: "up", pygame.K_w: "up",
     pygame.K_DOWN: "down", pygame.K_s: "down",
 }
+# Number keys 1 to 6 (top row or keypad), when not typing: an emote.
+EMOTE_KEYS = {**{getattr(pygame, f"K_{i + 1}"): e for i, e in enumerate(P.EMOTES)},
+              **{getattr(pygame, f"K_KP{i + 1}"): e for i, e in enumerate(P.EMOTES)}}
+# What counts as the player being at the keyboard (see WorldScene.check_away).
+INPUT_EVENTS = (pygame.KEYDOWN, pygame.KEYUP, pygame.MOUSEBUTTONDOWN, pygame.MOUSEMOTION,
+                pygame.MOUSEWHEEL, pygame.TEXTINPUT)
 # Away from the host the world on screen is out of date: it is drawn greyed.
 STALE_SHADE = (40, 44, 52, 150)
 
@@ -131,6 +138,9 @@ class WorldScene(Scene):
         self.next_ping = 0.0
         self.map_name: str | None = None  # the map we stand on, as the host names it
         self.trip: MapTrip | None = None  # on the way to another map
+        self.emotes = Emotes(lambda: self.app.now)  # over the avatars, and who is away
+        self.last_input: float | None = None  # when the player last touched a key or the mouse
+        self.away = False  # we told the host we are away
 
     def deleted_message(self) -> str:
         """What the login screen says once this player's account is deleted."""
@@ -212,6 +222,8 @@ class WorldScene(Scene):
 
     # -- input ----------------------------------------------------------------------------
     def handle_event(self, event: pygame.event.Event) -> None:
+        if event.type in INPUT_EVENTS:
+            self.noticed_input()
         if self.look_editor.handle_event(event):
             self.held.clear()
             return
@@ -239,6 +251,9 @@ class WorldScene(Scene):
                 return
             if event.key == pygame.K_l:
                 self.open_look_editor()
+                return
+            if event.key in EMOTE_KEYS:
+                self.client_request(P.EMOTE, {"emote": EMOTE_KEYS[event.key]}, None)
                 return
             if event.key in (pygame.K_RETURN, pygame.K_KP_ENTER) and self.chat.peer:
                 if not self.chat.visible:
@@ -311,6 +326,29 @@ class WorldScene(Scene):
         self.me_look = look
         self.toasts.add("Your new look is saved; everyone sees it now.", theme.GOOD)
 
+    def noticed_input(self) -> None:
+        """A key or the mouse: the player is here (and back, if they were away)."""
+        self.last_input = self.app.now
+        if self.away:
+            self.away = False
+            self.client_request(P.AWAY, {"away": False}, None)
+
+    def check_away(self) -> None:
+        """After P.AWAY_AFTER_S without input (walking counts), say we are away."""
+        now = self.app.now
+        if self.last_input is None or self.held:
+            self.last_input = now
+        if not self.away and self.me_id is not None and self.status.state == ONLINE and \
+                now - self.last_input >= P.AWAY_AFTER_S:
+            self.away = True
+            self.client_request(P.AWAY, {"away": True}, None)
+
+    def on_emoted(self, data: dict) -> None:
+        self.emotes.on_emoted(data)
+
+    def on_player_away(self, data: dict) -> None:
+        self.emotes.set_away(data.get("id"), data.get("away"))
+
     def direction(self) -> tuple[float, float]:
         held = self.held
         return rules.input_direction("left" in held, "right" in held, "up" in held, "down" in held)
@@ -332,6 +370,7 @@ class WorldScene(Scene):
         if self.client.connected and self.me_id is not None and now >= self.next_ping:
             self.next_ping = now + PING_INTERVAL_S
             self.client_request(P.PING, {"t": time.time() * 1000.0}, time.monotonic())
+        self.check_away()
         self.status.players = self.nearby() + 1 if self.me_id is not None else 0
         self.status.online = len(self.online_ids) + 1 if self.me_id is not None else 0
         self.status.update(dt)
@@ -390,6 +429,9 @@ class WorldScene(Scene):
         if isinstance(data.get("server_time"), (int, float)):
             self.interp.sync(now, data["server_time"])
         self.remotes.clear()
+        self.emotes.away.clear()
+        self.emotes.note_players([you, *(data.get("players") or [])])
+        self.away = you.get("away") is True  # the host forgets it when we drop
         self.online_ids = set()  # welcome lists everyone in the world, on every map
         for p in data.get("players") or []:
             self._add_remote(p)
@@ -419,6 +461,7 @@ class WorldScene(Scene):
 
     def on_player_joined(self, data: dict) -> None:
         self._add_remote(data)
+        self.emotes.note_players([data])
         if isinstance(data.get("id"), int) and data["id"] in self.known_names:
             self.online_ids.add(data["id"])
 
@@ -473,6 +516,7 @@ class WorldScene(Scene):
         for p in trip.data.get("players") or []:
             if isinstance(p, dict) and p.get("id") not in self.remotes:
                 self._add_remote(p)
+        self.emotes.note_players(trip.data.get("players") or [])
 
     def on_player_map(self, data: dict) -> None:
         """Someone went to another map: gone from ours (the snapshots say so
@@ -491,6 +535,7 @@ class WorldScene(Scene):
 
     def on_player_left(self, data: dict) -> None:
         self._drop_remote(data.get("id"))
+        self.emotes.forget(data.get("id"))
         if isinstance(data.get("id"), int):
             self.online_ids.discard(data["id"])
 
@@ -679,20 +724,21 @@ class WorldScene(Scene):
                 remote.walked += math.hypot(pose.vx, pose.vy) * dt
             if camera.sees(pose.x, pose.y, margin):
                 drawn.append((pose.y, pose.x, remote.look, remote.facing, remote.walked,
-                              remote.moving, remote.name, False))
+                              remote.moving, remote.name, False, pid))
         me = self.predictor
         if self.me_id is not None:
             drawn.append((me_y, me_x, self.me_look or P.default_look(self.me_id), me.facing,
-                          me.walked, me.moving, self.me_name, True))
+                          me.walked, me.moving, self.me_name, True, self.me_id))
         drawn.sort(key=lambda d: d[0])
         hovered = self.avatar_at(self.mouse) if self.mouse is not None else None
-        sprites, spots = [], []
-        for y, x, look, facing, walked, moving, name, mine in drawn:
+        sprites, spots, heads = [], [], []
+        for y, x, look, facing, walked, moving, name, mine, pid in drawn:
             sx, sy = camera.to_screen(x, y)
             sprites.append((sheet.frame(look, facing, walked, moving), sheet.topleft(sx, sy)))
             w, h = self.names.get(name, mine).get_size()
             spots.append(TagSpot(name, pygame.Rect(sx - w // 2, sy - sheet.feet_y - h - 1, w, h),
                                  math.hypot(x - me_x, y - me_y), mine, not mine and name == hovered))
+            heads.append((pid, spots[-1].rect.copy()))
         surface.blits(sprites, doreturn=False)
         # A crowd's tags: ours and the one under the mouse on top, the rest decluttered.
         self.tags_drawn = arrange_tags(spots)
@@ -702,11 +748,12 @@ class WorldScene(Scene):
             mark = role_mark(self.mod.roles.get(spot.name), alpha) if alpha else None
             if mark is not None:  # the owner's and moderators' mark beside the name
                 tags.append((mark, mark.get_rect(midright=(spot.rect.x - 1, spot.rect.centery))))
+        tags.extend(self.emotes.blits(heads))  # beside the head, right of the name tag
         return tags
 
     def _draw_hint(self, surface: pygame.Surface) -> None:
-        keys = "WASD / arrows: walk    Tab or C: chat    click someone: talk{}    M: map    " \
-               "L: look    Esc: menu"
+        keys = "WASD / arrows: walk    Tab or C: chat    click someone: talk{}    1-6: emote    " \
+               "M: map    L: look    Esc: menu"
         text = theme.font(13).render(keys.format(""), True, theme.INK)
         room = surface.get_width() - 52 - (self.minimap.size[0] if self.minimap.visible else 0)
         if self.mod.moderating:  # the owner's and moderators' menu, when it fits

@@ -28,6 +28,7 @@ from .. import theme
 from ..chat_model import ChatModel, Outgoing
 from ..contacts import ContactBook
 from ..sound import ENTERED, MESSAGE
+from ..typing_state import TypingBoard, TypingSender
 from .chat_conversation import ConversationView
 from .chat_players import WHEEL_PX, PlayersList
 
@@ -63,6 +64,10 @@ class ChatPanel:
         self.notice = ""  # a problem with the conversation, shown above the text box
         self.lost_at: float | None = None  # when the connection dropped (None: connected)
         self.players_list = PlayersList(self.model)
+        # "X is typing…": ours to the host, theirs to show (see typing_state).
+        self.typing_out, self.typists = TypingSender(), TypingBoard()
+        self.ids: dict[str, int] = {}  # account ids of the players online, for typing
+        self._typed = False  # a key changed the message box since the last frame
         self.conversation = ConversationView(self.model, clock, lambda: self.connected)
         self.rect = pygame.Rect(0, 0, PANEL_W, 100)
         self.toggle_button = pygame_gui.elements.UIButton(
@@ -242,8 +247,21 @@ class ChatPanel:
             return True
         if kind == P.ERROR and isinstance(data, dict) and data.get("event") in REQUESTS:
             return True  # the answer carries it too, and the panel shows it there
+        if kind in (net.ANSWER, P.ERROR) and isinstance(data, dict) and \
+                data.get("event") == P.TYPING:
+            return True  # nothing to show: typing is a hint
         data = data if isinstance(data, dict) else {}
+        if kind == P.TYPING:
+            if isinstance(data.get("name"), str):
+                self.typists.on_typing(data["name"], data.get("typing") is True, self.clock())
+            return True
+        if kind == P.PLAYER_AWAY:
+            if isinstance(data.get("name"), str):
+                self.model.set_away(data["name"], data.get("away") is True)
+            return False  # the world draws it too
         if kind == P.DM_MESSAGE:
+            if isinstance(data.get("from"), str):
+                self.typists.clear(data["from"])  # what they typed is here
             self.on_message(data)
             if data.get("from") != self.me:
                 self.cue(MESSAGE)
@@ -264,6 +282,7 @@ class ChatPanel:
             return True
         if kind in (P.WELCOME, P.MAP_CHANGED, P.PLAYER_JOINED):
             self._note_maps(kind, data)
+            self._note_players(kind, data)
         if kind == P.PLAYER_MAP and isinstance(data.get("name"), str):
             self.model.set_map(data["name"], data.get("map"))
         if kind == P.WELCOME:
@@ -276,8 +295,12 @@ class ChatPanel:
             self._ask(P.DIRECTORY, {}, None)
         elif kind in (P.PLAYER_JOINED, P.PLAYER_LEFT) and "name" in data:
             self.set_online(str(data["name"]), kind == P.PLAYER_JOINED)
+            if kind == P.PLAYER_LEFT:
+                self.model.set_away(str(data["name"]), False)
+                self.typists.clear(str(data["name"]))
         elif kind == net.DISCONNECTED:
             self.set_connected(False)
+            self.typing_out.stop()  # the host forgets it with the connection
         return False
 
     def _note_maps(self, kind: str, data: dict) -> None:
@@ -289,6 +312,28 @@ class ChatPanel:
         for p in listed if kind != P.MAP_CHANGED else []:
             if isinstance(p, dict) and isinstance(p.get("name"), str):
                 self.model.set_map(p["name"], p.get("map"))
+
+    def _note_players(self, kind: str, data: dict) -> None:
+        """Account ids (``typing`` names the peer by id) and who is away."""
+        listed = list(data.get("players") or []) if kind != P.PLAYER_JOINED else [data]
+        if kind == P.WELCOME:
+            self.model.away.clear()
+            listed.append(data.get("you"))
+        for p in listed:
+            if isinstance(p, dict) and isinstance(p.get("name"), str) and \
+                    isinstance(p.get("id"), int):
+                self.ids[p["name"]] = p["id"]
+                self.model.set_away(p["name"], p.get("away") is True)
+
+    def send_typing(self) -> None:
+        """Tell the peer we type, or stopped (every frame; see TypingSender)."""
+        peer = self.peer if self.visible and self.connected and \
+            not self.model.is_blocked(self.peer) else None
+        typed, self._typed = self._typed, False
+        for name, typing in self.typing_out.update(self.clock(), peer, self.entry.get_text(),
+                                                   typed):
+            if name in self.ids and self.connected:
+                self.request(P.TYPING, {"to": self.ids[name], "typing": typing}, None)
 
     # -- state from the host ------------------------------------------------------------
     def set_connected(self, connected: bool) -> None:
@@ -450,6 +495,9 @@ class ChatPanel:
                 self.focus_entry()
                 return True
             return False
+        if event.type == pygame_gui.UI_TEXT_ENTRY_CHANGED and event.ui_element is self.entry:
+            self._typed = True
+            return False
         if event.type == pygame_gui.UI_TEXT_ENTRY_CHANGED and event.ui_element is self.search:
             self.players_list.scroll = 0.0
             self.layout(self.manager.window_resolution)
@@ -496,6 +544,7 @@ class ChatPanel:
 
     def update(self, dt: float) -> None:
         self.flush()
+        self.send_typing()
         if self.contacts is not None and len(self.model.talked) != self._contacts_saved:
             self._contacts_saved = len(self.model.talked)
             self.contacts.save(self.model.talked)
@@ -534,3 +583,6 @@ class ChatPanel:
         if self.peer is not None and self.notice:
             theme.draw_text(surface, self.notice[:60], (self.rect.x + 14, self.entry_rect.y - 18),
                             12, theme.BAD)
+        elif self.peer is not None and self.typists.is_typing(self.peer, self.clock()):
+            theme.draw_text(surface, f"{self.peer} is typing…",
+                            (self.rect.x + 14, self.entry_rect.y - 18), 12, theme.MUTED)

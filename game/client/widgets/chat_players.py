@@ -17,6 +17,7 @@ ROW_H = 30
 WHEEL_PX = 40
 STALE_RING = (120, 128, 140)  # last known state while not connected: a ring, not a lit dot
 OFFLINE_DOT = (88, 96, 112)
+AWAY_DOT = (62, 112, 84)  # online but away from the keyboard: the green dot, dimmed
 
 
 class PlayersList:
@@ -72,7 +73,8 @@ class PlayersList:
         if stale:
             pygame.draw.circle(surface, STALE_RING, (row.x + 14, row.centery), 5, 1)
         else:
-            dot = theme.GOOD if player["online"] else OFFLINE_DOT
+            dot = OFFLINE_DOT if not player["online"] else \
+                AWAY_DOT if player["name"] in self.model.away else theme.GOOD
             pygame.draw.circle(surface, dot, (row.x + 14, row.centery), 5)
         colour = theme.INK if player["online"] and not stale else theme.MUTED
         drawn = theme.draw_text(surface, player["name"], (row.x + 28, row.centery), 15, colour,
