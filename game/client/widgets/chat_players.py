@@ -85,10 +85,10 @@ class PlayersList:
         if self.model.is_blocked(player["name"]):  # found with the search, or open
             theme.draw_text(surface, "blocked", (row.right - 10, row.centery), 12, theme.BAD,
                             anchor="midright")
-        elif elsewhere:  # a friend on another map of the world
-            right = row.right - (40 if count else 10)
-            theme.draw_text(surface, f"on {elsewhere}", (right, row.centery), 12, theme.MUTED,
-                            anchor="midright")
+        elif elsewhere or (player["online"] and player["name"] in self.model.away):
+            right = row.right - (40 if count else 10)  # on another map of the world, or away
+            theme.draw_text(surface, f"on {elsewhere}" if elsewhere else "away",
+                            (right, row.centery), 12, theme.MUTED, anchor="midright")
         if count:
             text = theme.font(12, bold=True).render(str(min(count, 99)), True, (255, 255, 255))
             badge = pygame.Rect(0, 0, max(22, text.get_width() + 12), 20)
