@@ -20,6 +20,7 @@ from .support import HostProcess
 ROWS = ("S" + "." * 59, "." * 60, "." * 60, "." * 60)
 Y = 16.0
 FAR_X = (P.AREA_RADIUS_CELLS + 1) * P.AREA_CELL_PX + 100.0  # beyond the spawn's area
+OWNER = "talkowner"  # the host's owner, who mutes
 
 
 @pytest.fixture(scope="module", params=ASYNC_MODES)
@@ -27,7 +28,8 @@ def talk_host(request, tmp_path_factory):
     folder = tmp_path_factory.mktemp(f"talk-{request.param}")
     tmx = write_tmx(folder / "long.tmx", ROWS)
     with HostProcess(folder / "world.db", async_mode=request.param,
-                     extra_args=("--map", str(tmx), "--login-failures", "1000")) as proc:
+                     extra_args=("--map", str(tmx), "--login-failures", "1000",
+                                 "--owner", OWNER)) as proc:
         yield proc
 
 
@@ -176,3 +178,21 @@ def test_away_goes_to_everyone_is_in_welcome_and_ends_with_a_move(join):
     assert got["away"] is False
     flushed(late)
     assert [d["away"] for d in seen_events(late, P.PLAYER_AWAY) if d["id"] == a_id] == [False]
+
+
+def test_a_muted_player_may_emote_but_their_typing_is_not_relayed(join):
+    a, b = join(), join()
+    owner = join(OWNER)
+    muted = owner.call(P.MOD_MUTE, {"name": a.session.name, "minutes": 5})
+    assert muted["ok"], muted
+    a.wait_for(P.MUTED)
+    assert a.call(P.EMOTE, {"emote": "question"})["ok"]  # an emote is not text
+    b.wait_for(P.EMOTED, match=lambda d: d["from"] == a.session.user_id)
+    assert b.call(P.DM_OPEN, {"peer": a.session.name})["ok"]
+    a.emit(P.TYPING, {"to": b.session.user_id, "typing": True})
+    flushed(a, b)
+    assert seen_events(b, P.TYPING) == []
+    assert owner.call(P.MOD_UNMUTE, {"name": a.session.name})["ok"]
+    a.wait_for(P.UNMUTED)
+    a.emit(P.TYPING, {"to": b.session.user_id, "typing": True})
+    assert b.wait_for(P.TYPING).data["typing"] is True
