@@ -30,7 +30,7 @@ def test_others_are_told_who_joined_and_who_left(players):
     you = bob.welcome["you"]
     assert joined.data == {"id": bob.session.user_id, "name": bob.session.name,
                            "x": you["x"], "y": you["y"], "look": you["look"],
-                           "map": you["map"], "role": you["role"]}
+                           "map": you["map"], "role": you["role"], "away": False}
     assert (you["x"], you["y"]) != (alice.welcome["you"]["x"], alice.welcome["you"]["y"])
     assert alice.session.user_id in [p["id"] for p in bob.welcome["players"]]
     assert bob.session.user_id not in [p["id"] for p in alice.welcome["players"]]
