@@ -18,6 +18,8 @@ Controls
     mouse wheel          scroll the players list or the conversation
                          (older messages load at the top)
     M                    show / hide the minimap
+    1 to 6               an emote over your avatar (when not typing): wave, heart,
+                         laugh, question, exclamation, sleep
     Login screen: Tab / Shift+Tab move between the fields, Enter logs in.
 """
 from __future__ import annotations

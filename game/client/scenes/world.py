@@ -1,4 +1,4 @@
-"""The world: walk around, see everyone else, chat.
+"""The world: walk around, see everyone else, chat, emote (keys 1 to 6).
 
 Network events are drained once per frame in ``update``; walking happens in
 ``fixed_update`` at 60 Hz with the shared rules; ``draw`` interpolates the
