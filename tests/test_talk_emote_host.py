@@ -9,6 +9,8 @@ in the player objects of welcome, and ends with the next move.
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 from game.client.net import HostClient
@@ -33,8 +35,15 @@ def talk_host(request, tmp_path_factory):
         yield proc
 
 
+@pytest.fixture(scope="module")
+def closer():
+    """Closing a client can wait for the host's close frame: done off the tests."""
+    with ThreadPoolExecutor(max_workers=8, thread_name_prefix="closer") as pool:
+        yield pool
+
+
 @pytest.fixture
-def join(talk_host):
+def join(talk_host, closer):
     clients: list[HostClient] = []
 
     def make(name: str | None = None, at: float | None = None) -> HostClient:
@@ -44,7 +53,7 @@ def join(talk_host):
         if at is not None:  # join once, leave, then move the stored spot
             first = make(name)
             uid = first.session.user_id
-            first.close()
+            first.close()  # the host saves where it left before the update below
             wait_until(lambda: db_rows(talk_host.db_path,
                                        "SELECT 1 FROM positions WHERE user_id = ?", (uid,)))
             db_rows(talk_host.db_path, "UPDATE positions SET x = ?, y = ? WHERE user_id = ?",
@@ -59,7 +68,7 @@ def join(talk_host):
 
     yield make
     for client in clients:
-        client.close()
+        closer.submit(client.close)
 
 
 def flushed(*clients: HostClient) -> None:
