@@ -417,10 +417,15 @@ class WorldScene(Scene):
         self.remotes.pop(pid, None)
         self.interp.remove(pid)
 
-    def on_player_joined(self, data: dict) -> None:
-        self._add_remote(data)
-        if isinstance(data.get("id"), int) and data["id"] in self.known_names:
-            self.online_ids.add(data["id"])
+    def on_players_joined(self, data: dict) -> None:
+        """Everyone who joined since the host's last tick (see players_left,
+        which the host sends first)."""
+        for p in data.get("players") or []:
+            if not isinstance(p, dict):
+                continue
+            self._add_remote(p)
+            if isinstance(p.get("id"), int) and p["id"] in self.known_names:
+                self.online_ids.add(p["id"])
 
     # -- several maps ----------------------------------------------------------------------
     def on_map_changed(self, data: dict) -> None:
@@ -489,10 +494,11 @@ class WorldScene(Scene):
         if pid in self.remotes:
             self.remotes[pid].look = look
 
-    def on_player_left(self, data: dict) -> None:
-        self._drop_remote(data.get("id"))
-        if isinstance(data.get("id"), int):
-            self.online_ids.discard(data["id"])
+    def on_players_left(self, data: dict) -> None:
+        for pid in data.get("ids") or []:
+            self._drop_remote(pid)
+            if isinstance(pid, int):
+                self.online_ids.discard(pid)
 
     def on_snapshot(self, data: dict) -> None:
         try:
