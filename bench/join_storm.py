@@ -41,7 +41,6 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.load.host import host_stats  # noqa: E402
 from bench.node_load import LOADGEN, ensure_installed  # noqa: E402
 from game.client.host_process import HostProcess  # noqa: E402
 from game.core import protocol as P  # noqa: E402
@@ -129,17 +128,27 @@ def run_once(folder: Path, args: argparse.Namespace) -> dict:
             errors: list[str] = []
             threading.Thread(target=lambda: errors.extend(gen.stderr), daemon=True).start()
             storm = json.loads(gen.stdout.readline())["storm"]
-            # Measure from the storm's start until its last join plus the settle time.
-            wait = storm["start_ms"] / 1000.0 - time.time()
-            time.sleep(max(0.0, wait))
-            before, cpu0, t0 = host_stats(host.url), _cpu(proc), time.monotonic()
-            load0 = os.getloadavg()[0]
-            time.sleep(max(0.0, storm["end_ms"] / 1000.0 - time.time()) + args.settle - 0.3)
-            after, cpu1, t1 = host_stats(host.url), _cpu(proc), time.monotonic()
-            out = gen.stdout.read()
+            # Measured from the storm's start until every joiner has its welcome
+            # and the settle time has passed (the generator then reports).
+            time.sleep(max(0.0, storm["start_ms"] / 1000.0 - time.time()))
+            spy = None
+            if getattr(args, "profile", None):  # py-spy over the storm, collapsed stacks
+                spy = subprocess.Popen(
+                    ["py-spy", "record", "-p", str(proc.pid), "-r", "50", "-f", "raw", "-o",
+                     args.profile, "-d", str(int(args.spread + args.settle))],
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            cpu0, t0, load0 = _cpu(proc), time.monotonic(), os.getloadavg()[0]
+            before = host_stats(host.url)
+            stats = None
+            for line in gen.stdout:
+                if line.startswith("{") and "stats" in json.loads(line):
+                    stats = json.loads(line)["stats"]
+                    break
+            cpu1, t1 = _cpu(proc), time.monotonic()
+            after = host_stats(host.url)
+            if spy is not None:
+                spy.wait(30)
             gen.wait(60)
-            lines = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
-            stats = next((line["stats"] for line in lines if "stats" in line), None)
             if stats is None:
                 raise RuntimeError("the generator gave no figures:\n" + "".join(errors[-20:]))
         finally:
@@ -153,9 +162,27 @@ def run_once(folder: Path, args: argparse.Namespace) -> dict:
         "host_lateness_max_ms": after.get("lateness_max_ms"),
         "fanout_packets": sum(after.get(k, 0) - before.get(k, 0) for k in written),
         "host_cpu_pct": round(100.0 * (cpu1 - cpu0) / (t1 - t0), 1),
+        "host_cpu_s": round(cpu1 - cpu0, 2),
+        "window_s": round(t1 - t0, 2),
+        "generator_log": [line.strip() for line in errors[:5]],
         "load_avg_1m": round((load0 + os.getloadavg()[0]) / 2, 2),
         **stats,
     }
+
+
+def host_stats(url: str) -> dict:
+    """/api/stats, waiting for a host busy with the storm (an older host
+    answered only after seconds)."""
+    import requests
+
+    for _ in range(3):
+        try:
+            reply = requests.get(url + P.HTTP_STATS, timeout=20.0)
+            if reply.ok:
+                return reply.json()
+        except (requests.RequestException, ValueError):
+            pass
+    raise RuntimeError(f"{url} gave no /api/stats")
 
 
 def _cpu(proc) -> float:
@@ -189,6 +216,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--before", metavar="CHECKOUT",
                         help="another checkout whose host runs in turns with this one")
     parser.add_argument("--turns", type=int, default=1, help="runs of each host, alternating")
+    parser.add_argument("--profile", metavar="FILE",
+                        help="record the host with py-spy over the storm (collapsed stacks)")
     return parser.parse_args(argv)
 
 
@@ -205,11 +234,13 @@ def main(argv: list[str] | None = None) -> int:
               f"{r['host_lateness_max_ms']} ms")
         print(f"        presence packets received {r['presence_packets']} "
               f"({r['presence_bytes'] / 1e6:.1f} MB), fan-out packets {r['fanout_packets']}, "
-              f"host CPU {r['host_cpu_pct']} % of a core, welcome p50 {r['welcome_p50_ms']} "
+              f"host CPU {r['host_cpu_s']} s in {r['window_s']} s ({r['host_cpu_pct']} % of a core), welcome p50 {r['welcome_p50_ms']} "
               f"p99 {r['welcome_p99_ms']} ms; lists checked {r['rosters_checked']}, wrong "
               f"{r['roster_mismatches']}, problems {r['problems']}; corrections "
               f"{r['corrections']}, errors {r['errors']}, disconnects {r['disconnects']}; "
               f"load average {r['load_avg_1m']}")
+        for line in r["generator_log"]:
+            print(f"        generator: {line}")
     print(json.dumps(result))
     return 0
 
