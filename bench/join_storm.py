@@ -234,8 +234,9 @@ def main(argv: list[str] | None = None) -> int:
               f"{r['host_lateness_max_ms']} ms")
         print(f"        presence packets received {r['presence_packets']} "
               f"({r['presence_bytes'] / 1e6:.1f} MB), fan-out packets {r['fanout_packets']}, "
-              f"host CPU {r['host_cpu_s']} s in {r['window_s']} s ({r['host_cpu_pct']} % of a core), welcome p50 {r['welcome_p50_ms']} "
-              f"p99 {r['welcome_p99_ms']} ms; lists checked {r['rosters_checked']}, wrong "
+              f"host CPU {r['host_cpu_s']} s in {r['window_s']} s ({r['host_cpu_pct']} % of a "
+              f"core), welcome p50 {r['welcome_p50_ms']} p99 {r['welcome_p99_ms']} ms; "
+              f"lists checked {r['rosters_checked']}, wrong "
               f"{r['roster_mismatches']}, problems {r['problems']}; corrections "
               f"{r['corrections']}, errors {r['errors']}, disconnects {r['disconnects']}; "
               f"load average {r['load_avg_1m']}")

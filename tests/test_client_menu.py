@@ -229,7 +229,8 @@ def test_at_the_minimum_size_the_chat_button_clears_the_status(tmp_path):
         scene.status.set_ping(1234)
         for pid in range(2, 200):  # a busy world, 150 around us
             x = scene.predictor.x + (pid % 15) * 8 if pid < 152 else 10_000
-            client.put(P.PLAYERS_JOINED, {"players": [{"id": pid, "name": f"p{pid}", "x": x, "y": scene.predictor.y}]})
+            client.put(P.PLAYERS_JOINED, {"players": [
+                {"id": pid, "name": f"p{pid}", "x": x, "y": scene.predictor.y}]})
         h.frames(2)
         assert scene.status.text() == "Online  ·  1234 ms  ·  199 players  ·  150 near you"
         for visible in (False, True):

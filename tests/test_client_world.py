@@ -101,7 +101,8 @@ def test_two_hundred_players_are_drawn(world):
             if abs((tx + 0.5) * 32 - sx) < 400 and abs((ty + 0.5) * 32 - sy) < 300]
     spots = random.Random(3).sample(near, 200) if len(near) >= 200 else near * (200 // len(near) + 1)
     for i, (x, y) in enumerate(spots[:200]):
-        client.put(P.PLAYERS_JOINED, {"players": [{"id": 100 + i, "name": f"p{i}", "x": x, "y": y}]})
+        client.put(P.PLAYERS_JOINED, {"players": [
+            {"id": 100 + i, "name": f"p{i}", "x": x, "y": y}]})
     frames(2)
     assert len(scene.remotes) == 200
     blits = []
