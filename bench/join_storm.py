@@ -191,11 +191,13 @@ def _cpu(proc) -> float:
 
 
 def section(args: argparse.Namespace) -> dict:
-    """The join storm's figures for ``bench.run``: {"runs": [...], ...}."""
+    """The join storm's figures for ``bench.run``: {"runs": [...], ...}.
+    ``args`` may leave out any of this module's flags (their defaults apply)."""
+    args = argparse.Namespace(**{**vars(parse_args([])), **vars(args)})
     ensure_installed()
     runs = []
-    before = Path(args.before).resolve() if getattr(args, "before", None) else None
-    for _ in range(max(1, getattr(args, "turns", 1))):
+    before = Path(args.before).resolve() if args.before else None
+    for _ in range(max(1, args.turns)):
         if before is not None:
             runs.append({"which": "before", **run_once(before, args)})
         runs.append({"which": "after", **run_once(ROOT, args)})
