@@ -24,6 +24,7 @@ from .http_server import RequestBodies, RequestDeadlines, open_listener
 from .limits import ConnectionGuard
 from .live import LiveWorld
 from .moderation import Moderation
+from .presence import Presence
 from .runtime import Runtime
 from .storage import Storage
 from .ticker import Ticker
@@ -181,6 +182,7 @@ def create_host(config: HostConfig) -> Host:
                                              "too many messages; disconnected"),
         on_notice=lambda sid, code, message: ctx.send_error(sid, code, message))
     ctx.moderation = Moderation(ctx)
+    ctx.presence = Presence(ctx.world, transport)
     transport.install(ctx.guard.stalls)
     ctx.guard.install()
     app.wsgi_app = RequestBodies(

@@ -101,6 +101,9 @@ class HostContext:
     # Keeping order: roles, bans, mutes and every moderator action
     # (server.moderation.Moderation).
     moderation: Any = None
+    # This tick's joins and leaves, sent to everyone once per tick
+    # (server.presence.Presence).
+    presence: Any = None
 
     def send_error(self, sid: str, code: str, message: str, event: str | None = None) -> dict:
         """Tell one client what was wrong; returns the same shape for an ack."""

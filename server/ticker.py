@@ -1,5 +1,7 @@
 """The fixed-rate tick: batched, interest-managed snapshots; positions saved every second.
 
+Each tick first tells everyone who joined and who left since the last one
+(``players_left``, ``players_joined``: see ``server.presence``).
 Each tick, every player who moved is placed in their cell (see ``server.live``).
 A player whose cell changed gets a personal ``area`` event first (who came into
 and who left their area); then every occupied cell's room gets one
@@ -90,6 +92,7 @@ class Ticker:
     def tick(self, now: float) -> None:
         ctx = self.ctx
         self.tick_number += 1
+        ctx.presence.flush()  # who joined and left: before snapshots that show them
         self.broadcast(now)
         if now - self._last_save >= ctx.config.save_interval_s:
             self._last_save = now

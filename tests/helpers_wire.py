@@ -187,6 +187,40 @@ class RawClient:
     def named(self, event: str) -> list[Any]:
         return [data for _, name, data in self.received if name == event]
 
+    def wait_joined(self, who: int | str, timeout: float = 10.0) -> dict:
+        """The player object of ``who`` (id or name) from a ``players_joined``."""
+        key = "id" if isinstance(who, int) else "name"
+        data = self.wait_for(P.PLAYERS_JOINED, timeout,
+                             lambda d: any(p[key] == who for p in d["players"]))
+        return next(p for p in data["players"] if p[key] == who)
+
+    def wait_left(self, who: int | str, timeout: float = 10.0) -> dict:
+        """The ``players_left`` that lists ``who`` (id or name)."""
+        key = "ids" if isinstance(who, int) else "names"
+        return self.wait_for(P.PLAYERS_LEFT, timeout, lambda d: who in d[key])
+
+    def roster(self) -> tuple[set[int], list[str]]:
+        """Who is online as this client was told (the welcome's players, then
+        every players_left and players_joined in order, the way a client
+        keeps its list), and anything that did not add up: a player joined
+        while already listed or leaving while not listed."""
+        online: set[int] = set()
+        problems: list[str] = []
+        for _, name, data in self.received:
+            if name == P.WELCOME:
+                online = {p["id"] for p in data["players"]}
+            elif name == P.PLAYERS_LEFT:
+                for pid in data["ids"]:
+                    if pid not in online:
+                        problems.append(f"{pid} left but was not listed")
+                    online.discard(pid)
+            elif name == P.PLAYERS_JOINED:
+                for p in data["players"]:
+                    if p["id"] in online:
+                        problems.append(f"{p['id']} joined twice")
+                    online.add(p["id"])
+        return online, problems
+
     def close(self) -> None:
         self.closed = True
         try:

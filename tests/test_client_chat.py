@@ -155,7 +155,7 @@ def test_the_message_notice_is_clear_of_the_hint_and_opens_the_conversation(worl
 def test_away_from_the_host_the_world_is_greyed_and_marked(world, drawn_text):
     scene, client, frames, _ = world
     sx, sy = scene.world.spawn
-    client.put(P.PLAYER_JOINED, {"id": 8, "name": "tala", "x": sx + 40, "y": sy})
+    client.put(P.PLAYERS_JOINED, {"players": [{"id": 8, "name": "tala", "x": sx + 40, "y": sy}]})
     frames(2)
     scene.chat.set_visible(True)
     scene.chat.open("tala")

@@ -72,9 +72,10 @@ def test_a_welcome_after_a_drop_enters_the_open_conversation_again(wired):
 def test_players_coming_and_going_reach_the_list_and_the_scene(wired):
     panel = wired.panel
     wired.welcome()
-    assert panel.on_net(P.PLAYER_JOINED, {"id": 2, "name": "bob", "x": 0, "y": 0}) is False
+    assert panel.on_net(P.PLAYERS_JOINED,
+                        {"players": [{"id": 2, "name": "bob", "x": 0, "y": 0}]}) is False
     assert panel.players == [{"name": "bob", "online": True}]
-    assert panel.on_net(P.PLAYER_LEFT, {"id": 2, "name": "bob"}) is False
+    assert panel.on_net(P.PLAYERS_LEFT, {"ids": [2], "names": ["bob"]}) is False
     assert panel.model.players == [{"name": "bob", "online": False}]
 
 

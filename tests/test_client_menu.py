@@ -67,7 +67,7 @@ def test_the_world_goes_on_under_the_menu_and_the_avatar_stops(world):
     h.frames(30)
     assert len(client.moves) == walked
     x, y = scene.predictor.x + 40, scene.predictor.y
-    client.put(P.PLAYER_JOINED, {"id": 7, "name": "bob", "x": x, "y": y})
+    client.put(P.PLAYERS_JOINED, {"players": [{"id": 7, "name": "bob", "x": x, "y": y}]})
     h.frames(2)
     assert 7 in scene.remotes  # the network is still drained under the menu
     assert "2 players" in scene.status.text()
@@ -229,7 +229,8 @@ def test_at_the_minimum_size_the_chat_button_clears_the_status(tmp_path):
         scene.status.set_ping(1234)
         for pid in range(2, 200):  # a busy world, 150 around us
             x = scene.predictor.x + (pid % 15) * 8 if pid < 152 else 10_000
-            client.put(P.PLAYER_JOINED, {"id": pid, "name": f"p{pid}", "x": x, "y": scene.predictor.y})
+            client.put(P.PLAYERS_JOINED, {"players": [
+                {"id": pid, "name": f"p{pid}", "x": x, "y": scene.predictor.y}]})
         h.frames(2)
         assert scene.status.text() == "Online  ·  1234 ms  ·  199 players  ·  150 near you"
         for visible in (False, True):
@@ -250,12 +251,12 @@ def test_the_status_counts_the_world_and_the_players_near_you_apart(world):
     assert scene.status.text().endswith("only you in the world")
     for pid in range(2, 23):  # 21 others: 10 next to us, 11 far away
         far = pid >= 12
-        client.put(P.PLAYER_JOINED, {"id": pid, "name": f"p{pid}",
-                                     "x": x + (2000 if far else 30), "y": y})
+        client.put(P.PLAYERS_JOINED, {"players": [{"id": pid, "name": f"p{pid}",
+                                     "x": x + (2000 if far else 30), "y": y}]})
     h.frames(2)
     assert scene.status.text().endswith("22 players  ·  10 near you")
-    client.put(P.PLAYER_LEFT, {"id": 2, "name": "p2"})
-    client.put(P.PLAYER_LEFT, {"id": 20, "name": "p20"})
+    client.put(P.PLAYERS_LEFT, {"ids": [2], "names": ["p2"]})
+    client.put(P.PLAYERS_LEFT, {"ids": [20], "names": ["p20"]})
     h.frames(2)
     assert scene.status.text().endswith("20 players  ·  9 near you")
 

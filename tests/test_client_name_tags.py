@@ -43,8 +43,8 @@ def crowd(tmp_path):
     scene = h.enter_world(client)
     x, y = scene.predictor.x, scene.predictor.y
     for pid in range(2, 52):  # fifty players around the spawn, most of them on top of each other
-        client.put(P.PLAYER_JOINED, {"id": pid, "name": f"crowd{pid:02d}",
-                                     "x": x + (pid % 7) * 6 - 18, "y": y + (pid % 5) * 5 - 10})
+        client.put(P.PLAYERS_JOINED, {"players": [{"id": pid, "name": f"crowd{pid:02d}",
+                                     "x": x + (pid % 7) * 6 - 18, "y": y + (pid % 5) * 5 - 10}]})
     h.frames(3)
     yield h, scene
     h.close()

@@ -59,7 +59,7 @@ def test_walls_block_the_predicted_walk(world):
 def test_players_appear_move_and_vanish(world):
     scene, client, frames, clock = world
     sx, sy = scene.world.spawn
-    client.put(P.PLAYER_JOINED, {"id": 7, "name": "juno", "x": sx + 40, "y": sy})
+    client.put(P.PLAYERS_JOINED, {"players": [{"id": 7, "name": "juno", "x": sx + 40, "y": sy}]})
     frames(1)
     assert scene.drawn_position(7) == (sx + 40, sy)
     host_t = 5_000_000.0 + (clock[0] - 100.0) * 1000.0
@@ -69,7 +69,7 @@ def test_players_appear_move_and_vanish(world):
     frames(12)
     assert scene.drawn_position(7) == pytest.approx((sx + 120, sy))
     assert scene.remotes[7].facing == 2  # right
-    client.put(P.PLAYER_LEFT, {"id": 7, "name": "juno"})
+    client.put(P.PLAYERS_LEFT, {"ids": [7], "names": ["juno"]})
     frames(1)
     assert scene.drawn_position(7) is None
 
@@ -101,7 +101,8 @@ def test_two_hundred_players_are_drawn(world):
             if abs((tx + 0.5) * 32 - sx) < 400 and abs((ty + 0.5) * 32 - sy) < 300]
     spots = random.Random(3).sample(near, 200) if len(near) >= 200 else near * (200 // len(near) + 1)
     for i, (x, y) in enumerate(spots[:200]):
-        client.put(P.PLAYER_JOINED, {"id": 100 + i, "name": f"p{i}", "x": x, "y": y})
+        client.put(P.PLAYERS_JOINED, {"players": [
+            {"id": 100 + i, "name": f"p{i}", "x": x, "y": y}]})
     frames(2)
     assert len(scene.remotes) == 200
     blits = []
@@ -164,8 +165,8 @@ def test_players_entering_and_leaving_our_area(world):
     """A host that only reports nearby players says who came into view and who left it."""
     scene, client, frames, clock = world
     sx, sy = scene.world.spawn
-    client.put(P.PLAYER_JOINED, {"id": 8, "name": "tala", "x": sx + 30, "y": sy})
-    client.put(P.PLAYER_JOINED, {"id": 9, "name": "pip", "x": sx - 30, "y": sy})
+    client.put(P.PLAYERS_JOINED, {"players": [{"id": 8, "name": "tala", "x": sx + 30, "y": sy}]})
+    client.put(P.PLAYERS_JOINED, {"players": [{"id": 9, "name": "pip", "x": sx - 30, "y": sy}]})
     frames(1)
     client.put("area", {"leave": [8], "enter": []})
     frames(1)

@@ -201,7 +201,7 @@ def test_a_client_cut_off_for_five_seconds_resumes_without_losing_or_repeating(t
 
         link.cut()
         cut_at = time.monotonic()
-        bob.wait_for(P.PLAYER_LEFT, 5, lambda d: d["id"] == aid)
+        bob.wait_left(aid, 5)
         # Messages while alice is away, and on through her return.
         restored = False
         while True:
@@ -254,12 +254,12 @@ def test_a_client_that_goes_silent_is_dropped_saved_and_announced(tmp_path):
             ghost.emit(P.MOVE, move)
             time.sleep(0.1)
         silent_from = time.monotonic()  # from now on it neither reads nor answers
-        left = watcher.wait_for(P.PLAYER_LEFT, 15, lambda d: d["name"] == "silent_gus")
+        left = watcher.wait_left("silent_gus", 15)
         dropped_after = time.monotonic() - silent_from
         print(f"\nsilent: dropped after {dropped_after:.2f} s "
               f"(ping interval {interval:g} s + timeout {timeout:g} s)")
         assert dropped_after <= interval + timeout + 1.0
-        assert left["id"] == session["user"]["id"]
+        assert left["ids"] == [session["user"]["id"]]
         uid = session["user"]["id"]
         deadline = time.monotonic() + 5
         while read_db(host.db_path, "SELECT x, y FROM positions WHERE user_id = ?",

@@ -42,8 +42,8 @@ def test_an_oversized_frame_closes_only_that_connection(host):
     # Over the limit, in one frame: that connection is closed.
     sender.emit(P.DM_SEND, {"to": "calm_cal", "text": "y" * (P.MAX_FRAME_BYTES + 1000)})
     assert sender.read_until_closed(5)
-    left = bystander.wait_for(P.PLAYER_LEFT, 5)
-    assert left["name"] == "big_bea"
+    left = bystander.wait_for(P.PLAYERS_LEFT, 5)
+    assert left["names"] == ["big_bea"]
 
     # Over the limit, split into fragments that are each small: also closed.
     again = RawClient(host.url)
@@ -85,7 +85,7 @@ def test_events_named_like_socketio_own_cannot_reach_their_handlers(host):
     assert codes <= {P.E_BAD_PAYLOAD}, eve.named(P.ERROR)
     time.sleep(0.3)
     victim.call(P.PING, {})
-    assert not victim.named(P.PLAYER_LEFT) and not victim.named(P.SESSION_ENDED)
+    assert not victim.named(P.PLAYERS_LEFT) and not victim.named(P.SESSION_ENDED)
     assert not eve.closed and not victim.closed
     eve.close()
     victim.close()

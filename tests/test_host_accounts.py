@@ -206,8 +206,8 @@ def test_a_new_login_takes_over_and_the_old_socket_is_told_why(world_host, playe
     # Others saw the old presence leave and the new one arrive, and nobody
     # sees the player twice.
     uid = first.session.user_id
-    watcher.wait_for(P.PLAYER_LEFT, match=lambda d: d["id"] == uid)
-    watcher.wait_for(P.PLAYER_JOINED, match=lambda d: d["id"] == uid)
+    watcher.wait_left(uid)
+    watcher.wait_joined(uid)
     third = players()
     assert [p["id"] for p in third.welcome["players"]].count(uid) == 1
     # The new session keeps working.

@@ -38,8 +38,8 @@ def test_two_players_see_each_others_chosen_looks(world_host, players):
     assert bob.welcome["you"]["look"] == TEAL_AFRO.as_dict()
     seen_by_bob = {p["id"]: p for p in bob.welcome["players"]}
     assert seen_by_bob[alice.session.user_id]["look"] == RED_BUN.as_dict()
-    joined = alice.wait_for(P.PLAYER_JOINED, match=lambda d: d["id"] == bob.session.user_id)
-    assert joined.data["look"] == TEAL_AFRO.as_dict()
+    joined = alice.wait_joined(bob.session.user_id)
+    assert joined["look"] == TEAL_AFRO.as_dict()
     assert stored_look(world_host, alice.session.user_id) == RED_BUN
 
 

@@ -26,17 +26,17 @@ def walk(client: HostClient, xy: tuple[float, float]) -> int:
 def test_others_are_told_who_joined_and_who_left(players):
     alice = players()
     bob = players()
-    joined = alice.wait_for(P.PLAYER_JOINED, match=lambda d: d["name"] == bob.session.name)
+    joined = alice.wait_joined(bob.session.name)
     you = bob.welcome["you"]
-    assert joined.data == {"id": bob.session.user_id, "name": bob.session.name,
-                           "x": you["x"], "y": you["y"], "look": you["look"],
-                           "map": you["map"], "role": you["role"], "away": False}
+    assert joined == {"id": bob.session.user_id, "name": bob.session.name,
+                      "x": you["x"], "y": you["y"], "look": you["look"],
+                      "map": you["map"], "role": you["role"], "away": False}
     assert (you["x"], you["y"]) != (alice.welcome["you"]["x"], alice.welcome["you"]["y"])
     assert alice.session.user_id in [p["id"] for p in bob.welcome["players"]]
     assert bob.session.user_id not in [p["id"] for p in alice.welcome["players"]]
     players.close(bob)
-    left = alice.wait_for(P.PLAYER_LEFT, match=lambda d: d["id"] == bob.session.user_id)
-    assert left.data["name"] == bob.session.name
+    left = alice.wait_left(bob.session.user_id)
+    assert left.data == {"ids": [bob.session.user_id], "names": [bob.session.name]}
     # Someone joining now does not see bob.
     carol = players()
     ids = [p["id"] for p in carol.welcome["players"]]
@@ -109,7 +109,7 @@ def test_rejected_moves_are_neither_broadcast_nor_stored(world_host, players):
     seen = [snapshot_positions(s).get(alice.session.user_id) for s in seen_events(bob, "snapshot")]
     assert not set(bad) & set(seen)
     players.close(alice)
-    bob.wait_for(P.PLAYER_LEFT, match=lambda d: d["id"] == alice.session.user_id)
+    bob.wait_left(alice.session.user_id)
     assert wait_until(lambda: stored_position(world_host.db_path, alice.session.user_id)) == (
         176.0, 120.0)
 

@@ -97,8 +97,8 @@ def test_a_new_map_is_downloaded_then_the_world_walks_on_it(screen_for, feature_
         s.app.frame()
         assert isinstance(s.app.scene, LoadingScene)  # no welcome yet: joining
         s.welcome(desc)
-        s.client.events.put(net.NetEvent(P.PLAYER_JOINED, {"id": 7, "name": "mira", "x": 50.0,
-                                                           "y": 72.0}))
+        s.client.events.put(net.NetEvent(P.PLAYERS_JOINED, {"players": [
+            {"id": 7, "name": "mira", "x": 50.0, "y": 72.0}]}))
         s.app.frame()  # the loading screen takes both off the queue: the world must get them
         assert s.client.events.empty()
         loading, said = s.app.scene, []
@@ -213,8 +213,8 @@ def test_back_on_a_host_now_running_another_map_the_world_gets_it_first(screen_f
         assert isinstance(world, WorldScene) and world.world.width_px == rules.load_world().width_px
         # The host restarted with the feature map; the client reconnects.
         s.welcome(desc)
-        s.client.events.put(net.NetEvent(P.PLAYER_JOINED, {"id": 7, "name": "mira", "x": 50.0,
-                                                           "y": 72.0}))
+        s.client.events.put(net.NetEvent(P.PLAYERS_JOINED, {"players": [
+            {"id": 7, "name": "mira", "x": 50.0, "y": 72.0}]}))
         s.until(lambda: isinstance(s.app.scene, WorldScene) and s.app.scene is not world)
     again = s.app.scene
     assert again.world.width_px == F.W * F.TS and again.predictor is not None

@@ -84,8 +84,8 @@ def test_the_first_account_is_the_owner_and_the_startup_log_said_so(order_host, 
     assert someone.welcome["you"]["role"] == P.ROLE_PLAYER and someone.welcome["can"] == []
     seen = {p["name"]: p["role"] for p in someone.welcome["players"]}
     assert seen[OWNER] == P.ROLE_OWNER
-    joined = boss.wait_for(P.PLAYER_JOINED, match=lambda d: d["name"] == someone.session.name)
-    assert joined.data["role"] == P.ROLE_PLAYER
+    joined = boss.wait_joined(someone.session.name)
+    assert joined["role"] == P.ROLE_PLAYER
 
 
 def test_a_player_is_forbidden_every_moderator_action(people):

@@ -85,8 +85,9 @@ def test_emotes_last_their_time_and_away_shows_sleep():
 # -- the world scene -----------------------------------------------------------------------------
 def join_near(scene, client, frames):
     x, y = scene.predictor.x, scene.predictor.y
-    client.put(P.PLAYER_JOINED, {"id": REMOTE, "name": "bob", "x": x + 60, "y": y,
-                                 "map": scene.map_name, "role": "player", "away": False})
+    client.put(P.PLAYERS_JOINED, {"players": [{"id": REMOTE, "name": "bob", "x": x + 60, "y": y,
+                                               "map": scene.map_name, "role": "player",
+                                               "away": False}]})
     frames(3)
     assert REMOTE in scene.remotes
 

@@ -127,18 +127,25 @@ class ChatModel:
         return any(p["name"] == name and p["online"] for p in self.players)
 
     def set_online(self, name: str, online: bool) -> None:
-        if name == self.me:
-            return
-        for p in self.players:
-            if p["name"] == name:
-                p["online"] = online
-                break
-        else:
-            self.players.append({"name": name, "online": online})
-        if name == self.peer:
-            self.peer_online = online
-            if not online:
-                self.peer_here = False
+        self.set_online_many([name], online)
+
+    def set_online_many(self, names: list[str], online: bool) -> None:
+        """Several players came online or went offline (a players_joined or
+        players_left batch): one pass over the list, one sort."""
+        rows = {p["name"]: p for p in self.players}
+        for name in names:
+            if name == self.me:
+                continue
+            row = rows.get(name)
+            if row is not None:
+                row["online"] = online
+            else:
+                rows[name] = {"name": name, "online": online}
+                self.players.append(rows[name])
+            if name == self.peer:
+                self.peer_online = online
+                if not online:
+                    self.peer_here = False
         self._sort()
 
     def _know(self, name: str, online: bool | None = None) -> None:

@@ -23,7 +23,7 @@ from ..core import protocol as P
 
 HTTP_TIMEOUT_S = 10.0
 # Events the host sends that are put on the queue as they arrive.
-SERVER_EVENTS = (P.WELCOME, P.PLAYER_JOINED, P.PLAYER_LEFT, P.SNAPSHOT, P.AREA, P.CORRECTION,
+SERVER_EVENTS = (P.WELCOME, P.PLAYERS_JOINED, P.PLAYERS_LEFT, P.SNAPSHOT, P.AREA, P.CORRECTION,
                  P.DM_MESSAGE, P.DM_UNREAD, P.DM_PRESENCE, P.ERROR, P.SESSION_ENDED,
                  P.LOOK_CHANGED, P.MAP_CHANGED, P.PLAYER_MAP, P.ANNOUNCEMENT, P.MUTED,
                  P.UNMUTED, P.ROLE_CHANGED, P.EMOTED, P.TYPING, P.PLAYER_AWAY)
@@ -318,6 +318,18 @@ class HostClient:
                 return event
             self.skipped.append(event)
 
+    def wait_joined(self, who: int | str, timeout: float = 10.0) -> dict:
+        """Wait until a ``players_joined`` lists the player with this id or
+        name; returns that player's object."""
+        event = self.wait_for(P.PLAYERS_JOINED, timeout, lambda d: _listed(d.get("players"), who))
+        return _listed(event.data["players"], who)
+
+    def wait_left(self, who: int | str, timeout: float = 10.0) -> NetEvent:
+        """Wait until a ``players_left`` lists the player with this id or name."""
+        def match(data: dict) -> bool:
+            return who in (data.get("ids") if isinstance(who, int) else data.get("names") or ())
+        return self.wait_for(P.PLAYERS_LEFT, timeout, match)
+
     def drain(self) -> list[NetEvent]:
         """Everything queued right now, without waiting."""
         out = []
@@ -326,6 +338,12 @@ class HostClient:
                 out.append(self.events.get_nowait())
             except queue.Empty:
                 return out
+
+
+def _listed(players: Any, who: int | str) -> dict | None:
+    """The player object with this id (int) or name (str) in a list of them."""
+    key = "id" if isinstance(who, int) else "name"
+    return next((p for p in players or () if isinstance(p, dict) and p.get(key) == who), None)
 
 
 def _refusal_text(exc: Exception) -> str:

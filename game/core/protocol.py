@@ -57,8 +57,8 @@ CLIENT_EVENTS = frozenset({JOIN, MOVE, DM_OPEN, DM_CLOSE, DM_SEND, DM_HISTORY,
 
 # -- Socket.IO events: host -> client -------------------------------------------
 WELCOME = "welcome"              # answer to join: you, players, unread, world
-PLAYER_JOINED = "player_joined"  # {id, name, x, y}
-PLAYER_LEFT = "player_left"      # {id, name}
+PLAYERS_JOINED = "players_joined"  # {players: [player, ...]} joined since the last tick
+PLAYERS_LEFT = "players_left"      # {ids: [id, ...], names: [name, ...]} left since the last tick
 SNAPSHOT = "snapshot"            # {tick, t, p: [id, x, y, ...], gone?: [id, ...]} (your area)
 AREA = "area"                    # {enter: [id, x, y, ...], leave: [id, ...], reset} your area changed
 CORRECTION = "correction"        # {seq, x, y, reason}

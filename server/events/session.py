@@ -78,20 +78,14 @@ def join(ctx: HostContext, sid: str, identity, data: Any) -> dict:
     ctx.joining[uid] = held
     ctx.joining_sids.add(sid)
     try:
-        stored = ctx.storage.load_place(uid)
-        chosen = ctx.storage.load_look(uid)
-        unread = ctx.storage.unread_counts(uid)
-        missed = []
-        if request.last_dm_id is not None:
-            missed = ctx.storage.messages_for(uid, request.last_dm_id, MISSED_MESSAGES_MAX)
-        newest_dm_id = ctx.storage.newest_message_id_to(uid)
-        blocked = set(ctx.storage.blocked_by(uid))
+        stored = ctx.storage.load_join(uid, request.last_dm_id, MISSED_MESSAGES_MAX)
     finally:
         ctx.joining_sids.discard(sid)
         if ctx.joining.get(uid) is held:
             del ctx.joining[uid]
     if ctx.connections.get(sid) is not identity:
         return {"ok": False, "error": P.E_AUTH_REQUIRED, "message": "connection closed"}
+    missed, unread, blocked = stored.missed, stored.unread, set(stored.blocked)
     after = missed[-1]["id"] if missed else (request.last_dm_id or 0)
     missed.extend(m for m in held if m["id"] > after)
     missed.sort(key=lambda m: m["id"])
@@ -99,37 +93,39 @@ def join(ctx: HostContext, sid: str, identity, data: Any) -> dict:
     missed = [m for m in missed if m["sender_id"] not in blocked]
     unread = {peer: n for peer, n in unread.items() if peer not in blocked}
     ctx.replayed[uid] = {m["id"] for m in missed}
-    others = [p.public() for p in ctx.world.by_uid.values()]
-    player = ctx.world.place(identity.user_id, identity.name, sid, stored, time.monotonic(),
-                             P.look_or_default(chosen, uid))
-    player.blocked = blocked
-    player.role = ctx.moderation.role(uid)
-    x, y = player.x, player.y
-    here = ctx.world.maps[player.map]
-    ctx.sio.enter_room(sid, WORLD_ROOM)
-    ctx.sio.enter_room(sid, user_room(identity.user_id))
-    names = ctx.accounts.names
-    welcome = {
-        "protocol": P.PROTOCOL_VERSION,
-        "you": player.public(),
-        "players": others,
-        "unread": {names[uid]: n for uid, n in unread.items() if uid in names},
-        "missed_messages": [_public_message(ctx, m) for m in missed],
-        "last_dm_id": max([newest_dm_id] + [m["id"] for m in missed]),
-        "blocked": sorted((names[b] for b in blocked if b in names), key=str.lower),
-        "world": {"width": here.width_px, "height": here.height_px,
-                  "tile_size": here.tile_size, "speed": player.budget.speed},
-        "map": ctx.world.describe(player.map),
-        "tick_rate": ctx.config.tick_rate,
-        "server_time": time.time() * 1000.0,
-        "can": P.can(player.role),
-    }
-    ctx.sio.emit(P.WELCOME, welcome, to=sid)
+    with ctx.presence.lock:  # the welcome and the next players_joined agree
+        others = [p.public() for p in ctx.world.by_uid.values()]
+        player = ctx.world.place(identity.user_id, identity.name, sid, stored.place,
+                                 time.monotonic(), P.look_or_default(stored.look, uid))
+        player.blocked = blocked
+        player.role = ctx.moderation.role(uid)
+        x, y = player.x, player.y
+        here = ctx.world.maps[player.map]
+        ctx.sio.enter_room(sid, WORLD_ROOM)
+        ctx.sio.enter_room(sid, user_room(identity.user_id))
+        names = ctx.accounts.names
+        welcome = {
+            "protocol": P.PROTOCOL_VERSION,
+            "you": player.public(),
+            "players": others,
+            "unread": {names[uid]: n for uid, n in unread.items() if uid in names},
+            "missed_messages": [_public_message(ctx, m) for m in missed],
+            "last_dm_id": max([stored.newest_dm_id] + [m["id"] for m in missed]),
+            "blocked": sorted((names[b] for b in blocked if b in names), key=str.lower),
+            "world": {"width": here.width_px, "height": here.height_px,
+                      "tile_size": here.tile_size, "speed": player.budget.speed},
+            "map": ctx.world.describe(player.map),
+            "tick_rate": ctx.config.tick_rate,
+            "server_time": time.time() * 1000.0,
+            "can": P.can(player.role),
+        }
+        ctx.sio.emit(P.WELCOME, welcome, to=sid)
+        # Everyone else hears of this player in the next tick's players_joined.
+        ctx.presence.joined(player)
     mute = ctx.moderation.muted(uid)
     if mute is not None:
         ctx.sio.emit(P.MUTED, {"until": round(mute.until * 1000.0), "reason": mute.reason},
                      to=sid)
-    ctx.transport.emit(P.PLAYER_JOINED, player.public(), WORLD_ROOM, skip_sid=sid)
     log.info("%s joined at (%.0f, %.0f) on %s", identity.name, x, y, player.map)
     return {"ok": True}
 
@@ -193,10 +189,13 @@ def _join_allowed(joins: dict[int, SlidingWindow], uid: int, now: float) -> bool
 
 
 def _leave(ctx: HostContext, sid: str) -> None:
-    """Take a player out of the world, save where they stood, tell the others."""
-    player = ctx.world.remove(sid)
-    if player is None:
-        return
+    """Take a player out of the world, save where they stood, tell the others
+    (the next tick's ``players_left``)."""
+    with ctx.presence.lock:
+        player = ctx.world.remove(sid)
+        if player is None:
+            return
+        ctx.presence.left(player)
     ctx.replayed.pop(player.user_id, None)
     ctx.storage.save_positions([(player.user_id, player.x, player.y, player.map)])
     for peer_id in player.open_peers:
@@ -204,8 +203,6 @@ def _leave(ctx: HostContext, sid: str) -> None:
         if peer is None or player.user_id in peer.blocked:
             continue  # offline, or blocks this player: hears nothing of them
         ctx.sio.emit(P.DM_PRESENCE, {"peer": player.name, "state": "left"}, to=user_room(peer_id))
-    ctx.transport.emit(P.PLAYER_LEFT, {"id": player.user_id, "name": player.name}, WORLD_ROOM,
-                    skip_sid=sid)
     log.info("%s left at (%.0f, %.0f) on %s", player.name, player.x, player.y, player.map)
 
 

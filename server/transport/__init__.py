@@ -120,14 +120,16 @@ class Transport:
             socketio.packet.ACK, namespace=NAMESPACE, data=[payload], id=ack_id))
 
     # -- outbound -------------------------------------------------------------------
-    def emit(self, event: str, data: Any, room: str, skip_sid: str | None = None) -> None:
-        """``sio.emit(event, data, to=room, skip_sid=...)``, encoded and framed once."""
-        self.fanout.emit(event, data, room, skip_sid)
+    def emit(self, event: str, data: Any, room: str, skip_sid: str | None = None,
+             skip_sids: Any = ()) -> None:
+        """``sio.emit(event, data, to=room, skip_sid=...)``, encoded and framed
+        once; ``skip_sids`` (a set) leaves out several sessions."""
+        self.fanout.emit(event, data, room, skip_sid, skip_sids)
 
     def emit_json(self, event: str, data_json: str, room: str,
-                  skip_sid: str | None = None) -> None:
+                  skip_sid: str | None = None, skip_sids: Any = ()) -> None:
         """``emit`` for a payload already encoded as JSON."""
-        self.fanout.emit_json(event, data_json, room, skip_sid)
+        self.fanout.emit_json(event, data_json, room, skip_sid, skip_sids)
 
     def outbound_waiting(self) -> bool:
         """Whether packets still wait to be written to any open connection."""

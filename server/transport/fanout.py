@@ -26,16 +26,17 @@ class Fanout:
         self.written = 0  # packets written straight to a socket
         self.queued = 0  # packets that went through Socket.IO's queue
 
-    def emit(self, event: str, data: Any, room: str, skip_sid: str | None = None) -> None:
+    def emit(self, event: str, data: Any, room: str, skip_sid: str | None = None,
+             skip_sids: Any = ()) -> None:
         """``sio.emit(event, data, to=room, skip_sid=...)``, encoded and framed once."""
-        self.emit_json(event, compact_json(data), room, skip_sid)
+        self.emit_json(event, compact_json(data), room, skip_sid, skip_sids)
 
     def emit_json(self, event: str, data_json: str, room: str,
-                  skip_sid: str | None = None) -> None:
+                  skip_sid: str | None = None, skip_sids: Any = ()) -> None:
         """``emit`` for a payload already encoded as JSON."""
         message = eio_packet.Packet(eio_packet.MESSAGE, event_text(event, data_json))
         participants = [eio_sid for sid, eio_sid in self.sio.manager.get_participants("/", room)
-                        if sid != skip_sid]
+                        if sid != skip_sid and sid not in skip_sids]
         if not self.direct:
             for eio_sid in participants:
                 self.queued += 1

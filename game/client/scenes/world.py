@@ -459,11 +459,15 @@ class WorldScene(Scene):
         self.remotes.pop(pid, None)
         self.interp.remove(pid)
 
-    def on_player_joined(self, data: dict) -> None:
-        self._add_remote(data)
-        self.emotes.note_players([data])
-        if isinstance(data.get("id"), int) and data["id"] in self.known_names:
-            self.online_ids.add(data["id"])
+    def on_players_joined(self, data: dict) -> None:
+        """Everyone who joined since the host's last tick (see players_left,
+        which the host sends first)."""
+        joined = [p for p in data.get("players") or [] if isinstance(p, dict)]
+        for p in joined:
+            self._add_remote(p)
+            if isinstance(p.get("id"), int) and p["id"] in self.known_names:
+                self.online_ids.add(p["id"])
+        self.emotes.note_players(joined)
 
     # -- several maps ----------------------------------------------------------------------
     def on_map_changed(self, data: dict) -> None:
@@ -533,11 +537,12 @@ class WorldScene(Scene):
         if pid in self.remotes:
             self.remotes[pid].look = look
 
-    def on_player_left(self, data: dict) -> None:
-        self._drop_remote(data.get("id"))
-        self.emotes.forget(data.get("id"))
-        if isinstance(data.get("id"), int):
-            self.online_ids.discard(data["id"])
+    def on_players_left(self, data: dict) -> None:
+        for pid in data.get("ids") or []:
+            self._drop_remote(pid)
+            self.emotes.forget(pid)
+            if isinstance(pid, int):
+                self.online_ids.discard(pid)
 
     def on_snapshot(self, data: dict) -> None:
         try:

@@ -280,7 +280,7 @@ class ChatPanel:
                 if data.get("state") == "entered" and data["peer"] == self.peer:
                     self.cue(ENTERED)
             return True
-        if kind in (P.WELCOME, P.MAP_CHANGED, P.PLAYER_JOINED):
+        if kind in (P.WELCOME, P.MAP_CHANGED, P.PLAYERS_JOINED):
             self._note_maps(kind, data)
             self._note_players(kind, data)
         if kind == P.PLAYER_MAP and isinstance(data.get("name"), str):
@@ -293,11 +293,16 @@ class ChatPanel:
             self.set_connected(True)
             self.reopen()
             self._ask(P.DIRECTORY, {}, None)
-        elif kind in (P.PLAYER_JOINED, P.PLAYER_LEFT) and "name" in data:
-            self.set_online(str(data["name"]), kind == P.PLAYER_JOINED)
-            if kind == P.PLAYER_LEFT:
-                self.model.set_away(str(data["name"]), False)
-                self.typists.clear(str(data["name"]))
+        elif kind == P.PLAYERS_JOINED:
+            self.set_online_many([p["name"] for p in data.get("players") or []
+                                  if isinstance(p, dict) and isinstance(p.get("name"), str)],
+                                 True)
+        elif kind == P.PLAYERS_LEFT:
+            left = [n for n in data.get("names") or [] if isinstance(n, str)]
+            self.set_online_many(left, False)
+            for name in left:
+                self.model.set_away(name, False)
+                self.typists.clear(name)
         elif kind == net.DISCONNECTED:
             self.set_connected(False)
             self.typing_out.stop()  # the host forgets it with the connection
@@ -305,17 +310,16 @@ class ChatPanel:
 
     def _note_maps(self, kind: str, data: dict) -> None:
         """Which map we and the players listed are on (see ChatModel.where)."""
-        you = data.get("you") if kind != P.PLAYER_JOINED else None
+        you = data.get("you")
         if isinstance(you, dict):
             self.model.set_map(self.me, you.get("map"))
-        listed = data.get("players") if kind == P.WELCOME else [data]
-        for p in listed if kind != P.MAP_CHANGED else []:
+        for p in data.get("players") or [] if kind != P.MAP_CHANGED else []:
             if isinstance(p, dict) and isinstance(p.get("name"), str):
                 self.model.set_map(p["name"], p.get("map"))
 
     def _note_players(self, kind: str, data: dict) -> None:
         """Account ids (``typing`` names the peer by id) and who is away."""
-        listed = list(data.get("players") or []) if kind != P.PLAYER_JOINED else [data]
+        listed = list(data.get("players") or [])
         if kind == P.WELCOME:
             self.model.away.clear()
             listed.append(data.get("you"))
@@ -350,8 +354,12 @@ class ChatPanel:
         self.layout(self.manager.window_resolution)
 
     def set_online(self, name: str, online: bool) -> None:
-        self.model.set_online(name, online)
-        self.layout(self.manager.window_resolution)
+        self.set_online_many([name], online)
+
+    def set_online_many(self, names: list[str], online: bool) -> None:
+        if names:
+            self.model.set_online_many(names, online)
+            self.layout(self.manager.window_resolution)
 
     def set_unread_counts(self, counts: dict[str, int]) -> None:
         self.model.set_unread_counts(counts)

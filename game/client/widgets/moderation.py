@@ -1,7 +1,7 @@
 """The owner's and moderators' tools in the world, and what every player is
 shown of them.
 
-``ModTools`` keeps who has which role (from the welcome, ``player_joined``
+``ModTools`` keeps who has which role (from the welcome, ``players_joined``
 and ``role_changed``), what this player may do (``welcome.can``), and whether
 they are muted.  It builds the right-click menu on another player (Message
 for everyone; other parts add theirs through ``providers``; kick, mute, ban,
@@ -114,8 +114,9 @@ class ModTools:
             mute = data.get("muted")
             if isinstance(mute, dict):
                 self.on_muted(mute)
-        elif kind == P.PLAYER_JOINED:
-            self._note_role(data)
+        elif kind == P.PLAYERS_JOINED:
+            for p in data.get("players") or []:
+                self._note_role(p)
         elif kind == ROLE_CHANGED:
             self.on_role_changed(data)
             return True
