@@ -9,7 +9,8 @@ that lives in this package; the rest of the host calls ``Transport``:
 * inbound: ``intercept`` sees every Engine.IO message first, ``deliver``
   hands one on to python-socketio, ``add_fast_event`` / ``deliver_fast`` call
   a hot event's handler without python-socketio's packet objects;
-* outbound: ``emit`` / ``emit_json`` send one frame to a whole room,
+* outbound: ``emit`` / ``emit_json`` / ``emit_binary`` send one frame (a
+  binary event: its two frames) to a whole room,
   ``answer_ack`` answers a packet's ack, ``outbound_waiting`` tells whether
   anything is still queued;
 * sessions: ``sid_of`` / ``eio_sid_of``, ``connections``, ``is_open``,
@@ -128,6 +129,11 @@ class Transport:
                   skip_sid: str | None = None) -> None:
         """``emit`` for a payload already encoded as JSON."""
         self.fanout.emit_json(event, data_json, room, skip_sid)
+
+    def emit_binary(self, event: str, data: bytes, room: str,
+                    skip_sid: str | None = None) -> None:
+        """``emit`` of one bytes argument (a Socket.IO binary event), framed once."""
+        self.fanout.emit_binary(event, data, room, skip_sid)
 
     def outbound_waiting(self) -> bool:
         """Whether packets still wait to be written to any open connection."""
