@@ -1,0 +1,169 @@
+"""What a crowd costs the host's upload: bytes per client and per mover.
+
+    python -m bench.bandwidth [--players 150] [--seconds 10] [--old-ref REF | --old CHECKOUT]
+
+A real host (``python host.py`` on a fresh world, 127.0.0.1 only) and N
+scripted players (``python -m bench.load --crowd``: everyone within one
+screen of the spawn, so everyone is in everyone's area) walking at 20 Hz.
+The players count what their sockets receive (every Socket.IO, Engine.IO
+and WebSocket byte of every event); the sampled observers also decode their
+snapshots and count the movers listed in them, which gives the bytes a
+client receives per mover per snapshot (area events and everything else a
+client receives included).  A 10 Mbit/s upload then carries
+
+    N = sqrt(10e6 / (8 * tick_rate * bytes_per_mover))
+
+players standing together (each of N clients receives the N movers every
+tick), at the measured per-mover cost.
+
+The same is measured for the host of JSON snapshots it replaced: the
+checkout ``--old``, or a temporary ``git worktree`` of ``--old-ref``
+(default: the last commit with JSON snapshots), removed afterwards;
+``--no-old`` skips it.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.compare import host_args  # noqa: E402
+from game.client.host_process import free_port  # noqa: E402
+from game.client.net import probe  # noqa: E402
+
+# The last commit whose host sent snapshots and areas as JSON text.
+JSON_REF = "8aa14a4"
+UPLINK_BITS_PER_S = 10_000_000
+HOST_START_S = 60.0
+
+
+def players_carried(bytes_per_mover: float | None, tick_rate: float,
+                    uplink: float = UPLINK_BITS_PER_S) -> int | None:
+    """Players standing together whose snapshots fit the uplink."""
+    if not bytes_per_mover:
+        return None
+    return int(math.sqrt(uplink / (8.0 * tick_rate * bytes_per_mover)))
+
+
+def measure(checkout: Path, args: argparse.Namespace, folder: Path) -> dict:
+    """One run: a host from ``checkout``, the players from this checkout."""
+    folder.mkdir(parents=True, exist_ok=True)
+    db = folder / "world.db"
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = open(folder / "host.log", "w")
+    host = subprocess.Popen([sys.executable, str(checkout / "host.py"), "--port", str(port),
+                             "--db", str(db), "--log-level", "WARNING", *host_args(checkout)],
+                            cwd=checkout, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + HOST_START_S
+        while not probe(url, timeout=1.0):
+            if host.poll() is not None or time.monotonic() > deadline:
+                return {"error": (folder / "host.log").read_text()[-500:]}
+            time.sleep(0.1)
+        cmd = [sys.executable, "-m", "bench.load", "--server", url, "--players",
+               str(args.players), "--rate", str(args.rate), "--seconds", str(args.seconds),
+               "--crowd", "--report", "--procs", str(args.procs), "--prefix", "band"]
+        print("  $", " ".join(cmd[1:]), file=sys.stderr, flush=True)
+        run = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=1800)
+        if run.returncode != 0:
+            return {"error": run.stderr.strip()[-500:]}
+        report = json.loads(run.stdout.strip().splitlines()[-1])
+    finally:
+        host.terminate()
+        try:
+            host.wait(30)
+        except subprocess.TimeoutExpired:
+            host.kill()
+        log.close()
+    per_mover = report.get("bytes_per_mover")
+    bytes_per_s = report.get("bytes_per_s")
+    return {
+        "players": args.players, "joined": report.get("joined"),
+        "bytes_per_client_per_s": bytes_per_s,
+        "bytes_per_mover_per_snapshot": per_mover,
+        "uplink_mbit_s": None if bytes_per_s is None
+        else round(bytes_per_s * (report.get("joined") or 0) * 8 / 1e6, 2),
+        "players_in_10_mbit_s": players_carried(per_mover, args.rate),
+        "snapshots_per_s": report.get("snapshots_per_s"),
+        "p99_ms": report.get("p99_ms"), "delivered_pct": report.get("delivered_pct"),
+        "host_cpu_pct": report.get("host_cpu_pct"), "warning": report.get("warning"),
+    }
+
+
+def old_checkout(args: argparse.Namespace, folder: Path) -> tuple[Path | None, bool]:
+    """(the JSON host's checkout, whether it is a temporary worktree)."""
+    if args.no_old:
+        return None, False
+    if args.old:
+        return args.old, False
+    path = folder / "json-host"
+    made = subprocess.run(["git", "worktree", "add", "--detach", str(path), args.old_ref],
+                          cwd=ROOT, capture_output=True, text=True)
+    if made.returncode != 0:
+        print(f"no checkout of {args.old_ref}: {made.stderr.strip()}", file=sys.stderr)
+        return None, False
+    return path, True
+
+
+def section(args: argparse.Namespace) -> dict:
+    """The figures: ``binary`` (this host) and ``json`` (the old one)."""
+    out: dict = {"players": args.players, "tick_rate": args.rate,
+                 "load_average": [round(v, 2) for v in os.getloadavg()]}
+    with tempfile.TemporaryDirectory(prefix="bandwidth-") as tmp:
+        folder = Path(tmp)
+        print(f"binary snapshots (this checkout), {args.players} players", file=sys.stderr)
+        out["binary"] = measure(ROOT, args, folder / "binary")
+        old, temporary = old_checkout(args, folder)
+        if old is not None:
+            try:
+                print(f"JSON snapshots ({old}), {args.players} players", file=sys.stderr)
+                out["json"] = measure(old, args, folder / "json")
+            finally:
+                if temporary:
+                    subprocess.run(["git", "worktree", "remove", "--force", str(old)],
+                                   cwd=ROOT, capture_output=True)
+    out["load_average_after"] = [round(v, 2) for v in os.getloadavg()]
+    return out
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.bandwidth",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("--players", type=int, default=150,
+                        help="players in the crowd (default: %(default)s)")
+    parser.add_argument("--seconds", type=float, default=10.0,
+                        help="measured seconds (default: %(default)s)")
+    parser.add_argument("--rate", type=float, default=20.0,
+                        help="moves per second per player, and the host's tick rate "
+                             "(default: %(default)s)")
+    parser.add_argument("--procs", type=int, default=2,
+                        help="load processes (default: %(default)s)")
+    parser.add_argument("--old", type=Path, metavar="CHECKOUT",
+                        help="a checkout of the JSON host to measure beside this one")
+    parser.add_argument("--old-ref", default=JSON_REF, metavar="REF",
+                        help="without --old: the commit to check out for it "
+                             "(default: %(default)s)")
+    parser.add_argument("--no-old", action="store_true", help="measure this host only")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    result = section(parse_args(argv))
+    print(json.dumps(result, indent=2))
+    return 0 if "error" not in result["binary"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
