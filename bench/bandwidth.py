@@ -102,6 +102,84 @@ def measure(checkout: Path, args: argparse.Namespace, folder: Path) -> dict:
     }
 
 
+# -- the alternatives, on a model crowd (no host) ---------------------------------------
+FRAMING_BYTES = len('451-["snapshot",{"_placeholder":true,"num":0}]') + 2 + 4  # two frames
+
+
+def model_crowd(players: int = 150, ticks: int = 400, seed: int = 15) -> dict:
+    """Bytes per mover per snapshot of each encoding considered, framing
+    included, for ``players`` walkers of the bots' crowd (``game.bots.Walker``)
+    all in one area, each moving once a tick except when a move slips into
+    the next tick (one in ten): the choices behind ``protocol.encode_snapshot``."""
+    import random
+    import zlib
+
+    from game.bots.walker import Walker, targets_for
+    from game.core import protocol as P
+    from game.core import rules
+
+    world = rules.load_world()
+    rng = random.Random(seed)
+    walker = Walker(world, targets_for(world, "crowd"), rng)
+
+    class Dot:
+        pass
+
+    dots = []
+    for pid in range(1, players + 1):
+        dot = Dot()
+        dot.x, dot.y = world.spawn
+        dot.target = walker.pick(dot.x, dot.y)
+        dots.append((pid, dot))
+    variants = ("json", "binary", "binary+deflate", "binary+deflate 1/8 px",
+                "binary+deflate 1/2 px", "binary+deflate level 1", "binary+deflate level 9")
+    totals = dict.fromkeys(variants, 0)
+    entries = 0
+    sent: dict[tuple[int, int], tuple[int, int]] = {}  # (scale, id) -> units last sent
+    held: set[int] = set()
+    for tick in range(1, ticks + 1):
+        moved = []
+        for pid, dot in dots:
+            walker.advance(dot, 0.05)
+            if pid in held or rng.random() >= 0.1:
+                held.discard(pid)
+                moved.append((pid, dot.x, dot.y))
+            else:
+                held.add(pid)  # this move arrives with the next one
+        entries += len(moved)
+        flat = P.pack_positions(moved)
+        text = ('42["snapshot",{"tick":%d,"t":%d,"p":%s}]'
+                % (tick, 1795625575887 + tick * 50, json.dumps(flat, separators=(",", ":"))))
+        totals["json"] += len(text) + (2 if len(text) < 126 else 4)
+
+        def encoded(scale: int, deflate: bool, level: int = P.DEFLATE_LEVEL) -> int:
+            absolute, deltas = [], []
+            for pid, x, y in moved:
+                q = (max(0, round(x * scale)), max(0, round(y * scale)))
+                last = sent.get((scale, pid))
+                if (last is not None and (tick + pid) % P.KEYFRAME_TICKS
+                        and max(abs(q[0] - last[0]), abs(q[1] - last[1])) <= P.DELTA_MAX):
+                    deltas.append((pid, q[0] - last[0], q[1] - last[1]))
+                else:
+                    absolute.append((pid, *q))
+            data = P.encode_snapshot(tick, 1795625575887 + tick * 50, absolute, deltas,
+                                     deflate=False)
+            if deflate:
+                data = data[:2] + zlib.compress(data[2:], level, -15)
+            return len(data) + FRAMING_BYTES
+
+        for name, scale, deflate, level in (
+                ("binary", 4, False, 6), ("binary+deflate", 4, True, 6),
+                ("binary+deflate 1/8 px", 8, True, 6), ("binary+deflate 1/2 px", 2, True, 6),
+                ("binary+deflate level 1", 4, True, 1), ("binary+deflate level 9", 4, True, 9)):
+            totals[name] += encoded(scale, deflate, level)
+        for scale in (2, 4, 8):
+            for pid, x, y in moved:
+                sent[(scale, pid)] = (max(0, round(x * scale)), max(0, round(y * scale)))
+    return {"players": players, "ticks": ticks, "movers_per_snapshot": round(entries / ticks, 1),
+            "bytes_per_mover_per_snapshot": {k: round(v / entries, 2) for k, v in totals.items()}}
+
+
 def old_checkout(args: argparse.Namespace, folder: Path) -> tuple[Path | None, bool]:
     """(the JSON host's checkout, whether it is a temporary worktree)."""
     if args.no_old:
@@ -135,6 +213,7 @@ def section(args: argparse.Namespace) -> dict:
                     subprocess.run(["git", "worktree", "remove", "--force", str(old)],
                                    cwd=ROOT, capture_output=True)
     out["load_average_after"] = [round(v, 2) for v in os.getloadavg()]
+    out["model"] = model_crowd(args.players)
     return out
 
 
@@ -156,11 +235,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="without --old: the commit to check out for it "
                              "(default: %(default)s)")
     parser.add_argument("--no-old", action="store_true", help="measure this host only")
+    parser.add_argument("--model-only", action="store_true",
+                        help="only the encodings considered, on a model crowd without a host")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
-    result = section(parse_args(argv))
+    args = parse_args(argv)
+    if args.model_only:
+        print(json.dumps(model_crowd(args.players), indent=2))
+        return 0
+    result = section(args)
     print(json.dumps(result, indent=2))
     return 0 if "error" not in result["binary"] else 1
 
