@@ -3,13 +3,13 @@
     python -m bench.bandwidth [--players 150] [--seconds 10] [--old-ref REF | --old CHECKOUT]
 
 A real host (``python host.py`` on a fresh world, 127.0.0.1 only) and N
-scripted players (``python -m bench.load --crowd``: everyone within one
-screen of the spawn, so everyone is in everyone's area) walking at 20 Hz.
-The players count what their sockets receive (every Socket.IO, Engine.IO
-and WebSocket byte of every event); the sampled observers also decode their
-snapshots and count the movers listed in them, which gives the bytes a
-client receives per mover per snapshot (area events and everything else a
-client receives included).  A 10 Mbit/s upload then carries
+players of the Node load generator (``bench.node_load``, crowd: everyone
+within one screen of the spawn, so everyone is in everyone's area) walking
+at 20 Hz.  The players count what their sockets receive (every Socket.IO,
+Engine.IO and WebSocket byte of every event); the sampled observers also
+decode their snapshots and count the movers listed in them, which gives the
+bytes a client receives per mover per snapshot (area events and everything
+else a client receives included).  A 10 Mbit/s upload then carries
 
     N = sqrt(10e6 / (8 * tick_rate * bytes_per_mover))
 
@@ -38,6 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench import node_load  # noqa: E402
 from bench.compare import host_args  # noqa: E402
 from game.client.host_process import free_port  # noqa: E402
 from game.client.net import probe  # noqa: E402
@@ -72,14 +73,13 @@ def measure(checkout: Path, args: argparse.Namespace, folder: Path) -> dict:
             if host.poll() is not None or time.monotonic() > deadline:
                 return {"error": (folder / "host.log").read_text()[-500:]}
             time.sleep(0.1)
-        cmd = [sys.executable, "-m", "bench.load", "--server", url, "--players",
-               str(args.players), "--rate", str(args.rate), "--seconds", str(args.seconds),
-               "--crowd", "--report", "--procs", str(args.procs), "--prefix", "band"]
-        print("  $", " ".join(cmd[1:]), file=sys.stderr, flush=True)
-        run = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=1800)
-        if run.returncode != 0:
-            return {"error": run.stderr.strip()[-500:]}
-        report = json.loads(run.stdout.strip().splitlines()[-1])
+        print(f"  node bench/loadgen/loadgen.mjs: {args.players} players, crowd",
+              file=sys.stderr, flush=True)
+        try:
+            report = node_load.run_node(url, args.players, args.rate, args.seconds, "crowd",
+                                        "band", db_path=db)
+        except (RuntimeError, OSError, ValueError) as exc:
+            return {"error": str(exc)[-500:]}
     finally:
         host.terminate()
         try:
@@ -110,7 +110,9 @@ def model_crowd(players: int = 150, ticks: int = 400, seed: int = 15) -> dict:
     """Bytes per mover per snapshot of each encoding considered, framing
     included, for ``players`` walkers of the bots' crowd (``game.bots.Walker``)
     all in one area, each moving once a tick except when a move slips into
-    the next tick (one in ten): the choices behind ``protocol.encode_snapshot``."""
+    the next tick (one in ten): the choices behind ``protocol.encode_snapshot``
+    (every binary variant codes a delta as the change of the mover's step,
+    except "plain deltas")."""
     import random
     import zlib
 
@@ -131,11 +133,13 @@ def model_crowd(players: int = 150, ticks: int = 400, seed: int = 15) -> dict:
         dot.x, dot.y = world.spawn
         dot.target = walker.pick(dot.x, dot.y)
         dots.append((pid, dot))
-    variants = ("json", "binary", "binary+deflate", "binary+deflate 1/8 px",
-                "binary+deflate 1/2 px", "binary+deflate level 1", "binary+deflate level 9")
+    variants = ("json", "binary", "binary+deflate", "binary+deflate, plain deltas",
+                "binary+deflate 1/8 px", "binary+deflate 1/2 px", "binary+deflate level 1",
+                "binary+deflate level 9", "binary+deflate keyframe 40")
     totals = dict.fromkeys(variants, 0)
     entries = 0
-    sent: dict[tuple[int, int], tuple[int, int]] = {}  # (scale, id) -> units last sent
+    sent: dict[tuple, tuple[int, int]] = {}  # (variant, id) -> units last sent
+    steps: dict[tuple, tuple[int, int]] = {}  # (variant, id) -> step last sent
     held: set[int] = set()
     for tick in range(1, ticks + 1):
         moved = []
@@ -152,30 +156,36 @@ def model_crowd(players: int = 150, ticks: int = 400, seed: int = 15) -> dict:
                 % (tick, 1795625575887 + tick * 50, json.dumps(flat, separators=(",", ":"))))
         totals["json"] += len(text) + (2 if len(text) < 126 else 4)
 
-        def encoded(scale: int, deflate: bool, level: int = P.DEFLATE_LEVEL) -> int:
+        def encoded(name: str, scale: int, deflate: bool, level: int = P.DEFLATE_LEVEL,
+                    keyframe: int = P.KEYFRAME_TICKS, stepped: bool = True) -> int:
             absolute, deltas = [], []
             for pid, x, y in moved:
                 q = (max(0, round(x * scale)), max(0, round(y * scale)))
-                last = sent.get((scale, pid))
-                if (last is not None and (tick + pid) % P.KEYFRAME_TICKS
-                        and max(abs(q[0] - last[0]), abs(q[1] - last[1])) <= P.DELTA_MAX):
-                    deltas.append((pid, q[0] - last[0], q[1] - last[1]))
+                last = sent.get((name, pid))
+                step = steps.get((name, pid), (0, 0)) if stepped else (0, 0)
+                d = (q[0] - last[0], q[1] - last[1]) if last else (0, 0)
+                change = (d[0] - step[0], d[1] - step[1])
+                if last is not None and (tick + pid) % keyframe \
+                        and max(map(abs, d + change)) <= P.DELTA_MAX:
+                    deltas.append((pid, *change))
                 else:
                     absolute.append((pid, *q))
+                    d = (0, 0)
+                sent[(name, pid)], steps[(name, pid)] = q, d
             data = P.encode_snapshot(tick, 1795625575887 + tick * 50, absolute, deltas,
                                      deflate=False)
             if deflate:
                 data = data[:2] + zlib.compress(data[2:], level, -15)
             return len(data) + FRAMING_BYTES
 
-        for name, scale, deflate, level in (
-                ("binary", 4, False, 6), ("binary+deflate", 4, True, 6),
-                ("binary+deflate 1/8 px", 8, True, 6), ("binary+deflate 1/2 px", 2, True, 6),
-                ("binary+deflate level 1", 4, True, 1), ("binary+deflate level 9", 4, True, 9)):
-            totals[name] += encoded(scale, deflate, level)
-        for scale in (2, 4, 8):
-            for pid, x, y in moved:
-                sent[(scale, pid)] = (max(0, round(x * scale)), max(0, round(y * scale)))
+        totals["binary"] += encoded("binary", 4, False)
+        totals["binary+deflate"] += encoded("binary+deflate", 4, True)
+        totals["binary+deflate, plain deltas"] += encoded("plain", 4, True, stepped=False)
+        totals["binary+deflate 1/8 px"] += encoded("1/8", 8, True)
+        totals["binary+deflate 1/2 px"] += encoded("1/2", 2, True)
+        totals["binary+deflate level 1"] += encoded("l1", 4, True, 1)
+        totals["binary+deflate level 9"] += encoded("l9", 4, True, 9)
+        totals["binary+deflate keyframe 40"] += encoded("k40", 4, True, keyframe=40)
     return {"players": players, "ticks": ticks, "movers_per_snapshot": round(entries / ticks, 1),
             "bytes_per_mover_per_snapshot": {k: round(v / entries, 2) for k, v in totals.items()}}
 
@@ -227,8 +237,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rate", type=float, default=20.0,
                         help="moves per second per player, and the host's tick rate "
                              "(default: %(default)s)")
-    parser.add_argument("--procs", type=int, default=2,
-                        help="load processes (default: %(default)s)")
     parser.add_argument("--old", type=Path, metavar="CHECKOUT",
                         help="a checkout of the JSON host to measure beside this one")
     parser.add_argument("--old-ref", default=JSON_REF, metavar="REF",

@@ -99,6 +99,9 @@ class LivePlayer:
     # (protocol.quantise): the next delta applies to it.  None until the
     # first tick; only the tick loop changes it.
     sent: tuple[int, int] | None = None
+    # The last delta sent of this player (0, 0 after an absolute position):
+    # the next delta is sent as its change.
+    step: tuple[int, int] = (0, 0)
     # What the player looks like (None: the look derived from the id).
     look: P.Look | None = None
     looks: SlidingWindow = field(

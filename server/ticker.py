@@ -110,8 +110,8 @@ class Ticker:
             # tick's deltas apply to; only then do the movers' positions count
             # as sent.
             areas = self._area_events(changes)
-            for player, q in sent:
-                player.sent = q
+            for player, q, step in sent:
+                player.sent, player.step = q, step
             snapshots = self._snapshots(movers, changes)
         # Sent outside the lock (a slow socket's share waits in its queue).
         transport = self.ctx.transport
@@ -126,10 +126,10 @@ class Ticker:
         who goes absolute and who as a delta against the position last sent."""
         world, sio = self.ctx.world, self.ctx.sio
         by_uid, cells = world.by_uid, world.cells
-        # cell -> ([(id, qx, qy) absolute], [(id, dx, dy) deltas])
+        # cell -> ([(id, qx, qy) absolute], [(id, ax, ay) changes of step])
         moved_in: dict[tuple[int, int, int], tuple[list, list]] = {}
         changes = []  # (player, old cell or None, new cell)
-        sent = []  # (player, quantised position), applied after the area events
+        sent = []  # (player, quantised position, step), applied after the area events
         keyframe, tick = P.KEYFRAME_TICKS, self.tick_number
         limit = P.DELTA_MAX
         quantise = P.quantise
@@ -146,12 +146,14 @@ class Ticker:
                 last = None  # new to some areas: everyone gets it whole
             if last is not None and (tick + uid) % keyframe:
                 dx, dy = qx - last[0], qy - last[1]
-                if -limit <= dx <= limit and -limit <= dy <= limit:
-                    entries[1].append((uid, dx, dy))
-                    sent.append((player, (qx, qy)))
+                ax, ay = dx - player.step[0], dy - player.step[1]
+                if (-limit <= dx <= limit and -limit <= dy <= limit
+                        and -limit <= ax <= limit and -limit <= ay <= limit):
+                    entries[1].append((uid, ax, ay))
+                    sent.append((player, (qx, qy), (dx, dy)))
                     continue
             entries[0].append((uid, qx, qy))
-            sent.append((player, (qx, qy)))
+            sent.append((player, (qx, qy), (0, 0)))
         for player, old, new in changes:
             if old is not None:
                 members = cells.get(old)
@@ -242,13 +244,14 @@ class Ticker:
                 ctx.end_session(sid, P.END_JOIN_TIMEOUT, "did not join the world in time")
 
 
-def _positions(by_uid, uids) -> list[tuple[int, int, int]]:
-    """(id, qx, qy) of the given players: the position the host last sent of
-    each (what the deltas that follow apply to), in wire units."""
+def _positions(by_uid, uids) -> list[tuple[int, int, int, int, int]]:
+    """(id, qx, qy, sx, sy) of the given players: the position and step the
+    host last sent of each (what the deltas that follow apply to), in wire
+    units."""
     out = []
     for uid in uids:
         p = by_uid.get(uid)
         if p is not None:
             q = p.sent if p.sent is not None else (P.quantise(p.x), P.quantise(p.y))
-            out.append((uid, q[0], q[1]))
+            out.append((uid, q[0], q[1], p.step[0], p.step[1]))
     return out

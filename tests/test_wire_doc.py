@@ -21,10 +21,10 @@ def hex_blocks() -> list[bytes]:
 
 class DocDecoder:
     """What a third party writes from the section: varints, id lists, the
-    table of last positions in quarter pixels."""
+    table of last positions and steps in quarter pixels."""
 
     def __init__(self) -> None:
-        self.units: dict[int, tuple[int, int]] = {}
+        self.units: dict[int, tuple[int, int, int, int]] = {}  # id -> x, y, step x, step y
 
     @staticmethod
     def _body(data: bytes) -> tuple[int, bytes]:
@@ -61,7 +61,10 @@ class DocDecoder:
         for pid in ids:
             x, i = self._varint(body, i)
             y, i = self._varint(body, i)
-            self.units[pid] = (x, y)
+            sx, sy = (int.from_bytes(body[i:i + 1], "big", signed=True),
+                      int.from_bytes(body[i + 1:i + 2], "big", signed=True))
+            i += 2
+            self.units[pid] = (x, y, sx, sy)
             enter += [pid, x / 4, y / 4]
         leave, i = self._ids(body, i)
         for pid in leave:
@@ -77,16 +80,17 @@ class DocDecoder:
         for pid in ids:
             x, i = self._varint(body, i)
             y, i = self._varint(body, i)
-            self.units[pid] = (x, y)
+            self.units[pid] = (x, y, 0, 0)
             p += [pid, x / 4, y / 4]
         ids, i = self._ids(body, i)
         for pid in ids:
             dx, dy = (int.from_bytes(body[i:i + 1], "big", signed=True),
                       int.from_bytes(body[i + 1:i + 2], "big", signed=True))
             i += 2
-            x, y = self.units[pid]
-            self.units[pid] = (x + dx, y + dy)
-            p += [pid, (x + dx) / 4, (y + dy) / 4]
+            x, y, sx, sy = self.units[pid]
+            sx, sy = sx + dx, sy + dy
+            self.units[pid] = (x + sx, y + sy, sx, sy)
+            p += [pid, (x + sx) / 4, (y + sy) / 4]
         gone, i = self._ids(body, i)
         assert i == len(body)
         for pid in gone:
@@ -108,7 +112,8 @@ def test_the_worked_example_decodes_as_the_document_says():
     book = P.PositionBook()
     book.area(area)
     assert book.snapshot(snapshot) == decoded
-    assert book.known == mine.units == {4: (5568, 4672), 7: (3554, 381), 9: (797, 804)}
+    assert book.known == mine.units == {4: (5568, 4672, 0, 0), 7: (3554, 381, 32, -4),
+                                        9: (797, 804, -3, 0)}
 
 
 def test_the_document_decoder_reads_what_the_host_encodes_compressed():
@@ -117,7 +122,7 @@ def test_the_document_decoder_reads_what_the_host_encodes_compressed():
     data = P.encode_snapshot(99, 123456, [(5, 40, 44)], deltas, [3])
     assert data[1] & P.FLAG_DEFLATE
     mine = DocDecoder()
-    mine.units.update({pid: (1000, 1000) for pid in range(10, 210)})
+    mine.units.update({pid: (1000, 1000, 3, -2) for pid in range(10, 210)})
     book = P.PositionBook()
     book.known.update(mine.units)
     assert mine.snapshot(data) == book.snapshot(data)

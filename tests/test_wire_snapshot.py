@@ -34,7 +34,7 @@ def test_snapshot_round_trip_over_random_movers():
 
 
 def test_area_round_trip_and_reset_flag():
-    enter = [(9, 400, 1), (3, 0, 2**30), (300, 17, 17)]
+    enter = [(9, 400, 1, 0, 0), (3, 0, 2**30, -127, 127), (300, 17, 17, 5, -3)]
     for reset in (True, False):
         data = P.encode_area(enter, [77, 5], reset)
         assert P.decode_area(data) == (sorted(enter), [5, 77], reset)
@@ -42,10 +42,11 @@ def test_area_round_trip_and_reset_flag():
 
 
 def test_book_follows_deltas_without_drift():
-    """Many ticks of deltas against what was last sent land exactly where
-    the host's own quantised positions are."""
+    """Many ticks of deltas (changes of step) against what was last sent
+    land exactly where the host's own quantised positions are."""
     rng = random.Random(3)
     host_sent: dict[int, tuple[int, int]] = {}
+    host_step: dict[int, tuple[int, int]] = {}
     book = P.PositionBook()
     positions = {pid: (rng.uniform(0, 3000), rng.uniform(0, 3000)) for pid in range(1, 60)}
     for tick in range(1, 400):
@@ -58,31 +59,39 @@ def test_book_follows_deltas_without_drift():
             positions[pid] = (x, y)
             q = (P.quantise(x), P.quantise(y))
             last = host_sent.get(pid)
+            step = host_step.get(pid, (0, 0))
+            d = (q[0] - last[0], q[1] - last[1]) if last else (0, 0)
+            change = (d[0] - step[0], d[1] - step[1])
             if (last is None or (tick + pid) % P.KEYFRAME_TICKS == 0
-                    or max(abs(q[0] - last[0]), abs(q[1] - last[1])) > P.DELTA_MAX):
+                    or max(map(abs, d + change)) > P.DELTA_MAX):
                 absolute.append((pid, *q))
+                d = (0, 0)
             else:
-                deltas.append((pid, q[0] - last[0], q[1] - last[1]))
-            host_sent[pid] = q
+                deltas.append((pid, *change))
+            host_sent[pid], host_step[pid] = q, d
         out = book.snapshot(P.encode_snapshot(tick, tick * 50, absolute, deltas))
         assert len(out["p"]) == 3 * len(positions)
     assert book.unknown == 0
     for pid, (x, y) in positions.items():
-        assert book.known[pid] == (P.quantise(x), P.quantise(y))
+        assert book.known[pid][:2] == (P.quantise(x), P.quantise(y))
+        assert book.known[pid][2:] == host_step[pid]
         assert abs(P.dequantise(book.known[pid][0]) - x) <= 0.5 / P.POSITION_SCALE
 
 
 def test_book_gone_leave_reset_and_unknown_deltas():
     book = P.PositionBook()
-    area = book.area(P.encode_area([(1, 40, 80), (2, 8, 8)], [], True))
+    area = book.area(P.encode_area([(1, 40, 80, 2, 0), (2, 8, 8, 0, 0)], [], True))
     assert area == {"enter": [1, 10.0, 20.0, 2, 2.0, 2.0], "leave": [], "reset": True}
-    snap = book.snapshot(P.encode_snapshot(7, 1000, [(3, 4, 4)], [(1, 4, -8), (9, 1, 1)], [2]))
+    snap = book.snapshot(P.encode_snapshot(7, 1000, [(3, 4, 4)], [(1, 2, -8), (9, 1, 1)], [2]))
     assert snap == {"tick": 7, "t": 1000, "p": [3, 1.0, 1.0, 1, 11.0, 18.0], "gone": [2]}
+    assert book.known[1] == (44, 72, 4, -8) and book.known[3] == (4, 4, 0, 0)
+    book.snapshot(P.encode_snapshot(8, 1050, [], [(1, 0, 0)]))  # walking on: no change of step
+    assert book.known[1] == (48, 64, 4, -8)
     assert book.unknown == 1  # 9 was never given whole: skipped, not guessed
     assert 2 not in book.known
     book.area(P.encode_area([], [1], False))
     assert set(book.known) == {3}
-    book.area(P.encode_area([(5, 0, 0)], [], True))
+    book.area(P.encode_area([(5, 0, 0, 0, 0)], [], True))
     assert set(book.known) == {5}
 
 

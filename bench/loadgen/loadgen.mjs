@@ -60,7 +60,7 @@ const quarterKey = (x, y) => spotKey(Math.round(x * 4) / 4, Math.round(y * 4) / 
 // -- binary snapshots and areas, as protocol.md lays them out -------------------------
 class PositionBook {
   constructor() {
-    this.units = new Map(); // id -> [x, y] in quarter pixels, as last sent
+    this.units = new Map(); // id -> [x, y, step x, step y] in quarter pixels, as last sent
     this.unknown = 0;
   }
 
@@ -105,7 +105,7 @@ class PositionBook {
     for (const id of PositionBook.ids(r)) {
       const x = PositionBook.varint(r);
       const y = PositionBook.varint(r);
-      this.units.set(id, [x, y]);
+      this.units.set(id, [x, y, 0, 0]);
       p.push(id, x / 4, y / 4);
     }
     for (const id of PositionBook.ids(r)) {
@@ -117,8 +117,10 @@ class PositionBook {
         this.unknown += 1;
         continue;
       }
-      last[0] += dx;
-      last[1] += dy;
+      last[2] += dx; // the step changes, then the position moves by it
+      last[3] += dy;
+      last[0] += last[2];
+      last[1] += last[3];
       p.push(id, last[0] / 4, last[1] / 4);
     }
     const gone = PositionBook.ids(r);
@@ -135,7 +137,10 @@ class PositionBook {
     for (const id of PositionBook.ids(r)) {
       const x = PositionBook.varint(r);
       const y = PositionBook.varint(r);
-      this.units.set(id, [x, y]);
+      const sx = (r.body[r.i] << 24) >> 24;
+      const sy = (r.body[r.i + 1] << 24) >> 24;
+      r.i += 2;
+      this.units.set(id, [x, y, sx, sy]);
       enter.push(id, x / 4, y / 4);
     }
     const leave = PositionBook.ids(r);

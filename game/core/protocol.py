@@ -755,10 +755,12 @@ def parse_name(data: Any) -> NameRef:
 # (docs/protocol.md, "Binary snapshots and areas").  Positions are whole
 # quarter pixels; a mover is sent either absolute or as a delta against the
 # position the host last sent for it, which every client in its area holds.
+# The delta is coded as the change of the mover's step (its last delta), so
+# a player walking straight costs a zero: the "step" below.
 WIRE_VERSION = 1                 # the first byte of every snapshot and area
 POSITION_SCALE = 4               # positions on the wire are units of 1/4 px
-DELTA_MAX = 127                  # a delta per axis fits one signed byte
-KEYFRAME_TICKS = 40              # a mover goes absolute at least this often (ticks it moves on)
+DELTA_MAX = 127                  # a step, and its change, per axis fits one signed byte
+KEYFRAME_TICKS = 100             # a mover goes absolute at least this often (ticks it moves on)
 FLAG_DEFLATE = 0x01              # the body is raw DEFLATE (RFC 1951)
 FLAG_RESET = 0x02                # area only: forget everyone, take enter as the whole area
 DEFLATE_MIN_BYTES = 96           # bodies shorter than this are sent as they are
@@ -803,8 +805,8 @@ def encode_snapshot(tick: int, t_ms: int, absolute: list[tuple[int, int, int]],
                     deltas: list[tuple[int, int, int]], gone: list[int] = (),
                     deflate: bool = True) -> bytes:
     """A snapshot's bytes.  ``absolute``: (id, qx, qy) in wire units;
-    ``deltas``: (id, dx, dy) with each of dx, dy within +-DELTA_MAX; both
-    sorted by id (an id in at most one of them); ``gone``: ids."""
+    ``deltas``: (id, ax, ay), the change of each mover's step, each within
+    +-DELTA_MAX; both sorted by id (an id in at most one of them); ``gone``: ids."""
     body = bytearray()
     _put_varint(body, tick)
     _put_varint(body, t_ms)
@@ -822,16 +824,18 @@ def encode_snapshot(tick: int, t_ms: int, absolute: list[tuple[int, int, int]],
     return _finish(0, body, deflate)
 
 
-def encode_area(enter: list[tuple[int, int, int]], leave: list[int], reset: bool,
+def encode_area(enter: list[tuple[int, int, int, int, int]], leave: list[int], reset: bool,
                 deflate: bool = True) -> bytes:
-    """An area event's bytes: ``enter`` (id, qx, qy) in wire units, ``leave`` ids."""
+    """An area event's bytes: ``enter`` (id, qx, qy, sx, sy): position and
+    step in wire units, as last sent; ``leave`` ids."""
     enter = sorted(enter)
     body = bytearray()
     _put_varint(body, len(enter))
     _put_ids(body, [e[0] for e in enter])
-    for _, qx, qy in enter:
+    for _, qx, qy, sx, sy in enter:
         _put_varint(body, qx)
         _put_varint(body, qy)
+        body += struct.pack("bb", sx, sy)
     leave = sorted(leave)
     _put_varint(body, len(leave))
     _put_ids(body, leave)
@@ -920,19 +924,22 @@ def decode_snapshot(data: Any) -> WireSnapshot:
     return WireSnapshot(tick, t, absolute, deltas, gone)
 
 
-def decode_area(data: Any) -> tuple[list[tuple[int, int, int]], list[int], bool]:
-    """(enter as (id, qx, qy), leave ids, reset) of an area event."""
+def decode_area(data: Any) -> tuple[list[tuple[int, int, int, int, int]], list[int], bool]:
+    """(enter as (id, qx, qy, sx, sy), leave ids, reset) of an area event."""
     flags, r = _open(data)
-    ids = r.ids(r.count(3))
-    enter = [(pid, r.varint(), r.varint()) for pid in ids]
+    ids = r.ids(r.count(4))
+    enter = []
+    for pid in ids:
+        qx, qy = r.varint(), r.varint()
+        enter.append((pid, qx, qy, *r.signed_bytes(2)))
     leave = r.ids(r.count(1))
     return enter, leave, bool(flags & FLAG_RESET)
 
 
 class PositionBook:
     """A client's side of the binary snapshots: the last position the host
-    sent of every player in its area, in wire units, so deltas can be
-    applied.  ``snapshot``/``area`` turn the bytes into the payloads the
+    sent of every player in its area and its step, in wire units
+    (``known[id] = (qx, qy, sx, sy)``), so deltas can be applied.  ``snapshot``/``area`` turn the bytes into the payloads the
     game reads: ``{"tick", "t", "p": [id, x, y, ...], "gone"?}`` and
     ``{"enter": [id, x, y, ...], "leave", "reset"}``, positions in pixels.
 
@@ -940,7 +947,7 @@ class PositionBook:
     ``unknown``); that player's next absolute entry brings it back."""
 
     def __init__(self) -> None:
-        self.known: dict[int, tuple[int, int]] = {}
+        self.known: dict[int, tuple[int, int, int, int]] = {}
         self.unknown = 0
 
     def clear(self) -> None:
@@ -950,15 +957,16 @@ class PositionBook:
         snap = decode_snapshot(data)
         known, flat = self.known, []
         for pid, qx, qy in snap.absolute:
-            known[pid] = (qx, qy)
+            known[pid] = (qx, qy, 0, 0)
             flat += (pid, qx / POSITION_SCALE, qy / POSITION_SCALE)
-        for pid, dx, dy in snap.deltas:
+        for pid, ax, ay in snap.deltas:
             base = known.get(pid)
             if base is None:
                 self.unknown += 1
                 continue
-            qx, qy = base[0] + dx, base[1] + dy
-            known[pid] = (qx, qy)
+            sx, sy = base[2] + ax, base[3] + ay
+            qx, qy = base[0] + sx, base[1] + sy
+            known[pid] = (qx, qy, sx, sy)
             flat += (pid, qx / POSITION_SCALE, qy / POSITION_SCALE)
         for pid in snap.gone:
             known.pop(pid, None)
@@ -975,7 +983,7 @@ class PositionBook:
         for pid in leave:
             known.pop(pid, None)
         flat: list[float] = []
-        for pid, qx, qy in enter:
-            known[pid] = (qx, qy)
+        for pid, qx, qy, sx, sy in enter:
+            known[pid] = (qx, qy, sx, sy)
             flat += (pid, qx / POSITION_SCALE, qy / POSITION_SCALE)
         return {"enter": flat, "leave": leave, "reset": reset}
