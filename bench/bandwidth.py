@@ -97,6 +97,8 @@ def measure(checkout: Path, args: argparse.Namespace, folder: Path) -> dict:
         else round(bytes_per_s * (report.get("joined") or 0) * 8 / 1e6, 2),
         "players_in_10_mbit_s": players_carried(per_mover, args.rate),
         "snapshots_per_s": report.get("snapshots_per_s"),
+        "movers_per_snapshot": report.get("movers_per_snapshot"),
+        "undecoded": report.get("undecoded"),
         "p99_ms": report.get("p99_ms"), "delivered_pct": report.get("delivered_pct"),
         "host_cpu_pct": report.get("host_cpu_pct"), "warning": report.get("warning"),
     }

@@ -580,16 +580,18 @@ function counters() {
   let snapshots = 0;
   let bytes = 0;
   let observerBytes = 0;
+  let observerSnapshots = 0;
   let entries = 0;
   for (const p of players) {
     snapshots += p.snapshots;
     bytes += p.bytes;
     if (p.observer >= 0) {
       observerBytes += p.bytes;
+      observerSnapshots += p.snapshots;
       entries += p.entries;
     }
   }
-  return { snapshots, bytes, observerBytes, entries };
+  return { snapshots, bytes, observerBytes, observerSnapshots, entries };
 }
 
 async function sleepUntil(t) {
@@ -645,6 +647,9 @@ async function main() {
       // everything an observer received, per mover listed in its snapshots
       bytes_per_mover: counts1.entries > counts0.entries
         ? round((counts1.observerBytes - counts0.observerBytes) / (counts1.entries - counts0.entries), 2)
+        : null,
+      movers_per_snapshot: counts1.observerSnapshots > counts0.observerSnapshots
+        ? round((counts1.entries - counts0.entries) / (counts1.observerSnapshots - counts0.observerSnapshots))
         : null,
       undecoded,
       cpu_pct: (100 * (cpu1.user + cpu1.system)) / 1000 / (at1 - at0),
