@@ -110,3 +110,31 @@ def test_clients_hold_exactly_what_the_host_sent(long_host):
         for client in (watcher, walker, late):
             if client is not None:
                 client.close()
+
+
+
+def test_no_send_comes_between_a_pair():
+    """Under threading another thread's packet must not be queued between a
+    binary event's text packet and its attachment (the client would take it
+    for the attachment): every Engine.IO send waits while a pair is queued."""
+    import threading
+
+    import engineio
+    from engineio import packet
+    from engineio.socket import Socket
+
+    from server.transport import patches
+
+    patches.send_pairs_whole()
+    server = engineio.Server(async_mode="threading")
+    socket = Socket(server, "sid")
+    other = threading.Thread(target=socket.send, args=(packet.Packet(packet.MESSAGE, "other"),))
+    with patches.PAIRS:
+        socket.send(packet.Packet(packet.MESSAGE, "51-[...]"))
+        other.start()
+        other.join(0.2)
+        assert other.is_alive(), "another thread's send went through mid-pair"
+        socket.send(packet.Packet(packet.MESSAGE, b"\x01\x00"))
+    other.join(5)
+    queued = [socket.queue.get_nowait().data for _ in range(3)]
+    assert queued == ["51-[...]", b"\x01\x00", "other"]

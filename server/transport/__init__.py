@@ -70,6 +70,8 @@ class Transport:
         eio = self.sio.eio
         eio.disconnect = patches.disconnect_without_waiting(eio)
         patches.forgive_ping_timeouts_after_stalls(stalls)
+        if self.async_mode != "eventlet":
+            patches.send_pairs_whole()  # green threads never switch between the two
         if self.async_mode == "eventlet":
             patches.install_fast_unmasking()
             patches.bound_event_loop_passes()

@@ -16,6 +16,7 @@ from typing import Any
 
 from engineio import packet as eio_packet
 
+from .patches import PAIRS
 from .wire import (binary_event_text, compact_json, event_text, websocket_binary_frame,
                    websocket_text_frame)
 
@@ -54,8 +55,9 @@ class Fanout:
         if not self.direct:
             for eio_sid in participants:
                 self.queued += 1
-                for message in messages:
-                    send(eio_sid, message)
+                with PAIRS:  # nothing may come between a binary event's two packets
+                    for message in messages:
+                        send(eio_sid, message)
             return
         frame = None
         sockets = self.sio.eio.sockets
@@ -70,8 +72,9 @@ class Fanout:
                     self.written += 1
                     continue
             self.queued += 1
-            for message in messages:
-                send(eio_sid, message)
+            with PAIRS:
+                for message in messages:
+                    send(eio_sid, message)
 
     def _write_now(self, ws: Any, frame: bytes) -> bool:
         """Write ``frame`` without waiting; False when it has to be queued."""
