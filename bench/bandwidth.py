@@ -143,7 +143,16 @@ def model_crowd(players: int = 150, ticks: int = 400, seed: int = 15) -> dict:
     sent: dict[tuple, tuple[int, int]] = {}  # (variant, id) -> units last sent
     steps: dict[tuple, tuple[int, int]] = {}  # (variant, id) -> step last sent
     held: set[int] = set()
+    pairs = ring = 0  # (receiver, mover) pairs in one area; those two cells apart
     for tick in range(1, ticks + 1):
+        if tick % 10 == 0:
+            cells = [(int(d.x // P.AREA_CELL_PX), int(d.y // P.AREA_CELL_PX)) for _, d in dots]
+            for c in cells:
+                for o in cells:
+                    apart = max(abs(c[0] - o[0]), abs(c[1] - o[1]))
+                    if apart <= P.AREA_RADIUS_CELLS:
+                        pairs += 1
+                        ring += apart == P.AREA_RADIUS_CELLS
         moved = []
         for pid, dot in dots:
             walker.advance(dot, 0.05)
@@ -189,6 +198,8 @@ def model_crowd(players: int = 150, ticks: int = 400, seed: int = 15) -> dict:
         totals["binary+deflate level 9"] += encoded("l9", 4, True, 9)
         totals["binary+deflate keyframe 40"] += encoded("k40", 4, True, keyframe=40)
     return {"players": players, "ticks": ticks, "movers_per_snapshot": round(entries / ticks, 1),
+            # what thinning the outer ring of the area could save at most
+            "outer_ring_share": round(ring / pairs, 3) if pairs else None,
             "bytes_per_mover_per_snapshot": {k: round(v / entries, 2) for k, v in totals.items()}}
 
 
