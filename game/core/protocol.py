@@ -787,10 +787,15 @@ def _put_varint(out: bytearray, n: int) -> None:
 
 def _put_ids(out: bytearray, ids: list[int]) -> None:
     """Ascending ids: the first as it is, then each minus the one before."""
-    prev = 0
-    for pid in ids:
-        _put_varint(out, pid - prev)
-        prev = pid
+    if not ids:
+        return
+    _put_varint(out, ids[0])
+    gaps = [b - a for a, b in zip(ids, ids[1:])]
+    if not gaps or max(gaps) < 0x80:
+        out += bytes(gaps)  # every gap one byte: the usual case
+        return
+    for gap in gaps:
+        _put_varint(out, gap)
 
 
 def _finish(flags: int, body: bytearray, deflate: bool) -> bytes:
@@ -816,8 +821,12 @@ def encode_snapshot(tick: int, t_ms: int, absolute: list[tuple[int, int, int]],
         _put_varint(body, qx)
         _put_varint(body, qy)
     _put_varint(body, len(deltas))
-    _put_ids(body, [e[0] for e in deltas])
-    body += struct.pack(f"{2 * len(deltas)}b", *[v for e in deltas for v in e[1:]])
+    if deltas:
+        ids, ax, ay = zip(*deltas)
+        _put_ids(body, ids)
+        flat = [0] * (2 * len(deltas))
+        flat[0::2], flat[1::2] = ax, ay
+        body += struct.pack(f"{len(flat)}b", *flat)
     gone = sorted(gone)
     _put_varint(body, len(gone))
     _put_ids(body, gone)
