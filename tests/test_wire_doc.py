@@ -126,3 +126,16 @@ def test_the_document_decoder_reads_what_the_host_encodes_compressed():
     book = P.PositionBook()
     book.known.update(mine.units)
     assert mine.snapshot(data) == book.snapshot(data)
+
+
+def test_the_raw_frames_appendix_shows_real_binary_messages():
+    lines = DOC[DOC.index("## 14. Appendix: the raw frames"):].splitlines()
+    shown = []
+    for before, line in zip(lines, lines[1:]):
+        if line.startswith("<- (binary) "):
+            event = re.match(r'<- 451-\["(\w+)"', before).group(1)
+            data = bytes.fromhex(line[len("<- (binary) "):].split("  ")[0])
+            book = P.PositionBook()
+            shown.append(book.snapshot(data) if event == "snapshot" else book.area(data))
+    assert shown == [{"enter": [], "leave": [], "reset": True},
+                     {"tick": 2728, "t": 1795625689036, "p": [6, 1392.0, 1168.0]}]
