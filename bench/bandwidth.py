@@ -44,7 +44,7 @@ from game.client.host_process import free_port  # noqa: E402
 from game.client.net import probe  # noqa: E402
 
 # The last commit whose host sent snapshots and areas as JSON text.
-JSON_REF = "8aa14a4"
+JSON_REF = "8aa14a4ed28afc6a7564102e57eb739aba2a3139"
 UPLINK_BITS_PER_S = 10_000_000
 HOST_START_S = 60.0
 
@@ -219,7 +219,12 @@ def old_checkout(args: argparse.Namespace, folder: Path) -> tuple[Path | None, b
 
 
 def section(args: argparse.Namespace) -> dict:
-    """The figures: ``binary`` (this host) and ``json`` (the old one)."""
+    """The figures: ``binary`` (this host), ``json`` (the old one) and
+    ``model``.  ``args`` may be another command's: what it lacks of this
+    one's flags takes this one's defaults."""
+    defaults = vars(parse_args([]))
+    args = argparse.Namespace(**{**defaults, **{k: v for k, v in vars(args).items()
+                                                if k in defaults}})
     out: dict = {"players": args.players, "tick_rate": args.rate,
                  "load_average": [round(v, 2) for v in os.getloadavg()]}
     with tempfile.TemporaryDirectory(prefix="bandwidth-") as tmp:
@@ -248,7 +253,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=10.0,
                         help="measured seconds (default: %(default)s)")
     parser.add_argument("--rate", type=float, default=20.0,
-                        help="moves per second per player, and the host's tick rate "
+                        help="moves per second per player; also the tick rate the "
+                             "uplink figure assumes (the host ticks at its default 20 Hz) "
                              "(default: %(default)s)")
     parser.add_argument("--old", type=Path, metavar="CHECKOUT",
                         help="a checkout of the JSON host to measure beside this one")
