@@ -95,6 +95,13 @@ class LivePlayer:
     # The cell the tick loop last placed this player in (None until the
     # first tick after joining); only the tick loop changes it.
     cell: Cell | None = None
+    # The position the last snapshot gave of this player, in wire units
+    # (protocol.quantise): the next delta applies to it.  None until the
+    # first tick; only the tick loop changes it.
+    sent: tuple[int, int] | None = None
+    # The last delta sent of this player (0, 0 after an absolute position):
+    # the next delta is sent as its change.
+    step: tuple[int, int] = (0, 0)
     # What the player looks like (None: the look derived from the id).
     look: P.Look | None = None
     looks: SlidingWindow = field(

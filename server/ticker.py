@@ -10,6 +10,15 @@ cell's players, with ``gone`` listing players who walked out of the area.
 Cells belong to one map (see ``server.live``): a player who went through an
 exit to another map leaves every area of the old map and gets the new map's
 area from scratch, like a player who just joined.
+
+Snapshots and areas are binary (``protocol.encode_snapshot``): each mover
+goes whole or as the change of its step against what the host last sent of
+it (``LivePlayer.sent`` / ``step``, updated once per tick after the area
+events, whose ``enter`` lists give those same positions).  Players in the
+outer ring of an area get every update like the nearest: in a crowd that
+ring holds about 3 % of what a client receives (``python -m
+bench.bandwidth``, "outer_ring_share"), and a client that skipped a tick's
+deltas would need the mover whole again, which costs more than it saves.
 """
 from __future__ import annotations
 
@@ -20,7 +29,6 @@ from collections import defaultdict
 from game.core import protocol as P
 
 from .context import HostContext, log
-from .transport import compact_json
 from .live import area, cell_of, cell_room
 
 # After a stall longer than this many ticks the loop skips ahead instead of
@@ -109,29 +117,55 @@ class Ticker:
             moved = world.take_moved()
             if not moved:
                 return
-            movers, changes = self._place(moved)
+            movers, changes, sent = self._place(moved)
+            # Area events give the positions the host last sent, which this
+            # tick's deltas apply to; only then do the movers' positions count
+            # as sent.
             areas = self._area_events(changes)
+            for player, q, step in sent:
+                player.sent, player.step = q, step
             snapshots = self._snapshots(movers, changes)
         # Sent outside the lock (a slow socket's share waits in its queue).
         transport = self.ctx.transport
         for sid, payload in areas:
-            transport.emit(P.AREA, payload, sid)
-        for cell, data_json in snapshots:
-            transport.emit_json(P.SNAPSHOT, data_json, cell_room(cell))
+            transport.emit_binary(P.AREA, payload, sid)
+        for cell, data in snapshots:
+            transport.emit_binary(P.SNAPSHOT, data, cell_room(cell))
         self.ctx.tick_stats.snapshots_sent += len(snapshots)
 
     def _place(self, moved):
-        """Group movers by cell and move players whose cell changed."""
+        """Group movers by cell, move players whose cell changed, and decide
+        who goes absolute and who as a delta against the position last sent."""
         world, sio = self.ctx.world, self.ctx.sio
         by_uid, cells = world.by_uid, world.cells
-        moved_in: dict[tuple[int, int, int], list] = defaultdict(list)
+        # cell -> ([(id, qx, qy) absolute], [(id, ax, ay) changes of step])
+        moved_in: dict[tuple[int, int, int], tuple[list, list]] = {}
         changes = []  # (player, old cell or None, new cell)
+        sent = []  # (player, quantised position, step), applied after the area events
+        keyframe, tick = P.KEYFRAME_TICKS, self.tick_number
+        limit = P.DELTA_MAX
+        quantise = P.quantise
         for uid, x, y in moved:
             player = by_uid[uid]
             cell = cell_of(x, y, player.level)
-            moved_in[cell].append((uid, x, y))
+            entries = moved_in.get(cell)
+            if entries is None:
+                entries = moved_in[cell] = ([], [])
+            qx, qy = quantise(x), quantise(y)
+            last = player.sent
             if cell != player.cell:
                 changes.append((player, player.cell, cell))
+                last = None  # new to some areas: everyone gets it whole
+            if last is not None and (tick + uid) % keyframe:
+                dx, dy = qx - last[0], qy - last[1]
+                ax, ay = dx - player.step[0], dy - player.step[1]
+                if (-limit <= dx <= limit and -limit <= dy <= limit
+                        and -limit <= ax <= limit and -limit <= ay <= limit):
+                    entries[1].append((uid, ax, ay))
+                    sent.append((player, (qx, qy), (dx, dy)))
+                    continue
+            entries[0].append((uid, qx, qy))
+            sent.append((player, (qx, qy), (0, 0)))
         for player, old, new in changes:
             if old is not None:
                 members = cells.get(old)
@@ -148,13 +182,9 @@ class Ticker:
                 # The connection has just ended and its disconnect handler,
                 # which takes the player out of the world, has not run yet.
                 log.debug("player %s left while changing cells", player.user_id)
-        # Each cell's movers are encoded once; every snapshot that covers the
-        # cell (up to 25 of them) splices in the same text.
-        movers = {cell: compact_json(P.pack_positions(entries))[1:-1]
-                  for cell, entries in moved_in.items()}
-        return movers, changes
+        return moved_in, changes, sent
 
-    def _area_events(self, changes) -> list[tuple[str, dict]]:
+    def _area_events(self, changes) -> list[tuple[str, bytes]]:
         """Personal ``area`` events for players whose own cell changed."""
         if not changes:
             return []
@@ -167,8 +197,7 @@ class Ticker:
             now_area = area(new)
             if old is None or old[0] != new[0]:  # just joined or changed map: from scratch
                 enter = [q for c in now_area for q in cells.get(c, ()) if q != me]
-                events.append((player.sid, {"enter": _positions(by_uid, enter), "leave": [],
-                                            "reset": True}))
+                events.append((player.sid, P.encode_area(_positions(by_uid, enter), [], True)))
                 continue
             old_area = area(old)
             enter = []
@@ -188,26 +217,34 @@ class Ticker:
                         and after not in old_area):
                     leave.append(q)
             if enter or leave:
-                events.append((player.sid, {"enter": _positions(by_uid, enter), "leave": leave,
-                                            "reset": False}))
+                events.append((player.sid, P.encode_area(_positions(by_uid, enter), leave,
+                                                         False)))
         return events
 
-    def _snapshots(self, movers, changes) -> list[tuple[tuple[int, int, int], str]]:
-        """One snapshot per occupied cell, the movers in its area, as JSON
-        ``{"tick":..,"t":..,"p":[..]}``."""
+    def _snapshots(self, movers, changes) -> list[tuple[tuple[int, int, int], bytes]]:
+        """One binary snapshot per occupied cell: the movers in its area
+        (``protocol.encode_snapshot``), encoded once for all of its players."""
         gone: dict[tuple[int, int, int], list[int]] = defaultdict(list)
         for player, old, new in changes:
             if old is not None:
                 for c in area(old) - area(new):
                     gone[c].append(player.user_id)
-        head = f'{{"tick":{self.tick_number},"t":{round(time.time() * 1000.0)},"p":['
+        tick, t_ms = self.tick_number, round(time.time() * 1000.0)
         out = []
+        encode = P.encode_snapshot
         for cell in self.ctx.world.cells:
-            parts = [movers[c] for c in area(cell) if c in movers]
+            absolute: list = []
+            deltas: list = []
+            for c in area(cell):
+                entries = movers.get(c)
+                if entries is not None:
+                    absolute += entries[0]
+                    deltas += entries[1]
             left = gone.get(cell)
-            if parts or left:
-                tail = f'],"gone":{compact_json(left)}}}' if left else "]}"
-                out.append((cell, head + ",".join(parts) + tail))
+            if absolute or deltas or left:
+                absolute.sort()
+                deltas.sort()
+                out.append((cell, encode(tick, t_ms, absolute, deltas, left or ())))
         return out
 
     def _close_idle_connections(self, now: float) -> None:
@@ -219,7 +256,14 @@ class Ticker:
                 ctx.end_session(sid, P.END_JOIN_TIMEOUT, "did not join the world in time")
 
 
-def _positions(by_uid, uids) -> list:
-    """[id, x, y, id, x, y, ...] of the given players."""
-    players = (by_uid.get(uid) for uid in uids)
-    return P.pack_positions([(p.user_id, p.x, p.y) for p in players if p is not None])
+def _positions(by_uid, uids) -> list[tuple[int, int, int, int, int]]:
+    """(id, qx, qy, sx, sy) of the given players: the position and step the
+    host last sent of each (what the deltas that follow apply to), in wire
+    units."""
+    out = []
+    for uid in uids:
+        p = by_uid.get(uid)
+        if p is not None:
+            q = p.sent if p.sent is not None else (P.quantise(p.x), P.quantise(p.y))
+            out.append((uid, q[0], q[1], p.step[0], p.step[1]))
+    return out

@@ -72,6 +72,10 @@ class RawClient:
         self.user: dict | None = None
         self.owned_by_swarm = False
         self._ack_ids = itertools.count(1)
+        # Binary events (snapshot, area): the event waiting for its
+        # attachment, and the positions their deltas apply to.
+        self._awaiting: str | None = None
+        self.positions = P.PositionBook()
 
     # -- sending ---------------------------------------------------------------
     def send_raw(self, text: str) -> None:
@@ -135,6 +139,13 @@ class RawClient:
         return True
 
     def _handle(self, text: Any) -> None:
+        if isinstance(text, bytes) and self._awaiting is not None:
+            event, self._awaiting = self._awaiting, None
+            book = self.positions
+            data = book.snapshot(text) if event == P.SNAPSHOT else \
+                book.area(text) if event == P.AREA else text
+            self.received.append((time.monotonic(), event, data))
+            return
         if not isinstance(text, str) or not text:
             return
         kind, body = text[0], text[1:]
@@ -155,6 +166,11 @@ class RawClient:
             self.refused = json.loads(rest)
         elif kind == "1":
             self.received.append((now, "_disconnect", None))
+        elif kind == "5":
+            # A BINARY_EVENT with one attachment: 51-["name",{"_placeholder":true,"num":0}]
+            count, _, packet = rest.partition("-")
+            assert count == "1", body
+            self._awaiting = json.loads(packet)[0]
         elif kind in "23":
             digits = len(rest) - len(rest.lstrip("0123456789"))
             ack_id, payload = rest[:digits], json.loads(rest[digits:])

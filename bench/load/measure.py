@@ -38,6 +38,7 @@ class MeasuredBot(Bot):
     seq_at: dict[tuple[float, float], int] = field(default_factory=dict)
     bytes_in: int = 0
     snapshots_in: int = 0
+    entries_in: int = 0  # movers listed in the snapshots an observer read
 
 
 class MeasuringSwarm(Swarm):
@@ -69,6 +70,7 @@ class MeasuringSwarm(Swarm):
     def on_snapshot(self, bot: MeasuredBot, data: Any, at: float) -> None:  # type: ignore[override]
         bot.snapshots_in += 1
         if bot.observer is not None and isinstance(data, dict):
+            bot.entries_in += len(data.get("p") or ()) // 3
             self._observe(bot, data.get("p"), at)
 
     def on_area(self, bot: MeasuredBot, data: Any, at: float) -> None:  # type: ignore[override]
@@ -115,13 +117,19 @@ class MeasuringSwarm(Swarm):
             bot.sent_mask.append(0)
         bot.sent_t[seq - 1] = t
         bot.sent_mask[seq - 1] = mask
+        # Keyed as a snapshot gives it back: in whole wire units (and as sent,
+        # rounded to 0.1 px, as a host of JSON snapshots echoes it).
         bot.seq_at[(bot.x, bot.y)] = seq
+        bot.seq_at[(P.dequantise(P.quantise(bot.x)), P.dequantise(P.quantise(bot.y)))] = seq
 
     # -- results -------------------------------------------------------------------
-    def counters(self) -> tuple[int, int]:
-        """Snapshots and bytes received so far by all players."""
+    def counters(self) -> tuple[int, int, int, int]:
+        """Snapshots and bytes received so far by all players; then bytes and
+        snapshot entries (movers) received by the observers, who read theirs."""
         return (sum(b.snapshots_in for b in self.bots),  # type: ignore[attr-defined]
-                sum(b.bytes_in for b in self.bots))  # type: ignore[attr-defined]
+                sum(b.bytes_in for b in self.bots),  # type: ignore[attr-defined]
+                sum(b.bytes_in for b in self.observers),
+                sum(b.entries_in for b in self.observers))
 
     def tally(self, deadline_s: float) -> dict:
         """Latencies (ms) of delivered pairs and the delivery counts."""

@@ -123,6 +123,8 @@ def run_worker(server: str, indices: range, args: argparse.Namespace, seed: int,
         stats["cpu_pct"] = 100.0 * (cpu1 - cpu0) / seconds
         stats["snapshots"] = (counts1[0] - counts0[0]) / seconds
         stats["bytes"] = (counts1[1] - counts0[1]) / seconds
+        stats["observer_bytes"] = counts1[2] - counts0[2]
+        stats["observer_entries"] = counts1[3] - counts0[3]
     except Stopped:
         return None
     finally:

@@ -85,6 +85,10 @@ def judge_run(*, busiest_cpu_pct: float, send_lag_p99_ms: float | None,
     return saturated, warnings
 
 
+def _ratio(a: float, b: float) -> float | None:
+    return a / b if b else None
+
+
 def build_report(args: argparse.Namespace, stats_list: list[dict], holder: dict) -> dict:
     """The report line from every process's figures (``MeasuringSwarm.tally``
     plus cpu_pct, snapshots and bytes) and the host's (``host.measure_host``)."""
@@ -114,6 +118,9 @@ def build_report(args: argparse.Namespace, stats_list: list[dict], holder: dict)
         "deadline_ms": args.deadline_ms, "pairs": expected,
         "snapshots_per_s": round_(sum(s["snapshots"] for s in stats_list) / max(1, joined)),
         "bytes_per_s": round_(sum(s["bytes"] for s in stats_list) / max(1, joined), 0),
+        "bytes_per_mover": round_(_ratio(sum(s.get("observer_bytes", 0) for s in stats_list),
+                                         sum(s.get("observer_entries", 0) for s in stats_list)),
+                                  2),
         "tool_cpu_pct": round_(sum(cpus)), "tool_cpu_max_proc_pct": round_(max(cpus)),
         "host_cpu_pct": round_(holder.get("host_cpu_pct")),
         "machine_cpu_pct": round_(holder.get("machine_cpu_pct")),

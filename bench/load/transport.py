@@ -6,7 +6,7 @@ host built itself, or searching every payload for bytes.  Each internal used:
 
 - ``engineio.Client._receive_packet`` (python-engineio): replaced on one
   client instance to count the bytes it receives and to drop snapshots
-  unparsed (``tap``);
+  unparsed, a binary one's text packet with its attachment (``tap``);
 - ``engineio.packet.MESSAGE`` and ``Packet.packet_type`` / ``Packet.data``
   (python-engineio): read inside that tap;
 - ``engineio.Client.websocket_extra_options`` (python-engineio): set on an
@@ -57,7 +57,11 @@ def tap(bot: Any) -> None:
 
     eio = bot.client.sio.eio
     receive = eio._receive_packet
-    snapshot_prefix = '2["' + P.SNAPSHOT + '"'  # a Socket.IO EVENT on the default namespace
+    # A Socket.IO EVENT on the default namespace (a JSON host), and the text
+    # packet of a BINARY_EVENT, whose attachment is the next binary message.
+    snapshot_prefix = '2["' + P.SNAPSHOT + '"'
+    binary_prefix = '51-["' + P.SNAPSHOT + '"'
+    dropping = [False]  # the attachment of a dropped snapshot comes next
 
     def tapped(pkt: Any) -> None:
         data = pkt.data
@@ -65,8 +69,17 @@ def tap(bot: Any) -> None:
             # engine.io type byte + WebSocket header (2 bytes, 4 above 125)
             size = len(data) + 1
             bot.bytes_in += size + (2 if size < 126 else 4)
-            if bot.observer is None and data.startswith(snapshot_prefix):
+            if bot.observer is None and (data.startswith(snapshot_prefix)
+                                         or data.startswith(binary_prefix)):
                 bot.snapshots_in += 1
+                dropping[0] = data[0] == "5"
+                return
+        elif pkt.packet_type == packet.MESSAGE and isinstance(data, bytes):
+            # a binary message goes as it is: WebSocket header only
+            size = len(data)
+            bot.bytes_in += size + (2 if size < 126 else 4 if size < 65536 else 10)
+            if dropping[0]:
+                dropping[0] = False
                 return
         receive(pkt)
 

@@ -16,6 +16,7 @@
 
 import { readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
+import { inflateRawSync } from "node:zlib";
 import { io } from "socket.io-client";
 
 const plan = JSON.parse(readFileSync(process.argv[2], "utf8"));
@@ -30,9 +31,11 @@ const HTTP_TIMEOUT_MS = 60000;
 // more than MOVES_PER_SECOND moves a second from one player).
 const MAX_CATCH_UP_STEPS = 8;
 // An Engine.IO message carrying a Socket.IO EVENT on the default namespace:
-// a snapshot.
+// a snapshot of a host that sends JSON; or the text packet of a BINARY_EVENT,
+// whose one attachment is the next (binary) message.
 const ENGINE_MESSAGE = "4".charCodeAt(0);
 const SNAPSHOT_PREFIX = '42["snapshot"';
+const BINARY_SNAPSHOT_PREFIX = '451-["snapshot"';
 
 const log = (...parts) => process.stderr.write(parts.join(" ") + "\n");
 const say = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
@@ -50,6 +53,114 @@ let closing = false;
 
 // Positions travel rounded to 0.1 px: one integer identifies a spot.
 const spotKey = (x, y) => Math.round(x * 10) * 1e6 + Math.round(y * 10);
+// Binary snapshots give positions in whole quarter pixels (protocol.md,
+// "Binary snapshots and areas"): the spot a sent position comes back as.
+const quarterKey = (x, y) => spotKey(Math.round(x * 4) / 4, Math.round(y * 4) / 4);
+
+// -- binary snapshots and areas, as protocol.md lays them out -------------------------
+class PositionBook {
+  constructor() {
+    this.units = new Map(); // id -> [x, y, step x, step y] in quarter pixels, as last sent
+    this.unknown = 0;
+  }
+
+  static body(data) {
+    const bytes = new Uint8Array(data.buffer ? data.buffer : data, data.byteOffset || 0,
+                                 data.byteLength);
+    if (bytes[0] !== 1) throw new Error(`unknown wire version ${bytes[0]}`);
+    const flags = bytes[1];
+    const body = flags & 1 ? new Uint8Array(inflateRawSync(bytes.subarray(2))) : bytes.subarray(2);
+    return { flags, body, i: 0 };
+  }
+
+  static varint(r) {
+    let value = 0;
+    let scale = 1;
+    for (;;) {
+      if (r.i >= r.body.length) throw new Error("truncated varint");
+      const b = r.body[r.i++];
+      value += (b & 0x7f) * scale;
+      scale *= 128;
+      if (b < 0x80) return value;
+    }
+  }
+
+  static ids(r) {
+    const n = PositionBook.varint(r);
+    const out = [];
+    let prev = 0;
+    for (let k = 0; k < n; k++) {
+      prev += PositionBook.varint(r);
+      out.push(prev);
+    }
+    return out;
+  }
+
+  /** {tick, t, p: [id, x, y, ...], gone} in pixels. */
+  snapshot(data) {
+    const r = PositionBook.body(data);
+    const tick = PositionBook.varint(r);
+    const t = PositionBook.varint(r);
+    const p = [];
+    for (const id of PositionBook.ids(r)) {
+      const x = PositionBook.varint(r);
+      const y = PositionBook.varint(r);
+      this.units.set(id, [x, y, 0, 0]);
+      p.push(id, x / 4, y / 4);
+    }
+    for (const id of PositionBook.ids(r)) {
+      const dx = (r.body[r.i] << 24) >> 24; // a signed byte
+      const dy = (r.body[r.i + 1] << 24) >> 24;
+      r.i += 2;
+      const last = this.units.get(id);
+      if (last === undefined) {
+        this.unknown += 1;
+        continue;
+      }
+      last[2] += dx; // the step changes, then the position moves by it
+      last[3] += dy;
+      last[0] += last[2];
+      last[1] += last[3];
+      p.push(id, last[0] / 4, last[1] / 4);
+    }
+    const gone = PositionBook.ids(r);
+    for (const id of gone) this.units.delete(id);
+    return { tick, t, p, gone };
+  }
+
+  /** {enter: [id, x, y, ...], leave, reset} in pixels. */
+  area(data) {
+    const r = PositionBook.body(data);
+    const reset = (r.flags & 2) !== 0;
+    if (reset) this.units.clear();
+    const enter = [];
+    for (const id of PositionBook.ids(r)) {
+      const x = PositionBook.varint(r);
+      const y = PositionBook.varint(r);
+      const sx = (r.body[r.i] << 24) >> 24;
+      const sy = (r.body[r.i + 1] << 24) >> 24;
+      r.i += 2;
+      this.units.set(id, [x, y, sx, sy]);
+      enter.push(id, x / 4, y / 4);
+    }
+    const leave = PositionBook.ids(r);
+    for (const id of leave) this.units.delete(id);
+    return { enter, leave, reset };
+  }
+}
+
+let undecoded = 0;
+function decoded(player, kind, data) {
+  if (typeof data !== "object" || data === null || Array.isArray(data)) return null;
+  if (!(data instanceof ArrayBuffer || ArrayBuffer.isView(data))) return data; // a JSON host
+  try {
+    return kind === "snapshot" ? player.book.snapshot(data) : player.book.area(data);
+  } catch (err) {
+    undecoded += 1;
+    if (undecoded <= 5) log(`${player.name}: ${kind} not read: ${err.message}`);
+    return null;
+  }
+}
 
 const players = plan.players.map((p, index) => ({
   index,
@@ -74,6 +185,8 @@ const players = plan.players.map((p, index) => ({
   seqAt: new Map(), // spot -> newest seq sent from there
   snapshots: 0,
   bytes: 0,
+  entries: 0, // movers listed in the snapshots an observer read
+  book: null,
 }));
 const byPid = new Map();
 const observers = [];
@@ -116,13 +229,24 @@ async function tokenFor(player) {
  */
 function countIncoming(player, transport) {
   const handle = transport.onData.bind(transport);
+  let dropping = false; // the attachment of a dropped binary snapshot comes next
   transport.onData = (data) => {
     if (typeof data === "string" && data.charCodeAt(0) === ENGINE_MESSAGE) {
       const size = data.length; // with the engine.io type byte
       player.bytes += size + (size < 126 ? 2 : 4); // WebSocket header
-      if (data.startsWith(SNAPSHOT_PREFIX)) {
+      if (data.startsWith(SNAPSHOT_PREFIX) || data.startsWith(BINARY_SNAPSHOT_PREFIX)) {
         player.snapshots += 1;
-        if (player.observer < 0) return;
+        if (player.observer < 0) {
+          dropping = data.charCodeAt(1) === 53; // "5": a binary event
+          return;
+        }
+      }
+    } else if (typeof data !== "string") {
+      const size = data.byteLength; // a binary message goes as it is
+      player.bytes += size + (size < 126 ? 2 : size < 65536 ? 4 : 10);
+      if (dropping) {
+        dropping = false;
+        return;
       }
     }
     handle(data);
@@ -153,6 +277,7 @@ function connectAndJoin(player, token) {
     });
     player.socket = socket;
     socket.on("connect", () => {
+      player.book = new PositionBook(); // the positions deltas apply to, per connection
       const transport = socket.io.engine.transport; // websocket only: never upgraded
       countIncoming(player, transport);
       player.ws = transport.ws;
@@ -176,10 +301,18 @@ function connectAndJoin(player, token) {
       settle(true);
     });
     socket.on("snapshot", (data) => {
-      if (player.observer >= 0) observe(player, data.p, performance.now());
+      if (player.observer < 0) return;
+      const at = performance.now();
+      const snap = decoded(player, "snapshot", data);
+      if (snap) {
+        player.entries += Array.isArray(snap.p) ? snap.p.length / 3 : 0;
+        observe(player, snap.p, at);
+      }
     });
     socket.on("area", (data) => {
-      if (player.observer >= 0) observe(player, data.enter, performance.now());
+      const at = performance.now();
+      const area = decoded(player, "area", data); // every player keeps its table in step
+      if (area && player.observer >= 0) observe(player, area.enter, at);
     });
     socket.on("correction", (data) => {
       const reason = String(data && data.reason);
@@ -417,6 +550,7 @@ function walk(t0, windowStart, windowEnd, sendLag) {
     player.sentMask.push(mask);
     player.sentStep.push(player.step);
     player.seqAt.set(spotKey(x, y), player.seq);
+    player.seqAt.set(quarterKey(x, y), player.seq);
     player.x = x;
     player.y = y;
   }
@@ -445,11 +579,19 @@ function walk(t0, windowStart, windowEnd, sendLag) {
 function counters() {
   let snapshots = 0;
   let bytes = 0;
+  let observerBytes = 0;
+  let observerSnapshots = 0;
+  let entries = 0;
   for (const p of players) {
     snapshots += p.snapshots;
     bytes += p.bytes;
+    if (p.observer >= 0) {
+      observerBytes += p.bytes;
+      observerSnapshots += p.snapshots;
+      entries += p.entries;
+    }
   }
-  return { snapshots, bytes };
+  return { snapshots, bytes, observerBytes, observerSnapshots, entries };
 }
 
 async function sleepUntil(t) {
@@ -502,6 +644,14 @@ async function main() {
       delivered,
       snapshots_per_s: (counts1.snapshots - counts0.snapshots) / seconds,
       bytes_per_s: (counts1.bytes - counts0.bytes) / seconds,
+      // everything an observer received, per mover listed in its snapshots
+      bytes_per_mover: counts1.entries > counts0.entries
+        ? round((counts1.observerBytes - counts0.observerBytes) / (counts1.entries - counts0.entries), 2)
+        : null,
+      movers_per_snapshot: counts1.observerSnapshots > counts0.observerSnapshots
+        ? round((counts1.entries - counts0.entries) / (counts1.observerSnapshots - counts0.observerSnapshots))
+        : null,
+      undecoded,
       cpu_pct: (100 * (cpu1.user + cpu1.system)) / 1000 / (at1 - at0),
       cpu_system_pct: (100 * cpu1.system) / 1000 / (at1 - at0),
       send_lag_p99_ms: round(lagP99, 2),

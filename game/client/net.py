@@ -90,6 +90,10 @@ class HostClient:
         self._resume = False  # True once a welcome arrived: later joins resume
         self._reconnect = reconnect
         self.host_stopped = False  # the host said it was stopping; we retry politely
+        # The positions binary snapshots' deltas apply to (one per connection).
+        self.positions = P.PositionBook()
+        self.undecoded = 0  # binary events that could not be read
+        self.last_undecoded = ""
         self.sio = socketio.Client(reconnection=reconnect, reconnection_delay=0.5,
                                    reconnection_delay_max=5.0, randomization_factor=0.5,
                                    logger=False, engineio_logger=False)
@@ -221,6 +225,7 @@ class HostClient:
         def connect() -> None:
             self.host_stopped = False
             sio.reconnection = self._reconnect
+            self.positions.clear()
             self._put(CONNECTED, {})
             # The first join of a session asks for nothing old (unread counts
             # cover it); a rejoin after a drop resumes after the last message seen.
@@ -248,12 +253,30 @@ class HostClient:
 
         def make_handler(kind: str):
             def handler(data: Any = None) -> None:
+                if isinstance(data, bytes):
+                    data = self._decode(kind, data)
+                    if data is None:
+                        return
                 self._track(kind, data)
                 self._put(kind, data)
             return handler
 
         for kind in SERVER_EVENTS:
             sio.on(kind, make_handler(kind))
+
+    def _decode(self, kind: str, data: bytes) -> dict | None:
+        """A binary ``snapshot`` or ``area`` as the payload the game reads
+        (see ``protocol.PositionBook``); None for one it cannot read (an
+        unknown wire version: this client is older than the host)."""
+        try:
+            if kind == P.SNAPSHOT:
+                return self.positions.snapshot(data)
+            if kind == P.AREA:
+                return self.positions.area(data)
+        except P.ProtocolError as exc:
+            self.undecoded += 1
+            self.last_undecoded = exc.message
+        return None
 
     def _track(self, kind: str, data: Any) -> None:
         """Remember what is needed to resume after a reconnect."""

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import math
 import re
+import struct
 import unicodedata
+import zlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -821,3 +823,250 @@ def parse_typing(data: Any) -> TypingRequest:
 
 def parse_away(data: Any) -> bool:
     return _bool(_require_dict(data, {"away"}), "away")
+
+# -- snapshot and area on the wire: binary ------------------------------------------
+# ``snapshot`` and ``area`` are Socket.IO binary events with one bytes argument
+# (docs/protocol.md, "Binary snapshots and areas").  Positions are whole
+# quarter pixels; a mover is sent either absolute or as a delta against the
+# position the host last sent for it, which every client in its area holds.
+# The delta is coded as the change of the mover's step (its last delta), so
+# a player walking straight costs a zero: the "step" below.
+WIRE_VERSION = 1                 # the first byte of every snapshot and area
+POSITION_SCALE = 4               # positions on the wire are units of 1/4 px
+DELTA_MAX = 127                  # a step, and its change, per axis fits one signed byte
+KEYFRAME_TICKS = 100             # a mover goes absolute at least this often (ticks it moves on)
+FLAG_DEFLATE = 0x01              # the body is raw DEFLATE (RFC 1951)
+FLAG_RESET = 0x02                # area only: forget everyone, take enter as the whole area
+DEFLATE_MIN_BYTES = 96           # bodies shorter than this are sent as they are
+DEFLATE_LEVEL = 6
+WIRE_BODY_MAX = 1 << 22          # a decoder refuses to inflate past this many bytes
+
+
+def quantise(v: float) -> int:
+    """A coordinate in wire units (whole quarter pixels, never negative)."""
+    q = int(round(v * POSITION_SCALE))
+    return q if q > 0 else 0
+
+
+def dequantise(q: int) -> float:
+    return q / POSITION_SCALE
+
+
+def _put_varint(out: bytearray, n: int) -> None:
+    while n > 0x7F:
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+    out.append(n)
+
+
+def _put_ids(out: bytearray, ids: list[int]) -> None:
+    """Ascending ids: the first as it is, then each minus the one before."""
+    if not ids:
+        return
+    _put_varint(out, ids[0])
+    gaps = [b - a for a, b in zip(ids, ids[1:])]
+    if not gaps or max(gaps) < 0x80:
+        out += bytes(gaps)  # every gap one byte: the usual case
+        return
+    for gap in gaps:
+        _put_varint(out, gap)
+
+
+def _finish(flags: int, body: bytearray, deflate: bool) -> bytes:
+    if deflate and len(body) >= DEFLATE_MIN_BYTES:
+        packed = zlib.compress(bytes(body), DEFLATE_LEVEL, -15)
+        if len(packed) < len(body):
+            return bytes((WIRE_VERSION, flags | FLAG_DEFLATE)) + packed
+    return bytes((WIRE_VERSION, flags)) + body
+
+
+def encode_snapshot(tick: int, t_ms: int, absolute: list[tuple[int, int, int]],
+                    deltas: list[tuple[int, int, int]], gone: list[int] = (),
+                    deflate: bool = True) -> bytes:
+    """A snapshot's bytes.  ``absolute``: (id, qx, qy) in wire units;
+    ``deltas``: (id, ax, ay), the change of each mover's step, each within
+    +-DELTA_MAX; both sorted by id (an id in at most one of them); ``gone``: ids."""
+    body = bytearray()
+    _put_varint(body, tick)
+    _put_varint(body, t_ms)
+    _put_varint(body, len(absolute))
+    _put_ids(body, [e[0] for e in absolute])
+    for _, qx, qy in absolute:
+        _put_varint(body, qx)
+        _put_varint(body, qy)
+    _put_varint(body, len(deltas))
+    if deltas:
+        ids, ax, ay = zip(*deltas)
+        _put_ids(body, ids)
+        flat = [0] * (2 * len(deltas))
+        flat[0::2], flat[1::2] = ax, ay
+        body += struct.pack(f"{len(flat)}b", *flat)
+    gone = sorted(gone)
+    _put_varint(body, len(gone))
+    _put_ids(body, gone)
+    return _finish(0, body, deflate)
+
+
+def encode_area(enter: list[tuple[int, int, int, int, int]], leave: list[int], reset: bool,
+                deflate: bool = True) -> bytes:
+    """An area event's bytes: ``enter`` (id, qx, qy, sx, sy): position and
+    step in wire units, as last sent; ``leave`` ids."""
+    enter = sorted(enter)
+    body = bytearray()
+    _put_varint(body, len(enter))
+    _put_ids(body, [e[0] for e in enter])
+    for _, qx, qy, sx, sy in enter:
+        _put_varint(body, qx)
+        _put_varint(body, qy)
+        body += struct.pack("bb", sx, sy)
+    leave = sorted(leave)
+    _put_varint(body, len(leave))
+    _put_ids(body, leave)
+    return _finish(FLAG_RESET if reset else 0, body, deflate)
+
+
+class _Reader:
+    def __init__(self, data: bytes):
+        self.data, self.i = data, 0
+
+    def varint(self) -> int:
+        data, i, n, shift = self.data, self.i, 0, 0
+        while True:
+            if i >= len(data) or shift > 63:
+                raise ProtocolError(E_BAD_PAYLOAD, "truncated or overlong varint")
+            b = data[i]
+            i += 1
+            n |= (b & 0x7F) << shift
+            shift += 7
+            if b < 0x80:
+                self.i = i
+                return n
+
+    def ids(self, count: int) -> list[int]:
+        out, prev = [], 0
+        for _ in range(count):
+            prev += self.varint()
+            out.append(prev)
+        return out
+
+    def count(self, least_bytes: int) -> int:
+        n = self.varint()
+        if n * least_bytes > len(self.data) - self.i:
+            raise ProtocolError(E_BAD_PAYLOAD, "count larger than the payload")
+        return n
+
+    def signed_bytes(self, count: int) -> tuple[int, ...]:
+        end = self.i + count
+        if end > len(self.data):
+            raise ProtocolError(E_BAD_PAYLOAD, "truncated deltas")
+        values = struct.unpack_from(f"{count}b", self.data, self.i)
+        self.i = end
+        return values
+
+
+def _open(data: Any) -> tuple[int, _Reader]:
+    """(flags, a reader over the body) of a binary snapshot or area."""
+    if not isinstance(data, (bytes, bytearray, memoryview)) or len(data) < 2:
+        raise ProtocolError(E_BAD_PAYLOAD, "expected a binary payload")
+    data = bytes(data)
+    if data[0] != WIRE_VERSION:
+        raise ProtocolError(E_BAD_PAYLOAD, f"unknown wire version {data[0]}")
+    flags, body = data[1], data[2:]
+    if flags & FLAG_DEFLATE:
+        inflater = zlib.decompressobj(-15)
+        try:
+            body = inflater.decompress(body, WIRE_BODY_MAX)
+        except zlib.error:
+            raise ProtocolError(E_BAD_PAYLOAD, "bad DEFLATE data") from None
+        if inflater.unconsumed_tail:
+            raise ProtocolError(E_BAD_PAYLOAD, "body too large")
+    return flags, _Reader(body)
+
+
+@dataclass
+class WireSnapshot:
+    """A snapshot as on the wire: ``deltas`` still relative."""
+    tick: int
+    t: int
+    absolute: list[tuple[int, int, int]]
+    deltas: list[tuple[int, int, int]]
+    gone: list[int]
+
+
+def decode_snapshot(data: Any) -> WireSnapshot:
+    flags, r = _open(data)
+    tick, t = r.varint(), r.varint()
+    n = r.count(3)
+    ids = r.ids(n)
+    absolute = [(pid, r.varint(), r.varint()) for pid in ids]
+    n = r.count(3)
+    ids = r.ids(n)
+    d = r.signed_bytes(2 * n)
+    deltas = [(pid, d[2 * k], d[2 * k + 1]) for k, pid in enumerate(ids)]
+    gone = r.ids(r.count(1))
+    return WireSnapshot(tick, t, absolute, deltas, gone)
+
+
+def decode_area(data: Any) -> tuple[list[tuple[int, int, int, int, int]], list[int], bool]:
+    """(enter as (id, qx, qy, sx, sy), leave ids, reset) of an area event."""
+    flags, r = _open(data)
+    ids = r.ids(r.count(4))
+    enter = []
+    for pid in ids:
+        qx, qy = r.varint(), r.varint()
+        enter.append((pid, qx, qy, *r.signed_bytes(2)))
+    leave = r.ids(r.count(1))
+    return enter, leave, bool(flags & FLAG_RESET)
+
+
+class PositionBook:
+    """A client's side of the binary snapshots: the last position the host
+    sent of every player in its area and its step, in wire units
+    (``known[id] = (qx, qy, sx, sy)``), so deltas can be applied.  ``snapshot``/``area`` turn the bytes into the payloads the
+    game reads: ``{"tick", "t", "p": [id, x, y, ...], "gone"?}`` and
+    ``{"enter": [id, x, y, ...], "leave", "reset"}``, positions in pixels.
+
+    A delta for a player it holds no position of is skipped (counted in
+    ``unknown``); that player's next absolute entry brings it back."""
+
+    def __init__(self) -> None:
+        self.known: dict[int, tuple[int, int, int, int]] = {}
+        self.unknown = 0
+
+    def clear(self) -> None:
+        self.known.clear()
+
+    def snapshot(self, data: Any) -> dict[str, Any]:
+        snap = decode_snapshot(data)
+        known, flat = self.known, []
+        for pid, qx, qy in snap.absolute:
+            known[pid] = (qx, qy, 0, 0)
+            flat += (pid, qx / POSITION_SCALE, qy / POSITION_SCALE)
+        for pid, ax, ay in snap.deltas:
+            base = known.get(pid)
+            if base is None:
+                self.unknown += 1
+                continue
+            sx, sy = base[2] + ax, base[3] + ay
+            qx, qy = base[0] + sx, base[1] + sy
+            known[pid] = (qx, qy, sx, sy)
+            flat += (pid, qx / POSITION_SCALE, qy / POSITION_SCALE)
+        for pid in snap.gone:
+            known.pop(pid, None)
+        out: dict[str, Any] = {"tick": snap.tick, "t": snap.t, "p": flat}
+        if snap.gone:
+            out["gone"] = snap.gone
+        return out
+
+    def area(self, data: Any) -> dict[str, Any]:
+        enter, leave, reset = decode_area(data)
+        known = self.known
+        if reset:
+            known.clear()
+        for pid in leave:
+            known.pop(pid, None)
+        flat: list[float] = []
+        for pid, qx, qy, sx, sy in enter:
+            known[pid] = (qx, qy, sx, sy)
+            flat += (pid, qx / POSITION_SCALE, qy / POSITION_SCALE)
+        return {"enter": flat, "leave": leave, "reset": reset}

@@ -9,7 +9,8 @@ that lives in this package; the rest of the host calls ``Transport``:
 * inbound: ``intercept`` sees every Engine.IO message first, ``deliver``
   hands one on to python-socketio, ``add_fast_event`` / ``deliver_fast`` call
   a hot event's handler without python-socketio's packet objects;
-* outbound: ``emit`` / ``emit_json`` send one frame to a whole room,
+* outbound: ``emit`` / ``emit_json`` / ``emit_binary`` send one frame (a
+  binary event: its two frames) to a whole room,
   ``answer_ack`` answers a packet's ack, ``outbound_waiting`` tells whether
   anything is still queued;
 * sessions: ``sid_of`` / ``eio_sid_of``, ``connections``, ``is_open``,
@@ -69,6 +70,8 @@ class Transport:
         eio = self.sio.eio
         eio.disconnect = patches.disconnect_without_waiting(eio)
         patches.forgive_ping_timeouts_after_stalls(stalls)
+        if self.async_mode != "eventlet":
+            patches.send_pairs_whole()  # green threads never switch between the two
         if self.async_mode == "eventlet":
             patches.install_fast_unmasking()
             patches.bound_event_loop_passes()
@@ -130,6 +133,11 @@ class Transport:
                   skip_sid: str | None = None, skip_sids: Any = ()) -> None:
         """``emit`` for a payload already encoded as JSON."""
         self.fanout.emit_json(event, data_json, room, skip_sid, skip_sids)
+
+    def emit_binary(self, event: str, data: bytes, room: str,
+                    skip_sid: str | None = None) -> None:
+        """``emit`` of one bytes argument (a Socket.IO binary event), framed once."""
+        self.fanout.emit_binary(event, data, room, skip_sid)
 
     def outbound_waiting(self) -> bool:
         """Whether packets still wait to be written to any open connection."""

@@ -5,6 +5,7 @@ it exists; ``internals.INTERNALS`` lists what each relies on.
 """
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any, Callable
 
@@ -97,6 +98,32 @@ def recv_through_stalls(recv: Callable[..., bytes], stalls: Any) -> Callable[...
                 if not stalls.stalled_within(now - started, now):
                     raise
     return recv_through_stalls
+
+
+# Held while a binary event's text packet and its attachment are queued for a
+# socket (``Fanout.emit_binary``); every Engine.IO send takes it too once
+# ``send_pairs_whole`` is installed.
+PAIRS = threading.RLock()
+
+
+def send_pairs_whole() -> None:
+    """A Socket.IO binary event is two Engine.IO packets, and the client
+    takes whatever message follows the text packet for its attachment.
+    Under --async-mode threading another thread (a handler answering its
+    player) could queue a packet between the two; every send to any
+    Engine.IO socket therefore waits while a pair is being queued."""
+    from engineio.socket import Socket
+
+    send = Socket.send
+    if getattr(send, "keeps_pairs", False):
+        return
+
+    def send_whole(self, pkt):
+        with PAIRS:
+            return send(self, pkt)
+
+    send_whole.keeps_pairs = True  # type: ignore[attr-defined]
+    Socket.send = send_whole
 
 
 def forgive_ping_timeouts_after_stalls(stalls: Any) -> None:

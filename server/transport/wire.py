@@ -24,6 +24,7 @@ NAME_ESCAPED = "name escaped"              # an EVENT whose name holds an escape
 # BINARY_ACK).
 _BINARY_PACKET_TYPES = ("5", "6")
 _TEXT_FRAME = 0x81  # FIN + text opcode; frames from a server are not masked
+_BINARY_FRAME = 0x82  # FIN + binary opcode
 
 
 def packet_kind(data: Any) -> tuple[str, str | None]:
@@ -105,12 +106,26 @@ def event_text(event: str, data_json: str) -> str:
     return f"2[{compact_json(event)},{data_json}]"
 
 
+def binary_event_text(event: str) -> str:
+    """The text packet of a Socket.IO BINARY_EVENT on the default namespace
+    with one bytes argument (its one attachment follows as a binary message)."""
+    return f'51-[{compact_json(event)},{{"_placeholder":true,"num":0}}]'
+
+
 def websocket_text_frame(text: str) -> bytes:
     """One unmasked WebSocket text frame (RFC 6455, section 5.2)."""
-    data = text.encode("utf-8")
+    return _frame(_TEXT_FRAME, text.encode("utf-8"))
+
+
+def websocket_binary_frame(data: bytes) -> bytes:
+    """One unmasked WebSocket binary frame."""
+    return _frame(_BINARY_FRAME, data)
+
+
+def _frame(first: int, data: bytes) -> bytes:
     size = len(data)
     if size < 126:
-        return struct.pack("!BB", _TEXT_FRAME, size) + data
+        return struct.pack("!BB", first, size) + data
     if size < 65536:
-        return struct.pack("!BBH", _TEXT_FRAME, 126, size) + data
-    return struct.pack("!BBQ", _TEXT_FRAME, 127, size) + data
+        return struct.pack("!BBH", first, 126, size) + data
+    return struct.pack("!BBQ", first, 127, size) + data
