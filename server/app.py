@@ -60,6 +60,7 @@ class Host:
         signal.signal(signal.SIGTERM, handler)
         signal.signal(signal.SIGINT, handler)
         sio = self.ctx.sio
+        self.ctx.accounts.hash_pool.start()  # password hashing in worker processes
         self.ticker.start()
         self.ctx.guard.start()
         sio.start_background_task(self.ctx.moderation.run, sio.sleep)
@@ -103,6 +104,7 @@ class Host:
         ctx.moderation.stop()
         self.deadlines.stop()
         self.admin_queue.stop()
+        ctx.accounts.hash_pool.stop()  # no worker process outlives the host
         ctx.sio.emit(P.SESSION_ENDED, {"reason": P.END_HOST_SHUTDOWN,
                                        "message": "the host was stopped"})
         positions = ctx.world.all_places()
