@@ -25,7 +25,11 @@ HASH_LANES = 1
 
 
 def hash_workers() -> int:
-    """Worker processes: one per core but one (left to the host), at least 1."""
+    """Worker processes: one per core but one (left to the host), at least 1.
+
+    Measured on 2 cores (``python -m bench.login_burst --logins 200``): one
+    worker answers 200 logins in ~4 s with ticks mostly within 10 ms; two
+    answer in ~2.8 s but let ticks run 20-25 ms late."""
     return max(1, (os.cpu_count() or 1) - 1)
 
 
