@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import os
 import secrets
 import sqlite3
 import sys
@@ -208,9 +207,7 @@ class Admin:
         return queued
 
     def wake_host(self) -> None:
-        signal = admin_signal_path(self.path)
-        signal.touch()
-        os.utime(signal)  # a new time even when the file was there
+        admin_signal_path(self.path).touch()  # a new time, made or not
 
     def online(self) -> list[dict] | None:
         """Who the running host says is online; None when no host runs or it

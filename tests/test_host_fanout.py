@@ -13,7 +13,7 @@ import requests
 from game.core import protocol as P
 from server.transport import websocket_text_frame
 
-from .conftest import SPAWN, snapshot_positions, wait_for_position, wait_until
+from .conftest import players_online, snapshot_positions, wait_for_position, wait_until
 
 
 def read_frame(frame: bytes) -> tuple[int, str]:
@@ -40,10 +40,14 @@ def test_text_frames_carry_their_length_in_the_smallest_form(size):
 
 
 def test_snapshots_reach_a_neighbour_and_say_how_they_went_out(world_host, players):
+    # Players of earlier tests on this shared host may still be leaving.
+    wait_until(lambda: players_online(world_host.url) == 0, timeout=10)
     watcher, mover = players(), players()
     mover_id = mover.session.user_id
     before = requests.get(world_host.url + P.HTTP_STATS, timeout=5).json()
-    x, y = SPAWN
+    # The watcher stands at the spawn, so the mover was placed beside it:
+    # walk from where the host put it.
+    x, y = float(mover.welcome["you"]["x"]), float(mover.welcome["you"]["y"])
     for step in range(1, 6):
         mover.send_move(x, y + 4.0 * step)  # south, open floor; 4 px every 50 ms
         time.sleep(0.05)

@@ -103,6 +103,8 @@ def run_worker(server: str, indices: range, args: argparse.Namespace, seed: int,
             check()
             time.sleep(0.05)
         window = link.recv()
+        if not isinstance(window, tuple):  # "stop": Ctrl-C came before the window
+            return None
         swarm.window = window
         sender = swarm.start_walking()
         me = psutil.Process()
