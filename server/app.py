@@ -60,7 +60,6 @@ class Host:
         signal.signal(signal.SIGTERM, handler)
         signal.signal(signal.SIGINT, handler)
         sio = self.ctx.sio
-        self.ctx.accounts.hash_pool.start()  # password hashing in worker processes
         self.ticker.start()
         self.ctx.guard.start()
         sio.start_background_task(self.ctx.moderation.run, sio.sleep)

@@ -1,4 +1,5 @@
-"""Password hashing in worker processes: logins, old hashes, stopping the host."""
+"""Password hashing in worker processes: logins, old hashes, a worker that
+dies, stopping or killing the host."""
 from __future__ import annotations
 
 import sqlite3
@@ -47,7 +48,11 @@ def assert_owasp_argon2id(pw_hash: str) -> None:
 
 
 def hash_workers(host: HostProcess) -> list[psutil.Process]:
-    return psutil.Process(host.proc.pid).children(recursive=True)
+    """The host's hashing workers: each the small worker script, not a copy of the host."""
+    workers = psutil.Process(host.proc.pid).children(recursive=True)
+    for worker in workers:
+        assert any(arg.endswith("hash_worker.py") for arg in worker.cmdline()), worker.cmdline()
+    return workers
 
 
 def assert_all_gone(processes: list[psutil.Process]) -> None:
@@ -62,13 +67,50 @@ def test_the_chosen_parameters_are_at_or_above_owasp_minimum():
 
 
 def test_accounts_are_hashed_in_worker_processes(world_host):
-    assert hash_workers(world_host.proc), "the host runs no hashing worker"
     name = unique_name("pool")
     assert register(world_host.url, name).status_code == 201
+    assert hash_workers(world_host.proc), "the host runs no hashing worker"
     assert_owasp_argon2id(stored_hash(world_host.db_path, name))
     assert login(world_host.url, name).status_code == 200
     bad = post(world_host.url, P.HTTP_LOGIN, {"username": name, "password": "wrong-horse"})
     assert bad.status_code == 401
+
+
+@pytest.mark.parametrize("async_mode", ASYNC_MODES)
+def test_a_host_starts_its_worker_at_the_first_hash_and_keeps_it(tmp_path, async_mode):
+    with HostProcess(tmp_path / "world.db", async_mode=async_mode) as host:
+        assert hash_workers(host) == []  # nobody logged in: no process started
+        name = unique_name("warm")
+        assert register(host.url, name).status_code == 201
+        first = hash_workers(host)
+        assert len(first) == 1
+        for _ in range(3):
+            assert login(host.url, name).status_code == 200
+        assert [w.pid for w in hash_workers(host)] == [first[0].pid]
+
+
+@pytest.mark.parametrize("async_mode", ASYNC_MODES)
+def test_a_worker_that_dies_is_replaced(tmp_path, async_mode):
+    with HostProcess(tmp_path / "world.db", async_mode=async_mode) as host:
+        name = unique_name("dead")
+        assert register(host.url, name).status_code == 201
+        [dead] = hash_workers(host)
+        dead.kill()
+        assert_all_gone([dead])
+        assert login(host.url, name).status_code == 200  # hashed by the host itself
+        assert login(host.url, name).status_code == 200
+        assert [w.pid for w in hash_workers(host)] not in ([], [dead.pid])
+        bad = post(host.url, P.HTTP_LOGIN, {"username": name, "password": "wrong-horse"})
+        assert bad.status_code == 401
+
+
+def test_a_killed_host_leaves_no_worker(tmp_path):
+    with HostProcess(tmp_path / "world.db") as host:
+        assert register(host.url, unique_name("kill")).status_code == 201
+        workers = hash_workers(host)
+        assert workers
+        host.kill()  # SIGKILL: the host cleans nothing up
+    assert_all_gone(workers)
 
 
 def test_a_hash_with_old_parameters_logs_in_and_is_redone(world_host):
@@ -87,9 +129,10 @@ def test_a_hash_with_old_parameters_logs_in_and_is_redone(world_host):
 
 
 @pytest.mark.parametrize("async_mode", ASYNC_MODES)
-def test_sigterm_stops_an_idle_host_and_its_workers(tmp_path, async_mode):
+def test_sigterm_stops_a_host_and_its_workers(tmp_path, async_mode):
     host = HostProcess(tmp_path / "world.db", async_mode=async_mode).start()
     try:
+        assert register(host.url, unique_name("stop")).status_code == 201
         workers = hash_workers(host)
         assert workers
         assert host.stop(timeout=15) == 0
@@ -106,6 +149,7 @@ def test_sigterm_with_hashes_in_flight_leaves_no_worker(tmp_path, async_mode):
         name = unique_name("storm")
         assert register(host.url, name).status_code == 201
         workers = hash_workers(host)
+        assert workers
 
         def send() -> None:
             try:
