@@ -10,6 +10,7 @@ or whether the password matches.  It ends when stdin closes, so it never
 outlives the host, even one that was killed.
 """
 import json
+import os
 import signal
 import sys
 
@@ -33,9 +34,13 @@ def main() -> None:
     memory_kib, time_cost, lanes = (int(arg) for arg in sys.argv[1:4])
     hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=lanes)
     out = sys.stdout.buffer
-    for line in sys.stdin.buffer:
-        out.write(json.dumps(answer(hasher, json.loads(line))).encode() + b"\n")
-        out.flush()
+    try:
+        for line in sys.stdin.buffer:
+            out.write(json.dumps(answer(hasher, json.loads(line))).encode() + b"\n")
+            out.flush()
+    except BrokenPipeError:
+        # The host exited before reading its answer: nobody is left to tell.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 if __name__ == "__main__":
