@@ -169,3 +169,20 @@ def test_sigterm_with_hashes_in_flight_leaves_no_worker(tmp_path, async_mode):
         host.kill()
     assert_all_gone(workers)
     assert len(answers) == LOGINS_IN_FLIGHT
+
+
+def test_the_eventlet_server_runs_each_connection_before_accepting_the_next():
+    """eventlet's server accepts every waiting connection before running
+    any: a crowd logging in at once was parsed back to back in one turn of
+    the event loop, and the tick waited for all of them."""
+    import eventlet
+
+    from server.transport.serving import OneAtATimePool
+
+    pool, order = OneAtATimePool(), []
+    for i in range(3):  # as the server's accept loop does
+        pool.spawn(order.append, f"ran {i}")
+        order.append(f"accepted {i}")
+    pool.waitall()
+    eventlet.sleep(0)
+    assert order == ["ran 0", "accepted 0", "ran 1", "accepted 1", "ran 2", "accepted 2"]
