@@ -168,9 +168,6 @@ class HashPool:
     def verify(self, pw_hash: str, password: str) -> bool:
         return self._run(["verify", pw_hash, password], verify_password, pw_hash, password)
 
-    def pids(self) -> list[int]:
-        return [w.pid for w in [*self._idle, *self._busy]]
-
     def _run(self, request: list, fn, *args):
         with self._slots:
             worker = None
