@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import warnings
 
 import psutil
 import pytest
@@ -175,7 +176,9 @@ def test_the_eventlet_server_runs_each_connection_before_accepting_the_next():
     """eventlet's server accepts every waiting connection before running
     any: a crowd logging in at once was parsed back to back in one turn of
     the event loop, and the tick waited for all of them."""
-    import eventlet
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # eventlet's notice that it is deprecated
+        import eventlet
 
     from server.transport.serving import OneAtATimePool
 
