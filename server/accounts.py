@@ -1,6 +1,6 @@
 """Accounts, password hashes, session tokens and login throttling.
 
-Passwords are hashed with argon2id off the event loop.  A token is a signed,
+Passwords are hashed with argon2id in worker processes (server.hashing).  A token is a signed,
 timestamped reference to a row in the sessions table, so it expires on its own
 and logging out revokes it.
 """
@@ -13,36 +13,26 @@ from collections import defaultdict, deque
 from dataclasses import dataclass
 from typing import Callable
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from game.core import protocol as P
 
+from .hashing import HashPool, password_hasher
 from .runtime import Runtime
 from .storage import (ROLE_OWNER, ROLE_PLAYER, NameTaken, Sanction, Storage, StorageFull,
                       UserRow)
 
 TOKEN_MAX_CHARS = 512
-HASHES_AT_ONCE = 1
-HASH_LANES = 1
 # One message for "no such user" and "wrong password", so answers reveal nothing.
 BAD_CREDENTIALS_MESSAGE = "wrong username or password"
 STORAGE_FULL_MESSAGE = "the host's disk is full; try again later"
 # How long a login over the limit waits for earlier attempts on the same
 # account or address that are still being checked, and how often it looks.
 LOGIN_QUEUE_MAX_S = 30.0
-LOGIN_QUEUE_POLL_S = 0.05
+# A login waiting for the outcome of earlier ones is woken when one is
+# decided; it looks again after this long in any case.
+LOGIN_QUEUE_RECHECK_S = 0.25
 _LOOK_RNG = random.SystemRandom()
-
-
-def password_hasher() -> PasswordHasher:
-    """argon2id with the library's recommended time and memory cost, in one
-    lane: with its default four lanes each hash runs four threads and takes
-    every core of a small machine for a moment, stalling the tick.  One lane
-    costs an attacker the same; older hashes are redone at login.  (``host.py
-    admin reset-password`` hashes with this too.)"""
-    return PasswordHasher(parallelism=HASH_LANES)
 
 
 class AuthError(Exception):
@@ -150,18 +140,25 @@ class LoginThrottle:
 class Accounts:
     def __init__(self, storage: Storage, runtime: Runtime, secret: bytes, token_ttl_s: int,
                  max_failures_per_minute: int,
-                 registrations_per_minute: int = P.REGISTRATIONS_MAX):
+                 registrations_per_minute: int = P.REGISTRATIONS_MAX,
+                 hash_pool: HashPool | None = None):
         self.storage = storage
         self.runtime = runtime
         self.token_ttl_s = token_ttl_s
         self._hasher = password_hasher()
-        # One password hash at a time: each takes ~0.1 s of a core, and a burst
-        # of logins running side by side starves the tick of CPU.  Logins queue
-        # instead; the game keeps its rhythm.
-        self._hash_slots = runtime.semaphore(HASHES_AT_ONCE)
+        # Hashes run in worker processes, so a burst of logins queues there
+        # and the tick keeps its rhythm; started and stopped with the host.
+        self.hash_pool = hash_pool or HashPool(runtime)
         self._serializer = URLSafeTimedSerializer(secret, salt="pixel-commons-session")
         self._dummy_hash = self._hasher.hash(secrets.token_hex(16))
         self.throttle = LoginThrottle(max_failures_per_minute, P.LOGIN_WINDOW_S)
+        # Logins queued behind earlier attempts on their account or address
+        # sleep here and are woken one per decided attempt, instead of all
+        # polling (200 logins from one address woke ~4,000 times a second).
+        # The count is a hint: a wake-up too many or too few costs at most
+        # LOGIN_QUEUE_RECHECK_S.
+        self._outcome = runtime.semaphore(0)
+        self._outcome_waiters = 0
         # Registrations per address; every one that reaches the hasher counts.
         self.registrations = LoginThrottle(registrations_per_minute, P.LOGIN_WINDOW_S)
         # id <-> name for every account; small for a self-hosted world, and it
@@ -193,7 +190,7 @@ class Accounts:
         self.bans.pop(uid, None)
 
     def hash_password(self, password: str) -> str:
-        return self._hash_off_loop(self._hasher.hash, password)
+        return self.hash_pool.hash(password)
 
     def ban_of(self, uid: int, now: float | None = None) -> Sanction | None:
         """The ban in force on an account (None: not banned)."""
@@ -230,7 +227,7 @@ class Accounts:
             raise AuthError(P.E_THROTTLED,
                             f"too many new accounts from your address; try again in "
                             f"{int(wait) + 1} s", 429)
-        pw_hash = self._hash_off_loop(self._hasher.hash, creds.password)
+        pw_hash = self.hash_pool.hash(creds.password)
         try:
             # No look chosen: a random one, so newcomers do not all look alike.
             chosen = look or P.random_look(_LOOK_RNG)
@@ -253,7 +250,7 @@ class Accounts:
         user = self.check_password(creds, address)
         self.refuse_if_banned(user.id, 403)
         if self._hasher.check_needs_rehash(user.pw_hash):
-            new_hash = self._hash_off_loop(self._hasher.hash, creds.password)
+            new_hash = self.hash_pool.hash(creds.password)
             self.storage.update_password_hash(user.id, new_hash)
         return self._new_session(user.id, user.name)
 
@@ -271,7 +268,11 @@ class Accounts:
             wait, stamp = self.throttle.begin(keys)
             if wait <= 0 or not self.throttle.checking(keys) or time.monotonic() >= deadline:
                 break
-            time.sleep(LOGIN_QUEUE_POLL_S)
+            self._outcome_waiters += 1
+            try:
+                self._outcome.acquire(timeout=LOGIN_QUEUE_RECHECK_S)
+            finally:
+                self._outcome_waiters -= 1
         if wait > 0:
             raise AuthError(P.E_THROTTLED,
                             f"too many failed logins; try again in {int(wait) + 1} s", 429)
@@ -279,24 +280,16 @@ class Accounts:
         try:
             user = self.storage.find_user(creds.username) \
                 if P.is_valid_username(creds.username) else None
-            ok = self._hash_off_loop(self._verify, user.pw_hash if user else self._dummy_hash,
-                                     creds.password)
+            ok = self.hash_pool.verify(user.pw_hash if user else self._dummy_hash,
+                                      creds.password)
             if not user or not ok:
                 raise AuthError(P.E_BAD_CREDENTIALS, BAD_CREDENTIALS_MESSAGE, 401)
             self.throttle.refund(keys, stamp)
         finally:
             self.throttle.decided(keys)
+            if self._outcome_waiters > 0:
+                self._outcome.release()
         return user
-
-    def _hash_off_loop(self, fn, *args):
-        with self._hash_slots:
-            return self.runtime.run_blocking(fn, *args)
-
-    def _verify(self, pw_hash: str, password: str) -> bool:
-        try:
-            return self._hasher.verify(pw_hash, password)
-        except (VerificationError, InvalidHashError):
-            return False
 
     def _new_session(self, uid: int, name: str) -> tuple[Identity, str]:
         session_id = secrets.token_urlsafe(18)

@@ -414,7 +414,7 @@ def cmd_delete(admin: Admin, args: argparse.Namespace) -> int:
 
 
 def cmd_reset_password(admin: Admin, args: argparse.Namespace) -> int:
-    from .accounts import password_hasher
+    from .hashing import password_hasher
 
     uid, name, _role = admin.account(args.name)
     if args.password_file is not None:

@@ -104,6 +104,7 @@ class Host:
         ctx.moderation.stop()
         self.deadlines.stop()
         self.admin_queue.stop()
+        ctx.accounts.hash_pool.stop()  # no worker process outlives the host
         ctx.sio.emit(P.SESSION_ENDED, {"reason": P.END_HOST_SHUTDOWN,
                                        "message": "the host was stopped"})
         positions = ctx.world.all_places()

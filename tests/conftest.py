@@ -394,6 +394,7 @@ def inprocess_host(tmp_path):
     host = create_host(HostConfig(async_mode="threading", port=0,
                                   db_path=tmp_path / "world.db"))
     yield host
+    host.ctx.accounts.hash_pool.stop()  # its hashing worker, if it started one
     host.listener.close()
     host.ctx.storage.close()
 

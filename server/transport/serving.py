@@ -10,6 +10,8 @@ from typing import Any, Callable
 from engineio import packet as eio_packet
 from engineio import payload as eio_payload
 
+# Connections the eventlet server handles at once (eventlet's default).
+DEFAULT_CONNECTIONS = 1024
 # Engine.IO packets a client may send in a polling POST.
 CLIENT_POLLING_PACKETS = frozenset({eio_packet.CLOSE, eio_packet.PONG, eio_packet.MESSAGE,
                                     eio_packet.UPGRADE})
@@ -114,6 +116,25 @@ def werkzeug_handler(hooks: RequestHooks) -> type:
     return Handler
 
 
+def OneAtATimePool() -> Any:
+    """eventlet's connection pool, yielding after each connection it starts.
+
+    eventlet's server accepts every connection waiting on the socket before
+    any of them runs; a crowd logging in at once then has each request
+    parsed and dispatched back to back in one turn of the event loop (about
+    a millisecond each: 200 logins stalled the tick by tens of
+    milliseconds).  Yielding after each one lets the tick run between them.
+    """
+    import eventlet
+
+    class Pool(eventlet.GreenPool):
+        def spawn(self, function, *args, **kwargs):
+            thread = super().spawn(function, *args, **kwargs)
+            eventlet.sleep(0)
+            return thread
+    return Pool(DEFAULT_CONNECTIONS)
+
+
 def start_server(app: Any, listener: socket.socket, async_mode: str, hooks: RequestHooks,
                  idle_timeout_s: float) -> Any:
     """Serve ``app`` on ``listener`` beside the caller; returns what closes it."""
@@ -125,7 +146,8 @@ def start_server(app: Any, listener: socket.socket, async_mode: str, hooks: Requ
         # sockets cannot use up the server's connection pool.
         green = eventlet.spawn(eventlet.wsgi.server, listener, app, log_output=False,
                                socket_timeout=idle_timeout_s,
-                               protocol=eventlet_protocol(hooks))
+                               protocol=eventlet_protocol(hooks),
+                               custom_pool=OneAtATimePool())
 
         class _Eventlet:
             def close(self) -> None:
