@@ -76,7 +76,8 @@ class InProcessHost:
 def inproc(tmp_path_factory, test_map_path):
     host = InProcessHost(HostConfig(
         db_path=tmp_path_factory.mktemp("inproc") / "world.db", map_path=test_map_path,
-        async_mode="threading", registrations_per_minute=1000, login_failures_per_minute=1000))
+        async_mode="threading", port=0,  # a free port: never collide with a running host
+        registrations_per_minute=1000, login_failures_per_minute=1000))
     yield host
     host.close()
 
