@@ -9,8 +9,11 @@ from its own checkout with ``python host.py``) are measured by the same Node
 load generator (``bench.node_load``, from this checkout), one after the
 other, ``--rounds`` times, each on a fresh copy of the same world.  Spread
 runs want players already spread over the map: ``--world DB`` copies that
-database (walked out beforehand, e.g. by ``python -m bench.load --spread
---seconds 40``); the accounts' names must start with ``--prefix``.
+database, prepared once with the accounts placed uniformly over the map
+(``python -m bench.node_load --uniform-world DB --players N --prefix cmp``)
+or walked out beforehand (``python -m bench.load --spread --seconds 40``);
+the accounts' names must start with ``--prefix``.  Spread runs report their
+density (players per 1,000 reachable tiles, movers in view per player).
 
 Prints one JSON line per run: the checkout, the round and the figures of
 ``bench.node_load``'s report that compare hosts.
@@ -35,7 +38,7 @@ from game.client.net import probe  # noqa: E402
 
 FIELDS = ("p50_ms", "p99_ms", "delivered_pct", "host_cpu_pct", "tool_cpu_pct",
           "machine_cpu_pct", "bytes_per_s", "host_tick_lateness_p99_ms", "send_lag_p99_ms",
-          "corrections")
+          "corrections", "players_per_1000_tiles", "movers_seen_per_client")
 HOST_START_S = 60.0
 
 
