@@ -135,7 +135,8 @@ def walk_path(walker: Walker, start: tuple[float, float], steps: int,
 
 def make_plan(url: str, players: int, rate: float, seconds: float, mode: str, prefix: str,
               db_path: Path, *, warmup: float, deadline_ms: float, observers: int, seed: int,
-              first: int = 0, map_path: str | None = None) -> dict:
+              first: int = 0, map_path: str | None = None,
+              reuse_sessions: bool = False) -> dict:
     world = rules.load_world(map_path) if map_path else rules.load_world()
     walker = Walker(world, targets_for(world, mode), random.Random(seed))
     names = [account_name(prefix, first + i) for i in range(players)]
@@ -144,10 +145,11 @@ def make_plan(url: str, players: int, rate: float, seconds: float, mode: str, pr
     entries = []
     starts = start_positions(world, [stored.get(name) for name in names])
     spread = density(world, starts) if mode == "spread" else {}
+    tokens = stored_sessions(db_path, names) if reuse_sessions else {}
     for name, start in zip(names, starts):
         path = walk_path(walker, start, steps, 1.0 / rate)
         entries.append({"name": name, "password": name + DEFAULT_PASSWORD_SUFFIX,
-                        "path": path})
+                        "path": path, **({"token": tokens[name]} if name in tokens else {})})
     return {"url": url, "rate": rate, "warmup_s": warmup, "seconds": seconds,
             "deadline_ms": deadline_ms, "view_px": P.AREA_GUARANTEED_PX - VIEW_MARGIN_PX,
             "observers": observers, "seed": seed, "logins_in_flight": LOGIN_THREADS,
@@ -207,6 +209,34 @@ def write_positions(db_path: Path, spots: dict[str, tuple[float, float]]) -> int
         conn.close()
 
 
+def stored_sessions(db_path: Path, names: list[str]) -> dict[str, str]:
+    """Tokens for sessions the host behind ``db_path`` already gave these
+    accounts (signed with the key beside the database), by name: a run on a
+    prepared world then skips the password checks of its logins, which the
+    measurement does not cover anyway (``bench.login_burst`` measures them)."""
+    key_path = Path(str(db_path) + ".key")
+    if not key_path.is_file() or not Path(db_path).exists():
+        return {}
+    from itsdangerous import URLSafeTimedSerializer
+
+    conn = sqlite3.connect(f"file:{Path(db_path).resolve()}?mode=ro", uri=True, timeout=10.0)
+    try:
+        rows = conn.execute(
+            "SELECT users.name_key, sessions.id FROM sessions JOIN users "
+            "ON users.id = sessions.user_id WHERE sessions.revoked_at IS NULL "
+            "AND sessions.expires_at > ? ORDER BY sessions.expires_at",
+            (time.time() + 3600,)).fetchall()
+    except sqlite3.OperationalError:
+        return {}
+    finally:
+        conn.close()
+    # Signed as server/accounts.py signs a login's session.
+    serializer = URLSafeTimedSerializer(key_path.read_bytes().strip(),
+                                        salt="pixel-commons-session")
+    wanted = {name.lower(): name for name in names}
+    return {wanted[key]: serializer.dumps({"s": sid}) for key, sid in rows if key in wanted}
+
+
 def density(world: rules.WorldMap, starts: list[tuple[float, float]]) -> dict:
     """How dense a spread run is: players per 1,000 reachable tiles, and the
     movers each player has in view (within the measured view) at the start."""
@@ -232,8 +262,12 @@ def prepare_uniform_world(db_path: Path, players: int, prefix: str, *, seed: int
     names = [account_name(prefix, first + i) for i in range(players)]
     extra = ("--login-failures", "1000000") + (("--map", map_path) if map_path else ())
     with HostProcess(Path(db_path), extra_args=extra, stop_with_parent=True) as host:
-        run_node(host.url, players, 5.0, 0.5, "crowd", prefix, db_path=Path(db_path),
-                 warmup=0.5, observers=1, seed=seed, first=first, map_path=map_path)
+        try:
+            run_node(host.url, players, 5.0, 0.5, "crowd", prefix, db_path=Path(db_path),
+                     warmup=0.5, observers=1, seed=seed, first=first, map_path=map_path,
+                     timeout=3600.0)
+        except RuntimeError as exc:  # the walk is not needed: "placed" counts the accounts
+            print(f"  (the registering run ended badly: {str(exc)[:200]})", file=sys.stderr)
     world = rules.load_world(map_path) if map_path else rules.load_world()
     spots = uniform_spots(world, players, seed)
     placed = write_positions(Path(db_path), dict(zip(names, spots)))
@@ -245,7 +279,8 @@ def prepare_uniform_world(db_path: Path, players: int, prefix: str, *, seed: int
 def run_node(url: str, players: int, rate: float, seconds: float, mode: str,
              prefix: str = "bench", *, db_path: Path, warmup: float = 2.0,
              deadline_ms: float = 500.0, observers: int = 12, seed: int = 1, first: int = 0,
-             map_path: str | None = None, timeout: float = 900.0) -> dict:
+             map_path: str | None = None, timeout: float = 900.0,
+             reuse_sessions: bool = False) -> dict:
     """Walk ``players`` accounts on the host at ``url`` and measure it.
 
     New accounts are registered by the generator and start at the spawn;
@@ -254,7 +289,7 @@ def run_node(url: str, players: int, rate: float, seconds: float, mode: str,
     ensure_installed()
     plan = make_plan(url, players, rate, seconds, mode, prefix, db_path, warmup=warmup,
                      deadline_ms=deadline_ms, observers=observers, seed=seed, first=first,
-                     map_path=map_path)
+                     map_path=map_path, reuse_sessions=reuse_sessions)
     spread = plan.pop("density")
     host = host_process(url)
     holder: dict = {}
@@ -366,6 +401,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--first", type=int, default=0, metavar="I")
     parser.add_argument("--map", default=None, metavar="PATH")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--reuse-sessions", action="store_true",
+                        help="log in with the sessions the database already holds for the "
+                             "accounts (a prepared world copied with its .key) instead of "
+                             "their passwords")
     parser.add_argument("--uniform-world", type=Path, default=None, metavar="DB",
                         help="only prepare DB for uniform spread runs: register the accounts "
                              "on a host of it, then place them uniformly over the map")
@@ -382,7 +421,7 @@ def main(argv: list[str] | None = None) -> int:
     result = run_node(args.server.rstrip("/"), args.players, args.rate, args.seconds, args.mode,
                       args.prefix, db_path=args.db, warmup=args.warmup,
                       deadline_ms=args.deadline_ms, observers=args.observers, seed=args.seed,
-                      first=args.first, map_path=args.map)
+                      first=args.first, map_path=args.map, reuse_sessions=args.reuse_sessions)
     print(json.dumps(result), flush=True)
     return 0
 
