@@ -9,8 +9,13 @@ from its own checkout with ``python host.py``) are measured by the same Node
 load generator (``bench.node_load``, from this checkout), one after the
 other, ``--rounds`` times, each on a fresh copy of the same world.  Spread
 runs want players already spread over the map: ``--world DB`` copies that
-database (walked out beforehand, e.g. by ``python -m bench.load --spread
---seconds 40``); the accounts' names must start with ``--prefix``.
+database, prepared once with the accounts placed uniformly over the map
+(``python -m bench.node_load --uniform-world DB --players N --prefix cmp``)
+or walked out beforehand (``python -m bench.load --spread --seconds 40``);
+the accounts' names must start with ``--prefix``.  A world copied with its
+session key (``DB.key``) is logged into with the sessions it holds, which
+saves a password check per player and run.  Spread runs report their
+density (players per 1,000 reachable tiles, movers in view per player).
 
 Prints one JSON line per run: the checkout, the round and the figures of
 ``bench.node_load``'s report that compare hosts.
@@ -35,28 +40,35 @@ from game.client.net import probe  # noqa: E402
 
 FIELDS = ("p50_ms", "p99_ms", "delivered_pct", "host_cpu_pct", "tool_cpu_pct",
           "machine_cpu_pct", "bytes_per_s", "host_tick_lateness_p99_ms", "send_lag_p99_ms",
-          "corrections")
+          "corrections", "players_per_1000_tiles", "movers_seen_per_client")
 HOST_START_S = 60.0
 
 
-def host_args(checkout: Path) -> list[str]:
-    """Flags a benchmark host needs that the checkout's host.py knows."""
+def host_args(checkout: Path, keep_key: bool = False) -> list[str]:
+    """Flags a benchmark host needs that the checkout's host.py knows
+    (``keep_key``: the world's session key was copied with it)."""
     helped = subprocess.run([sys.executable, "host.py", "--help"], cwd=checkout,
                             capture_output=True, text=True, timeout=60).stdout
     wanted = [("--public-stats", []), ("--registrations", ["1000000"]),
-              ("--login-failures", ["1000000"]), ("--new-key", [])]
+              ("--login-failures", ["1000000"])] + ([] if keep_key else [("--new-key", [])])
     return [arg for flag, value in wanted if flag in helped for arg in (flag, *value)]
 
 
 def measure(checkout: Path, args: argparse.Namespace, folder: Path) -> dict:
     db = folder / "world.db"
+    key = Path(str(args.world) + ".key") if args.world else None
+    keep_key = key is not None and key.is_file()
     if args.world:
         shutil.copy(args.world, db)
+    if keep_key:
+        # With its key, the sessions stored in the world stay valid: the
+        # players log in with them instead of a password check each.
+        shutil.copy(key, Path(str(db) + ".key"))
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = open(folder / "host.log", "w")
     host = subprocess.Popen([sys.executable, "host.py", "--port", str(port), "--db", str(db),
-                             "--log-level", "WARNING", *host_args(checkout)],
+                             "--log-level", "WARNING", *host_args(checkout, keep_key)],
                             cwd=checkout, stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + HOST_START_S
@@ -67,7 +79,8 @@ def measure(checkout: Path, args: argparse.Namespace, folder: Path) -> dict:
         mode = "--spread" if args.spread else "--crowd"
         run = subprocess.run([sys.executable, "-m", "bench.node_load", "--server", url,
                               "--db", str(db), "--players", str(args.players),
-                              "--seconds", str(args.seconds), mode, "--prefix", args.prefix],
+                              "--seconds", str(args.seconds), mode, "--prefix", args.prefix,
+                              *(["--reuse-sessions"] if keep_key else [])],
                              cwd=ROOT, capture_output=True, text=True, timeout=1800)
         if run.returncode != 0:
             return {"error": run.stderr.strip()[-500:]}

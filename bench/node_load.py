@@ -16,10 +16,21 @@ machine over the same window and returns a report with the fields of
 
 The host must run on this machine with the database given (``--db``), since
 the paths start where the host will place each player.
+
+Uniform spread (``--uniform-world DB``) prepares a world once: a host on
+``DB`` registers the accounts (``--players``, ``--prefix``), and once it has
+stopped, every account's saved position is written straight into ``DB``,
+uniformly at random over the tiles a player can reach on foot from the spawn
+(one player a tile while there are tiles enough).  ``python -m bench.compare
+--spread --world DB`` (or this module with ``--spread --db`` a copy of it)
+then measures players who start spread as evenly as the map allows, and the
+report states the density: players per 1,000 of those tiles and how many
+movers each player has in view at the start.
 """
 from __future__ import annotations
 
 import argparse
+import bisect
 import json
 import math
 import random
@@ -124,7 +135,8 @@ def walk_path(walker: Walker, start: tuple[float, float], steps: int,
 
 def make_plan(url: str, players: int, rate: float, seconds: float, mode: str, prefix: str,
               db_path: Path, *, warmup: float, deadline_ms: float, observers: int, seed: int,
-              first: int = 0, map_path: str | None = None) -> dict:
+              first: int = 0, map_path: str | None = None,
+              reuse_sessions: bool = False) -> dict:
     world = rules.load_world(map_path) if map_path else rules.load_world()
     walker = Walker(world, targets_for(world, mode), random.Random(seed))
     names = [account_name(prefix, first + i) for i in range(players)]
@@ -132,21 +144,143 @@ def make_plan(url: str, players: int, rate: float, seconds: float, mode: str, pr
     steps = math.ceil((warmup + seconds + deadline_ms / 1000.0 + PATH_SLACK_S) * rate) + 1
     entries = []
     starts = start_positions(world, [stored.get(name) for name in names])
+    spread = density(world, starts) if mode == "spread" else {}
+    tokens = stored_sessions(db_path, names) if reuse_sessions else {}
     for name, start in zip(names, starts):
         path = walk_path(walker, start, steps, 1.0 / rate)
         entries.append({"name": name, "password": name + DEFAULT_PASSWORD_SUFFIX,
-                        "path": path})
+                        "path": path, **({"token": tokens[name]} if name in tokens else {})})
     return {"url": url, "rate": rate, "warmup_s": warmup, "seconds": seconds,
             "deadline_ms": deadline_ms, "view_px": P.AREA_GUARANTEED_PX - VIEW_MARGIN_PX,
             "observers": observers, "seed": seed, "logins_in_flight": LOGIN_THREADS,
-            "players": entries}
+            "players": entries, "density": spread}
+
+
+# -- uniform spread --------------------------------------------------------------------
+def reachable_tiles(world: rules.WorldMap) -> list[tuple[int, int]]:
+    """The walkable tiles a player can reach on foot from the spawn (steps
+    between side-by-side tiles whose centres see each other), exits left out
+    (a player placed on one would leave the map)."""
+    ts = world.tile_size
+    walkable = set(world.walkable_tiles())
+    start = (int(world.spawn[0] // ts), int(world.spawn[1] // ts))
+    if start not in walkable:
+        start = min(walkable, key=lambda t: abs(t[0] - start[0]) + abs(t[1] - start[1]))
+    centre = lambda t: ((t[0] + 0.5) * ts, (t[1] + 0.5) * ts)  # noqa: E731
+    seen, todo = {start}, [start]
+    while todo:
+        tile = todo.pop()
+        for step in ((1, 0), (-1, 0), (0, 1), (0, -1)):
+            near = (tile[0] + step[0], tile[1] + step[1])
+            if near in walkable and near not in seen \
+                    and world.segment_free(*centre(tile), *centre(near)):
+                seen.add(near)
+                todo.append(near)
+    return sorted(t for t in seen if world.exit_at(*centre(t)) is None)
+
+
+def uniform_spots(world: rules.WorldMap, count: int, seed: int = 1) -> list[tuple[float, float]]:
+    """``count`` tile centres drawn uniformly from ``reachable_tiles``: each
+    tile at most once while there are tiles enough, then again."""
+    tiles = reachable_tiles(world)
+    rng = random.Random(seed)
+    chosen: list[tuple[int, int]] = []
+    while len(chosen) < count:
+        chosen += rng.sample(tiles, min(len(tiles), count - len(chosen)))
+    ts = world.tile_size
+    return [((tx + 0.5) * ts, (ty + 0.5) * ts) for tx, ty in chosen]
+
+
+def write_positions(db_path: Path, spots: dict[str, tuple[float, float]]) -> int:
+    """Store each account's position (by name) in a stopped host's database;
+    how many accounts were found."""
+    conn = sqlite3.connect(str(db_path), timeout=30.0)
+    try:
+        ids = dict(conn.execute("SELECT name_key, id FROM users").fetchall())
+        now = time.time()
+        rows = [(ids[name.lower()], x, y, now) for name, (x, y) in spots.items()
+                if name.lower() in ids]
+        with conn:
+            conn.executemany("DELETE FROM positions WHERE user_id = ?", [(r[0],) for r in rows])
+            conn.executemany("INSERT INTO positions (user_id, x, y, updated_at, map) "
+                             "VALUES (?, ?, ?, ?, NULL)", rows)
+        return len(rows)
+    finally:
+        conn.close()
+
+
+def stored_sessions(db_path: Path, names: list[str]) -> dict[str, str]:
+    """Tokens for sessions the host behind ``db_path`` already gave these
+    accounts (signed with the key beside the database), by name: a run on a
+    prepared world then skips the password checks of its logins, which the
+    measurement does not cover anyway (``bench.login_burst`` measures them)."""
+    key_path = Path(str(db_path) + ".key")
+    if not key_path.is_file() or not Path(db_path).exists():
+        return {}
+    from itsdangerous import URLSafeTimedSerializer
+
+    conn = sqlite3.connect(f"file:{Path(db_path).resolve()}?mode=ro", uri=True, timeout=10.0)
+    try:
+        rows = conn.execute(
+            "SELECT users.name_key, sessions.id FROM sessions JOIN users "
+            "ON users.id = sessions.user_id WHERE sessions.revoked_at IS NULL "
+            "AND sessions.expires_at > ? ORDER BY sessions.expires_at",
+            (time.time() + 3600,)).fetchall()
+    except sqlite3.OperationalError:
+        return {}
+    finally:
+        conn.close()
+    # Signed as server/accounts.py signs a login's session.
+    serializer = URLSafeTimedSerializer(key_path.read_bytes().strip(),
+                                        salt="pixel-commons-session")
+    wanted = {name.lower(): name for name in names}
+    return {wanted[key]: serializer.dumps({"s": sid}) for key, sid in rows if key in wanted}
+
+
+def density(world: rules.WorldMap, starts: list[tuple[float, float]]) -> dict:
+    """How dense a spread run is: players per 1,000 reachable tiles, and the
+    movers each player has in view (within the measured view) at the start."""
+    view = P.AREA_GUARANTEED_PX - VIEW_MARGIN_PX
+    order = sorted(range(len(starts)), key=lambda i: starts[i][0])
+    xs = [starts[i][0] for i in order]
+    seen = 0
+    for i, (x, y) in enumerate(starts):
+        lo, hi = bisect.bisect_left(xs, x - view), bisect.bisect_right(xs, x + view)
+        seen += sum(1 for j in order[lo:hi] if j != i and abs(starts[j][1] - y) <= view)
+    tiles = len(reachable_tiles(world))
+    return {"reachable_tiles": tiles,
+            "players_per_1000_tiles": round(1000.0 * len(starts) / max(1, tiles), 1),
+            "movers_seen_per_client": round(seen / max(1, len(starts)), 1)}
+
+
+def prepare_uniform_world(db_path: Path, players: int, prefix: str, *, seed: int = 1,
+                          first: int = 0, map_path: str | None = None) -> dict:
+    """Register ``players`` accounts on a host of ``db_path`` (started and
+    stopped here), then place them uniformly (see ``uniform_spots``)."""
+    from game.client.host_process import HostProcess
+
+    names = [account_name(prefix, first + i) for i in range(players)]
+    extra = ("--login-failures", "1000000") + (("--map", map_path) if map_path else ())
+    with HostProcess(Path(db_path), extra_args=extra, stop_with_parent=True) as host:
+        try:
+            run_node(host.url, players, 5.0, 0.5, "crowd", prefix, db_path=Path(db_path),
+                     warmup=0.5, observers=1, seed=seed, first=first, map_path=map_path,
+                     timeout=3600.0)
+        except RuntimeError as exc:  # the walk is not needed: "placed" counts the accounts
+            print(f"  (the registering run ended badly: {str(exc)[:200]})", file=sys.stderr)
+    world = rules.load_world(map_path) if map_path else rules.load_world()
+    spots = uniform_spots(world, players, seed)
+    placed = write_positions(Path(db_path), dict(zip(names, spots)))
+    return {"world": str(db_path), "players": players, "placed": placed,
+            **density(world, start_positions(world, spots))}
 
 
 # -- running ---------------------------------------------------------------------------
 def run_node(url: str, players: int, rate: float, seconds: float, mode: str,
              prefix: str = "bench", *, db_path: Path, warmup: float = 2.0,
              deadline_ms: float = 500.0, observers: int = 12, seed: int = 1, first: int = 0,
-             map_path: str | None = None, timeout: float = 900.0) -> dict:
+             map_path: str | None = None, timeout: float = 900.0,
+             reuse_sessions: bool = False) -> dict:
     """Walk ``players`` accounts on the host at ``url`` and measure it.
 
     New accounts are registered by the generator and start at the spawn;
@@ -155,7 +289,8 @@ def run_node(url: str, players: int, rate: float, seconds: float, mode: str,
     ensure_installed()
     plan = make_plan(url, players, rate, seconds, mode, prefix, db_path, warmup=warmup,
                      deadline_ms=deadline_ms, observers=observers, seed=seed, first=first,
-                     map_path=map_path)
+                     map_path=map_path, reuse_sessions=reuse_sessions)
+    spread = plan.pop("density")
     host = host_process(url)
     holder: dict = {}
     stats: dict | None = None
@@ -191,6 +326,7 @@ def run_node(url: str, players: int, rate: float, seconds: float, mode: str,
                            f"{errors.strip()[-1500:]}")
     wait_measured(holder)  # the host measurement ends with the window
     result = report(players, rate, mode, seconds, deadline_ms, stats, holder)
+    result.update(spread)
     if result["warning"] or result["corrections"] or result["errors"] or result["disconnects"]:
         for line in errors.strip().splitlines()[-10:]:
             print("    loadgen:", line, file=sys.stderr)
@@ -251,7 +387,7 @@ def main(argv: list[str] | None = None) -> int:
                                      description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--server", default="http://127.0.0.1:5000", metavar="URL")
-    parser.add_argument("--db", type=Path, required=True, metavar="PATH",
+    parser.add_argument("--db", type=Path, default=None, metavar="PATH",
                         help="the host's database (host.py --db), for the start positions")
     parser.add_argument("--players", type=int, default=10, metavar="N")
     parser.add_argument("--rate", type=float, default=20.0, metavar="HZ")
@@ -268,13 +404,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--first", type=int, default=0, metavar="I")
     parser.add_argument("--map", default=None, metavar="PATH")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--reuse-sessions", action="store_true",
+                        help="log in with the sessions the database already holds for the "
+                             "accounts (a prepared world copied with its .key) instead of "
+                             "their passwords")
+    parser.add_argument("--uniform-world", type=Path, default=None, metavar="DB",
+                        help="only prepare DB for uniform spread runs: register the accounts "
+                             "on a host of it, then place them uniformly over the map")
     args = parser.parse_args(argv)
+    if args.uniform_world is not None:
+        print(json.dumps(prepare_uniform_world(args.uniform_world, args.players, args.prefix,
+                                               seed=args.seed, first=args.first,
+                                               map_path=args.map)), flush=True)
+        return 0
+    if args.db is None:
+        parser.error("--db is required (the host's database)")
     if args.rate > P.MOVES_PER_SECOND:
         parser.error(f"the host accepts at most {P.MOVES_PER_SECOND} moves a second")
     result = run_node(args.server.rstrip("/"), args.players, args.rate, args.seconds, args.mode,
                       args.prefix, db_path=args.db, warmup=args.warmup,
                       deadline_ms=args.deadline_ms, observers=args.observers, seed=args.seed,
-                      first=args.first, map_path=args.map)
+                      first=args.first, map_path=args.map, reuse_sessions=args.reuse_sessions)
     print(json.dumps(result), flush=True)
     return 0
 

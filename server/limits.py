@@ -90,9 +90,11 @@ class ConnectionGuard:
         self._beside_handling: dict[int, tuple[str, float]] = {}
         self._unclaimed_since: dict[str, float] = {}
         self._close_at: dict[str, tuple[float, str]] = {}
-        # Events that run beside the connection's reader (set by the
-        # handlers' registration, see server.events.DISPATCH).
+        # Events that run beside the connection's reader, and events the
+        # transport hands straight to their handler (set by the handlers'
+        # registration, see server.events).
         self.beside_events: frozenset[str] = frozenset()
+        self.fast_events: frozenset[str] = frozenset()
         self.running = False
         self.closed_counts: dict[str, int] = defaultdict(int)
 
@@ -114,6 +116,16 @@ class ConnectionGuard:
         if window.allow(now):
             code = P.E_BAD_PAYLOAD
             try:
+                # A plain event of a fast name (a move: most packets) is an
+                # event named by plain text and not a reserved one, without
+                # reading its header in full.
+                if data.__class__ is str and data.startswith('2["'):
+                    end = data.find('"', 3)
+                    if end > 0 and data[3:end] in self.fast_events:
+                        self._handling = (eio_sid, now)
+                        if not self.transport.deliver_fast(eio_sid, data[3:end], data):
+                            self.transport.deliver(eio_sid, data)
+                        return
                 notice, name = self._event_name(data)
                 if notice is None:
                     self._handling = (eio_sid, now)

@@ -351,7 +351,8 @@ async function joinEveryone() {
   async function worker() {
     while (next < players.length) {
       const player = players[next++];
-      let token = null;
+      // A plan may carry a session the host already gave this account.
+      let token = player.token || null;
       for (let attempt = 1; attempt <= 3 && token === null; attempt++) {
         try {
           token = await tokenFor(player);

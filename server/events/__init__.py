@@ -127,3 +127,4 @@ def register_all(ctx: HostContext) -> None:
             ctx.transport.add_fast_event(event, bound)
     if ctx.guard is not None:
         ctx.guard.beside_events = events_dispatched(BESIDE)
+        ctx.guard.fast_events = events_dispatched(FAST)

@@ -11,6 +11,8 @@ from typing import Any, Callable
 
 import socketio.packet
 
+from .reader import BufferedRecv, fast_messages
+
 
 class TextPacket(socketio.packet.Packet):
     """Socket.IO packets without the search for binary attachments: the host
@@ -59,8 +61,10 @@ def bound_event_loop_passes() -> None:
 
 def keep_websockets(stalls: Any) -> None:
     """Remember each Engine.IO socket's eventlet WebSocket while it is in use
-    (as ``game_websocket``, for the fan-out), and let its reads wait through
-    a stall of the host (see ``recv_through_stalls``)."""
+    (as ``game_websocket``, for the fan-out), let its reads wait through a
+    stall of the host (see ``recv_through_stalls``), and read it in chunks,
+    handing plain messages straight to Engine.IO's message handler (see
+    ``reader``)."""
     from engineio.socket import Socket
 
     handler = Socket._websocket_handler
@@ -69,7 +73,9 @@ def keep_websockets(stalls: Any) -> None:
 
     def _websocket_handler(self, ws):
         self.game_websocket = ws
-        ws.socket.recv = recv_through_stalls(ws.socket.recv, stalls)
+        recv = BufferedRecv(recv_through_stalls(ws.socket.recv, stalls))
+        ws.socket.recv = recv
+        ws.wait = fast_messages(self, ws, recv)
         try:
             return handler(self, ws)
         finally:
