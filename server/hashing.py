@@ -24,6 +24,8 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from .transport.pipes import green_pipe
+
 log = logging.getLogger(__name__)
 
 # argon2id at OWASP's minimum (Password Storage Cheat Sheet: m=19 MiB, t=2,
@@ -94,15 +96,9 @@ class HashWorker:
         self._os = os
         self._wait_readable = None
         if green:
-            from eventlet.hubs import trampoline
-            from eventlet.patcher import original
-
-            # eventlet's own os.write waits for a pipe to drain when its
-            # reader has died (EPIPE) and so would wait forever: use the
-            # plain calls and wait only for the answer, on the hub.
-            self._os = original("os")
-            os.set_blocking(self._from_worker, False)
-            self._wait_readable = lambda: trampoline(self._from_worker, read=True)
+            # eventlet's own os.write waits forever on a pipe whose reader
+            # died: plain calls, and only the wait for the answer on the hub.
+            self._os, self._wait_readable = green_pipe(self._from_worker)
 
     @property
     def pid(self) -> int:
