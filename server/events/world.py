@@ -29,6 +29,9 @@ def move(ctx: HostContext, sid: str, data: Any = None, *extra: Any) -> None:
         if extra:
             raise P.ProtocolError(P.E_BAD_PAYLOAD, "send one payload object")
         request = P.parse_move(data)
+        if (request.t is not None and request.seq > player.last_seq
+                and player.budget.clock_went_back(request.t / 1000.0)):
+            raise P.ProtocolError(P.E_BAD_PAYLOAD, "'t' is smaller than in your last move")
     except P.ProtocolError as exc:
         ctx.send_error(sid, exc.code, exc.message, P.MOVE)
         _correct(ctx, player, _seq_of(data), "bad_payload")
