@@ -83,6 +83,9 @@ class LivePlayer:
     # from the client lands near it (see LiveWorld.apply_move).
     arrival: tuple[float, float] | None = None
     last_seq: int = -1
+    # The smallest gap seen on this connection between the host's clock and
+    # a move's t (seconds; see server.overload).
+    clock_gap: float | None = None
     open_peers: set[int] = field(default_factory=set)
     # The accounts this player blocks (loaded at join; see events/blocks.py).
     blocked: set[int] = field(default_factory=set)

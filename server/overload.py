@@ -3,16 +3,24 @@
 The tick loop reports every tick: how late it fired (the event loop's lag as
 the tick sees it: every green thread that ran too long, under eventlet, or
 the time the tick thread waited for the interpreter, under threading) and how
-long the tick's own work took.  ``OverloadWatch`` keeps the last seconds of
+long the tick's own work took.  The move handler reports how late the host
+reads each move stamped with its client's clock (``read_delay``): the gap
+between the host's clock and the move's ``t``, less the smallest such gap
+seen on that connection (the network's own delay and the clocks' offset).
+A host short of CPU falls behind reading moves while its ticks still fire on
+time; this is what shows it.  Per tick the 90th percentile over the moves
+read since the last one counts.  ``OverloadWatch`` keeps the last seconds of
 those and decides, with hysteresis:
 
 - **enter** when, over the last ``ENTER_WINDOW_S``, the 90th percentile of
-  lateness is at least ``ENTER_LATENESS_MS`` or that of the tick's work at
-  least ``ENTER_WORK_SHARE`` of the normal tick period;
+  lateness is at least ``ENTER_LATENESS_MS``, that of the tick's work at
+  least ``ENTER_WORK_SHARE`` of the normal tick period, or that of the
+  moves' read delay at least ``ENTER_READ_DELAY_MS``;
 - **leave** after at least ``hold_s`` overloaded, when over the last
   ``LEAVE_WINDOW_S`` the 90th percentile of lateness is at most
   ``LEAVE_LATENESS_MS``, that of the work at most ``LEAVE_WORK_SHARE`` of the
-  normal period, and the host's CPU time at the lower rate at most
+  normal period, that of the read delay at most ``LEAVE_READ_DELAY_MS``, and
+  the host's CPU time at the lower rate at most
   ``LEAVE_CPU_SHARE`` of one core (at the normal rate it would be about twice
   that).  ``hold_s`` starts at ``HOLD_S`` and doubles, up to ``HOLD_MAX_S``,
   each time the host is overloaded again within ``RELAPSE_S`` of leaving,
@@ -30,9 +38,11 @@ from collections import deque
 ENTER_WINDOW_S = 2.0
 ENTER_LATENESS_MS = 25.0
 ENTER_WORK_SHARE = 0.6
+ENTER_READ_DELAY_MS = 100.0
 LEAVE_WINDOW_S = 5.0
 LEAVE_LATENESS_MS = 5.0
 LEAVE_WORK_SHARE = 0.25
+LEAVE_READ_DELAY_MS = 25.0
 LEAVE_CPU_SHARE = 0.4
 HOLD_S = 5.0
 HOLD_MAX_S = 60.0
@@ -57,8 +67,13 @@ class OverloadWatch:
         self.hold_s = HOLD_S
         self.left_at: float | None = None
         self.times_overloaded = 0
-        # (host time, lateness ms, work ms, process CPU seconds)
-        self._samples: deque[tuple[float, float, float, float]] = deque()
+        # (host time, lateness ms, work ms, process CPU seconds, read delay ms)
+        self._samples: deque[tuple[float, float, float, float, float]] = deque()
+        self._delays: list[float] = []  # read delays (s) since the last tick
+
+    def read_delay(self, seconds: float) -> None:
+        """How late the host read one move (see the module's docstring)."""
+        self._delays.append(seconds)
 
     @property
     def tick_rate(self) -> float:
@@ -67,7 +82,9 @@ class OverloadWatch:
     def record(self, now: float, lateness_s: float, work_s: float, cpu_s: float) -> bool:
         """One tick's figures; True when this changed ``overloaded``."""
         samples = self._samples
-        samples.append((now, lateness_s * 1000.0, work_s * 1000.0, cpu_s))
+        delays, self._delays = self._delays, []
+        delay_ms = p90(delays) * 1000.0 if delays else 0.0
+        samples.append((now, lateness_s * 1000.0, work_s * 1000.0, cpu_s, delay_ms))
         while samples and samples[0][0] < now - LEAVE_WINDOW_S:
             samples.popleft()
         if self.since is None:
@@ -78,7 +95,8 @@ class OverloadWatch:
                 return False
             period_ms = 1000.0 / self.normal_rate
             if (p90([s[1] for s in recent]) >= ENTER_LATENESS_MS
-                    or p90([s[2] for s in recent]) >= ENTER_WORK_SHARE * period_ms):
+                    or p90([s[2] for s in recent]) >= ENTER_WORK_SHARE * period_ms
+                    or p90([s[4] for s in recent]) >= ENTER_READ_DELAY_MS):
                 relapse = self.left_at is not None and now - self.left_at < RELAPSE_S
                 self.hold_s = min(HOLD_MAX_S, self.hold_s * 2) if relapse else HOLD_S
                 self._switch(now, True)
@@ -92,6 +110,7 @@ class OverloadWatch:
         cpu_share = (samples[-1][3] - samples[0][3]) / span if span > 0 else 1.0
         if (p90([s[1] for s in samples]) <= LEAVE_LATENESS_MS
                 and p90([s[2] for s in samples]) <= LEAVE_WORK_SHARE * period_ms
+                and p90([s[4] for s in samples]) <= LEAVE_READ_DELAY_MS
                 and cpu_share <= LEAVE_CPU_SHARE):
             self.left_at = now
             self._switch(now, False)

@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from game.client.host_process import HostProcess
-from game.client.net import HostClient
+from game.client.net import HostClient, clock_ms
 from game.core import protocol as P
 
 from .conftest import ASYNC_MODES, PASSWORD
@@ -93,5 +93,26 @@ def test_an_overloaded_host_slows_down_says_so_and_recovers(fresh_host):
         log = fresh_host.log_since(fresh_host.log_start)
         assert log.count("overloaded: ticks were late") == 1, log
         assert log.count("no longer overloaded") == 1, log
+    finally:
+        alice.close()
+
+
+def test_moves_read_late_make_the_host_overloaded(fresh_host):
+    # A host short of CPU fires its ticks on time but reads moves late; here
+    # the moves of a client say so (reached 200 ms before the host reads them,
+    # against a first move read at once).
+    alice = joined(fresh_host, "pace_late")
+    try:
+        you = alice.welcome["you"]
+        alice.send_move(you["x"], you["y"], clock_ms())
+        alice.wait_for(P.SNAPSHOT)  # read at once: the connection's usual gap
+
+        def send_a_late_move() -> None:
+            time.sleep(0.05)  # 20 moves a second
+            alice.send_move(you["x"], you["y"], clock_ms() - 200)
+
+        assert pace(alice, True, timeout=15.0, while_waiting=send_a_late_move) == {
+            "tick_rate": NORMAL_HZ / 2, "overloaded": True}
+        assert stats(fresh_host)["overloaded"] is True
     finally:
         alice.close()

@@ -1,7 +1,7 @@
 """When the host calls itself overloaded, and when no longer (server.overload)."""
 from __future__ import annotations
 
-from server.overload import (ENTER_LATENESS_MS, HOLD_MAX_S, HOLD_S, LEAVE_WINDOW_S,
+from server.overload import (ENTER_LATENESS_MS, ENTER_READ_DELAY_MS, LEAVE_READ_DELAY_MS, HOLD_MAX_S, HOLD_S, LEAVE_WINDOW_S,
                              OVERLOAD_RATE_DIVISOR, OverloadWatch)
 
 RATE = 20.0
@@ -15,12 +15,14 @@ class Clock:
         self.changes: list[tuple[float, bool]] = []
 
     def run(self, seconds: float, late_ms: float = 0.0, work_ms: float = 1.0,
-            cpu_share: float = 0.1) -> None:
+            cpu_share: float = 0.1, read_delay_ms: float = 0.0) -> None:
         end = self.now + seconds
         while self.now < end:
             period = 1.0 / self.watch.tick_rate
             self.now += period
             self.cpu += cpu_share * period
+            for k in range(20):  # moves read since the last tick; one in ten on time
+                self.watch.read_delay(0.0 if k % 10 == 0 else read_delay_ms / 1000.0)
             if self.watch.record(self.now, late_ms / 1000.0, work_ms / 1000.0, self.cpu):
                 self.changes.append((self.now, self.watch.overloaded))
 
@@ -74,3 +76,16 @@ def test_a_host_at_the_edge_waits_longer_each_time_before_speeding_up():
     assert holds[0] == HOLD_S and holds == sorted(holds)
     assert holds[-1] == HOLD_MAX_S
     assert watch.times_overloaded == 6
+
+
+def test_a_host_reading_moves_late_is_overloaded_though_its_ticks_are_on_time():
+    # Short of CPU: ticks fire on time, but moves wait to be read.
+    watch = OverloadWatch(RATE)
+    clock = Clock(watch)
+    clock.run(5.0, read_delay_ms=ENTER_READ_DELAY_MS + 50)
+    assert watch.overloaded
+    # Still behind (though less): it stays slow.
+    clock.run(30.0, read_delay_ms=LEAVE_READ_DELAY_MS + 20)
+    assert watch.overloaded and len(clock.changes) == 1
+    clock.run(30.0, read_delay_ms=5.0)
+    assert not watch.overloaded
