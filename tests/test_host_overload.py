@@ -91,7 +91,7 @@ def test_an_overloaded_host_slows_down_says_so_and_recovers(fresh_host):
         after = stats(fresh_host)
         assert after["overloaded"] is False and after["tick_rate"] == NORMAL_HZ
         log = fresh_host.log_since(fresh_host.log_start)
-        assert log.count("overloaded: ticks were late") == 1, log
+        assert log.count("overloaded: falling behind") == 1, log
         assert log.count("no longer overloaded") == 1, log
     finally:
         alice.close()
