@@ -18,6 +18,11 @@ so the two alternate).  Each run reports what a player would notice:
 - the host's CPU (% of one core) and the machine's load average.
 
 Hosts older than the move's ``t`` get moves without it (``--no-move-time``).
+
+On a machine shared with other work the host's ceiling is lower and moves
+with that work: pick ``--players`` so that the old host falls behind (its
+``too_fast`` corrections and its delivery show it), and read the load
+average beside the figures.
 """
 from __future__ import annotations
 
