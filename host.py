@@ -73,7 +73,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="the map (file name without extension) new players start on, "
                              "in a world of several maps (default: see --map)%(default).0s")
     parser.add_argument("--tick-rate", type=float, default=20.0, metavar="HZ",
-                        help="how many position snapshots per second the host sends")
+                        help="how many position snapshots per second the host sends "
+                             "(half that while it is overloaded; see docs/protocol.md, pace)")
     parser.add_argument("--async-mode", choices=ASYNC_MODES, default="eventlet",
                         help="concurrency model for the server")
     parser.add_argument("--token-ttl", type=int, default=defaults["token_ttl_s"].default,

@@ -133,10 +133,22 @@ def walk_path(walker: Walker, start: tuple[float, float], steps: int,
     return path
 
 
+def skippable(world: rules.WorldMap, path: list[float]) -> str:
+    """For each step i, "1" when the straight line from step i-1 to step i+1
+    is walkable, so a player sending moves at half the rate (the host's
+    ``pace`` while it is overloaded) may leave step i out; else "0"."""
+    flags = ["0"]
+    for i in range(1, len(path) // 2 - 1):
+        x0, y0, x1, y1 = path[2 * i - 2], path[2 * i - 1], path[2 * i + 2], path[2 * i + 3]
+        flags.append("1" if world.segment_free(x0, y0, x1, y1) else "0")
+    flags.append("0")
+    return "".join(flags)
+
+
 def make_plan(url: str, players: int, rate: float, seconds: float, mode: str, prefix: str,
               db_path: Path, *, warmup: float, deadline_ms: float, observers: int, seed: int,
               first: int = 0, map_path: str | None = None,
-              reuse_sessions: bool = False) -> dict:
+              reuse_sessions: bool = False, move_time: bool = True) -> dict:
     world = rules.load_world(map_path) if map_path else rules.load_world()
     walker = Walker(world, targets_for(world, mode), random.Random(seed))
     names = [account_name(prefix, first + i) for i in range(players)]
@@ -149,11 +161,12 @@ def make_plan(url: str, players: int, rate: float, seconds: float, mode: str, pr
     for name, start in zip(names, starts):
         path = walk_path(walker, start, steps, 1.0 / rate)
         entries.append({"name": name, "password": name + DEFAULT_PASSWORD_SUFFIX,
-                        "path": path, **({"token": tokens[name]} if name in tokens else {})})
+                        "path": path, "skip": skippable(world, path),
+                        **({"token": tokens[name]} if name in tokens else {})})
     return {"url": url, "rate": rate, "warmup_s": warmup, "seconds": seconds,
             "deadline_ms": deadline_ms, "view_px": P.AREA_GUARANTEED_PX - VIEW_MARGIN_PX,
             "observers": observers, "seed": seed, "logins_in_flight": LOGIN_THREADS,
-            "players": entries, "density": spread}
+            "move_time": move_time, "players": entries, "density": spread}
 
 
 # -- uniform spread --------------------------------------------------------------------
@@ -280,7 +293,7 @@ def run_node(url: str, players: int, rate: float, seconds: float, mode: str,
              prefix: str = "bench", *, db_path: Path, warmup: float = 2.0,
              deadline_ms: float = 500.0, observers: int = 12, seed: int = 1, first: int = 0,
              map_path: str | None = None, timeout: float = 900.0,
-             reuse_sessions: bool = False) -> dict:
+             reuse_sessions: bool = False, move_time: bool = True) -> dict:
     """Walk ``players`` accounts on the host at ``url`` and measure it.
 
     New accounts are registered by the generator and start at the spawn;
@@ -289,7 +302,7 @@ def run_node(url: str, players: int, rate: float, seconds: float, mode: str,
     ensure_installed()
     plan = make_plan(url, players, rate, seconds, mode, prefix, db_path, warmup=warmup,
                      deadline_ms=deadline_ms, observers=observers, seed=seed, first=first,
-                     map_path=map_path, reuse_sessions=reuse_sessions)
+                     map_path=map_path, reuse_sessions=reuse_sessions, move_time=move_time)
     spread = plan.pop("density")
     host = host_process(url)
     holder: dict = {}
@@ -378,6 +391,12 @@ def report(players: int, rate: float, mode: str, seconds: float, deadline_ms: fl
         "warning": "; ".join(warnings) or None,
         "generator": "node",
         "start_mismatch": stats.get("start_mismatch", 0),
+        # At the end of the window: whether the host called itself overloaded
+        # and its tick rate (absent from hosts that do not say), and every
+        # pace the host announced during the run.
+        "host_overloaded": tick.get("overloaded"),
+        "host_tick_rate": tick.get("tick_rate"),
+        "paces": stats.get("paces", []),
     }
 
 
@@ -411,6 +430,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--uniform-world", type=Path, default=None, metavar="DB",
                         help="only prepare DB for uniform spread runs: register the accounts "
                              "on a host of it, then place them uniformly over the map")
+    parser.add_argument("--no-move-time", dest="move_time", action="store_false",
+                        help="send moves without t (for hosts older than the move's t)")
     args = parser.parse_args(argv)
     if args.uniform_world is not None:
         print(json.dumps(prepare_uniform_world(args.uniform_world, args.players, args.prefix,
@@ -424,7 +445,8 @@ def main(argv: list[str] | None = None) -> int:
     result = run_node(args.server.rstrip("/"), args.players, args.rate, args.seconds, args.mode,
                       args.prefix, db_path=args.db, warmup=args.warmup,
                       deadline_ms=args.deadline_ms, observers=args.observers, seed=args.seed,
-                      first=args.first, map_path=args.map, reuse_sessions=args.reuse_sessions)
+                      first=args.first, map_path=args.map, reuse_sessions=args.reuse_sessions,
+                      move_time=args.move_time)
     print(json.dumps(result), flush=True)
     return 0
 

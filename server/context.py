@@ -13,6 +13,7 @@ from game.core.bundle import MapBundle
 from .accounts import Accounts, Identity
 from .config import HostConfig
 from .live import LiveWorld
+from .overload import OverloadWatch
 from .runtime import Runtime
 from .storage import Storage
 
@@ -79,6 +80,8 @@ class HostContext:
     connections: dict[str, Identity] = field(default_factory=dict)
     connected_at: dict[str, float] = field(default_factory=dict)
     tick_stats: TickStats = field(default_factory=TickStats)
+    # Whether the host is overloaded and its tick rate now (server.overload).
+    overload: OverloadWatch | None = None
     # The world's maps as served, bundle hash -> MapBundle, and the one new
     # players start on (see game.core.bundle and GET /api/maps/<hash>.zip).
     maps: dict[str, MapBundle] = field(default_factory=dict)
@@ -104,6 +107,10 @@ class HostContext:
     # This tick's joins and leaves, sent to everyone once per tick
     # (server.presence.Presence).
     presence: Any = None
+
+    def __post_init__(self) -> None:
+        if self.overload is None:
+            self.overload = OverloadWatch(self.config.tick_rate)
 
     def send_error(self, sid: str, code: str, message: str, event: str | None = None) -> dict:
         """Tell one client what was wrong; returns the same shape for an ack."""

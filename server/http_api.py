@@ -151,11 +151,14 @@ def blueprint(ctx: HostContext) -> Blueprint:
                         "uptime_s": round(time.time() - ctx.started_at, 1),
                         "storage_queue": ctx.storage.queue_length,
                         "positions_written": ctx.storage.positions_written,
-                        "tick_rate": ctx.config.tick_rate,
+                        "tick_rate": ctx.overload.tick_rate,
+                        "tick_rate_normal": ctx.config.tick_rate,
+                        "overloaded": ctx.overload.overloaded,
+                        "times_overloaded": ctx.overload.times_overloaded,
                         "broadcast_packets_written": transport.fanout.written if transport else 0,
                         "broadcast_packets_queued": transport.fanout.queued if transport else 0,
                         "lateness_last_5s_max_ms": ctx.tick_stats.recent_max(
-                            int(5 * ctx.config.tick_rate)),
+                            int(5 * ctx.overload.tick_rate)),
                         **ctx.tick_stats.summary()})
 
     @api.errorhandler(404)

@@ -83,6 +83,9 @@ class LivePlayer:
     # from the client lands near it (see LiveWorld.apply_move).
     arrival: tuple[float, float] | None = None
     last_seq: int = -1
+    # The smallest gap seen on this connection between the host's clock and
+    # a move's t (seconds; see server.overload).
+    clock_gap: float | None = None
     open_peers: set[int] = field(default_factory=set)
     # The accounts this player blocks (loaded at join; see events/blocks.py).
     blocked: set[int] = field(default_factory=set)
@@ -159,6 +162,7 @@ class LiveWorld:
             if len(self.budgets) >= BUDGETS_KEPT_MAX:
                 self._forget_full_budgets(now)
             budget = self.budgets[user_id] = rules.MoveBudget.full(now)
+        budget.new_client_clock()  # a new connection, maybe a new client
         map_name = map_name or self.start
         player = LivePlayer(user_id, name, sid, x, y, budget, map=map_name,
                             level=self.levels[map_name], look=look)
@@ -278,8 +282,9 @@ class LiveWorld:
             if (move.x - ax) ** 2 + (move.y - ay) ** 2 > P.ARRIVAL_REACH_PX ** 2:
                 return OTHER_MAP
             player.arrival = None
+        client_t = None if move.t is None else move.t / 1000.0
         reason = rules.check_move(self.maps[player.map], player.budget, (player.x, player.y),
-                                  (move.x, move.y), now)
+                                  (move.x, move.y), now, client_t)
         if reason is not None:
             return reason
         player.x, player.y, player.last_seq = move.x, move.y, move.seq

@@ -29,7 +29,8 @@ from collections import defaultdict
 from game.core import protocol as P
 
 from .context import HostContext, log
-from .live import area, cell_of, cell_room
+from .live import WORLD_ROOM, area, cell_of, cell_room
+from .overload import ENTER_WINDOW_S
 
 # After a stall longer than this many ticks the loop skips ahead instead of
 # firing a burst of late ticks.
@@ -95,7 +96,24 @@ class Ticker:
                 self.tick(now)
             except Exception:
                 log.exception("tick failed")
+            self._watch_load(now, late)
             due += self.period
+
+    def _watch_load(self, now: float, late: float) -> None:
+        """Slow the tick while the host is overloaded and say so (see
+        ``server.overload``): the log, everyone online (``pace``) and
+        /api/stats."""
+        watch = self.ctx.overload
+        if not watch.record(now, late, time.monotonic() - now, time.process_time()):
+            return
+        self.period = 1.0 / watch.tick_rate
+        if watch.overloaded:
+            log.warning("overloaded: falling behind (ticks late or long, or moves read late, "
+                        "p90 over %g s); snapshots at %g Hz instead of %g until the load "
+                        "falls", ENTER_WINDOW_S, watch.tick_rate, watch.normal_rate)
+        else:
+            log.warning("no longer overloaded: snapshots at %g Hz again", watch.tick_rate)
+        self.ctx.transport.emit(P.PACE, watch.describe(), WORLD_ROOM)
 
     def tick(self, now: float) -> None:
         ctx = self.ctx

@@ -313,7 +313,9 @@ class Walker:
         # Half-pixel grid: survives the host's rounding to 0.1 exactly.
         self.x = round(nx * 2.0) / 2.0
         self.seq += 1
-        return {"seq": self.seq, "x": self.x, "y": self.y}
+        # Stamped with when the position was reached (docs/protocol.md, move).
+        return {"seq": self.seq, "x": self.x, "y": self.y,
+                "t": int(time.monotonic() * 1000.0)}
 
 
 def snapshot_positions(clients: list[RawClient]) -> dict[int, list[tuple[float, float, float]]]:

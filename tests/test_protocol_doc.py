@@ -111,7 +111,8 @@ KNOWN_LIMITS: dict[str, float] = {
     **_number_constants(P),
     **{name: getattr(rules, name) for name in ("TILE_SIZE", "WALK_SPEED", "BOX_HALF_W",
                                                "BOX_HALF_H", "SPEED_SLACK",
-                                               "MOVE_BUDGET_MAX_S", "SEGMENT_STEP")},
+                                               "MOVE_BUDGET_MAX_S", "SEGMENT_STEP",
+                                               "CLIENT_CLOCK_BANK_MAX_S")},
     "LIMIT_NOTICE_INTERVAL_S": events.LIMIT_NOTICE_INTERVAL_S,
     "tick_rate": CONFIG.tick_rate,
 }

@@ -10,6 +10,12 @@
 // defines it, but costs far less CPU per player, so on a small machine the
 // figures describe the host rather than the load tool.
 //
+// Moves carry t (when the position was reached, on this process's monotonic
+// clock, ms) and follow the host's pace: while it is overloaded it asks for
+// half its rate (a pace event, or the welcome's tick_rate) and every player
+// then sends every other path position, leaving out only those the plan marks
+// skippable (the straight line past them is walkable).
+//
 // stdout carries JSON lines only: {"window": ...} when the players start
 // walking (wall-clock start and end of the measurement window, Unix ms) and
 // {"stats": ...} at the end.  Progress and problems go to stderr.
@@ -24,6 +30,8 @@ const RATE = plan.rate;
 const PERIOD_MS = 1000 / RATE;
 const VIEW = plan.view_px;
 const DEADLINE_MS = plan.deadline_ms;
+// Hosts older than the move's t refuse it as an unknown field.
+const MOVE_TIME = plan.move_time !== false;
 const LOGINS_IN_FLIGHT = plan.logins_in_flight || 8;
 const JOIN_TIMEOUT_MS = (plan.join_timeout_s || 30) * 1000;
 const HTTP_TIMEOUT_MS = 60000;
@@ -50,6 +58,20 @@ let startMismatch = 0;
 let loginFailures = 0;
 let rewinds = 0;
 let closing = false;
+// Path steps per move: 1 at the plan's rate, 2 while the host asks for half.
+let stride = 1;
+const paces = []; // [performance.now(), tick_rate, overloaded] as the host announced them
+
+function setPace(data, announced) {
+  if (!data || typeof data.tick_rate !== "number" || !(data.tick_rate > 0)) return;
+  stride = Math.max(1, Math.round(RATE / data.tick_rate));
+  if (announced) {
+    const last = paces[paces.length - 1];
+    if (!last || last[1] !== data.tick_rate) {
+      paces.push([performance.now(), data.tick_rate, data.overloaded === true]);
+    }
+  }
+}
 
 // Positions travel rounded to 0.1 px: one integer identifies a spot.
 const spotKey = (x, y) => Math.round(x * 10) * 1e6 + Math.round(y * 10);
@@ -167,6 +189,7 @@ const players = plan.players.map((p, index) => ({
   name: p.name,
   password: p.password,
   path: Float64Array.from(p.path),
+  skip: p.skip || "",
   steps: p.path.length / 2,
   x: p.path[0],
   y: p.path[1],
@@ -176,6 +199,7 @@ const players = plan.players.map((p, index) => ({
   socket: null,
   ws: null, // the socket's WebSocket, for the moves
   seq: 0,
+  lastT: 0, // t of the last move sent
   step: 0, // path index last reported
   behind: 0, // steps the player walks behind the clock since it took corrections
   resyncSeq: 0, // newest seq sent when the player last took a correction
@@ -298,8 +322,10 @@ function connectAndJoin(player, token) {
         }
       }
       player.joined = true;
+      setPace(data, paces.length === 0);
       settle(true);
     });
+    socket.on("pace", (data) => setPace(data, true));
     socket.on("snapshot", (data) => {
       if (player.observer < 0) return;
       const at = performance.now();
@@ -523,16 +549,24 @@ function walk(t0, windowStart, windowEnd, sendLag) {
     const target = Math.min(player.steps - 1, clockStep(player, now) - player.behind);
     if (target <= player.step) return;
     const first = Math.max(player.step + 1, target - MAX_CATCH_UP_STEPS + 1);
+    let sentAt = player.step;
     for (let i = first; i <= target; i++) {
       const x = player.path[2 * i];
       const y = player.path[2 * i + 1];
+      // At half the rate, leave out a step the straight line passes safely
+      // (never two in a row).
+      if (stride > 1 && i < target && sentAt === i - 1 && player.skip[i] === "1") continue;
       player.step = i;
-      if (x !== player.x || y !== player.y) sendMove(player, x, y, now);
+      sentAt = i;
+      // When this position was reached: now for the newest, one period
+      // earlier for each step before it.
+      const t = Math.max(player.lastT, Math.round(now - (target - i) * PERIOD_MS));
+      if (x !== player.x || y !== player.y) sendMove(player, x, y, now, t);
     }
     player.step = target;
   }
 
-  function sendMove(player, x, y, now) {
+  function sendMove(player, x, y, now, t) {
     let mask = 0;
     if (now >= windowStart && now <= windowEnd) {
       for (const o of observers) {
@@ -542,12 +576,15 @@ function walk(t0, windowStart, windowEnd, sendLag) {
       }
     }
     player.seq += 1;
-    const t = performance.now();
+    player.lastT = t;
+    const sentAt = performance.now();
     // The frame socket.emit("move", {seq, x, y}) would write (protocol.md,
     // appendix), handed straight to the WebSocket: going through Socket.IO's
     // and Engine.IO's emitters and buffers costs more than the rest of a send.
-    player.ws.send(`42["move",{"seq":${player.seq},"x":${x},"y":${y}}]`);
-    player.sentT.push(t);
+    player.ws.send(MOVE_TIME
+      ? `42["move",{"seq":${player.seq},"x":${x},"y":${y},"t":${t}}]`
+      : `42["move",{"seq":${player.seq},"x":${x},"y":${y}}]`);
+    player.sentT.push(sentAt);
     player.sentMask.push(mask);
     player.sentStep.push(player.step);
     player.seqAt.set(spotKey(x, y), player.seq);
@@ -563,7 +600,8 @@ function walk(t0, windowStart, windowEnd, sendLag) {
       const due = nextDue[k];
       if (due > now) break;
       // More than a period behind: skip the missed turn rather than burst.
-      nextDue[k] = now - due < PERIOD_MS ? due + PERIOD_MS : now + PERIOD_MS;
+      const period = PERIOD_MS * stride;
+      nextDue[k] = now - due < period ? due + period : now + period;
       if (now >= windowStart && now <= windowEnd) sendLag.push(now - due);
       send(players[k], now);
       k = (k + 1) % n;
@@ -663,6 +701,8 @@ async function main() {
       start_mismatch: startMismatch,
       rewinds,
       login_failures: loginFailures,
+      paces: paces.map(([at, rate, overloaded]) => ({
+        at_s: Number(((at - windowStart) / 1000).toFixed(2)), tick_rate: rate, overloaded })),
     },
   });
 

@@ -203,11 +203,11 @@ class Swarm:
 
     # -- walking -------------------------------------------------------------------
     def walk_and_send(self) -> None:
-        """Move every player and send its position, ``rate`` times a second."""
-        period = 1.0 / self.rate
+        """Move every player and send its position, ``rate`` times a second
+        (or as often as the host's ``pace`` asks, when that is less)."""
         start = time.monotonic()
         n = len(self.bots)
-        due = [(start + period * k / max(1, n), k) for k in range(n)]
+        due = [(start + k / self.rate / max(1, n), k) for k in range(n)]
         heapq.heapify(due)
         while not self.stop.is_set():
             when, k = due[0]
@@ -215,9 +215,10 @@ class Swarm:
             if when > now:
                 time.sleep(min(when - now, 0.05))
                 continue
+            bot = self.bots[k]
+            period = 1.0 / min(self.rate, bot.client.tick_rate)
             heapq.heapreplace(due, (when + period if now - when < period else now + period, k))
             self.on_due(now, when)
-            bot = self.bots[k]
             if not bot.joined:
                 continue
             before = (bot.x, bot.y)
@@ -228,7 +229,7 @@ class Swarm:
             mask = self.expected_mask(bot, now)
             t = time.monotonic()
             try:
-                seq = bot.client.send_move(bot.x, bot.y)
+                seq = bot.client.send_move(bot.x, bot.y, int(now * 1000.0))
             except Exception:  # the socket closed under us
                 bot.joined = False
                 continue

@@ -1,4 +1,5 @@
-"""Drawing other players smoothly from the host's 20 Hz snapshots.
+"""Drawing other players smoothly from the host's snapshots (20 Hz, or
+10 Hz while the host is overloaded; see ``Interpolator.set_tick_period``).
 
 Pure (no pygame).  Each remote player has a short buffer of (host time,
 position) samples.  They are drawn ``delay`` seconds in the past, between the
@@ -17,6 +18,13 @@ from bisect import bisect_right
 from dataclasses import dataclass
 
 INTERP_DELAY_S = 0.1
+# Players are drawn at least this many snapshot periods in the past, so there
+# is a newer sample to glide towards even when one snapshot comes late.
+DELAY_PERIODS = 2.0
+# When the snapshot rate changes the drawing delay moves to its new value at
+# this many seconds per second (drawn players slow down or speed up by 20 %
+# for a moment rather than jump).
+DELAY_EASE_PER_S = 0.2
 # A player not in any snapshot for this many tick periods had stopped; their
 # next move starts from where they stood, one tick earlier, instead of sliding
 # slowly across the whole pause.
@@ -97,10 +105,31 @@ class Interpolator:
     """All remote players' buffers plus the local-to-host clock offset."""
 
     def __init__(self, delay: float = INTERP_DELAY_S, tick_period: float = 0.05):
-        self.delay = delay
+        self.base_delay = delay
         self.tick_period = tick_period
+        self.delay = self.target_delay = max(delay, DELAY_PERIODS * tick_period)
+        self._eased_at: float | None = None
         self.offset: float | None = None  # local seconds minus host seconds
         self.buffers: dict[int, SnapshotBuffer] = {}
+
+    def set_tick_period(self, tick_period: float) -> None:
+        """The host changed its snapshot rate (``pace``): draw further in the
+        past at a lower rate (eased, see ``DELAY_EASE_PER_S``) and take a
+        longer gap between samples for a stop."""
+        self.tick_period = tick_period
+        self.target_delay = max(self.base_delay, DELAY_PERIODS * tick_period)
+        for buf in self.buffers.values():
+            buf.tick_period = tick_period
+
+    def _ease(self, local_now: float) -> None:
+        last, self._eased_at = self._eased_at, local_now
+        if self.delay == self.target_delay or last is None:
+            return
+        change = DELAY_EASE_PER_S * max(0.0, local_now - last)
+        if self.delay < self.target_delay:
+            self.delay = min(self.target_delay, self.delay + change)
+        else:
+            self.delay = max(self.target_delay, self.delay - change)
 
     def sync(self, local_now: float, host_t_ms: float) -> None:
         """Learn the clock offset from a message stamped by the host."""
@@ -115,6 +144,7 @@ class Interpolator:
         return local_now - (self.offset or 0.0)
 
     def render_time(self, local_now: float) -> float:
+        self._ease(local_now)
         return self.host_now(local_now) - self.delay
 
     def add_snapshot(self, local_now: float, host_t_ms: float,

@@ -22,11 +22,12 @@ import socketio
 from ..core import protocol as P
 
 HTTP_TIMEOUT_S = 10.0
+DEFAULT_TICK_RATE = 20.0
 # Events the host sends that are put on the queue as they arrive.
 SERVER_EVENTS = (P.WELCOME, P.PLAYERS_JOINED, P.PLAYERS_LEFT, P.SNAPSHOT, P.AREA, P.CORRECTION,
                  P.DM_MESSAGE, P.DM_UNREAD, P.DM_PRESENCE, P.ERROR, P.SESSION_ENDED,
                  P.LOOK_CHANGED, P.MAP_CHANGED, P.PLAYER_MAP, P.ANNOUNCEMENT, P.MUTED,
-                 P.UNMUTED, P.ROLE_CHANGED, P.EMOTED, P.TYPING, P.PLAYER_AWAY)
+                 P.UNMUTED, P.ROLE_CHANGED, P.EMOTED, P.TYPING, P.PLAYER_AWAY, P.PACE)
 # Session ends after which the client does not reconnect on its own: another
 # login took over, or the host removed this player (the reason is shown).
 FINAL_ENDS = (P.END_REPLACED, P.END_LOGGED_OUT, P.END_KICKED, P.END_BANNED,
@@ -67,6 +68,12 @@ class Session:
     name: str
 
 
+def clock_ms() -> int:
+    """This process's monotonic clock in whole milliseconds: the ``t`` of a
+    move (see docs/protocol.md, section 9)."""
+    return int(time.monotonic() * 1000.0)
+
+
 def normalise_url(url: str) -> str:
     url = url.strip().rstrip("/")
     if "://" not in url:
@@ -94,6 +101,10 @@ class HostClient:
         self.positions = P.PositionBook()
         self.undecoded = 0  # binary events that could not be read
         self.last_undecoded = ""
+        # The host's snapshot rate (welcome, then pace): send moves at most
+        # this often.  ``overloaded``: the host said it is slowing down.
+        self.tick_rate = DEFAULT_TICK_RATE
+        self.overloaded = False
         self.sio = socketio.Client(reconnection=reconnect, reconnection_delay=0.5,
                                    reconnection_delay_max=5.0, randomization_factor=0.5,
                                    logger=False, engineio_logger=False)
@@ -194,10 +205,13 @@ class HostClient:
     def wait_closed(self, timeout: float | None = None) -> None:
         self.sio.wait() if timeout is None else self._ended.wait(timeout)
 
-    def send_move(self, x: float, y: float) -> int:
-        """Report our position; returns its sequence number."""
+    def send_move(self, x: float, y: float, t: int | None = None) -> int:
+        """Report our position, reached at ``t`` (our monotonic clock, ms;
+        default: now); returns its sequence number."""
         seq = next(self._seq)
-        self.sio.emit(P.MOVE, {"seq": seq, "x": round(x, 2), "y": round(y, 2)})
+        if t is None:
+            t = clock_ms()
+        self.sio.emit(P.MOVE, {"seq": seq, "x": round(x, 2), "y": round(y, 2), "t": t})
         return seq
 
     def emit(self, event: str, payload: Any = None) -> None:
@@ -293,6 +307,9 @@ class HostClient:
             if isinstance(newest, int) and not isinstance(newest, bool):
                 self.last_dm_id = max(self.last_dm_id, newest)
             self._resume = True
+            self._pace(data)
+        elif kind == P.PACE:
+            self._pace(data)
         elif kind == P.SESSION_ENDED and data.get("reason") in FINAL_ENDS:
             # Do not fight the other login, or the moderator, by reconnecting.
             self._ended.set()
@@ -301,6 +318,12 @@ class HostClient:
             # Our own, slower retries take over from Socket.IO's quick ones.
             self.host_stopped = True
             self.sio.reconnection = False
+
+    def _pace(self, data: dict) -> None:
+        rate = data.get("tick_rate")
+        if isinstance(rate, (int, float)) and not isinstance(rate, bool) and 0 < rate <= 1000:
+            self.tick_rate = float(rate)
+        self.overloaded = data.get("overloaded") is True
 
     def _retry_after_shutdown(self) -> None:
         """Wait for a stopped host to come back: ask its health page with a

@@ -104,6 +104,10 @@ class MoveSender:
         self.last_at = -math.inf
         self.last_sent: tuple[float, float] | None = None
 
+    def set_rate(self, host_rate: float) -> None:
+        """The host's snapshot rate (welcome, pace): no more moves than that."""
+        self.interval = 1.0 / min(SEND_RATE_HZ, host_rate)
+
     def due(self, now: float, x: float, y: float) -> bool:
         """True when (x, y) should go out now (call ``sent`` after sending)."""
         pos = (round(x, 2), round(y, 2))

@@ -29,7 +29,7 @@ HTTP_ACCOUNT_DELETE = "/api/account/delete"  # {username, password} -> {ok}
 
 # -- Socket.IO events: client -> host -------------------------------------------
 JOIN = "join"                # enter the world after the connection is accepted
-MOVE = "move"                # {seq, x, y}
+MOVE = "move"                # {seq, x, y, t?}
 DM_OPEN = "dm_open"          # {peer} -> ack {ok, peer, messages, has_more}
 DM_CLOSE = "dm_close"        # {peer}
 DM_SEND = "dm_send"          # {to, text} -> ack {ok, message}
@@ -76,6 +76,7 @@ ANNOUNCEMENT = "announcement"    # {text, from, at} from the owner or a moderato
 MUTED = "muted"                  # {until, reason} you may not send messages until then
 UNMUTED = "unmuted"              # {} your mute ended
 ROLE_CHANGED = "role_changed"    # {id, name, role} (and can, to the player concerned)
+PACE = "pace"                    # {tick_rate, overloaded} the host changed its snapshot rate
 
 # -- Error codes ---------------------------------------------------------------
 E_BAD_PAYLOAD = "bad_payload"
@@ -255,6 +256,8 @@ class Move:
     seq: int
     x: float
     y: float
+    # The client's monotonic clock (ms) when it reached (x, y); None: not given.
+    t: int | None = None
 
 
 @dataclass(frozen=True)
@@ -424,10 +427,11 @@ def clean_dm_text(text: Any) -> str:
 
 # -- parsers (one per inbound payload) ----------------------------------------------
 def parse_move(data: Any) -> Move:
-    d = _require_dict(data, {"seq", "x", "y"})
+    d = _require_dict(data, {"seq", "x", "y", "t"})
     seq = _int(d, "seq", lo=0, hi=MAX_SEQ)
     assert seq is not None
-    return Move(seq=seq, x=_coord(d, "x"), y=_coord(d, "y"))
+    return Move(seq=seq, x=_coord(d, "x"), y=_coord(d, "y"),
+                t=_int(d, "t", lo=0, hi=MAX_SEQ, required=False))
 
 
 def parse_peer(data: Any) -> PeerRef:

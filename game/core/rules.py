@@ -30,6 +30,13 @@ BOX_HALF_H = 5.0
 # seconds of walking.  A bigger jump than that is a teleport and is refused.
 SPEED_SLACK = 1.25
 MOVE_BUDGET_MAX_S = 0.6
+# A move may say when its client reached the position (its ``t``, the
+# client's own clock).  The budget then refills by the client's time between
+# moves, so moves that queued up on a busy host and are read all at once are
+# judged as they were walked; but never by more time in total than passed on
+# the host's clock: host time not yet credited is banked, up to
+# CLIENT_CLOCK_BANK_MAX_S seconds (see MoveBudget.refill_by_client).
+CLIENT_CLOCK_BANK_MAX_S = 2.0
 # Straight lines are checked for walls at least this often (pixels).
 SEGMENT_STEP = 4.0
 # A joining player is placed at least this far (pixels) beside everyone else
@@ -527,11 +534,18 @@ class MoveBudget:
     walking speed up to ``MOVE_BUDGET_MAX_S`` seconds of walking, so packets
     that arrive bunched up by network jitter are accepted while a sustained
     speed hack or a teleport is not.
+
+    Time is the host's (``refill``) or, for moves stamped with the client's
+    clock, the client's, bounded by the host's (``refill_by_client``).
     """
 
     available: float
     updated_at: float
     speed: float = WALK_SPEED
+    # The client clock (seconds) of the last stamped move on this connection
+    # (None: none yet), and host seconds passed but not yet credited.
+    client_at: float | None = None
+    bank: float = 0.0
 
     @classmethod
     def full(cls, now: float, speed: float = WALK_SPEED) -> "MoveBudget":
@@ -541,10 +555,39 @@ class MoveBudget:
     def capacity(self) -> float:
         return self.speed * MOVE_BUDGET_MAX_S
 
+    def _credit(self, seconds: float) -> None:
+        self.available = min(self.capacity, self.available + seconds * self.speed * SPEED_SLACK)
+
     def refill(self, now: float) -> None:
-        elapsed = max(0.0, now - self.updated_at)
-        self.available = min(self.capacity, self.available + elapsed * self.speed * SPEED_SLACK)
+        """Credit the host time since the last refill."""
+        self._credit(max(0.0, now - self.updated_at))
         self.updated_at = now
+
+    def refill_by_client(self, now: float, client_t: float) -> None:
+        """Credit the client time since its last stamped move, but never more
+        in total than the host's own time since: the host time that was not
+        credited (moves held up on their way, then read together) is banked
+        for the moves that follow, up to ``CLIENT_CLOCK_BANK_MAX_S``.  The
+        first stamped move of a connection is credited by the host's clock.
+        ``client_t`` must not be smaller than the last one (see
+        ``clock_went_back``)."""
+        host_elapsed = max(0.0, now - self.updated_at)
+        if self.client_at is None:
+            credited = host_elapsed
+        else:
+            credited = min(max(0.0, client_t - self.client_at), host_elapsed + self.bank)
+        self.bank = min(CLIENT_CLOCK_BANK_MAX_S, max(0.0, self.bank + host_elapsed - credited))
+        self._credit(credited)
+        self.updated_at = now
+        self.client_at = client_t
+
+    def clock_went_back(self, client_t: float) -> bool:
+        return self.client_at is not None and client_t < self.client_at
+
+    def new_client_clock(self) -> None:
+        """A new connection: its clock has nothing to do with the last one."""
+        self.client_at = None
+        self.bank = 0.0
 
     def try_spend(self, distance: float, now: float) -> bool:
         self.refill(now)
@@ -562,9 +605,13 @@ TOO_FAST = "too_fast"
 
 
 def check_move(world: WorldMap, budget: MoveBudget, from_xy: tuple[float, float],
-               to_xy: tuple[float, float], now: float) -> str | None:
+               to_xy: tuple[float, float], now: float,
+               client_t: float | None = None) -> str | None:
     """Validate a reported move; return None when accepted, else the reason.
 
+    ``now`` is the host's clock (seconds); ``client_t`` the client's when it
+    reached ``to_xy`` (seconds; None when the move did not say), which must
+    not be smaller than the last one given (``MoveBudget.clock_went_back``).
     On acceptance the distance is charged to ``budget``; a refused move costs
     nothing.
     """
@@ -575,7 +622,10 @@ def check_move(world: WorldMap, budget: MoveBudget, from_xy: tuple[float, float]
         return BLOCKED
     x0, y0 = from_xy
     distance = math.hypot(x1 - x0, y1 - y0)
-    budget.refill(now)
+    if client_t is None:
+        budget.refill(now)
+    else:
+        budget.refill_by_client(now, client_t)
     if distance > budget.available + 1e-6:
         return TOO_FAST
     if not world.segment_free(x0, y0, x1, y1):

@@ -115,7 +115,8 @@ def join(ctx: HostContext, sid: str, identity, data: Any) -> dict:
             "world": {"width": here.width_px, "height": here.height_px,
                       "tile_size": here.tile_size, "speed": player.budget.speed},
             "map": ctx.world.describe(player.map),
-            "tick_rate": ctx.config.tick_rate,
+            "tick_rate": ctx.overload.tick_rate,
+            "overloaded": ctx.overload.overloaded,
             "server_time": time.time() * 1000.0,
             "can": P.can(player.role),
         }

@@ -2,6 +2,7 @@
 walking through an exit to another map of the world."""
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from game.core import protocol as P
@@ -30,10 +31,15 @@ def move(ctx: HostContext, sid: str, data: Any = None, *extra: Any) -> None:
         if extra:
             raise P.ProtocolError(P.E_BAD_PAYLOAD, "send one payload object")
         request = P.parse_move(data)
+        if (request.t is not None and request.seq > player.last_seq
+                and player.budget.clock_went_back(request.t / 1000.0)):
+            raise P.ProtocolError(P.E_BAD_PAYLOAD, "'t' is smaller than in your last move")
     except P.ProtocolError as exc:
         ctx.send_error(sid, exc.code, exc.message, P.MOVE)
         _correct(ctx, player, _seq_of(data), "bad_payload")
         return
+    if request.t is not None:
+        _note_read_delay(ctx, player, request.t)
     before = (player.x, player.y)
     reason = world.apply_move(player, request, now)
     if reason is None:
@@ -67,6 +73,15 @@ def go_through(ctx: HostContext, player, exit_, now: float) -> None:
                                       "map": player.map}, WORLD_ROOM, skip_sid=player.sid)
     log.info("%s went from %s to %s at (%.0f, %.0f)", player.name, old, player.map,
              player.x, player.y)
+
+
+def _note_read_delay(ctx: HostContext, player, t_ms: int) -> None:
+    """How much later than usual for this connection the host reads this move
+    (its network delay and clock offset are the smallest gap seen)."""
+    gap = time.monotonic() - t_ms / 1000.0
+    if player.clock_gap is None or gap < player.clock_gap:
+        player.clock_gap = gap
+    ctx.overload.read_delay(gap - player.clock_gap)
 
 
 def _seq_of(data: Any) -> int | None:

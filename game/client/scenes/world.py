@@ -425,6 +425,7 @@ class WorldScene(Scene):
             self.predictor.place(x, y, ease=True)
             self.predictor.ignore_upto = self.last_seq
         self.sender.reset(x, y)
+        self.sender.set_rate(tick_rate)
         self.interp = Interpolator(tick_period=1.0 / tick_rate)
         if isinstance(data.get("server_time"), (int, float)):
             self.interp.sync(now, data["server_time"])
@@ -458,6 +459,14 @@ class WorldScene(Scene):
     def _drop_remote(self, pid) -> None:
         self.remotes.pop(pid, None)
         self.interp.remove(pid)
+
+    def on_pace(self, data: dict) -> None:
+        """The host changed its snapshot rate (it is overloaded, or no longer):
+        send moves at that rate and draw the others for it."""
+        rate = data.get("tick_rate")
+        if isinstance(rate, (int, float)) and not isinstance(rate, bool) and 0 < rate <= 1000:
+            self.sender.set_rate(float(rate))
+            self.interp.set_tick_period(1.0 / float(rate))
 
     def on_players_joined(self, data: dict) -> None:
         """Everyone who joined since the host's last tick (see players_left,
