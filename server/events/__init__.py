@@ -114,7 +114,7 @@ def refuse_over_limit(ctx: HostContext, player: Any, now: float, message: str,
 
 def _import_handlers() -> None:
     # Each module declares its handlers.
-    from . import blocks, chat, looks, moderation, session, world  # noqa: F401
+    from . import blocks, chat, looks, moderation, session, talk, world  # noqa: F401
 
 
 def register_all(ctx: HostContext) -> None:
