@@ -10,6 +10,10 @@
 // defines it, but costs far less CPU per player, so on a small machine the
 // figures describe the host rather than the load tool.
 //
+// With plan.talk ({fraction, every_s}) that share of the players also say a
+// line aloud every every_s seconds (`say`, docs/protocol.md section 16),
+// spread evenly over the interval; the lines heard (`said`) are counted.
+//
 // stdout carries JSON lines only: {"window": ...} when the players start
 // walking (wall-clock start and end of the measurement window, Unix ms) and
 // {"stats": ...} at the end.  Progress and problems go to stderr.
@@ -33,6 +37,17 @@ const MAX_CATCH_UP_STEPS = 8;
 // a snapshot.
 const ENGINE_MESSAGE = "4".charCodeAt(0);
 const SNAPSHOT_PREFIX = '42["snapshot"';
+const SAID_PREFIX = '42["said"';
+const TALK = plan.talk && plan.talk.fraction > 0 ? plan.talk : null;
+// What the talkers say, in turn.
+const LINES = [
+  "hello!",
+  "anyone up for a walk to the lake?",
+  "nice day in the plaza",
+  "has anyone seen the new map by the river? I heard there is a cave behind the waterfall",
+  "brb",
+  "who wants to race to the bridge?",
+];
 
 const log = (...parts) => process.stderr.write(parts.join(" ") + "\n");
 const say = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
@@ -46,6 +61,7 @@ let disconnects = 0;
 let startMismatch = 0;
 let loginFailures = 0;
 let rewinds = 0;
+let saidSent = 0;
 let closing = false;
 
 // Positions travel rounded to 0.1 px: one integer identifies a spot.
@@ -74,6 +90,7 @@ const players = plan.players.map((p, index) => ({
   seqAt: new Map(), // spot -> newest seq sent from there
   snapshots: 0,
   bytes: 0,
+  heard: 0, // lines said aloud that reached this player
 }));
 const byPid = new Map();
 const observers = [];
@@ -123,6 +140,9 @@ function countIncoming(player, transport) {
       if (data.startsWith(SNAPSHOT_PREFIX)) {
         player.snapshots += 1;
         if (player.observer < 0) return;
+      } else if (data.startsWith(SAID_PREFIX)) {
+        player.heard += 1;
+        return; // counted; nothing else looks at it
       }
     }
     handle(data);
@@ -442,14 +462,54 @@ function walk(t0, windowStart, windowEnd, sendLag) {
   };
 }
 
+// -- talking ------------------------------------------------------------------------
+/** The talkers (a seeded sample of plan.talk.fraction of the players) say a
+ * line every plan.talk.every_s seconds, their turns spread over the interval. */
+function talk(t0) {
+  if (TALK === null) return { talkers: 0, stop: () => {} };
+  const joined = players.filter((p) => p.joined);
+  const random = mulberry32((plan.seed || 1) + 17);
+  for (let i = joined.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [joined[i], joined[j]] = [joined[j], joined[i]];
+  }
+  const talkers = joined.slice(0, Math.round(TALK.fraction * joined.length));
+  const every = TALK.every_s * 1000;
+  const due = talkers.map((_, j) => t0 + (every * (j + 0.5)) / Math.max(1, talkers.length));
+  let stopped = false;
+  let turn = 0;
+  function run() {
+    if (stopped || talkers.length === 0) return;
+    const now = performance.now();
+    let next = Infinity;
+    for (let j = 0; j < talkers.length; j++) {
+      if (due[j] <= now) {
+        const player = talkers[j];
+        if (player.joined) {
+          const text = LINES[turn++ % LINES.length];
+          player.ws.send(`42["say",${JSON.stringify({ text })}]`);
+          saidSent += 1;
+        }
+        due[j] += every;
+      }
+      next = Math.min(next, due[j]);
+    }
+    setTimeout(run, Math.max(0, next - performance.now()));
+  }
+  run();
+  return { talkers: talkers.length, stop: () => { stopped = true; } };
+}
+
 function counters() {
   let snapshots = 0;
   let bytes = 0;
+  let heard = 0;
   for (const p of players) {
     snapshots += p.snapshots;
     bytes += p.bytes;
+    heard += p.heard;
   }
-  return { snapshots, bytes };
+  return { snapshots, bytes, heard, said: saidSent };
 }
 
 async function sleepUntil(t) {
@@ -472,6 +532,7 @@ async function main() {
   say({ window: { start_ms: epoch(windowStart), end_ms: epoch(windowEnd), joined } });
   const sendLag = [];
   const stop = walk(t0, windowStart, windowEnd, sendLag);
+  const talking = talk(t0);
 
   await sleepUntil(windowStart);
   const cpu0 = process.cpuUsage();
@@ -483,6 +544,7 @@ async function main() {
   const counts1 = counters();
   await sleepUntil(windowEnd + DEADLINE_MS + 100);
   stop();
+  talking.stop();
 
   const seconds = Math.max(1e-9, (at1 - at0) / 1000);
   const { latencies, expected, delivered } = tally(windowStart, windowEnd);
@@ -512,6 +574,9 @@ async function main() {
       start_mismatch: startMismatch,
       rewinds,
       login_failures: loginFailures,
+      talkers: talking.talkers,
+      said_per_s: (counts1.said - counts0.said) / seconds,
+      heard_per_s: (counts1.heard - counts0.heard) / seconds,
     },
   });
 
