@@ -41,11 +41,11 @@ FADE_S = 0.6          # the last part of that, fading out
 NUDGE_TRIES = 40
 # The game's colours (theme.py): light paper for the bubble, the panel's ink
 # for its text and edge; our own lines edged in the accent colour.
-BUBBLE_FILL = (246, 247, 250)
+BUBBLE_FILL = theme.SPEECH
 BUBBLE_INK = theme.PANEL
 BUBBLE_EDGE = theme.PANEL_EDGE
 BUBBLE_EDGE_MINE = theme.ACCENT
-LEADER = (246, 247, 250)
+LEADER = theme.SPEECH
 
 
 def shown_for(text: str) -> float:
