@@ -74,3 +74,14 @@ def test_changing_map_is_heard_on_the_new_map_at_once():
     live.change_map(other, "cave", (140.0, 100.0), 1.0)
     assert names(live.within(me, P.HEARING_RADIUS_PX)) == {"me", "other"}
     assert names(live.within(other, P.HEARING_RADIUS_PX)) == {"me", "other"}
+
+
+def test_each_player_has_its_own_allowance_of_lines():
+    live = world()
+    me = live.add(1, "me", "s1", 100.0, 100.0, 0.0)
+    assert (me.says.limit, me.says.window_s) == (P.SAYS_PER_WINDOW, P.SAY_WINDOW_S)
+    assert me.says is not me.dms
+    assert all(me.says.allow(10.0) for _ in range(P.SAYS_PER_WINDOW))
+    assert not me.says.allow(10.0)
+    assert me.says.allow(10.0 + P.SAY_WINDOW_S + 0.01)
+    assert me.dms.allow(10.0)  # direct messages untouched
