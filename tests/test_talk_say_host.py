@@ -19,9 +19,8 @@ import pytest
 from game.client.net import HostClient
 from game.core import protocol as P
 
-from .conftest import (ASYNC_MODES, PASSWORD, PlayerFactory, WorldHost, players_online,
-                       seen_events, snapshot_positions, start_world_host, unique_name,
-                       wait_until, write_tmx)
+from .conftest import (ASYNC_MODES, PASSWORD, PlayerFactory, players_online, seen_events,
+                       snapshot_positions, start_world_host, wait_until, write_tmx)
 
 OWNER = "talkboss"
 PLAZA_ROWS = tuple(row.ljust(40, ".") for row in (

@@ -22,18 +22,7 @@ from game.core import protocol as P
 
 from ..context import HostContext
 from ..live import LivePlayer
-from . import guarded, on, refuse_over_limit
-
-
-def muted_answer(ctx: HostContext, sid: str, player: LivePlayer, event: str) -> dict | None:
-    """A muted player's refusal, as for a direct message (None: may speak)."""
-    mute = ctx.moderation.muted(player.user_id) if ctx.moderation is not None else None
-    if mute is None:
-        return None
-    until = round(mute.until * 1000.0)
-    ctx.sio.emit(P.ERROR, {**P.error_payload(P.E_MUTED, "you are muted", event),
-                           "until": until}, to=sid)
-    return {"ok": False, "error": P.E_MUTED, "message": "you are muted", "until": until}
+from . import guarded, on, refuse_if_muted, refuse_over_limit
 
 
 def listeners(ctx: HostContext, speaker: LivePlayer) -> list[LivePlayer]:
@@ -50,7 +39,7 @@ def listeners(ctx: HostContext, speaker: LivePlayer) -> list[LivePlayer]:
 def say(ctx: HostContext, sid: str, player: LivePlayer, data: Any) -> dict:
     # A broken payload is refused before anything else and costs no allowance.
     request = P.parse_say(data)
-    refused = muted_answer(ctx, sid, player, P.SAY)
+    refused = refuse_if_muted(ctx, sid, player, P.SAY)
     if refused is not None:
         return refused
     now = ctx.guard.judged_time(sid) if ctx.guard is not None else time.monotonic()
