@@ -138,6 +138,10 @@ def markdown(args: argparse.Namespace, results: dict, command: str) -> list[str]
              "|---|---:|---:|---:|---:|---|",
              f"| walking only | {cells(results['without'])} |",
              f"| {args.talk:.0%} talking | {cells(talking)} |", ""]
+    warned = [r.get("warning") for r in results.values() if r.get("saturated") or r.get("warning")]
+    if warned:
+        lines += [f"⚠ Not a clean measurement: {warned[0]}. Compare the two runs with each "
+                  "other, not with the goal.", ""]
     if "error" not in talking:
         lines += [f"Lines said: {talking.get('said_per_s')} a second; lines received: "
                   f"{talking.get('heard_per_s')} a second over all players.", ""]
