@@ -14,6 +14,11 @@ machine over the same window and returns a report with the fields of
 ``python -m bench.load --report`` (see ``bench.load.REPORT``), plus
 ``"generator": "node"``.
 
+With ``--talk F`` a share F of the players also says a line aloud every
+``--talk-every`` seconds (``say``); the report then carries ``talk``,
+``talkers``, ``said_per_s`` (lines said a second, all talkers) and
+``heard_per_s`` (lines received a second, all players).
+
 The host must run on this machine with the database given (``--db``), since
 the paths start where the host will place each player.
 
@@ -148,7 +153,8 @@ def skippable(world: rules.WorldMap, path: list[float]) -> str:
 def make_plan(url: str, players: int, rate: float, seconds: float, mode: str, prefix: str,
               db_path: Path, *, warmup: float, deadline_ms: float, observers: int, seed: int,
               first: int = 0, map_path: str | None = None,
-              reuse_sessions: bool = False, move_time: bool = True) -> dict:
+              reuse_sessions: bool = False, move_time: bool = True, talk: float = 0.0,
+              talk_every: float = 10.0) -> dict:
     world = rules.load_world(map_path) if map_path else rules.load_world()
     walker = Walker(world, targets_for(world, mode), random.Random(seed))
     names = [account_name(prefix, first + i) for i in range(players)]
@@ -166,7 +172,8 @@ def make_plan(url: str, players: int, rate: float, seconds: float, mode: str, pr
     return {"url": url, "rate": rate, "warmup_s": warmup, "seconds": seconds,
             "deadline_ms": deadline_ms, "view_px": P.AREA_GUARANTEED_PX - VIEW_MARGIN_PX,
             "observers": observers, "seed": seed, "logins_in_flight": LOGIN_THREADS,
-            "move_time": move_time, "players": entries, "density": spread}
+            "move_time": move_time, "talk": {"fraction": talk, "every_s": talk_every},
+            "players": entries, "density": spread}
 
 
 # -- uniform spread --------------------------------------------------------------------
@@ -293,7 +300,8 @@ def run_node(url: str, players: int, rate: float, seconds: float, mode: str,
              prefix: str = "bench", *, db_path: Path, warmup: float = 2.0,
              deadline_ms: float = 500.0, observers: int = 12, seed: int = 1, first: int = 0,
              map_path: str | None = None, timeout: float = 900.0,
-             reuse_sessions: bool = False, move_time: bool = True) -> dict:
+             reuse_sessions: bool = False, move_time: bool = True, talk: float = 0.0,
+             talk_every: float = 10.0) -> dict:
     """Walk ``players`` accounts on the host at ``url`` and measure it.
 
     New accounts are registered by the generator and start at the spawn;
@@ -302,7 +310,8 @@ def run_node(url: str, players: int, rate: float, seconds: float, mode: str,
     ensure_installed()
     plan = make_plan(url, players, rate, seconds, mode, prefix, db_path, warmup=warmup,
                      deadline_ms=deadline_ms, observers=observers, seed=seed, first=first,
-                     map_path=map_path, reuse_sessions=reuse_sessions, move_time=move_time)
+                     map_path=map_path, reuse_sessions=reuse_sessions, move_time=move_time,
+                     talk=talk, talk_every=talk_every)
     spread = plan.pop("density")
     host = host_process(url)
     holder: dict = {}
@@ -340,6 +349,10 @@ def run_node(url: str, players: int, rate: float, seconds: float, mode: str,
     wait_measured(holder)  # the host measurement ends with the window
     result = report(players, rate, mode, seconds, deadline_ms, stats, holder)
     result.update(spread)
+    if talk > 0:
+        result.update(talk=talk, talk_every_s=talk_every, talkers=stats.get("talkers"),
+                      said_per_s=round(stats.get("said_per_s") or 0.0, 2),
+                      heard_per_s=round(stats.get("heard_per_s") or 0.0, 1))
     if result["warning"] or result["corrections"] or result["errors"] or result["disconnects"]:
         for line in errors.strip().splitlines()[-10:]:
             print("    loadgen:", line, file=sys.stderr)
@@ -432,7 +445,14 @@ def main(argv: list[str] | None = None) -> int:
                              "on a host of it, then place them uniformly over the map")
     parser.add_argument("--no-move-time", dest="move_time", action="store_false",
                         help="send moves without t (for hosts older than the move's t)")
+    parser.add_argument("--talk", type=float, default=0.0, metavar="F",
+                        help="share of the players (0 to 1) that also say a line aloud "
+                             "every --talk-every seconds")
+    parser.add_argument("--talk-every", type=float, default=10.0, metavar="S",
+                        help="seconds between two lines of one talking player")
     args = parser.parse_args(argv)
+    if not 0.0 <= args.talk <= 1.0 or args.talk_every <= 0:
+        parser.error("--talk must be between 0 and 1, --talk-every above 0")
     if args.uniform_world is not None:
         print(json.dumps(prepare_uniform_world(args.uniform_world, args.players, args.prefix,
                                                seed=args.seed, first=args.first,
@@ -446,7 +466,7 @@ def main(argv: list[str] | None = None) -> int:
                       args.prefix, db_path=args.db, warmup=args.warmup,
                       deadline_ms=args.deadline_ms, observers=args.observers, seed=args.seed,
                       first=args.first, map_path=args.map, reuse_sessions=args.reuse_sessions,
-                      move_time=args.move_time)
+                      move_time=args.move_time, talk=args.talk, talk_every=args.talk_every)
     print(json.dumps(result), flush=True)
     return 0
 

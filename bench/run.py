@@ -254,11 +254,13 @@ def write_markdown(path: Path, args: argparse.Namespace, command: str, started: 
     lines += ["```", ""]
     path.parent.mkdir(parents=True, exist_ok=True)
     # The soak section belongs to python -m bench.soak: carry it over as it is.
-    from bench.soak import DOC_END, DOC_START
+    # So does the nearby-talk section, python -m bench.talk's.
+    from bench import soak, talk
     old = path.read_text(encoding="utf-8") if path.exists() else ""
-    if DOC_START in old and DOC_END in old:
-        kept = DOC_START + old.split(DOC_START, 1)[1].split(DOC_END, 1)[0] + DOC_END
-        lines += [kept, ""]
+    for start, end in ((soak.DOC_START, soak.DOC_END), (talk.DOC_START, talk.DOC_END)):
+        if start in old and end in old:
+            kept = start + old.split(start, 1)[1].split(end, 1)[0] + end
+            lines += [kept, ""]
     path.write_text("\n".join(lines), encoding="utf-8")
 
 

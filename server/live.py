@@ -28,6 +28,10 @@ WORLD_ROOM = "world"
 # The correction reason for a move sent before its client knew it had changed
 # map (see LiveWorld.change_map).
 OTHER_MAP = "other_map"
+# How far a player can have walked since the tick last placed them in a cell
+# (a full speed budget plus a tick's refill, with room to spare): nearby
+# lookups widen the cells they search by this much.
+CELL_LAG_PX = 128.0
 # Speed budgets kept for players who left before full ones are forgotten.
 BUDGETS_KEPT_MAX = 10_000
 
@@ -91,6 +95,7 @@ class LivePlayer:
     blocked: set[int] = field(default_factory=set)
     moves: SlidingWindow = field(default_factory=lambda: SlidingWindow(P.MOVES_PER_SECOND, 1.0))
     dms: SlidingWindow = field(default_factory=lambda: SlidingWindow(P.DMS_PER_WINDOW, P.DM_WINDOW_S))
+    says: SlidingWindow = field(default_factory=lambda: SlidingWindow(P.SAYS_PER_WINDOW, P.SAY_WINDOW_S))
     strikes: Strikes = field(default_factory=lambda: Strikes(300, 10.0))
     # When the last "you are rate limited" error went out, so floods are not
     # answered with a flood of errors.
@@ -140,6 +145,10 @@ class LiveWorld:
         self.by_sid: dict[str, LivePlayer] = {}
         self.by_uid: dict[int, LivePlayer] = {}
         self._moved: set[int] = set()
+        # Players who joined or changed map since the last tick: not in
+        # ``cells`` yet (or in a cell of their old map); nearby lookups
+        # (``within``) look at them too.
+        self._unplaced: set[int] = set()
         self._unsaved: set[int] = set()
         # uid sets per cell, as of the last tick; guarded by ``lock`` because
         # under --async-mode threading the tick runs beside the handlers.
@@ -169,6 +178,7 @@ class LiveWorld:
         self.by_sid[sid] = player
         self.by_uid[user_id] = player
         self._moved.add(user_id)
+        self._unplaced.add(user_id)
         return player
 
     def _forget_full_budgets(self, now: float) -> None:
@@ -250,6 +260,7 @@ class LiveWorld:
             budget = player.budget
             budget.available, budget.updated_at = budget.capacity, now
             self._moved.add(player.user_id)
+            self._unplaced.add(player.user_id)
             self._unsaved.add(player.user_id)
 
     def remove(self, sid: str) -> LivePlayer | None:
@@ -261,6 +272,7 @@ class LiveWorld:
             if current is player:
                 del self.by_uid[player.user_id]
                 self._moved.discard(player.user_id)
+                self._unplaced.discard(player.user_id)
                 self._unsaved.discard(player.user_id)
             members = self.cells.get(player.cell) if player.cell else None
             if members is not None and (current is player or current is None
@@ -295,6 +307,7 @@ class LiveWorld:
     def take_moved(self) -> list[tuple[int, float, float]]:
         """Positions of players who moved since the last call (one tick)."""
         moved, self._moved = self._moved, set()
+        self._unplaced = set()  # the tick places them all now
         by_uid = self.by_uid
         return [(uid, by_uid[uid].x, by_uid[uid].y) for uid in moved if uid in by_uid]
 
@@ -303,6 +316,33 @@ class LiveWorld:
         unsaved, self._unsaved = self._unsaved, set()
         by_uid = self.by_uid
         return [(uid, p.x, p.y, p.map) for uid in unsaved if (p := by_uid.get(uid)) is not None]
+
+    def within(self, player: LivePlayer, radius: float) -> list[LivePlayer]:
+        """The players on ``player``'s map standing within ``radius`` pixels of
+        them right now, ``player`` included.
+
+        Only the cells around the player are looked at (the cells of the last
+        tick, each widened by ``CELL_LAG_PX`` for those who walked into
+        another since, and those who arrived since), and each player found
+        there is measured where they stand now: a crowd elsewhere costs
+        nothing."""
+        reach = radius + CELL_LAG_PX
+        x, y, level = player.x, player.y, player.level
+        size = P.AREA_CELL_PX
+        columns = range(int((x - reach) // size), int((x + reach) // size) + 1)
+        rows = range(int((y - reach) // size), int((y + reach) // size) + 1)
+        with self.lock:
+            found = [uid for cx in columns for cy in rows
+                     for uid in self.cells.get((level, cx, cy), ())]
+            found.extend(self._unplaced)
+        by_uid, limit = self.by_uid, radius * radius
+        near = [player]
+        for uid in set(found):
+            other = by_uid.get(uid)
+            if (other is not None and other is not player and other.level == level
+                    and (other.x - x) ** 2 + (other.y - y) ** 2 <= limit):
+                near.append(other)
+        return near
 
     def all_positions(self) -> list[tuple[int, float, float]]:
         return [(p.user_id, p.x, p.y) for p in self.by_uid.values()]

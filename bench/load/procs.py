@@ -83,7 +83,8 @@ def run_worker(server: str, indices: range, args: argparse.Namespace, seed: int,
     transport.send_text_only()
     world = rules.load_world(args.map) if args.map else HostMaps(server).start_map()
     swarm = MeasuringSwarm(server, indices, world, mode=args.mode, rate=args.rate,
-                           prefix=args.prefix, seed=seed)
+                           prefix=args.prefix, seed=seed, talk=getattr(args, "talk", 0.0),
+                           talk_every=getattr(args, "talk_every", 10.0))
     if isinstance(link, Connection):
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
         # Once this worker said it is ready and got the window, the parent

@@ -15,6 +15,9 @@
 // half its rate (a pace event, or the welcome's tick_rate) and every player
 // then sends every other path position, leaving out only those the plan marks
 // skippable (the straight line past them is walkable).
+// With plan.talk ({fraction, every_s}) that share of the players also say a
+// line aloud every every_s seconds (`say`, docs/protocol.md section 17),
+// spread evenly over the interval; the lines heard (`said`) are counted.
 //
 // stdout carries JSON lines only: {"window": ...} when the players start
 // walking (wall-clock start and end of the measurement window, Unix ms) and
@@ -44,6 +47,17 @@ const MAX_CATCH_UP_STEPS = 8;
 const ENGINE_MESSAGE = "4".charCodeAt(0);
 const SNAPSHOT_PREFIX = '42["snapshot"';
 const BINARY_SNAPSHOT_PREFIX = '451-["snapshot"';
+const SAID_PREFIX = '42["said"';
+const TALK = plan.talk && plan.talk.fraction > 0 ? plan.talk : null;
+// What the talkers say, in turn.
+const LINES = [
+  "hello!",
+  "anyone up for a walk to the lake?",
+  "nice day in the plaza",
+  "has anyone seen the new map by the river? I heard there is a cave behind the waterfall",
+  "brb",
+  "who wants to race to the bridge?",
+];
 
 const log = (...parts) => process.stderr.write(parts.join(" ") + "\n");
 const say = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
@@ -57,6 +71,7 @@ let disconnects = 0;
 let startMismatch = 0;
 let loginFailures = 0;
 let rewinds = 0;
+let saidSent = 0;
 let closing = false;
 // Path steps per move: 1 at the plan's rate, 2 while the host asks for half.
 let stride = 1;
@@ -211,6 +226,7 @@ const players = plan.players.map((p, index) => ({
   bytes: 0,
   entries: 0, // movers listed in the snapshots an observer read
   book: null,
+  heard: 0, // lines said aloud that reached this player
 }));
 const byPid = new Map();
 const observers = [];
@@ -264,6 +280,9 @@ function countIncoming(player, transport) {
           dropping = data.charCodeAt(1) === 53; // "5": a binary event
           return;
         }
+      } else if (data.startsWith(SAID_PREFIX)) {
+        player.heard += 1;
+        return; // counted; nothing else looks at it
       }
     } else if (typeof data !== "string") {
       const size = data.byteLength; // a binary message goes as it is
@@ -615,22 +634,62 @@ function walk(t0, windowStart, windowEnd, sendLag) {
   };
 }
 
+// -- talking ------------------------------------------------------------------------
+/** The talkers (a seeded sample of plan.talk.fraction of the players) say a
+ * line every plan.talk.every_s seconds, their turns spread over the interval. */
+function talk(t0) {
+  if (TALK === null) return { talkers: 0, stop: () => {} };
+  const joined = players.filter((p) => p.joined);
+  const random = mulberry32((plan.seed || 1) + 17);
+  for (let i = joined.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [joined[i], joined[j]] = [joined[j], joined[i]];
+  }
+  const talkers = joined.slice(0, Math.round(TALK.fraction * joined.length));
+  const every = TALK.every_s * 1000;
+  const due = talkers.map((_, j) => t0 + (every * (j + 0.5)) / Math.max(1, talkers.length));
+  let stopped = false;
+  let turn = 0;
+  function run() {
+    if (stopped || talkers.length === 0) return;
+    const now = performance.now();
+    let next = Infinity;
+    for (let j = 0; j < talkers.length; j++) {
+      if (due[j] <= now) {
+        const player = talkers[j];
+        if (player.joined) {
+          const text = LINES[turn++ % LINES.length];
+          player.ws.send(`42["say",${JSON.stringify({ text })}]`);
+          saidSent += 1;
+        }
+        due[j] += every;
+      }
+      next = Math.min(next, due[j]);
+    }
+    setTimeout(run, Math.max(0, next - performance.now()));
+  }
+  run();
+  return { talkers: talkers.length, stop: () => { stopped = true; } };
+}
+
 function counters() {
   let snapshots = 0;
   let bytes = 0;
   let observerBytes = 0;
   let observerSnapshots = 0;
   let entries = 0;
+  let heard = 0;
   for (const p of players) {
     snapshots += p.snapshots;
     bytes += p.bytes;
+    heard += p.heard;
     if (p.observer >= 0) {
       observerBytes += p.bytes;
       observerSnapshots += p.snapshots;
       entries += p.entries;
     }
   }
-  return { snapshots, bytes, observerBytes, observerSnapshots, entries };
+  return { snapshots, bytes, observerBytes, observerSnapshots, entries, heard, said: saidSent };
 }
 
 async function sleepUntil(t) {
@@ -653,6 +712,7 @@ async function main() {
   say({ window: { start_ms: epoch(windowStart), end_ms: epoch(windowEnd), joined } });
   const sendLag = [];
   const stop = walk(t0, windowStart, windowEnd, sendLag);
+  const talking = talk(t0);
 
   await sleepUntil(windowStart);
   const cpu0 = process.cpuUsage();
@@ -664,6 +724,7 @@ async function main() {
   const counts1 = counters();
   await sleepUntil(windowEnd + DEADLINE_MS + 100);
   stop();
+  talking.stop();
 
   const seconds = Math.max(1e-9, (at1 - at0) / 1000);
   const { latencies, expected, delivered } = tally(windowStart, windowEnd);
@@ -703,6 +764,9 @@ async function main() {
       login_failures: loginFailures,
       paces: paces.map(([at, rate, overloaded]) => ({
         at_s: Number(((at - windowStart) / 1000).toFixed(2)), tick_rate: rate, overloaded })),
+      talkers: talking.talkers,
+      said_per_s: (counts1.said - counts0.said) / seconds,
+      heard_per_s: (counts1.heard - counts0.heard) / seconds,
     },
   });
 

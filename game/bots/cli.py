@@ -16,7 +16,7 @@ from game.core import rules
 
 from .player import DEFAULT_PASSWORD_SUFFIX, load_net
 from .stop import Stop, Stopped, sleep_until, take_sigint
-from .swarm import Swarm
+from .swarm import TALK_EVERY_S, Swarm
 from .walker import CROWD_HALF_H, CROWD_HALF_W
 
 
@@ -83,6 +83,13 @@ def build_parser(prog: str = "python -m game.bots") -> argparse.ArgumentParser:
                              "(default: the host's own, downloaded like the game does)")
     parser.add_argument("--seed", type=int, default=1,
                         help="random seed for the walks (default: %(default)s)")
+    parser.add_argument("--talk", type=float, default=0.0, metavar="F",
+                        help="share of the bots (0 to 1) that also say a line aloud to "
+                             "whoever stands near them, every --talk-every seconds "
+                             "(default: %(default)s, nobody talks)")
+    parser.add_argument("--talk-every", type=float, default=TALK_EVERY_S, metavar="S",
+                        help="seconds between two lines of one talking bot (the host allows "
+                             f"{P.SAYS_PER_WINDOW} in {P.SAY_WINDOW_S:g} s) (default: %(default)s)")
     parser.add_argument("--log-level", default="WARNING",
                         choices=["DEBUG", "INFO", "WARNING", "ERROR"],
                         help="logging detail; INFO also says every 10 s how many bots walk"
@@ -96,6 +103,8 @@ def parse_args(argv: list[str] | None = None,
     args = parser.parse_args(argv)
     if args.players < 1 or args.rate <= 0 or args.seconds < 0 or args.procs < 1:
         parser.error("--players, --rate and --procs must be positive, --seconds not negative")
+    if not 0.0 <= args.talk <= 1.0 or args.talk_every <= 0:
+        parser.error("--talk must be between 0 and 1, --talk-every above 0")
     if args.rate > P.MOVES_PER_SECOND:
         parser.error(f"the host accepts at most {P.MOVES_PER_SECOND} moves a second")
     if args.report and args.seconds == 0:
@@ -135,7 +144,7 @@ def walk(args: argparse.Namespace) -> int:
     try:
         swarm = Swarm(net.normalise_url(args.server), range(args.first, args.first + args.players),
                       load_world(args), mode=args.mode, rate=args.rate, prefix=args.prefix,
-                      seed=args.seed)
+                      seed=args.seed, talk=args.talk, talk_every=args.talk_every)
         take_sigint()  # the clients just made installed socketio's handler
         try:
             swarm.log_in()

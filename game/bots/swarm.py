@@ -30,6 +30,12 @@ LOGIN_THREADS = 8
 CLOSE_WAIT_S = 1.5
 # How often the log says how many players walk (at INFO).
 NOTE_EVERY_S = 10.0
+# Talking players (--talk) say a line this often by default, taking turns
+# with these lines.
+TALK_EVERY_S = 10.0
+LINES = ("hello!", "anyone up for a walk to the lake?", "nice day in the plaza",
+         "has anyone seen the new map by the river? I heard there is a cave behind the "
+         "waterfall", "brb", "who wants to race to the bridge?")
 
 
 class Swarm:
@@ -42,7 +48,8 @@ class Swarm:
     bot_class = Bot
 
     def __init__(self, server: str, indices: range, world: rules.WorldMap, *, mode: str,
-                 rate: float, prefix: str, seed: int):
+                 rate: float, prefix: str, seed: int, talk: float = 0.0,
+                 talk_every: float = TALK_EVERY_S):
         self.server = server
         self.world = world
         self.rate = rate
@@ -62,6 +69,12 @@ class Swarm:
         self.errors = 0
         self.disconnects = 0
         self.relogins = 0  # players that logged in again after the host refused their session
+        # A share ``talk`` of the players say a line aloud every ``talk_every`` s.
+        self.talk = talk
+        self.talk_every = talk_every
+        self.seed = seed
+        self.said = 0   # lines our players said
+        self.heard = 0  # lines said aloud that reached our players (theirs included)
 
     def make_bot(self, i: int) -> Bot:
         name = f"{self.prefix}{i:04d}"
@@ -118,6 +131,8 @@ class Swarm:
             bot.last_step = time.monotonic()
             self.by_pid[bot.player_id] = bot
             bot.joined = True
+        elif kind == P.SAID:
+            self.heard += 1
         elif kind == P.MAP_CHANGED and isinstance(data, dict):
             self.on_map_changed(bot, data)
         elif kind == P.CORRECTION and isinstance(data, dict):
@@ -249,7 +264,43 @@ class Swarm:
     def start_walking(self) -> threading.Thread:
         sender = threading.Thread(target=self.walk_and_send, name="bots-send", daemon=True)
         sender.start()
+        if self.talk > 0:
+            threading.Thread(target=self.talk_aloud, name="bots-talk", daemon=True).start()
         return sender
+
+    # -- talking -------------------------------------------------------------------
+    def talkers(self) -> list[Bot]:
+        """The players who talk: a seeded sample of ``talk`` of them."""
+        count = round(self.talk * len(self.bots))
+        return random.Random(self.seed + 17).sample(self.bots, count) if count else []
+
+    def talk_aloud(self) -> None:
+        """Each talker says a line every ``talk_every`` seconds (``say``), their
+        turns spread evenly over the interval, until the swarm stops."""
+        talkers = self.talkers()
+        if not talkers:
+            return
+        start = time.monotonic()
+        due = [(start + self.talk_every * (k + 0.5) / len(talkers), k)
+               for k in range(len(talkers))]
+        heapq.heapify(due)
+        turn = 0
+        while not self.stop.is_set():
+            when, k = due[0]
+            now = time.monotonic()
+            if when > now:
+                time.sleep(min(when - now, 0.1))
+                continue
+            heapq.heapreplace(due, (when + self.talk_every, k))
+            bot = talkers[k]
+            if not bot.joined:
+                continue
+            try:
+                bot.client.emit(P.SAY, {"text": LINES[turn % len(LINES)]})
+            except Exception:  # the socket closed under us; it reconnects by itself
+                continue
+            turn += 1
+            self.said += 1
 
     def walk_until_stopped(self, stop: Callable[[], bool] | None = None) -> None:
         """Walk until Ctrl-C (or until ``stop()`` says so), saying in the log

@@ -267,6 +267,13 @@ class ChatModel:
         self.peer_online = self.is_online(name)
         self.unread.pop(name, None)
 
+    def leave(self) -> None:
+        """No conversation open any more (the panel shows the Nearby one)."""
+        self.peer = None
+        self.items, self.ids = [], set()
+        self.has_more = self.loading_older = self.opening = False
+        self.peer_here = self.peer_online = False
+
     def on_open_answer(self, reply: dict) -> str | None:
         """The host's answer to opening the conversation; returns a problem in words."""
         self.opening = False

@@ -27,7 +27,8 @@ DEFAULT_TICK_RATE = 20.0
 SERVER_EVENTS = (P.WELCOME, P.PLAYERS_JOINED, P.PLAYERS_LEFT, P.SNAPSHOT, P.AREA, P.CORRECTION,
                  P.DM_MESSAGE, P.DM_UNREAD, P.DM_PRESENCE, P.ERROR, P.SESSION_ENDED,
                  P.LOOK_CHANGED, P.MAP_CHANGED, P.PLAYER_MAP, P.ANNOUNCEMENT, P.MUTED,
-                 P.UNMUTED, P.ROLE_CHANGED, P.EMOTED, P.TYPING, P.PLAYER_AWAY, P.PACE)
+                 P.UNMUTED, P.ROLE_CHANGED, P.EMOTED, P.TYPING, P.PLAYER_AWAY, P.PACE,
+                 P.SAID)
 # Session ends after which the client does not reconnect on its own: another
 # login took over, or the host removed this player (the reason is shown).
 FINAL_ENDS = (P.END_REPLACED, P.END_LOGGED_OUT, P.END_KICKED, P.END_BANNED,

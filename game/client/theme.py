@@ -24,6 +24,7 @@ BADGE = (232, 74, 95)
 BUBBLE_MINE = (52, 92, 150)
 BUBBLE_THEIRS = (46, 52, 68)
 SHADE = (10, 12, 18)
+SPEECH = (246, 247, 250)  # the paper of the speech bubbles over the avatars
 
 
 @lru_cache(maxsize=None)

@@ -1074,3 +1074,27 @@ class PositionBook:
             known[pid] = (qx, qy, sx, sy)
             flat += (pid, qx / POSITION_SCALE, qy / POSITION_SCALE)
         return {"enter": flat, "leave": leave, "reset": reset}
+
+# -- Nearby talk (see docs/protocol.md, "Nearby talk") ------------------------------
+SAY = "say"                  # {text} -> ack {ok}
+SAID = "said"                # {from, name, text, x, y, at} to everyone within earshot
+CLIENT_EVENTS = CLIENT_EVENTS | {SAY}
+
+# A line said aloud reaches the players on the speaker's map standing within
+# this many pixels of the speaker (feet to feet) when it is said; it is well
+# inside AREA_GUARANTEED_PX, so every listener also sees the speaker.
+HEARING_RADIUS_PX = 320
+# Lines a player may say in any SAY_WINDOW_S (their own limit, apart from DMs).
+SAYS_PER_WINDOW = 5
+SAY_WINDOW_S = 5.0
+
+
+@dataclass(frozen=True)
+class Say:
+    text: str
+
+
+def parse_say(data: Any) -> Say:
+    """A ``say`` payload: the text rules are those of a direct message."""
+    d = _require_dict(data, {"text"})
+    return Say(text=clean_dm_text(d.get("text")))

@@ -112,9 +112,23 @@ def refuse_over_limit(ctx: HostContext, player: Any, now: float, message: str,
     return {"ok": False, "error": P.E_RATE_LIMITED, "message": message}
 
 
+def refuse_if_muted(ctx: HostContext, sid: str, player: Any, event: str) -> dict | None:
+    """The answer to a muted player's message or line (None: they may speak).
+
+    The player gets an ``error`` with the mute's end (``until``, Unix ms) and
+    the same in the ack; nothing is sent or stored."""
+    mute = ctx.moderation.muted(player.user_id) if ctx.moderation is not None else None
+    if mute is None:
+        return None
+    until = round(mute.until * 1000.0)
+    ctx.sio.emit(P.ERROR, {**P.error_payload(P.E_MUTED, "you are muted", event),
+                           "until": until}, to=sid)
+    return {"ok": False, "error": P.E_MUTED, "message": "you are muted", "until": until}
+
+
 def _import_handlers() -> None:
     # Each module declares its handlers.
-    from . import blocks, chat, emotes, looks, moderation, session, world  # noqa: F401
+    from . import blocks, chat, emotes, looks, moderation, session, talk, world  # noqa: F401
 
 
 def register_all(ctx: HostContext) -> None:

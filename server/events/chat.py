@@ -12,7 +12,7 @@ from game.core import protocol as P
 from ..context import HostContext
 from ..live import LivePlayer, conversation_room, user_room
 from ..storage import StorageFull
-from . import BESIDE, guarded, on, refuse_over_limit
+from . import BESIDE, guarded, on, refuse_if_muted, refuse_over_limit
 from .blocks import blocks
 from .session import _public_message
 
@@ -78,12 +78,9 @@ def dm_send(ctx: HostContext, sid: str, player: LivePlayer, data: Any) -> dict:
     # Check the payload first: a broken one is answered with an error and
     # does not use up the sender's message allowance.
     request = P.parse_dm_send(data)
-    mute = ctx.moderation.muted(player.user_id)
-    if mute is not None:
-        until = round(mute.until * 1000.0)
-        ctx.sio.emit(P.ERROR, {**P.error_payload(P.E_MUTED, "you are muted", P.DM_SEND),
-                               "until": until}, to=sid)
-        return {"ok": False, "error": P.E_MUTED, "message": "you are muted", "until": until}
+    refused = refuse_if_muted(ctx, sid, player, P.DM_SEND)
+    if refused is not None:
+        return refused
     peer_id = resolve_peer(ctx, player, request.to)
     now = ctx.guard.judged_time(sid)  # see ratelimit.Pace
     if not player.dms.allow(now):

@@ -29,6 +29,7 @@ from ..widgets.chat import ChatPanel
 from ..widgets.emotes import Emotes
 from ..widgets.minimap import Minimap
 from ..widgets.announce import role_mark
+from ..widgets.bubbles import SpeechBubbles
 from ..widgets.moderation import ModTools, ended_text
 from ..widgets.status import (HOST_STOPPED, JOINING, OFFLINE, ONLINE, RECONNECTING,
                               ConnectionIndicator)
@@ -171,6 +172,9 @@ class WorldScene(Scene):
         self.chat.players_list.roles = self.mod.roles
         self.mod.providers.append(self.chat.block_items)  # Block / Unblock on a player
         self.minimap = Minimap(self.tiles)
+        # What players near us said aloud, above their heads.
+        self.bubbles = SpeechBubbles()
+        self.bubble_anchors: dict[int, tuple[int, int]] = {}
         from .look import LookEditor
 
         self.look_editor = LookEditor(self.avatars.chosen, self.client, self._look_saved)
@@ -255,9 +259,12 @@ class WorldScene(Scene):
             if event.key in EMOTE_KEYS:
                 self.client_request(P.EMOTE, {"emote": EMOTE_KEYS[event.key]}, None)
                 return
-            if event.key in (pygame.K_RETURN, pygame.K_KP_ENTER) and self.chat.peer:
+            if event.key in (pygame.K_RETURN, pygame.K_KP_ENTER):
+                # Back to the open conversation; with none open, say something aloud.
                 if not self.chat.visible:
                     self.chat.set_visible(True)
+                if self.chat.peer is None:
+                    self.chat.open_nearby()
                 self.chat.focus_entry()
                 self.held.clear()
                 return
@@ -414,6 +421,7 @@ class WorldScene(Scene):
         if isinstance(desc, dict) and isinstance(desc.get("name"), str):
             self.map_name = desc["name"]
         self.me_id = int(you.get("id", -1))
+        self.bubbles.mine = self.me_id
         self.me_look = P.look_or_default(you.get("look"), self.me_id)
         x, y = float(you.get("x", 0.0)), float(you.get("y", 0.0))
         speed = float((data.get("world") or {}).get("speed", rules.WALK_SPEED))
@@ -459,6 +467,17 @@ class WorldScene(Scene):
     def _drop_remote(self, pid) -> None:
         self.remotes.pop(pid, None)
         self.interp.remove(pid)
+        self.bubbles.forget(pid)
+
+    def on_said(self, data: dict) -> None:
+        """A line said aloud near us (the chat's Nearby log has it too): a
+        bubble over the speaker, never one from a player we block."""
+        speaker, text = data.get("from"), data.get("text")
+        if not isinstance(speaker, int) or not isinstance(text, str) or \
+                self.chat.model.is_blocked(data.get("name")):
+            return
+        if speaker == self.me_id or speaker in self.remotes:
+            self.bubbles.add(speaker, text, self.app.now)
 
     def on_pace(self, data: dict) -> None:
         """The host changed its snapshot rate (it is overloaded, or no longer):
@@ -486,6 +505,7 @@ class WorldScene(Scene):
         under a progress overlay."""
         for pid in list(self.remotes):
             self._drop_remote(pid)
+        self.bubbles.clear()
         self.held.clear()
         self.trip = MapTrip(data, self.locate_map)
 
@@ -673,6 +693,9 @@ class WorldScene(Scene):
             tags = self.draw_avatars(surface, me_x, me_y, min(frame_dt, 0.1))
             self.tiles.draw_above(surface, self.camera, self.app.now)
             surface.blits(tags, doreturn=False)  # names stay readable under a roof
+            if self.bubbles:  # what was said nearby, over everything in the world
+                self.bubbles.draw(surface, self.bubble_anchors, self.app.now,
+                                  pygame.Rect(0, 0, view_w, surface.get_height()))
             if self.status.state != ONLINE:  # what is shown is no longer live
                 surface.blit(theme.translucent((view_w, surface.get_height()), STALE_SHADE[:3],
                                                STALE_SHADE[3], 0), (0, 0))
@@ -680,7 +703,7 @@ class WorldScene(Scene):
         self.chat.draw(surface)
         self.manager.draw_ui(surface)
         self.chat.draw_focus(surface)
-        if self.chat.visible and self.chat.peer is not None:
+        if self.chat.visible and (self.chat.peer is not None or self.chat.nearby_open):
             box = self.chat.entry.get_abs_rect().union(self.chat.send_button.get_abs_rect())
             self.mod.draw_muted(surface, box)
         if self.predictor is not None:
@@ -746,10 +769,14 @@ class WorldScene(Scene):
         drawn.sort(key=lambda d: d[0])
         hovered = self.avatar_at(self.mouse) if self.mouse is not None else None
         sprites, spots, heads = [], [], []
+        anchors = self.bubble_anchors
+        anchors.clear()
         for y, x, look, facing, walked, moving, name, mine, pid in drawn:
             sx, sy = camera.to_screen(x, y)
             sprites.append((sheet.frame(look, facing, walked, moving), sheet.topleft(sx, sy)))
             w, h = self.names.get(name, mine).get_size()
+            if mine or not self.chat.model.is_blocked(name):  # a block hides their bubbles
+                anchors[pid] = (int(sx), int(sy - sheet.feet_y - h - 3))  # above the name tag
             spots.append(TagSpot(name, pygame.Rect(sx - w // 2, sy - sheet.feet_y - h - 1, w, h),
                                  math.hypot(x - me_x, y - me_y), mine, not mine and name == hovered))
             heads.append((pid, spots[-1].rect.copy()))

@@ -1,4 +1,5 @@
-"""The chat panel: everyone you can message, unread badges, one conversation.
+"""The chat panel: everyone you can message, unread badges, one conversation,
+and the Nearby conversation (lines said aloud to whoever stands near us).
 
 The state lives in ``ChatModel`` (game/client/chat_model.py); the players
 list and the open conversation are drawn by ``PlayersList`` and
@@ -27,9 +28,11 @@ from game.core import protocol as P
 from .. import theme
 from ..chat_model import ChatModel, Outgoing
 from ..contacts import ContactBook
+from ..nearby_log import NearbyLog
 from ..sound import ENTERED, MESSAGE
 from ..typing_state import TypingBoard, TypingSender
 from .chat_conversation import ConversationView
+from .chat_nearby import NearbyView
 from .chat_players import WHEEL_PX, PlayersList
 
 PANEL_W = 340
@@ -38,7 +41,9 @@ CONV_HEADER_H = 54
 ENTRY_H = 56
 SEARCH_H = 30
 # The requests the panel makes: their answers and errors are the panel's.
-REQUESTS = (P.DIRECTORY, P.DM_OPEN, P.DM_HISTORY, P.DM_SEND, P.DM_CLOSE, P.BLOCK, P.UNBLOCK)
+REQUESTS = (P.DIRECTORY, P.DM_OPEN, P.DM_HISTORY, P.DM_SEND, P.DM_CLOSE, P.BLOCK, P.UNBLOCK,
+            P.SAY)
+NEARBY_ROW_H = 32
 BLOCK_W = 84
 
 Request = Callable[[str, object, object], None]
@@ -69,6 +74,11 @@ class ChatPanel:
         self.ids: dict[str, int] = {}  # account ids of the players online, for typing
         self._typed = False  # a key changed the message box since the last frame
         self.conversation = ConversationView(self.model, clock, lambda: self.connected)
+        # The Nearby conversation: lines said aloud, sent with ``say``.
+        self.nearby = NearbyLog(me)
+        self.nearby_view = NearbyView(self.nearby, lambda: self.connected)
+        self.nearby_open = False
+        self.nearby_rect = pygame.Rect(0, 0, 0, 0)
         self.rect = pygame.Rect(0, 0, PANEL_W, 100)
         self.toggle_button = pygame_gui.elements.UIButton(
             pygame.Rect(0, 0, 110, 34), "Chat", manager, object_id="#chat_toggle")
@@ -160,7 +170,10 @@ class ChatPanel:
         w, h = size
         panel_w = min(PANEL_W, max(240, w // 2))
         self.rect = pygame.Rect(w - panel_w, 0, panel_w, h)
-        self.search_rect = pygame.Rect(self.rect.x + 10, self.rect.y + TITLE_H + 20, panel_w - 20,
+        self.nearby_rect = pygame.Rect(self.rect.x + 6, self.rect.y + TITLE_H, panel_w - 12,
+                                       NEARBY_ROW_H)
+        self.players_label_y = self.nearby_rect.bottom + 8
+        self.search_rect = pygame.Rect(self.rect.x + 10, self.players_label_y + 20, panel_w - 20,
                                        SEARCH_H)
         list_h = self.players_list.height(self.search.get_text(), int(h * 0.30))
         self.players_list.rect = pygame.Rect(self.rect.x, self.search_rect.bottom + 4, panel_w, list_h)
@@ -170,6 +183,8 @@ class ChatPanel:
         self.conversation.header = self.conv_header
         self.conversation.rect = pygame.Rect(self.rect.x + 10, self.conv_header.bottom, panel_w - 20,
                                              self.entry_rect.top - self.conv_header.bottom - 22)
+        self.nearby_view.header = self.conv_header
+        self.nearby_view.rect = self.conversation.rect.copy()
         self.search.set_relative_position(self.search_rect.topleft)
         self.search.set_dimensions(self.search_rect.size)
         self.entry.set_relative_position((self.rect.x + 10, self.entry_rect.y + 9))
@@ -183,8 +198,8 @@ class ChatPanel:
     def _sync_visibility(self) -> None:
         show = self.visible and self.peer is not None
         blocked = self.model.is_blocked(self.peer)
-        for element, shown in ((self.entry, show and not blocked),
-                               (self.send_button, show and not blocked),
+        talk = (show and not blocked) or (self.visible and self.nearby_open)
+        for element, shown in ((self.entry, talk), (self.send_button, talk),
                                (self.block_button, show), (self.search, self.visible)):
             if shown and not element.visible:
                 element.show()
@@ -230,7 +245,7 @@ class ChatPanel:
         self._sync_visibility()
 
     def focus_entry(self) -> None:
-        if self.visible and self.peer is not None:
+        if self.visible and (self.peer is not None or self.nearby_open):
             self.manager.set_focus_set(self.entry)
 
     def _ask(self, event: str, payload, tag) -> None:
@@ -259,6 +274,11 @@ class ChatPanel:
             if isinstance(data.get("name"), str):
                 self.model.set_away(data["name"], data.get("away") is True)
             return False  # the world draws it too
+
+        if kind == P.SAID:
+            # Not the panel's alone: the scene draws it over the speaker too.
+            self.nearby.on_said(data, self.model.blocked, showing=self.showing_nearby)
+            return False
         if kind == P.DM_MESSAGE:
             if isinstance(data.get("from"), str):
                 self.typists.clear(data["from"])  # what they typed is here
@@ -382,6 +402,11 @@ class ChatPanel:
 
     def on_answer(self, event: str, tag, reply) -> None:
         """The host's answer to one of the panel's requests."""
+        if event == P.SAY:
+            if not (isinstance(reply, dict) and reply.get("ok")):
+                problem = reply.get("message") if isinstance(reply, dict) else None
+                self.notice = "Not said: " + str(problem or "the host did not answer")
+            return
         if event in (P.BLOCK, P.UNBLOCK):
             self.on_block_answer(event, tag, reply)
             return
@@ -397,6 +422,8 @@ class ChatPanel:
             self._sync_visibility()
             return
         self.model.set_blocked(name, event == P.BLOCK)
+        if event == P.BLOCK:
+            self.nearby.forget(name)
         if name == self.peer:
             # Read the conversation again: empty while blocked, all of it back after.
             self.model.open(name)
@@ -422,7 +449,26 @@ class ChatPanel:
         self.set_visible(True)
         self.open(name)
 
+    @property
+    def showing_nearby(self) -> bool:
+        return self.visible and self.nearby_open
+
+    def open_nearby(self) -> None:
+        """Show the Nearby conversation (leaving the open direct conversation)."""
+        self.set_visible(True)
+        if not self.nearby_open:
+            if self.peer is not None:
+                self._ask(P.DM_CLOSE, {"peer": self.peer}, self.peer)
+                self.model.leave()
+            self.nearby_open = True
+            self.notice = ""
+            self.nearby_view.scroll = 0.0
+        self.nearby.read()
+        self._sync_visibility()
+        self.focus_entry()
+
     def open(self, name: str) -> None:
+        self.nearby_open = False
         if name == self.peer:
             self.focus_entry()
             return
@@ -451,8 +497,27 @@ class ChatPanel:
             # when it is emptied, and typing then goes in front of it.
             self.entry.focus()
 
+    def say(self) -> bool:
+        """Say the text in the box aloud; it shows once the host sends it back."""
+        if not self.connected:
+            self.notice = "Not connected: nobody would hear you"
+            return False
+        try:
+            payload = self.nearby.compose(self.entry.get_text(), self.clock())
+        except P.ProtocolError as exc:
+            if self.entry.get_text().strip():
+                self.notice = exc.message
+            return False
+        self.request(P.SAY, payload, None)
+        self._clear_entry()
+        self.notice = ""
+        self.nearby_view.scroll = 0.0
+        return True
+
     def send(self) -> bool:
         """Queue the text in the box; it shows in the conversation until it is stored."""
+        if self.nearby_open:
+            return self.say()
         if self.peer is None:
             return False
         try:
@@ -527,6 +592,9 @@ class ChatPanel:
         if not self.visible:
             return False
         if event.type == pygame.MOUSEBUTTONDOWN and event.button == 1:
+            if self.nearby_rect.collidepoint(event.pos):
+                self.open_nearby()
+                return True
             if self.list_rect.collidepoint(event.pos):
                 name = self.players_list.name_at(event.pos, self.search.get_text())
                 if name is not None:
@@ -540,6 +608,10 @@ class ChatPanel:
             pos = pygame.mouse.get_pos()
             if self.list_rect.collidepoint(pos):
                 self.players_list.wheel(event.y, self.search.get_text())
+                return True
+            if self.rect.collidepoint(pos) and self.nearby_open:
+                view = self.nearby_view
+                view.scroll = min(max(0.0, view.scroll + event.y * WHEEL_PX), view.max_scroll())
                 return True
             if self.rect.collidepoint(pos):
                 self.scroll_messages(event.y * WHEEL_PX)
@@ -556,6 +628,8 @@ class ChatPanel:
         if self.contacts is not None and len(self.model.talked) != self._contacts_saved:
             self._contacts_saved = len(self.model.talked)
             self.contacts.save(self.model.talked)
+        if self.showing_nearby:
+            self.nearby.read()
         if self.visible and self.peer is not None and not self.opening and self.has_more:
             if self.content_height() < self.messages_rect.height:
                 self.load_older()  # fill the view
@@ -576,21 +650,52 @@ class ChatPanel:
         theme.draw_text(surface, "Chat", (r.x + 16, r.y + 12), 20, bold=True)
         theme.draw_text(surface, "Tab hides", (r.right - 14, r.y + 18), 12, theme.MUTED,
                         anchor="topright")
-        theme.draw_text(surface, "PLAYERS", (r.x + 16, r.y + TITLE_H), 12, theme.MUTED, bold=True)
+        self._draw_nearby_row(surface)
+        label_y = self.players_label_y
+        theme.draw_text(surface, "PLAYERS", (r.x + 16, label_y), 12, theme.MUTED, bold=True)
         if self.connected:
             online = sum(1 for p in self.model.players if p["online"])
-            theme.draw_text(surface, f"{online} online", (r.right - 14, r.y + TITLE_H), 12,
+            theme.draw_text(surface, f"{online} online", (r.right - 14, label_y), 12,
                             theme.MUTED, anchor="topright")
         else:
             theme.draw_text(surface, "not connected: may be out of date",
-                            (r.right - 14, r.y + TITLE_H), 12, theme.WARN, anchor="topright")
+                            (r.right - 14, label_y), 12, theme.WARN, anchor="topright")
         self.players_list.draw(surface, self.search.get_text(), self.connected)
         pygame.draw.line(surface, theme.PANEL_EDGE, (r.x + 12, self.list_rect.bottom + 4),
                          (r.right - 12, self.list_rect.bottom + 4))
-        self.conversation.draw(surface)
-        if self.peer is not None and self.notice:
+        if self.nearby_open:
+            self.nearby_view.draw(surface)
+        else:
+            self.conversation.draw(surface)
+        if (self.peer is not None or self.nearby_open) and self.notice:
             theme.draw_text(surface, self.notice[:60], (self.rect.x + 14, self.entry_rect.y - 18),
                             12, theme.BAD)
-        elif self.peer is not None and self.typists.is_typing(self.peer, self.clock()):
+        elif self.peer is not None and not self.nearby_open and \
+                self.typists.is_typing(self.peer, self.clock()):
             theme.draw_text(surface, f"{self.peer} is typing…",
                             (self.rect.x + 14, self.entry_rect.y - 18), 12, theme.MUTED)
+
+    def _draw_nearby_row(self, surface: pygame.Surface) -> None:
+        """The row that opens the Nearby conversation, with its unread count."""
+        row = self.nearby_rect
+        theme.rounded_rect(surface, theme.BUBBLE_MINE if self.nearby_open else theme.PANEL_ALT,
+                           row, 6)
+        # A speech bubble with three dots: talking aloud, not a direct message.
+        bubble = pygame.Rect(row.x + 7, row.centery - 7, 16, 12)
+        theme.rounded_rect(surface, theme.INK, bubble, 4)
+        pygame.draw.polygon(surface, theme.INK, [(bubble.x + 3, bubble.bottom - 1),
+                                                 (bubble.x + 3, bubble.bottom + 4),
+                                                 (bubble.x + 8, bubble.bottom - 1)])
+        for i in range(3):
+            pygame.draw.circle(surface, theme.PANEL, (bubble.x + 4 + 4 * i, bubble.centery), 1)
+        drawn = theme.draw_text(surface, "Nearby", (row.x + 30, row.centery), 15, bold=True,
+                                anchor="midleft")
+        theme.draw_text(surface, "say aloud", (drawn.right + 8, row.centery + 1), 12, theme.MUTED,
+                        anchor="midleft")
+        count = self.nearby.unread
+        if count and not self.showing_nearby:
+            text = theme.font(12, bold=True).render(str(min(count, 99)), True, (255, 255, 255))
+            badge = pygame.Rect(0, 0, max(22, text.get_width() + 12), 20)
+            badge.midright = (row.right - 8, row.centery)
+            theme.rounded_rect(surface, theme.ACCENT, badge, 10)
+            surface.blit(text, text.get_rect(center=badge.center))
