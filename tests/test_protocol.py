@@ -23,7 +23,7 @@ def refused(parse, data, code=P.E_BAD_PAYLOAD, contains: str = "") -> P.Protocol
 def test_client_events_lists_every_client_event():
     assert P.CLIENT_EVENTS == {P.JOIN, P.MOVE, P.DM_OPEN, P.DM_CLOSE, P.DM_SEND, P.DM_HISTORY,
                                P.DIRECTORY, P.PING, P.LOGOUT, P.SET_LOOK, P.BLOCK,
-                               P.UNBLOCK, P.EMOTE, P.TYPING, P.AWAY} | P.MOD_EVENTS
+                               P.UNBLOCK, P.EMOTE, P.TYPING, P.AWAY, P.SAY} | P.MOD_EVENTS
 
 
 def test_event_names_and_codes_are_distinct():

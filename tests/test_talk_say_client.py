@@ -151,8 +151,8 @@ def said(speaker: int, name: str, text: str) -> dict:
 def test_the_world_draws_a_bubble_over_the_speaker_and_none_for_the_blocked(world):
     scene, client, frames, _ = world
     sx, sy = scene.world.spawn
-    client.put(P.PLAYER_JOINED, {"id": 7, "name": "juno", "x": sx + 150, "y": sy})
-    client.put(P.PLAYER_JOINED, {"id": 8, "name": "pest", "x": sx - 150, "y": sy})
+    client.put(P.PLAYERS_JOINED, {"players": [{"id": 7, "name": "juno", "x": sx + 150, "y": sy},
+                                              {"id": 8, "name": "pest", "x": sx - 150, "y": sy}]})
     client.put(ANSWER, {"event": P.BLOCK, "tag": "pest", "reply": {"ok": True}})
     frames(1)
     client.put(P.SAID, said(7, "juno", "hi, I am juno"))
