@@ -172,7 +172,7 @@ def test_the_world_draws_a_bubble_over_the_speaker_and_none_for_the_blocked(worl
     assert [(l.name, l.text) for l in scene.chat.nearby.lines] == [("juno", "hi, I am juno"),
                                                                    ("me", "hello juno")]
     # Juno leaves: the bubble goes with him.
-    client.put(P.PLAYER_LEFT, {"id": 7, "name": "juno"})
+    client.put(P.PLAYERS_LEFT, {"ids": [7], "names": ["juno"]})
     frames(1)
     assert {p.speaker for p in scene.bubbles.placed} == {1}
 
