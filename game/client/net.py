@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import engineio
 import requests
 import socketio
 
@@ -29,6 +30,26 @@ SERVER_EVENTS = (P.WELCOME, P.PLAYERS_JOINED, P.PLAYERS_LEFT, P.SNAPSHOT, P.AREA
                  P.LOOK_CHANGED, P.MAP_CHANGED, P.PLAYER_MAP, P.ANNOUNCEMENT, P.MUTED,
                  P.UNMUTED, P.ROLE_CHANGED, P.EMOTED, P.TYPING, P.PLAYER_AWAY, P.PACE,
                  P.SAID)
+class _InOrderEngineIO(engineio.Client):
+    """python-engineio's client hands every message to a thread of its own,
+    so two messages can be read in either order.  A binary event is two
+    messages (its text packet, then its attachment): out of order, the
+    attachment is taken for a packet and the event is lost, and with it the
+    base the next snapshots' deltas build on.  Here messages are handled one
+    after another on the reading thread, in the order they came; that is
+    safe because the handlers only put events on a queue."""
+
+    def _trigger_event(self, event, *args, **kwargs):
+        if event == "message":
+            kwargs["run_async"] = False
+        return super()._trigger_event(event, *args, **kwargs)
+
+
+class _InOrderClient(socketio.Client):
+    def _engineio_client_class(self):
+        return _InOrderEngineIO
+
+
 # Session ends after which the client does not reconnect on its own: another
 # login took over, or the host removed this player (the reason is shown).
 FINAL_ENDS = (P.END_REPLACED, P.END_LOGGED_OUT, P.END_KICKED, P.END_BANNED,
@@ -106,7 +127,7 @@ class HostClient:
         # this often.  ``overloaded``: the host said it is slowing down.
         self.tick_rate = DEFAULT_TICK_RATE
         self.overloaded = False
-        self.sio = socketio.Client(reconnection=reconnect, reconnection_delay=0.5,
+        self.sio = _InOrderClient(reconnection=reconnect, reconnection_delay=0.5,
                                    reconnection_delay_max=5.0, randomization_factor=0.5,
                                    logger=False, engineio_logger=False)
         self._wire_events()
