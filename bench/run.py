@@ -37,10 +37,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench import node_load  # noqa: E402
+from bench import node_load, speed  # noqa: E402
 from game.client.host_process import HostProcess  # noqa: E402
 
-DEFAULT_COUNTS = "10,25,50,100,200"
+DEFAULT_COUNTS = "10,25,50,100,200,300,400,500"
 # A design whose p99 passes this (or that delivers less than COLLAPSE_DELIVERED
 # per cent) has collapsed; bigger counts are not run against it.
 COLLAPSE_P99_MS = 1000.0
@@ -59,7 +59,7 @@ def run_node(host: HostProcess, players: int, args: argparse.Namespace, mode: st
           file=sys.stderr, flush=True)
     try:
         report = node_load.run_node(host.url, players, args.rate, args.seconds, mode, "bench",
-                                    db_path=host.db_path)
+                                    db_path=host.db_path, reuse_sessions=mode == "spread")
     except (RuntimeError, OSError, ValueError) as exc:
         return {"players": players, "error": str(exc)[-300:] or type(exc).__name__}
     print("   ", json.dumps(report), file=sys.stderr, flush=True)
@@ -82,16 +82,17 @@ def run_bots(url: str, players: int, args: argparse.Namespace, mode: str,
     return report
 
 
-def place(url: str, players: int, args: argparse.Namespace) -> None:
-    cmd = [sys.executable, "-m", "bench.load", "--server", url, "--players", str(players),
-           "--rate", "5", "--seconds", str(args.spread_walk), "--spread",
-           "--procs", str(procs_for(players, args)), "--prefix", "bench"]
-    print("  $", " ".join(cmd[1:]), " (walking out, not measured)", file=sys.stderr, flush=True)
-    subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900)
-
-
 def procs_for(players: int, args: argparse.Namespace) -> int:
     return args.procs or (1 if players <= 100 else 2)
+
+
+def ceiling(fast: dict[int, dict]) -> int | None:
+    """The largest crowd this host held: p99 <= 100 ms, >= 99 % delivered,
+    at most one core, the load tool not out of CPU."""
+    held = [n for n, r in fast.items() if r and "error" not in r and not r.get("saturated")
+            and (r.get("p99_ms") or 1e9) <= 100 and (r.get("delivered_pct") or 0) >= 99
+            and (r.get("host_cpu_pct") or 1e9) <= 100]
+    return max(held) if held else None
 
 
 def collapsed(report: dict) -> bool:
@@ -155,7 +156,7 @@ def row_cells(r: dict | None) -> list[str]:
 
 def write_markdown(path: Path, args: argparse.Namespace, command: str, started: str,
                    loads: tuple[str, str], naive: dict, fast: dict, spread: list[dict],
-                   frames: list[dict], wall_s: float) -> None:
+                   frames: list[dict], wall_s: float, sections: dict | None = None) -> None:
     lines = [
         "# Benchmarks",
         "",
@@ -215,18 +216,24 @@ def write_markdown(path: Path, args: argparse.Namespace, command: str, started: 
                          f"{fmt(r.get('host_tick_lateness_p99_ms'))} | "
                          f"{fmt(r.get('send_lag_p99_ms'))} | {r.get('warning') or ''} |")
     lines += ["", "## Spread over the map", "",
-              "Players wander over the whole map; each client receives only the players in the "
-              f"cells around it. New accounts start at the spawn point, so before the measured "
-              f"run they walk out over the map for {args.spread_walk:g} s (not measured); the "
-              "measured run logs them in where they were saved.", "",
+              "Players start spread uniformly at random over the tiles a player can reach on "
+              "foot from the spawn (one player a tile while there are tiles enough; "
+              "`python -m bench.node_load --uniform-world`), then wander over the whole map; "
+              "each client receives only the players in the cells around it. Density: players "
+              "per 1,000 reachable tiles, and the other players each has within its guaranteed "
+              "view at the start.", "",
               "| players | p50 ms | p99 ms | delivered | host CPU | tool CPU | snapshots/s | "
-              "bytes/s per client |", "|---:|---:|---:|---:|---:|---:|---:|---:|"]
+              "bytes/s per client | players per 1,000 tiles | players in view |",
+              "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in spread:
         if "error" in r:
             lines.append(f"| {r['players']} | failed: {r['error'].splitlines()[-1][:80]} ||||||| ")
             continue
+        density = r.get("density") or {}
         lines.append("| " + " | ".join([str(r["players"])] + row_cells(r) +
-                                        [fmt(r.get("snapshots_per_s")), fmt(r.get("bytes_per_s"))])
+                                        [fmt(r.get("snapshots_per_s")), fmt(r.get("bytes_per_s")),
+                                         fmt(density.get("players_per_1000_tiles")),
+                                         fmt(density.get("movers_seen_per_client"))])
                      + " |")
     lines += ["", "## Client frame time", "",
               "The game's own `WorldScene` on the real `App`, headless (SDL dummy video driver), "
@@ -242,7 +249,8 @@ def write_markdown(path: Path, args: argparse.Namespace, command: str, started: 
             continue
         lines.append(f"| {f['mode']} ({f['size']}) | {f['avatars_on_screen_mean']} | {f['frames']} | "
                      f"{f['frame_p50_ms']} | {f['frame_p99_ms']} | {f['frame_max_ms']} |")
-    lines += ["", "## Raw reports", "", "```"]
+    lines += ["", *speed.markdown(sections or {})]
+    lines += ["## Raw reports", "", "```"]
     for name, table in (("naive", naive), ("host", fast)):
         for n, r in sorted(table.items()):
             if r is not None:
@@ -257,7 +265,10 @@ def write_markdown(path: Path, args: argparse.Namespace, command: str, started: 
     # So does the nearby-talk section, python -m bench.talk's.
     from bench import soak, talk
     old = path.read_text(encoding="utf-8") if path.exists() else ""
-    for start, end in ((soak.DOC_START, soak.DOC_END), (talk.DOC_START, talk.DOC_END)):
+    carried = [(soak.DOC_START, soak.DOC_END)]
+    if "talk" not in (sections or {}):
+        carried.append((talk.DOC_START, talk.DOC_END))
+    for start, end in carried:
         if start in old and end in old:
             kept = start + old.split(start, 1)[1].split(end, 1)[0] + end
             lines += [kept, ""]
@@ -300,8 +311,11 @@ def goal_rows(args: argparse.Namespace, fast: dict, spread: list, frames: list) 
     for r in spread:
         if "error" in r:
             continue
-        ok = (r.get("p99_ms") or 1e9) <= 100 and (r.get("delivered_pct") or 0) >= 99
-        rows.append(f"| spread: {r['players']} players, p99 <= 100 ms | p99 {fmt(r.get('p99_ms'))} ms, "
+        ok = (r.get("p99_ms") or 1e9) <= 100 and (r.get("delivered_pct") or 0) >= 99 \
+            and (r.get("host_cpu_pct") or 1e9) <= 100
+        rows.append(f"| spread: {r['players']} players uniform over the map at {args.rate:g} Hz, "
+                    f"p99 <= 100 ms, >= 99 % delivered, host <= one core "
+                    f"| p99 {fmt(r.get('p99_ms'))} ms, "
                     f"{fmt(r.get('delivered_pct'), ' %')}, host {fmt(r.get('host_cpu_pct'), ' %')} "
                     f"| {verdict(ok, r)} |")
     lateness = [r.get("host_tick_lateness_p99_ms") for r in list(fast.values()) + spread
@@ -333,11 +347,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--counts", default=DEFAULT_COUNTS,
                         help="crowd player counts, run against both designs")
-    parser.add_argument("--spread", default="500", metavar="COUNTS",
-                        help="spread player counts, run against this host (0: none)")
-    parser.add_argument("--spread-walk", type=float, default=40.0, metavar="S",
-                        help="seconds the spread players first walk out from the spawn "
-                             "(not measured)")
+    parser.add_argument("--spread", default="500,1000", metavar="COUNTS",
+                        help="spread player counts, run against this host (0: none); the "
+                             "players start uniformly over the tiles reachable from the spawn")
     parser.add_argument("--rate", type=float, default=20.0, metavar="HZ",
                         help="moves each player sends a second")
     parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per run")
@@ -354,7 +366,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="seconds of frames to time")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md",
                         help="markdown file to write")
+    speed.add_arguments(parser)
     args = parser.parse_args(argv)
+    args.sections = speed.parse_sections(args.sections)
     args.counts = [int(v) for v in args.counts.split(",") if v.strip()]
     args.spread = [int(v) for v in args.spread.split(",") if v.strip() and int(v) > 0]
     return args
@@ -394,13 +408,19 @@ def main(argv: list[str] | None = None) -> int:
             with HostProcess(tmp / "host.db") as host:
                 fast[n] = run_load(host, n, args, "crowd")
         for n in args.spread:
-            # New accounts start at the spawn point: walk them out over the
-            # map first (their positions are saved when they leave), so the
-            # measured run starts spread out rather than as one big crowd.
-            with HostProcess(tmp / "host.db") as host:
-                place(host.url, n, args)
-            with HostProcess(tmp / "host.db") as host:
-                spread.append(run_load(host, n, args, "spread"))
+            # The players start spread uniformly over the tiles reachable from
+            # the spawn: a world of its own is prepared for each count (its
+            # accounts registered, then their positions written), and the
+            # measured run logs them in with the sessions it stored.
+            world = tmp / f"spread-{n}.db"
+            print(f"  preparing a uniform world of {n} players", file=sys.stderr, flush=True)
+            placed = node_load.prepare_uniform_world(world, n, "bench")
+            with HostProcess(world) as host:
+                r = run_load(host, n, args, "spread")
+            r.setdefault("density", {k: placed.get(k) for k in
+                                     ("reachable_tiles", "players_per_1000_tiles",
+                                      "movers_seen_per_client")})
+            spread.append(r)
         print("client frame time", file=sys.stderr)
         frames.append(frame_time(None, args))
         with HostProcess(tmp / "host.db") as host:
@@ -414,8 +434,9 @@ def main(argv: list[str] | None = None) -> int:
             finally:
                 walkers.terminate()
                 walkers.wait(30)
+    sections = speed.run_sections(args, ceiling(fast)) if args.sections else {}
     write_markdown(args.out, args, command, started, (load_start, load()), naive, fast, spread,
-                   frames, time.monotonic() - t0)
+                   frames, time.monotonic() - t0, sections)
     print(f"wrote {args.out}", file=sys.stderr)
     return 0
 

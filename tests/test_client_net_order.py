@@ -11,6 +11,7 @@ import threading
 import socketio
 
 from game.client import net
+from tests.conftest import wait_until
 
 
 def test_messages_are_handled_on_the_reading_thread_in_order():
@@ -40,3 +41,12 @@ def test_a_binary_event_read_in_order_arrives_whole():
 def test_the_libraries_still_offer_what_the_client_relies_on():
     assert hasattr(socketio.Client, "_engineio_client_class")
     assert callable(getattr(net._InOrderEngineIO, "_trigger_event"))
+
+
+def test_a_disconnect_from_the_host_still_ends_the_connection(players):
+    """A Socket.IO DISCONNECT packet stops the reading thread: it must not be
+    handled on that thread (it would wait for itself)."""
+    client = players()
+    client.sio.eio._trigger_event("message", "1", run_async=True)
+    assert client.wait_for(net.DISCONNECTED, timeout=10).data["reason"]
+    assert wait_until(lambda: not client.connected, timeout=10)

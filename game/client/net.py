@@ -37,10 +37,14 @@ class _InOrderEngineIO(engineio.Client):
     attachment is taken for a packet and the event is lost, and with it the
     base the next snapshots' deltas build on.  Here messages are handled one
     after another on the reading thread, in the order they came; that is
-    safe because the handlers only put events on a queue."""
+    safe because the handlers only put events on a queue.  A Socket.IO
+    DISCONNECT packet ("1...") is the exception: handling it stops the
+    reading thread and waits for it, so it still goes to a thread of its own
+    (nothing that matters comes after it)."""
 
     def _trigger_event(self, event, *args, **kwargs):
-        if event == "message":
+        if event == "message" and not (args and isinstance(args[0], str)
+                                       and args[0].startswith("1")):
             kwargs["run_async"] = False
         return super()._trigger_event(event, *args, **kwargs)
 
