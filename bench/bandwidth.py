@@ -76,8 +76,10 @@ def measure(checkout: Path, args: argparse.Namespace, folder: Path) -> dict:
         print(f"  node bench/loadgen/loadgen.mjs: {args.players} players, crowd",
               file=sys.stderr, flush=True)
         try:
+            from bench.overload import knows_move_time  # an older host refuses a move's t
             report = node_load.run_node(url, args.players, args.rate, args.seconds, "crowd",
-                                        "band", db_path=db)
+                                        "band", db_path=db,
+                                        move_time=knows_move_time(Path(checkout)))
         except (RuntimeError, OSError, ValueError) as exc:
             return {"error": str(exc)[-500:]}
     finally:
