@@ -15,6 +15,7 @@ area: nobody hears about players on another map.
 from __future__ import annotations
 
 import functools
+import json
 import threading
 from dataclasses import dataclass, field
 
@@ -125,12 +126,26 @@ class LivePlayer:
         default_factory=lambda: SlidingWindow(P.TYPING_PER_WINDOW, P.TYPING_WINDOW_S))
     aways: SlidingWindow = field(
         default_factory=lambda: SlidingWindow(P.AWAY_PER_WINDOW, P.AWAY_WINDOW_S))
+    # ``public()`` as compact JSON and what it was made from (see public_json).
+    _public_wire: tuple | None = None
 
     def public(self) -> dict:
         look = self.look or P.default_look(self.user_id)
         return {"id": self.user_id, "name": self.name, "x": round(self.x, 1),
                 "y": round(self.y, 1), "look": look.as_dict(), "map": self.map,
                 "role": self.role, "away": self.away}
+
+    def public_json(self) -> str:
+        """``public()`` as compact JSON, encoded again only when something in
+        it changed: every welcome lists everyone online, and during a join
+        storm most of them stand still between one welcome and the next."""
+        key = (self.name, self.x, self.y, self.look, self.map, self.role, self.away)
+        wire = self._public_wire
+        if wire is not None and wire[0] == key:
+            return wire[1]
+        text = json.dumps(self.public(), separators=(",", ":"))
+        self._public_wire = (key, text)
+        return text
 
 
 class LiveWorld:

@@ -13,6 +13,7 @@ from ..context import HostContext, log
 from ..ratelimit import SlidingWindow
 from ..live import WORLD_ROOM, user_room
 from ..storage import StorageFull
+from ..transport import compact_json
 from . import guarded, on
 
 MISSED_MESSAGES_MAX = P.MISSED_MESSAGES_MAX
@@ -94,7 +95,7 @@ def join(ctx: HostContext, sid: str, identity, data: Any) -> dict:
     unread = {peer: n for peer, n in unread.items() if peer not in blocked}
     ctx.replayed[uid] = {m["id"] for m in missed}
     with ctx.presence.lock:  # the welcome and the next players_joined agree
-        others = [p.public() for p in ctx.world.by_uid.values()]
+        others = [p.public_json() for p in ctx.world.by_uid.values()]
         player = ctx.world.place(identity.user_id, identity.name, sid, stored.place,
                                  time.monotonic(), P.look_or_default(stored.look, uid))
         player.blocked = blocked
@@ -107,7 +108,7 @@ def join(ctx: HostContext, sid: str, identity, data: Any) -> dict:
         welcome = {
             "protocol": P.PROTOCOL_VERSION,
             "you": player.public(),
-            "players": others,
+            "players": [],  # filled in below, already encoded
             "unread": {names[uid]: n for uid, n in unread.items() if uid in names},
             "missed_messages": [_public_message(ctx, m) for m in missed],
             "last_dm_id": max([stored.newest_dm_id] + [m["id"] for m in missed]),
@@ -120,7 +121,13 @@ def join(ctx: HostContext, sid: str, identity, data: Any) -> dict:
             "server_time": time.time() * 1000.0,
             "can": P.can(player.role),
         }
-        ctx.sio.emit(P.WELCOME, welcome, to=sid)
+        # Each player's entry is encoded once and kept while it stays the
+        # same (see LivePlayer.public_json), and spliced in here: only a key
+        # of the welcome itself can read "players":[] (quotes inside strings
+        # are escaped), and "you" has no such key.
+        text = compact_json(welcome).replace(
+            '"players":[]', '"players":[' + ",".join(others) + "]", 1)
+        ctx.transport.emit_json(P.WELCOME, text, sid)
         # Everyone else hears of this player in the next tick's players_joined.
         ctx.presence.joined(player)
     mute = ctx.moderation.muted(uid)
