@@ -24,7 +24,7 @@ from .http_server import RequestBodies, RequestDeadlines, open_listener
 from .limits import ConnectionGuard
 from .live import LiveWorld
 from .moderation import Moderation
-from .presence import Presence
+from .presence import JoinDesk, Presence
 from .runtime import Runtime
 from .storage import Storage
 from .ticker import Ticker
@@ -184,6 +184,7 @@ def create_host(config: HostConfig) -> Host:
         on_notice=lambda sid, code, message: ctx.send_error(sid, code, message))
     ctx.moderation = Moderation(ctx)
     ctx.presence = Presence(ctx.world, transport)
+    ctx.join_desk = JoinDesk(runtime.async_mode)
     transport.install(ctx.guard.stalls)
     ctx.guard.install()
     app.wsgi_app = RequestBodies(

@@ -107,6 +107,9 @@ class HostContext:
     # This tick's joins and leaves, sent to everyone once per tick
     # (server.presence.Presence).
     presence: Any = None
+    # Where joins enter the world, a few ms of them per turn of the event
+    # loop (server.presence.JoinDesk).
+    join_desk: Any = None
 
     def __post_init__(self) -> None:
         if self.overload is None:

@@ -22,8 +22,10 @@ twice between a welcome and the batches that follow it.
 """
 from __future__ import annotations
 
+import collections
 import threading
-from typing import Any
+import time
+from typing import Any, Callable
 
 from game.core import protocol as P
 
@@ -107,3 +109,61 @@ class Presence:
                 players.append(publics[uid])
         left = {"ids": gone, "names": [names[uid] for uid in gone]} if gone else None
         return left, ({"players": players} if players else None)
+
+
+# How long (seconds) joins may hold the event loop before letting it turn.
+JOIN_SLICE_S = 0.004
+
+
+class JoinDesk:
+    """Where joins enter the world, a few milliseconds of them at a time.
+
+    A join's reads come back from the storage thread in bursts, and under
+    eventlet a burst of twenty placed its players and sent their welcomes
+    back to back (a few ms each with hundreds online), with no room for a
+    tick that fell due.  Under eventlet, ``run`` hands the work to one green
+    thread that does at most ``JOIN_SLICE_S`` of it before letting the loop
+    turn, so a due tick goes first; the order of joins is kept.  Under
+    threading the work runs at once, in the caller's thread.
+    """
+
+    def __init__(self, async_mode: str, slice_s: float = JOIN_SLICE_S):
+        self.green = async_mode == "eventlet"
+        self.slice_s = slice_s
+        self._waiting: collections.deque = collections.deque()
+        self._worker: Any = None
+        self.yields = 0  # how often the desk let the loop turn
+
+    def run(self, work: Callable[[], Any]) -> Any:
+        """``work()``'s result (or exception), run in its turn."""
+        if not self.green:
+            return work()
+        from eventlet.event import Event
+
+        done = Event()
+        self._waiting.append((work, done))
+        if self._worker is None:
+            import eventlet
+
+            self._worker = eventlet.spawn(self._serve)
+        return done.wait()
+
+    def _serve(self) -> None:
+        import eventlet
+
+        try:
+            started = time.perf_counter()
+            while self._waiting:
+                if time.perf_counter() - started >= self.slice_s:
+                    self.yields += 1
+                    eventlet.sleep(0)
+                    started = time.perf_counter()
+                work, done = self._waiting.popleft()
+                try:
+                    result = work()
+                except BaseException as exc:  # handed to the join that waits
+                    done.send_exception(exc)
+                else:
+                    done.send(result)
+        finally:
+            self._worker = None

@@ -72,69 +72,39 @@ def join(ctx: HostContext, sid: str, identity, data: Any) -> dict:
     if not _join_allowed(ctx.joins, uid, time.monotonic()):
         raise P.ProtocolError(P.E_RATE_LIMITED, f"more than {P.JOINS_MAX} joins in "
                               f"{P.JOIN_WINDOW_S:g} s for this account; wait a little")
-    # While the reads below wait on the disk, DMs to this player are held
-    # back and go into the welcome, so none slips between the stored
-    # history and the live stream, and none arrives twice.
+    # While the reads below wait on the disk, and the join waits for its
+    # turn at the join desk, DMs to this player are held back and go into
+    # the welcome, so none slips between the stored history and the live
+    # stream, and none arrives twice.
     held: list[dict] = []
     ctx.joining[uid] = held
     ctx.joining_sids.add(sid)
-    try:
-        stored = ctx.storage.load_join(uid, request.last_dm_id, MISSED_MESSAGES_MAX)
-    finally:
+
+    def done_joining() -> None:
         ctx.joining_sids.discard(sid)
         if ctx.joining.get(uid) is held:
             del ctx.joining[uid]
-    if ctx.connections.get(sid) is not identity:
+
+    def enter() -> Any:
+        try:
+            if ctx.connections.get(sid) is not identity:
+                return None
+            return _enter_world(ctx, sid, identity, request, stored, held)
+        finally:
+            done_joining()
+
+    try:
+        stored = ctx.storage.load_join(uid, request.last_dm_id, MISSED_MESSAGES_MAX)
+        player = ctx.join_desk.run(enter)
+    finally:
+        done_joining()
+    if player is None:
         return {"ok": False, "error": P.E_AUTH_REQUIRED, "message": "connection closed"}
-    missed, unread, blocked = stored.missed, stored.unread, set(stored.blocked)
-    after = missed[-1]["id"] if missed else (request.last_dm_id or 0)
-    missed.extend(m for m in held if m["id"] > after)
-    missed.sort(key=lambda m: m["id"])
-    # Nothing from the players this one blocks (see events/blocks.py).
-    missed = [m for m in missed if m["sender_id"] not in blocked]
-    unread = {peer: n for peer, n in unread.items() if peer not in blocked}
-    ctx.replayed[uid] = {m["id"] for m in missed}
-    with ctx.presence.lock:  # the welcome and the next players_joined agree
-        others = [p.public_json() for p in ctx.world.by_uid.values()]
-        player = ctx.world.place(identity.user_id, identity.name, sid, stored.place,
-                                 time.monotonic(), P.look_or_default(stored.look, uid))
-        player.blocked = blocked
-        player.role = ctx.moderation.role(uid)
-        x, y = player.x, player.y
-        here = ctx.world.maps[player.map]
-        ctx.sio.enter_room(sid, WORLD_ROOM)
-        ctx.sio.enter_room(sid, user_room(identity.user_id))
-        names = ctx.accounts.names
-        welcome = {
-            "protocol": P.PROTOCOL_VERSION,
-            "you": player.public(),
-            "players": [],  # filled in below, already encoded
-            "unread": {names[uid]: n for uid, n in unread.items() if uid in names},
-            "missed_messages": [_public_message(ctx, m) for m in missed],
-            "last_dm_id": max([stored.newest_dm_id] + [m["id"] for m in missed]),
-            "blocked": sorted((names[b] for b in blocked if b in names), key=str.lower),
-            "world": {"width": here.width_px, "height": here.height_px,
-                      "tile_size": here.tile_size, "speed": player.budget.speed},
-            "map": ctx.world.describe(player.map),
-            "tick_rate": ctx.overload.tick_rate,
-            "overloaded": ctx.overload.overloaded,
-            "server_time": time.time() * 1000.0,
-            "can": P.can(player.role),
-        }
-        # Each player's entry is encoded once and kept while it stays the
-        # same (see LivePlayer.public_json), and spliced in here: only a key
-        # of the welcome itself can read "players":[] (quotes inside strings
-        # are escaped), and "you" has no such key.
-        text = compact_json(welcome).replace(
-            '"players":[]', '"players":[' + ",".join(others) + "]", 1)
-        ctx.transport.emit_json(P.WELCOME, text, sid)
-        # Everyone else hears of this player in the next tick's players_joined.
-        ctx.presence.joined(player)
     mute = ctx.moderation.muted(uid)
     if mute is not None:
         ctx.sio.emit(P.MUTED, {"until": round(mute.until * 1000.0), "reason": mute.reason},
                      to=sid)
-    log.info("%s joined at (%.0f, %.0f) on %s", identity.name, x, y, player.map)
+    log.info("%s joined at (%.0f, %.0f) on %s", identity.name, player.x, player.y, player.map)
     return {"ok": True}
 
 
@@ -183,6 +153,57 @@ def logout(ctx: HostContext, sid: str, identity, data: Any) -> dict:
 def unknown_event(ctx: HostContext, event: Any, sid: str, *args: Any) -> dict:
     name = str(event)[:40]
     return ctx.send_error(sid, P.E_UNKNOWN_EVENT, f"unknown event '{name}'", name)
+
+
+def _enter_world(ctx: HostContext, sid: str, identity, request: Any, stored: Any,
+                 held: list[dict]) -> Any:
+    """Place a joining player and send its welcome (at the join desk, in
+    one go); returns the player."""
+    uid = identity.user_id
+    missed, unread, blocked = stored.missed, stored.unread, set(stored.blocked)
+    after = missed[-1]["id"] if missed else (request.last_dm_id or 0)
+    missed.extend(m for m in held if m["id"] > after)
+    missed.sort(key=lambda m: m["id"])
+    # Nothing from the players this one blocks (see events/blocks.py).
+    missed = [m for m in missed if m["sender_id"] not in blocked]
+    unread = {peer: n for peer, n in unread.items() if peer not in blocked}
+    ctx.replayed[uid] = {m["id"] for m in missed}
+    with ctx.presence.lock:  # the welcome and the next players_joined agree
+        others = [p.public_json() for p in ctx.world.by_uid.values()]
+        player = ctx.world.place(identity.user_id, identity.name, sid, stored.place,
+                                 time.monotonic(), P.look_or_default(stored.look, uid))
+        player.blocked = blocked
+        player.role = ctx.moderation.role(uid)
+        here = ctx.world.maps[player.map]
+        ctx.sio.enter_room(sid, WORLD_ROOM)
+        ctx.sio.enter_room(sid, user_room(identity.user_id))
+        names = ctx.accounts.names
+        welcome = {
+            "protocol": P.PROTOCOL_VERSION,
+            "you": player.public(),
+            "players": [],  # filled in below, already encoded
+            "unread": {names[uid]: n for uid, n in unread.items() if uid in names},
+            "missed_messages": [_public_message(ctx, m) for m in missed],
+            "last_dm_id": max([stored.newest_dm_id] + [m["id"] for m in missed]),
+            "blocked": sorted((names[b] for b in blocked if b in names), key=str.lower),
+            "world": {"width": here.width_px, "height": here.height_px,
+                      "tile_size": here.tile_size, "speed": player.budget.speed},
+            "map": ctx.world.describe(player.map),
+            "tick_rate": ctx.overload.tick_rate,
+            "overloaded": ctx.overload.overloaded,
+            "server_time": time.time() * 1000.0,
+            "can": P.can(player.role),
+        }
+        # Each player's entry is encoded once and kept while it stays the
+        # same (see LivePlayer.public_json), and spliced in here: only a key
+        # of the welcome itself can read "players":[] (quotes inside strings
+        # are escaped), and "you" has no such key.
+        text = compact_json(welcome).replace(
+            '"players":[]', '"players":[' + ",".join(others) + "]", 1)
+        ctx.transport.emit_json(P.WELCOME, text, sid)
+        # Everyone else hears of this player in the next tick's players_joined.
+        ctx.presence.joined(player)
+    return player
 
 
 def _join_allowed(joins: dict[int, SlidingWindow], uid: int, now: float) -> bool:
