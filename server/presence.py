@@ -30,6 +30,7 @@ from typing import Any, Callable
 from game.core import protocol as P
 
 from .live import WORLD_ROOM, LivePlayer, LiveWorld
+from .runtime import green_event, green_spawn, green_yield
 
 JOIN, LEAVE = "join", "leave"
 
@@ -138,25 +139,19 @@ class JoinDesk:
         """``work()``'s result (or exception), run in its turn."""
         if not self.green:
             return work()
-        from eventlet.event import Event
-
-        done = Event()
+        done = green_event()
         self._waiting.append((work, done))
         if self._worker is None:
-            import eventlet
-
-            self._worker = eventlet.spawn(self._serve)
+            self._worker = green_spawn(self._serve)
         return done.wait()
 
     def _serve(self) -> None:
-        import eventlet
-
         try:
             started = time.perf_counter()
             while self._waiting:
                 if time.perf_counter() - started >= self.slice_s:
                     self.yields += 1
-                    eventlet.sleep(0)
+                    green_yield()
                     started = time.perf_counter()
                 work, done = self._waiting.popleft()
                 try:

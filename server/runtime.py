@@ -99,3 +99,26 @@ class Runtime:
                 self.write_thread_records()
             except Exception:  # a broken handler must not end the loop
                 pass
+
+
+# -- green threads, for the parts of the host that take turns under eventlet ----------
+def green_spawn(fn: Callable[[], Any]) -> Any:
+    """Start ``fn`` in a green thread of its own (eventlet only)."""
+    import eventlet
+
+    return eventlet.spawn(fn)
+
+
+def green_event() -> Any:
+    """A one-shot result a green thread waits on: ``wait()``, ``send(value)``,
+    ``send_exception(exc)`` (eventlet only)."""
+    from eventlet.event import Event
+
+    return Event()
+
+
+def green_yield() -> None:
+    """Let the event loop run everything else that is ready, then come back."""
+    import eventlet
+
+    eventlet.sleep(0)
