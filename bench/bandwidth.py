@@ -27,11 +27,9 @@ import argparse
 import json
 import math
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,14 +37,12 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench import node_load  # noqa: E402
-from bench.compare import host_args  # noqa: E402
-from game.client.host_process import free_port  # noqa: E402
-from game.client.net import probe  # noqa: E402
+from bench.compare import HostFailed, checkout_host  # noqa: E402
+from bench.overload import knows_move_time  # noqa: E402
 
 # The last commit whose host sent snapshots and areas as JSON text.
 JSON_REF = "8aa14a4ed28afc6a7564102e57eb739aba2a3139"
 UPLINK_BITS_PER_S = 10_000_000
-HOST_START_S = 60.0
 
 
 def players_carried(bytes_per_mover: float | None, tick_rate: float,
@@ -61,34 +57,18 @@ def measure(checkout: Path, args: argparse.Namespace, folder: Path) -> dict:
     """One run: a host from ``checkout``, the players from this checkout."""
     folder.mkdir(parents=True, exist_ok=True)
     db = folder / "world.db"
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    log = open(folder / "host.log", "w")
-    host = subprocess.Popen([sys.executable, str(checkout / "host.py"), "--port", str(port),
-                             "--db", str(db), "--log-level", "WARNING", *host_args(checkout)],
-                            cwd=checkout, stdout=log, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + HOST_START_S
-        while not probe(url, timeout=1.0):
-            if host.poll() is not None or time.monotonic() > deadline:
-                return {"error": (folder / "host.log").read_text()[-500:]}
-            time.sleep(0.1)
-        print(f"  node bench/loadgen/loadgen.mjs: {args.players} players, crowd",
-              file=sys.stderr, flush=True)
-        try:
-            from bench.overload import knows_move_time  # an older host refuses a move's t
+        with checkout_host(checkout, db, folder / "host.log") as url:
+            print(f"  node bench/loadgen/loadgen.mjs: {args.players} players, crowd",
+                  file=sys.stderr, flush=True)
             report = node_load.run_node(url, args.players, args.rate, args.seconds, "crowd",
                                         "band", db_path=db,
+                                        # an older host refuses a move's t
                                         move_time=knows_move_time(Path(checkout)))
-        except (RuntimeError, OSError, ValueError) as exc:
-            return {"error": str(exc)[-500:]}
-    finally:
-        host.terminate()
-        try:
-            host.wait(30)
-        except subprocess.TimeoutExpired:
-            host.kill()
-        log.close()
+    except HostFailed as exc:
+        return {"error": str(exc)}
+    except (RuntimeError, OSError, ValueError) as exc:
+        return {"error": str(exc)[-500:]}
     per_mover = report.get("bytes_per_mover")
     bytes_per_s = report.get("bytes_per_s")
     return {

@@ -23,6 +23,7 @@ Prints one JSON line per run: the checkout, the round and the figures of
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import shutil
 import subprocess
@@ -54,6 +55,36 @@ def host_args(checkout: Path, keep_key: bool = False) -> list[str]:
     return [arg for flag, value in wanted if flag in helped for arg in (flag, *value)]
 
 
+class HostFailed(RuntimeError):
+    """A checkout's host did not start; the message is the end of its log."""
+
+
+@contextlib.contextmanager
+def checkout_host(checkout: Path, db: Path, log_path: Path, keep_key: bool = False):
+    """A host from ``checkout``'s own ``host.py`` on a free port with the
+    database ``db``, logging to ``log_path``; yields its URL once it answers,
+    stops it afterwards.  Raises ``HostFailed`` when it does not come up."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with open(log_path, "w") as log:
+        host = subprocess.Popen([sys.executable, "host.py", "--port", str(port), "--db", str(db),
+                                 "--log-level", "WARNING", *host_args(checkout, keep_key)],
+                                cwd=checkout, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + HOST_START_S
+            while not probe(url, timeout=1.0):
+                if host.poll() is not None or time.monotonic() > deadline:
+                    raise HostFailed(log_path.read_text(errors="replace")[-500:])
+                time.sleep(0.1)
+            yield url
+        finally:
+            host.terminate()
+            try:
+                host.wait(30)
+            except subprocess.TimeoutExpired:
+                host.kill()
+
+
 def measure(checkout: Path, args: argparse.Namespace, folder: Path) -> dict:
     db = folder / "world.db"
     key = Path(str(args.world) + ".key") if args.world else None
@@ -64,35 +95,20 @@ def measure(checkout: Path, args: argparse.Namespace, folder: Path) -> dict:
         # With its key, the sessions stored in the world stay valid: the
         # players log in with them instead of a password check each.
         shutil.copy(key, Path(str(db) + ".key"))
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    log = open(folder / "host.log", "w")
-    host = subprocess.Popen([sys.executable, "host.py", "--port", str(port), "--db", str(db),
-                             "--log-level", "WARNING", *host_args(checkout, keep_key)],
-                            cwd=checkout, stdout=log, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + HOST_START_S
-        while not probe(url, timeout=1.0):
-            if host.poll() is not None or time.monotonic() > deadline:
-                return {"error": (folder / "host.log").read_text()[-500:]}
-            time.sleep(0.1)
-        mode = "--spread" if args.spread else "--crowd"
-        run = subprocess.run([sys.executable, "-m", "bench.node_load", "--server", url,
-                              "--db", str(db), "--players", str(args.players),
-                              "--seconds", str(args.seconds), mode, "--prefix", args.prefix,
-                              *(["--reuse-sessions"] if keep_key else [])],
-                             cwd=ROOT, capture_output=True, text=True, timeout=1800)
-        if run.returncode != 0:
-            return {"error": run.stderr.strip()[-500:]}
-        report = json.loads(run.stdout.strip().splitlines()[-1])
-        return {field: report.get(field) for field in FIELDS}
-    finally:
-        host.terminate()
-        try:
-            host.wait(30)
-        except subprocess.TimeoutExpired:
-            host.kill()
-        log.close()
+        with checkout_host(checkout, db, folder / "host.log", keep_key) as url:
+            mode = "--spread" if args.spread else "--crowd"
+            run = subprocess.run([sys.executable, "-m", "bench.node_load", "--server", url,
+                                  "--db", str(db), "--players", str(args.players),
+                                  "--seconds", str(args.seconds), mode, "--prefix", args.prefix,
+                                  *(["--reuse-sessions"] if keep_key else [])],
+                                 cwd=ROOT, capture_output=True, text=True, timeout=1800)
+    except HostFailed as exc:
+        return {"error": str(exc)}
+    if run.returncode != 0:
+        return {"error": run.stderr.strip()[-500:]}
+    report = json.loads(run.stdout.strip().splitlines()[-1])
+    return {field: report.get(field) for field in FIELDS}
 
 
 def main(argv: list[str] | None = None) -> int:

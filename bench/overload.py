@@ -32,16 +32,13 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.compare import HOST_START_S, host_args  # noqa: E402
-from game.client.host_process import free_port  # noqa: E402
-from game.client.net import probe  # noqa: E402
+from bench.compare import HostFailed, checkout_host  # noqa: E402
 
 PLAYERS = 500
 SECONDS = 10.0
@@ -60,20 +57,10 @@ def knows_move_time(checkout: Path) -> bool:
 def run_once(checkout: Path, players: int, seconds: float, folder: Path) -> dict:
     """One host from ``checkout`` under the crowd; the figures of one run."""
     db = folder / "world.db"
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
     log_path = folder / "host.log"
     load_before = os.getloadavg()
-    with open(log_path, "w") as log:
-        host = subprocess.Popen([sys.executable, "host.py", "--port", str(port), "--db", str(db),
-                                 "--log-level", "WARNING", *host_args(checkout)],
-                                cwd=checkout, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            deadline = time.monotonic() + HOST_START_S
-            while not probe(url, timeout=1.0):
-                if host.poll() is not None or time.monotonic() > deadline:
-                    return {"error": log_path.read_text()[-500:]}
-                time.sleep(0.1)
+    try:
+        with checkout_host(checkout, db, log_path) as url:
             cmd = [sys.executable, "-m", "bench.node_load", "--server", url, "--db", str(db),
                    "--players", str(players), "--seconds", str(seconds), "--crowd",
                    "--prefix", "ovl"]
@@ -81,15 +68,11 @@ def run_once(checkout: Path, players: int, seconds: float, folder: Path) -> dict
                 cmd.append("--no-move-time")
             run = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=1800)
             load_after = os.getloadavg()
-            if run.returncode != 0:
-                return {"error": run.stderr.strip()[-500:]}
-            report = json.loads(run.stdout.strip().splitlines()[-1])
-        finally:
-            host.terminate()
-            try:
-                host.wait(30)
-            except subprocess.TimeoutExpired:
-                host.kill()
+    except HostFailed as exc:
+        return {"error": str(exc)}
+    if run.returncode != 0:
+        return {"error": run.stderr.strip()[-500:]}
+    report = json.loads(run.stdout.strip().splitlines()[-1])
     lines = log_path.read_text(errors="replace").splitlines()
     figures = {field: report.get(field) for field in FIELDS}
     corrections = figures["corrections"] or {}
