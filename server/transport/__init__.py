@@ -93,6 +93,8 @@ class Transport:
         packets of event ``name`` (register the handler with ``sio.on`` too:
         anything unusual still goes that way)."""
         self._fast[name] = handler
+        if patches.SHARED_READER is not None:
+            patches.SHARED_READER.set_hot_events(self._fast)
 
     @property
     def fast_events(self) -> frozenset[str]:

@@ -107,7 +107,11 @@ INTERNALS: tuple[Internal, ...] = (
     Internal("eventlet", "eventlet.websocket:WebSocket", "socket",
              "Fanout._write_now, patches.keep_websockets", instance=True),
     Internal("eventlet", "eventlet.greenio.base:GreenSocket", "fd",
-             "Fanout._write_now: the OS socket under a green one", instance=True),
+             "Fanout._write_now, reader.SharedReader: the OS socket under a green one "
+             "(non-blocking)", instance=True),
+    Internal("eventlet", "eventlet.hubs", "trampoline",
+             "reader.SharedReader: waits on its own epoll descriptor",
+             ("fd", "read", "write", "timeout", "timeout_exc", "mark_as_closed")),
     Internal("eventlet", "eventlet.hubs.epolls:Hub", "do_poll",
              "patches.bound_event_loop_passes", ("self", "seconds")),
     Internal("eventlet", "eventlet.hubs.epolls:Hub", "poll",

@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 import socketio.packet
 
-from .reader import BufferedRecv, fast_messages
+from .reader import BufferedRecv, SharedReader, fast_messages
 
 
 class TextPacket(socketio.packet.Packet):
@@ -59,6 +59,10 @@ def bound_event_loop_passes() -> None:
     epolls.Hub.do_poll = do_poll
 
 
+# The process's shared reader of idle WebSockets (eventlet; see keep_websockets).
+SHARED_READER: SharedReader | None = None
+
+
 def keep_websockets(stalls: Any) -> None:
     """Remember each Engine.IO socket's eventlet WebSocket while it is in use
     (as ``game_websocket``, for the fan-out), let its reads wait through a
@@ -67,15 +71,17 @@ def keep_websockets(stalls: Any) -> None:
     ``reader``)."""
     from engineio.socket import Socket
 
+    global SHARED_READER
     handler = Socket._websocket_handler
     if getattr(handler, "keeps_websocket", False):
         return
+    SHARED_READER = shared = SharedReader(stalls)
 
     def _websocket_handler(self, ws):
         self.game_websocket = ws
         recv = BufferedRecv(recv_through_stalls(ws.socket.recv, stalls))
         ws.socket.recv = recv
-        ws.wait = fast_messages(self, ws, recv)
+        ws.wait = fast_messages(self, ws, recv, shared)
         try:
             return handler(self, ws)
         finally:
