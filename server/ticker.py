@@ -218,12 +218,20 @@ class Ticker:
                 events.append((player.sid, P.encode_area(_positions(by_uid, enter), [], True)))
                 continue
             old_area = area(old)
+            # Who comes into view: everyone in the cells new to the area
+            # (unless they were in the old area a moment ago), and players who
+            # moved into the cells both areas share from outside the old one.
             enter = []
-            for c in now_area:
+            for c in now_area - old_area:
                 for q in cells.get(c, ()):
                     before = was_in.get(q, c)
                     if q != me and (before is None or before not in old_area):
                         enter.append(q)
+            for other, before, after in changes:
+                q = other.user_id
+                if (q != me and after in now_area and after in old_area
+                        and (before is None or before not in old_area)):
+                    enter.append(q)
             leave = []
             for c in old_area - now_area:
                 for q in cells.get(c, ()):
