@@ -114,6 +114,8 @@ class Presence:
 
 # How long (seconds) joins may hold the event loop before letting it turn.
 JOIN_SLICE_S = 0.004
+# How long after a tick's due time a join that waited for it looks again.
+TICK_WAIT_MARGIN_S = 0.0005
 
 
 class JoinDesk:
@@ -124,7 +126,9 @@ class JoinDesk:
     back to back (a few ms each with hundreds online), with no room for a
     tick that fell due.  Under eventlet, ``run`` hands the work to one green
     thread that does at most ``JOIN_SLICE_S`` of it before letting the loop
-    turn, so a due tick goes first; the order of joins is kept.  Under
+    turn, and does not start a join that would still run when the next tick
+    falls due (judging by how long the last join took: ``next_tick_in``), so
+    the tick goes first; the order of joins is kept.  Under
     threading the work runs at once, in the caller's thread.
     """
 
@@ -134,6 +138,8 @@ class JoinDesk:
         self._waiting: collections.deque = collections.deque()
         self._worker: Any = None
         self.yields = 0  # how often the desk let the loop turn
+        # Seconds until the next tick falls due (set by the ticker).
+        self.next_tick_in: Callable[[], float] = lambda: float("inf")
 
     def run(self, work: Callable[[], Any]) -> Any:
         """``work()``'s result (or exception), run in its turn."""
@@ -148,17 +154,27 @@ class JoinDesk:
     def _serve(self) -> None:
         try:
             started = time.perf_counter()
+            last = 0.0  # how long the last join took: the next one takes about as long
             while self._waiting:
                 if time.perf_counter() - started >= self.slice_s:
                     self.yields += 1
                     green_yield()
                     started = time.perf_counter()
+                due_in = self.next_tick_in()
+                if due_in < last:
+                    # The join would still run when the tick falls due: let the
+                    # tick go first.
+                    self.yields += 1
+                    green_yield(max(0.0, due_in) + TICK_WAIT_MARGIN_S)
+                    started = time.perf_counter()
                 work, done = self._waiting.popleft()
+                begun = time.perf_counter()
                 try:
                     result = work()
                 except BaseException as exc:  # handed to the join that waits
                     done.send_exception(exc)
                 else:
                     done.send(result)
+                last = time.perf_counter() - begun
         finally:
             self._worker = None

@@ -117,8 +117,9 @@ def green_event() -> Any:
     return Event()
 
 
-def green_yield() -> None:
-    """Let the event loop run everything else that is ready, then come back."""
+def green_yield(seconds: float = 0.0) -> None:
+    """Let the event loop run everything else that is ready (and whatever
+    falls due within ``seconds``), then come back."""
     import eventlet
 
-    eventlet.sleep(0)
+    eventlet.sleep(seconds)

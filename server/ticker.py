@@ -23,6 +23,7 @@ deltas would need the mover whole again, which costs more than it saves.
 from __future__ import annotations
 
 import gc
+import sys
 import time
 from collections import defaultdict
 
@@ -35,14 +36,29 @@ from .overload import ENTER_WINDOW_S
 # After a stall longer than this many ticks the loop skips ahead instead of
 # firing a burst of late ticks.
 MAX_CATCH_UP_TICKS = 5
-# Full garbage collections run right after a tick, this often, instead of
-# whenever the allocator decides (up to 15 ms with a crowd online, which could
-# land just before a tick was due).
-FULL_COLLECTION_EVERY_S = 30.0
-# Young collections after this many new container objects instead of 700:
-# with a crowd online the default ran about 18 collections a second at ~1.5 ms
-# each (3 % of a core); almost everything the host allocates is freed at once.
+# The host collects garbage itself, right after a tick, never in between:
+# a collection the allocator starts stops the whole host, and one that lands
+# when a tick falls due makes it late.  With a crowd joining, collections of
+# the middle generation took 40 to 55 ms there (tick lateness p99 14-36 ms in a
+# storm of 500 joins).  After a tick there is the rest of the period to spare.
+# Young collections run after this many new container objects (not 700: with a
+# crowd online that ran about 18 collections a second at ~1.5 ms each, 3 % of a
+# core; almost everything the host allocates is freed at once) ...
 YOUNG_COLLECTION_THRESHOLD = 10_000
+# ... the middle generation with every second one (each stays short) ...
+MIDDLE_COLLECTION_EVERY = 2
+# ... and a full collection this often.
+FULL_COLLECTION_EVERY_S = 30.0
+# A collection waits for a tick that leaves at least this long before the
+# next one (a young or middle one takes up to ~16 ms with 500 joining, a full
+# one ~50 ms), unless garbage piled up to this many times the threshold.
+GC_SPARE_S = 0.025
+GC_PILE_UP = 4
+# How long another thread of the host (the storage thread, under eventlet)
+# may keep the interpreter before the event loop gets it back (Python's
+# default is 5 ms): a tick that falls due while the storage thread builds rows
+# waits at most this long.
+SWITCH_INTERVAL_S = 0.001
 
 
 class Ticker:
@@ -53,7 +69,8 @@ class Ticker:
         self.tick_number = 0
         self._last_save = time.monotonic()
         self._last_full_collection = time.monotonic()
-        self._gc_thresholds = gc.get_threshold()
+        self._gc_was_enabled = True
+        self._switch_interval = sys.getswitchinterval()
         self._task = None
 
     def start(self) -> None:
@@ -64,18 +81,29 @@ class Ticker:
         # and then left out of later collections.
         gc.collect()
         gc.freeze()
-        _, middle, _ = self._gc_thresholds
-        gc.set_threshold(YOUNG_COLLECTION_THRESHOLD, middle, 2**31 - 1)  # full ones: see tick()
+        self._gc_was_enabled = gc.isenabled()
+        gc.disable()  # see collect_garbage
+        self._switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(min(self._switch_interval, SWITCH_INTERVAL_S))
         self.running = True
+        self.next_due = time.monotonic() + self.period
+        desk = getattr(self.ctx, "join_desk", None)
+        if desk is not None:
+            desk.next_tick_in = lambda: self.next_due - time.monotonic()
         self._task = self.ctx.sio.start_background_task(self._run)
 
     def stop(self) -> None:
         self.running = False
-        gc.set_threshold(*self._gc_thresholds)
+        desk = getattr(self.ctx, "join_desk", None)
+        if desk is not None:
+            desk.next_tick_in = lambda: float("inf")
+        if self._gc_was_enabled:
+            gc.enable()
+        sys.setswitchinterval(self._switch_interval)
 
     def _run(self) -> None:
         sleep = self.ctx.sio.sleep
-        due = time.monotonic() + self.period
+        due = self.next_due = time.monotonic() + self.period
         while self.running:
             delay = due - time.monotonic()
             if delay > 0:
@@ -98,6 +126,8 @@ class Ticker:
                 log.exception("tick failed")
             self._watch_load(now, late)
             due += self.period
+            self.next_due = due
+            self.collect_garbage(now, due - time.monotonic())
 
     def _watch_load(self, now: float, late: float) -> None:
         """Slow the tick while the host is overloaded and say so (see
@@ -124,9 +154,24 @@ class Ticker:
             self._last_save = now
             ctx.storage.save_positions(ctx.world.take_unsaved())
             self._close_idle_connections(now)
+
+    def collect_garbage(self, now: float, spare_s: float) -> int | None:
+        """Collect what the last periods left, as the allocator would have
+        (see YOUNG_COLLECTION_THRESHOLD), when ``spare_s`` seconds are left
+        before the next tick falls due (or garbage has piled up); returns
+        the generation collected."""
+        young, young_runs, _ = gc.get_count()
+        if spare_s < GC_SPARE_S and young < GC_PILE_UP * YOUNG_COLLECTION_THRESHOLD:
+            return None
         if now - self._last_full_collection >= FULL_COLLECTION_EVERY_S:
             self._last_full_collection = now
             gc.collect()
+            return 2
+        if young < YOUNG_COLLECTION_THRESHOLD:
+            return None
+        generation = 1 if young_runs + 1 >= MIDDLE_COLLECTION_EVERY else 0
+        gc.collect(generation)
+        return generation
 
     def broadcast(self, now: float) -> None:
         """Send this tick's area changes and snapshots."""

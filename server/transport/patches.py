@@ -48,15 +48,70 @@ def install_fast_unmasking() -> None:
 # the tick back by tens of milliseconds.  The poll is level-triggered, so the
 # sockets left over come back first on the next pass.
 READY_SOCKETS_PER_PASS = 24
+# How long (seconds) one pass may spend in the green threads of ready sockets
+# before the loop fires its due timers again.  A socket's green thread runs a
+# few hundred microseconds, but during a join storm some run milliseconds
+# (a handshake, a login, a welcome), and 24 of those in a row held the tick
+# back by tens of milliseconds; past this budget the rest of the ready
+# sockets wait for the next pass (the poll is level-triggered: they come back).
+PASS_BUDGET_S = 0.003
 
 
 def bound_event_loop_passes() -> None:
-    from eventlet.hubs import epolls
+    """eventlet's poll loop with passes bounded in sockets and in time."""
+    import errno
+    import sys
+
+    from eventlet import patcher
+    from eventlet.hubs import epolls, hub as hub_module
+
+    clock = patcher.original("time").perf_counter
+    sleep = patcher.original("time").sleep
 
     def do_poll(self, seconds):
         return self.poll.poll(-1 if seconds is None else seconds, READY_SOCKETS_PER_PASS)
 
+    def wait(self, seconds=None):
+        # eventlet's poll.Hub.wait (0.41), but for the time budget.
+        readers = self.listeners[self.READ]
+        writers = self.listeners[self.WRITE]
+        if not readers and not writers:
+            if seconds:
+                sleep(seconds)
+            return
+        try:
+            presult = self.do_poll(seconds)
+        except OSError as exc:
+            if exc.errno == errno.EINTR:
+                return
+            raise
+        system_exceptions = self.SYSTEM_EXCEPTIONS
+        callbacks = set()
+        noop = hub_module.noop
+        for fileno, event in presult:
+            if event & self.READ_MASK:
+                callbacks.add((readers.get(fileno, noop), fileno))
+            if event & self.WRITE_MASK:
+                callbacks.add((writers.get(fileno, noop), fileno))
+            if event & epolls.select.POLLNVAL:
+                self.remove_descriptor(fileno)
+                continue
+            if event & self.EXC_MASK:
+                callbacks.add((readers.get(fileno, noop), fileno))
+                callbacks.add((writers.get(fileno, noop), fileno))
+        started = clock()
+        for listener, fileno in callbacks:
+            if clock() - started > PASS_BUDGET_S:
+                break  # still ready next pass
+            try:
+                listener.cb(fileno)
+            except system_exceptions:
+                raise
+            except BaseException:
+                self.squelch_exception(fileno, sys.exc_info())
+
     epolls.Hub.do_poll = do_poll
+    epolls.Hub.wait = wait
 
 
 # The process's shared reader of idle WebSockets (eventlet; see keep_websockets).

@@ -1,0 +1,142 @@
+"""What keeps the tick on time while other work is waiting (a join storm):
+the join desk does not start a join that would still run when the tick falls
+due; the event loop's pass over ready sockets has a time budget; the host
+collects garbage right after a tick, when it has time to spare."""
+from __future__ import annotations
+
+import functools
+import gc
+import sys
+import time
+import warnings
+from types import SimpleNamespace
+
+import pytest
+
+from server import ticker as ticker_module
+from server.presence import JoinDesk
+from server.ticker import Ticker
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    import eventlet
+    from eventlet.green import socket as green_socket
+
+
+def busy(ms: float) -> None:
+    """Hold the loop (no green switch) for ``ms`` milliseconds."""
+    end = time.perf_counter() + ms / 1000.0
+    while time.perf_counter() < end:
+        pass
+
+
+# -- the join desk -----------------------------------------------------------------------
+def test_a_join_that_would_run_into_the_tick_waits_for_it():
+    desk = JoinDesk("eventlet", slice_s=1.0)  # the slice alone would never yield
+    period = 0.02
+    due = [time.monotonic() + period]
+    desk.next_tick_in = lambda: due[0] - time.monotonic()
+    events: list[tuple[str, float]] = []
+
+    def tick() -> None:
+        for _ in range(6):
+            eventlet.sleep(max(0.0, due[0] - time.monotonic()))
+            events.append(("tick", time.monotonic() - due[0]))
+            due[0] += period
+
+    def join(i: int) -> None:
+        busy(4.0)
+        events.append(("join", 0.0))
+
+    ticks = eventlet.spawn(tick)
+    joins = [eventlet.spawn(desk.run, functools.partial(join, i)) for i in range(20)]
+    for g in joins:
+        g.wait()
+    ticks.wait()
+    lateness = [late for what, late in events if what == "tick"]
+    # Each join takes 4 ms and they wait in a queue: without looking at the
+    # tick, one ran across nearly every due time.
+    assert max(lateness) < 0.003, lateness
+    assert desk.yields >= 4
+
+
+def test_a_desk_without_a_tick_serves_joins_back_to_back():
+    desk = JoinDesk("eventlet", slice_s=1.0)
+    results = [eventlet.spawn(desk.run, functools.partial(lambda i: i, i)) for i in range(10)]
+    assert [g.wait() for g in results] == list(range(10))
+    assert desk.yields == 0
+
+
+# -- the event loop's pass ---------------------------------------------------------------
+def test_a_due_timer_runs_before_a_long_pass_over_ready_sockets_ends():
+    from server.transport import patches
+
+    patches.bound_event_loop_passes()
+    pairs = [green_socket.socketpair() for _ in range(20)]
+    order: list[str] = []
+
+    def reader(sock) -> None:
+        sock.recv(1)
+        busy(1.0)
+        order.append("socket")
+
+    readers = [eventlet.spawn(reader, ours) for ours, _ in pairs]
+    eventlet.sleep(0.01)  # every reader waits on its socket
+    timer = eventlet.spawn_after(0.002, order.append, "timer")
+    for _, theirs in pairs:
+        theirs.sendall(b"x")  # all twenty ready in one poll
+    busy(3.0)  # the timer is due before the loop polls the sockets
+    for g in readers:
+        g.wait()
+    timer.wait()
+    try:
+        # The loop fired the due timer after a few sockets (about the 3 ms
+        # budget's worth), not after the whole pass of twenty.
+        assert order.index("timer") <= 8, order
+    finally:
+        for pair in pairs:
+            for sock in pair:
+                sock.close()
+
+
+# -- garbage collection -------------------------------------------------------------------
+@pytest.fixture
+def ticker():
+    was_enabled, interval = gc.isenabled(), sys.getswitchinterval()
+    ctx = SimpleNamespace(config=SimpleNamespace(tick_rate=20.0),
+                          sio=SimpleNamespace(start_background_task=lambda fn: None),
+                          join_desk=JoinDesk("eventlet"))
+    made = Ticker(ctx)
+    yield made
+    made.stop()
+    assert gc.isenabled() == was_enabled
+    assert sys.getswitchinterval() == interval
+
+
+def test_the_host_collects_garbage_itself_after_a_tick_with_time_to_spare(ticker):
+    ticker.start()
+    assert not gc.isenabled()
+    assert sys.getswitchinterval() <= ticker_module.SWITCH_INTERVAL_S
+    assert ticker.ctx.join_desk.next_tick_in() <= ticker.period
+    now = time.monotonic()
+    gc.collect()
+    assert ticker.collect_garbage(now, 0.04) is None  # nothing to collect yet
+    garbage = [[] for _ in range(ticker_module.YOUNG_COLLECTION_THRESHOLD + 1000)]
+    assert ticker.collect_garbage(now, 0.001) is None  # no time to spare: later
+    generations = [ticker.collect_garbage(now, 0.04)]
+    del garbage
+    garbage = [[] for _ in range(ticker_module.YOUNG_COLLECTION_THRESHOLD + 1000)]
+    generations.append(ticker.collect_garbage(now, 0.04))
+    assert sorted(generations) == [0, 1]  # the middle generation every second time
+    assert gc.get_count()[0] < ticker_module.YOUNG_COLLECTION_THRESHOLD
+    piled = [[] for _ in range(ticker_module.GC_PILE_UP * ticker_module.YOUNG_COLLECTION_THRESHOLD)]
+    assert ticker.collect_garbage(now, 0.001) is not None  # piled up: collected anyway
+    del garbage, piled
+    later = now + ticker_module.FULL_COLLECTION_EVERY_S + 1
+    assert ticker.collect_garbage(later, 0.04) == 2
+
+
+def test_a_stopped_ticker_gives_collection_back_and_releases_the_desk(ticker):
+    ticker.start()
+    ticker.stop()
+    assert ticker.ctx.join_desk.next_tick_in() == float("inf")
