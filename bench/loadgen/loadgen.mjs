@@ -211,6 +211,7 @@ const players = plan.players.map((p, index) => ({
   id: null,
   joined: false,
   observer: -1, // slot among the sampled observers
+  watching: false, // reads its snapshots (see chooseWatchers)
   socket: null,
   ws: null, // the socket's WebSocket, for the moves
   seq: 0,
@@ -276,7 +277,7 @@ function countIncoming(player, transport) {
       player.bytes += size + (size < 126 ? 2 : 4); // WebSocket header
       if (data.startsWith(SNAPSHOT_PREFIX) || data.startsWith(BINARY_SNAPSHOT_PREFIX)) {
         player.snapshots += 1;
-        if (player.observer < 0) {
+        if (!player.watching) {
           dropping = data.charCodeAt(1) === 53; // "5": a binary event
           return;
         }
@@ -346,10 +347,10 @@ function connectAndJoin(player, token) {
     });
     socket.on("pace", (data) => setPace(data, true));
     socket.on("snapshot", (data) => {
-      if (player.observer < 0) return;
+      if (!player.watching) return;
       const at = performance.now();
       const snap = decoded(player, "snapshot", data);
-      if (snap) {
+      if (snap && player.observer >= 0) {
         player.entries += Array.isArray(snap.p) ? snap.p.length / 3 : 0;
         observe(player, snap.p, at);
       }
@@ -437,15 +438,29 @@ function mulberry32(seed) {
   };
 }
 
-function chooseObservers(count) {
-  const joined = players.filter((p) => p.joined);
+/**
+ * The players that may become observers, chosen before anyone joins: they
+ * read every snapshot from the start, so their tables of positions hold every
+ * player whose deltas they will measure (a player that skipped the snapshot
+ * where another appeared whole could not read that player's deltas until the
+ * host sent them whole again).  Twice as many as needed, in case some fail
+ * to join.
+ */
+function chooseWatchers(count) {
+  const order = players.slice();
   const random = mulberry32(plan.seed || 1);
-  for (let i = joined.length - 1; i > 0; i--) {
+  for (let i = order.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));
-    [joined[i], joined[j]] = [joined[j], joined[i]];
+    [order[i], order[j]] = [order[j], order[i]];
   }
+  const watchers = order.slice(0, Math.min(order.length, 2 * Math.min(count, 31)));
+  for (const player of watchers) player.watching = true;
+  return watchers;
+}
+
+function chooseObservers(watchers, count) {
   // One bit per observer in each send's mask.
-  for (const player of joined.slice(0, Math.min(count, 31))) {
+  for (const player of watchers.filter((p) => p.joined).slice(0, Math.min(count, 31))) {
     player.observer = observers.length;
     observers.push(player);
     deliveries.push(new Map());
@@ -702,9 +717,10 @@ async function sleepUntil(t) {
 
 // -- the run ------------------------------------------------------------------------
 async function main() {
+  const watchers = chooseWatchers(plan.observers);
   const joined = await joinEveryone();
   log(`joined ${joined}/${players.length}`);
-  chooseObservers(plan.observers);
+  chooseObservers(watchers, plan.observers);
   const t0 = performance.now();
   const windowStart = t0 + plan.warmup_s * 1000;
   const windowEnd = windowStart + plan.seconds * 1000;
