@@ -288,22 +288,43 @@ class SharedReader:
     def _run(self) -> None:
         import time
 
-        from eventlet.hubs import trampoline
+        import greenlet
+        from eventlet.hubs import get_hub
 
         epoll, parked_by_fd = self._epoll, self._parked
-        while True:
-            trampoline(epoll.fileno(), read=True)
-            ready = epoll.poll(0, self.BATCH)
-            if not ready:
-                continue
-            now = time.monotonic()
-            for fd, _ in ready:
-                parked = parked_by_fd.get(fd)
-                if parked is not None and not parked.outcome:
-                    try:
-                        self._serve(parked, now)
-                    except Exception as exc:  # never stop reading for everyone
-                        self._hand_back(parked, ("error", exc))
+        hub = get_hub()
+        me = greenlet.getcurrent()
+        waiting = [False]
+
+        def wake(fileno: int) -> None:
+            # Called by the loop whenever the epoll descriptor is readable;
+            # only a reader waiting for it is woken (level-triggered: a turn
+            # it misses comes back).
+            if waiting[0]:
+                waiting[0] = False
+                me.switch()
+
+        # One registration for the reader's life, where a trampoline would
+        # register and unregister the descriptor for every batch.
+        listener = hub.add(hub.READ, epoll.fileno(), wake, me.throw, lambda: None)
+        try:
+            while True:
+                waiting[0] = True
+                hub.switch()
+                waiting[0] = False
+                ready = epoll.poll(0, self.BATCH)
+                if not ready:
+                    continue
+                now = time.monotonic()
+                for fd, _ in ready:
+                    parked = parked_by_fd.get(fd)
+                    if parked is not None and not parked.outcome:
+                        try:
+                            self._serve(parked, now)
+                        except Exception as exc:  # never stop reading for everyone
+                            self._hand_back(parked, ("error", exc))
+        finally:
+            hub.remove(listener)
 
     def _serve(self, parked: Parked, now: float) -> None:
         try:
