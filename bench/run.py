@@ -179,7 +179,9 @@ def write_markdown(path: Path, args: argparse.Namespace, command: str, started: 
         "(move, observer) pairs seen within 500 ms; a pair is expected when the two stand "
         f"within the host's guaranteed view of each other ({_guaranteed()} px on both axes, "
         "less a margin). Latency is checked by a sample of observers (12 per load process) "
-        "against every mover.",
+        "against every mover; the observers are drawn before anyone joins and read every "
+        "snapshot from then on, so they can read every mover's deltas (see protocol.md, "
+        "\"Binary snapshots and areas\").",
         "- **Host CPU** is the host process (100 % = one core); **tool CPU** is the load tool, "
         "summed over its processes. ⚠ marks a run where the tool itself ran out of CPU or sent "
         "late: its latencies measure the tool, not the host.",
