@@ -391,6 +391,7 @@ def report(players: int, rate: float, mode: str, seconds: float, deadline_ms: fl
         "bytes_per_mover": stats.get("bytes_per_mover"),
         "movers_per_snapshot": stats.get("movers_per_snapshot"),
         "undecoded": stats.get("undecoded", 0),
+        "unreadable": stats.get("unreadable", 0),
         "tool_cpu_pct": round_(cpu), "tool_cpu_max_proc_pct": round_(cpu),
         "host_cpu_pct": round_(holder.get("host_cpu_pct")),
         "machine_cpu_pct": round_(machine),

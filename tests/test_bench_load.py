@@ -108,3 +108,21 @@ def test_planned_starts_are_where_the_host_places_players_joining_in_order(tmp_p
                 client.close()
     assert len(set(seen)) == 6  # moved aside, not on top of each other
     assert seen == start_positions(rules.load_world(), [None] * 6)
+
+
+def test_observers_read_every_delta_of_players_who_joined_after_them(host):
+    """The observers are drawn before anyone joins and read every snapshot
+    from then on: a player that joins later appears whole in a snapshot
+    once, then only as deltas (until a keyframe every 5 s), and an observer
+    that skipped that snapshot could not read the deltas and counted the
+    moves as late.  Players join one after another here and walk for 1.5 s."""
+    result = subprocess.run([sys.executable, "-m", "bench.load", "--server", host.url,
+                             "--players", "8", "--rate", "20", "--seconds", "1.5",
+                             "--warmup", "0.5", "--observers", "8", "--report",
+                             "--prefix", "watchbot"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["joined"] == 8 and report["pairs"] > 0
+    assert report["unreadable"] == 0
+    assert report["delivered_pct"] == 100.0

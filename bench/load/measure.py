@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import bisect
 import math
+import random
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +32,7 @@ VIEW_MARGIN_PX = 48
 @dataclass(eq=False)
 class MeasuredBot(Bot):
     observer: int | None = None  # slot among the sampled observers
+    watching: bool = False  # reads its snapshots (see MeasuringSwarm.choose_watchers)
     # Every position sent: seq -> (t_send, expected observer bitmask); and the
     # newest seq sent from each position.
     sent_t: list[float] = field(default_factory=list)
@@ -59,8 +61,19 @@ class MeasuringSwarm(Swarm):
         transport.tap(bot)
         return bot  # type: ignore[return-value]
 
+    def choose_watchers(self, count: int) -> None:
+        """Before anyone joins: the bots that may become observers (twice as
+        many as needed, in case some fail to join).  They read every snapshot
+        from the start, so their tables of positions hold every player whose
+        deltas they will measure; a bot that skipped the snapshot where
+        another appeared whole could not read that player's deltas until the
+        host sent them whole again."""
+        rng = random.Random(len(self.bots))  # apart from the walks' generator
+        for bot in rng.sample(self.bots, min(2 * count, len(self.bots))):
+            bot.watching = True  # type: ignore[attr-defined]
+
     def choose_observers(self, count: int) -> None:
-        joined = [b for b in self.bots if b.joined]
+        joined = [b for b in self.bots if b.joined and getattr(b, "watching", False)]
         for slot, bot in enumerate(self.rng.sample(joined, min(count, len(joined)))):
             bot.observer = slot  # type: ignore[attr-defined]
             self.observers.append(bot)  # type: ignore[arg-type]
@@ -130,6 +143,11 @@ class MeasuringSwarm(Swarm):
                 sum(b.bytes_in for b in self.bots),  # type: ignore[attr-defined]
                 sum(b.bytes_in for b in self.observers),
                 sum(b.entries_in for b in self.observers))
+
+    def unreadable(self) -> int:
+        """Deltas the observers could not read: movers missing from their
+        tables of positions (see ``choose_watchers``)."""
+        return sum(b.client.positions.unknown for b in self.observers)
 
     def tally(self, deadline_s: float) -> dict:
         """Latencies (ms) of delivered pairs and the delivery counts."""

@@ -95,6 +95,7 @@ def run_worker(server: str, indices: range, args: argparse.Namespace, seed: int,
         stop = None
     stats = None
     try:
+        swarm.choose_watchers(args.observers if args.report else 0)
         swarm.log_in(stop)
         swarm.wait_joined(JOIN_TIMEOUT_S, stop)
         swarm.choose_observers(args.observers if args.report else 0)
@@ -126,6 +127,7 @@ def run_worker(server: str, indices: range, args: argparse.Namespace, seed: int,
         stats["bytes"] = (counts1[1] - counts0[1]) / seconds
         stats["observer_bytes"] = counts1[2] - counts0[2]
         stats["observer_entries"] = counts1[3] - counts0[3]
+        stats["unreadable"] = swarm.unreadable()
     except Stopped:
         return None
     finally:

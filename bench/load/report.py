@@ -28,6 +28,8 @@ REPORT = """fields of the --report line:
   snapshots_per_s                       snapshots one client receives a second (mean)
   bytes_per_s                           bytes one client receives a second (mean;
                                         Socket.IO text plus WebSocket header)
+  unreadable                            deltas the observers could not read (a mover
+                                        missing from their table of positions); 0
   tool_cpu_pct                          the tool's CPU, summed over its processes
                                         (100 = one core); tool_cpu_max_proc_pct the
                                         busiest process
@@ -121,6 +123,7 @@ def build_report(args: argparse.Namespace, stats_list: list[dict], holder: dict)
         "bytes_per_mover": round_(_ratio(sum(s.get("observer_bytes", 0) for s in stats_list),
                                          sum(s.get("observer_entries", 0) for s in stats_list)),
                                   2),
+        "unreadable": sum(s.get("unreadable", 0) for s in stats_list),
         "tool_cpu_pct": round_(sum(cpus)), "tool_cpu_max_proc_pct": round_(max(cpus)),
         "host_cpu_pct": round_(holder.get("host_cpu_pct")),
         "machine_cpu_pct": round_(holder.get("machine_cpu_pct")),

@@ -46,10 +46,10 @@ def skip_utf8_check(client: Any) -> None:
 def tap(bot: Any) -> None:
     """Count what ``bot``'s socket receives, before its client handles it.
 
-    A player that is not a sampled observer (``bot.observer is None``) walks
-    without looking at anyone else, so its snapshots are counted and then
-    dropped unparsed: decoding every snapshot for hundreds of players would
-    make the tool, not the host, the bottleneck.  Observers (and every other
+    A player that may not become a sampled observer (``bot.watching`` false,
+    see ``MeasuringSwarm.choose_watchers``) walks without looking at anyone
+    else, so its snapshots are counted and then dropped unparsed: decoding every snapshot for hundreds of players would
+    make the tool, not the host, the bottleneck.  Watchers (and every other
     event) go through HostClient as in the game.  Adds to ``bot.bytes_in``
     and ``bot.snapshots_in``.
     """
@@ -69,7 +69,7 @@ def tap(bot: Any) -> None:
             # engine.io type byte + WebSocket header (2 bytes, 4 above 125)
             size = len(data) + 1
             bot.bytes_in += size + (2 if size < 126 else 4)
-            if bot.observer is None and (data.startswith(snapshot_prefix)
+            if not getattr(bot, "watching", False) and (data.startswith(snapshot_prefix)
                                          or data.startswith(binary_prefix)):
                 bot.snapshots_in += 1
                 dropping[0] = data[0] == "5"

@@ -768,6 +768,8 @@ async function main() {
         ? round((counts1.entries - counts0.entries) / (counts1.observerSnapshots - counts0.observerSnapshots))
         : null,
       undecoded,
+      // deltas of movers an observer's table did not hold (see chooseWatchers)
+      unreadable: observers.reduce((sum, o) => sum + (o.book ? o.book.unknown : 0), 0),
       cpu_pct: (100 * (cpu1.user + cpu1.system)) / 1000 / (at1 - at0),
       cpu_system_pct: (100 * cpu1.system) / 1000 / (at1 - at0),
       send_lag_p99_ms: round(lagP99, 2),
