@@ -36,27 +36,26 @@ def test_a_join_that_would_run_into_the_tick_waits_for_it():
     period = 0.02
     due = [time.monotonic() + period]
     desk.next_tick_in = lambda: due[0] - time.monotonic()
-    events: list[tuple[str, float]] = []
+    lateness: list[float] = []
 
     def tick() -> None:
-        for _ in range(6):
+        for _ in range(9):
             eventlet.sleep(max(0.0, due[0] - time.monotonic()))
-            events.append(("tick", time.monotonic() - due[0]))
+            lateness.append(time.monotonic() - due[0])
             due[0] += period
 
-    def join(i: int) -> None:
-        busy(4.0)
-        events.append(("join", 0.0))
-
     ticks = eventlet.spawn(tick)
-    joins = [eventlet.spawn(desk.run, functools.partial(join, i)) for i in range(20)]
+    # Joins of 6 ms each, queued back to back, fill the loop's whole time:
+    # without looking at the tick, one runs across nearly every due time
+    # (the tick 0 to 6 ms late, half of them over 3 ms).
+    joins = [eventlet.spawn(desk.run, functools.partial(busy, 6.0)) for _ in range(40)]
     for g in joins:
         g.wait()
     ticks.wait()
-    lateness = [late for what, late in events if what == "tick"]
-    # Each join takes 4 ms and they wait in a queue: without looking at the
-    # tick, one ran across nearly every due time.
-    assert max(lateness) < 0.003, lateness
+    # The first tick comes before the desk has timed a join; after it, at
+    # most one tick (a hiccup of the machine) may be over 3 ms late.
+    late = [round(x * 1000, 1) for x in lateness[1:] if x > 0.003]
+    assert len(late) <= 1, lateness
     assert desk.yields >= 4
 
 
