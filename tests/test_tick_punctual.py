@@ -98,6 +98,42 @@ def test_a_due_timer_runs_before_a_long_pass_over_ready_sockets_ends():
                 sock.close()
 
 
+def test_sockets_whose_handlers_outrun_the_budget_take_turns():
+    """Six sockets always ready, each handled longer than a pass's budget:
+    one runs per pass, and every one of them within six passes (the loop
+    finds them in the same order every time, so without taking turns the
+    same one would run every pass)."""
+    from eventlet.hubs import get_hub
+
+    from server.transport import patches
+
+    patches.bound_event_loop_passes()
+    hub = get_hub()
+    pairs = [green_socket.socketpair() for _ in range(6)]
+    ran: list[int] = []
+
+    def handle(fileno: int) -> None:
+        busy(1000 * patches.PASS_BUDGET_S + 1.0)
+        ran.append(fileno)
+
+    listeners = []
+    for ours, theirs in pairs:
+        theirs.sendall(b"x")  # ready, and stays ready: nobody reads it
+        listeners.append(hub.add(hub.READ, ours.fileno(), handle, lambda *a: None,
+                                 lambda *a: None))
+    try:
+        for _ in range(6):
+            hub.wait(0)
+        assert len(ran) == 6, ran  # one a pass
+        assert sorted(ran) == sorted(ours.fileno() for ours, _ in pairs)
+    finally:
+        for listener in listeners:
+            hub.remove(listener)
+        for pair in pairs:
+            for sock in pair:
+                sock.close()
+
+
 # -- garbage collection -------------------------------------------------------------------
 @pytest.fixture
 def ticker():

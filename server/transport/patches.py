@@ -53,8 +53,10 @@ READY_SOCKETS_PER_PASS = 24
 # few hundred microseconds, but during a join storm some run milliseconds
 # (a handshake, a login, a welcome), and 24 of those in a row held the tick
 # back by tens of milliseconds; past this budget the rest of the ready
-# sockets wait for the next pass (the poll is level-triggered: they come back).
+# sockets wait for the next pass (the poll is level-triggered: they come back),
+# where they go first.
 PASS_BUDGET_S = 0.003
+PASS_NEW = float("inf")  # the order of a socket that was not left over
 
 
 def bound_event_loop_passes() -> None:
@@ -99,16 +101,26 @@ def bound_event_loop_passes() -> None:
             if event & self.EXC_MASK:
                 callbacks.add((readers.get(fileno, noop), fileno))
                 callbacks.add((writers.get(fileno, noop), fileno))
+        # Sockets left over go first, the longest waiting first, so a socket
+        # whose green thread always takes longer than the budget cannot keep
+        # the others waiting.
+        waiting = getattr(self, "game_waiting", None) or {}  # fileno -> pass it was left in
+        ordered = sorted(callbacks, key=lambda c: waiting.get(c[1], PASS_NEW)) \
+            if waiting else callbacks
+        passes = self.game_passes = getattr(self, "game_passes", 0) + 1
+        left: dict = {}
         started = clock()
-        for listener, fileno in callbacks:
-            if clock() - started > PASS_BUDGET_S:
-                break  # still ready next pass
+        for listener, fileno in ordered:
+            if left or clock() - started > PASS_BUDGET_S:
+                left[fileno] = waiting.get(fileno, passes)  # still ready next pass
+                continue
             try:
                 listener.cb(fileno)
             except system_exceptions:
                 raise
             except BaseException:
                 self.squelch_exception(fileno, sys.exc_info())
+        self.game_waiting = left
 
     epolls.Hub.do_poll = do_poll
     epolls.Hub.wait = wait
