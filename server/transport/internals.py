@@ -109,9 +109,9 @@ INTERNALS: tuple[Internal, ...] = (
     Internal("eventlet", "eventlet.greenio.base:GreenSocket", "fd",
              "Fanout._write_now, reader.SharedReader: the OS socket under a green one "
              "(non-blocking)", instance=True),
-    Internal("eventlet", "eventlet.hubs", "trampoline",
-             "reader.SharedReader: waits on its own epoll descriptor",
-             ("fd", "read", "write", "timeout", "timeout_exc", "mark_as_closed")),
+    Internal("eventlet", "eventlet.hubs.hub:BaseHub", "add",
+             "reader.SharedReader: one listener on its own epoll descriptor for its life",
+             ("self", "evtype", "fileno", "cb", "tb", "mark_as_closed")),
     Internal("eventlet", "eventlet.hubs.epolls:Hub", "do_poll",
              "patches.bound_event_loop_passes", ("self", "seconds")),
     Internal("eventlet", "eventlet.hubs.epolls:Hub", "poll",

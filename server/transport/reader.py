@@ -66,8 +66,12 @@ class BufferedRecv:
         data = self._recv(READ_CHUNK)
         if not data:
             return False
-        self.buf, self.pos = (self.buf[self.pos:] + data if self.pos < len(self.buf) else data), 0
+        self.keep(data)
         return True
+
+    def keep(self, data: bytes) -> None:
+        """Add ``data`` (read from the socket) after what is left unread."""
+        self.buf, self.pos = (self.buf[self.pos:] + data if self.pos < len(self.buf) else data), 0
 
     def take_text_frame(self, max_length: int) -> str | None:
         """The text of the next frame when it is whole in the buffer and
@@ -149,14 +153,14 @@ def fast_messages(eio_socket: Any, ws: Any, recv: BufferedRecv,
         if shared is not None and _plain_socket(raw) else None
 
     def wait_parked() -> tuple:
+        """``shared.park`` as eventlet's reader would fail on an error."""
         try:
             outcome = shared.park(parked, ws.socket.gettimeout())
+            if outcome[0] == "error":
+                raise outcome[1]
         except Exception:
             ws.close(close_data=(1011, "Internal Server Error"))
             raise
-        if outcome[0] == "error":
-            ws.close(close_data=(1011, "Internal Server Error"))
-            raise outcome[1]
         return outcome
 
     def fast_wait() -> Any:
@@ -253,10 +257,9 @@ class SharedReader:
         parked.event = event = Event()
         parked.outcome = ()
         parked.last_data = time.monotonic()
-        fd = parked.fd
-        self._parked[fd] = parked
+        self._parked[parked.fd] = parked
         try:
-            self._epoll.register(fd, _EPOLLIN)
+            self._epoll.register(parked.fd, _EPOLLIN)
             while True:
                 wait = None if timeout is None else \
                     max(0.0, parked.last_data + timeout - time.monotonic())
@@ -271,12 +274,7 @@ class SharedReader:
                     raise TimeoutError("timed out")
                 parked.last_data = now
         finally:
-            if self._parked.get(fd) is parked:
-                del self._parked[fd]
-                try:
-                    self._epoll.unregister(fd)
-                except (OSError, ValueError):
-                    pass
+            self._forget(parked)
 
     def _start(self) -> None:
         import eventlet
@@ -339,8 +337,7 @@ class SharedReader:
             return
         parked.last_data = now
         recv = parked.recv
-        recv.buf = recv.buf[recv.pos:] + data if recv.pos < len(recv.buf) else data
-        recv.pos = 0
+        recv.keep(data)
         hot = self.hot_prefixes
         while recv.buf:
             text = recv.take_text_frame(parked.max_length)
@@ -349,11 +346,16 @@ class SharedReader:
                 return
 
     def _hand_back(self, parked: Parked, outcome: tuple) -> None:
+        self._forget(parked)
+        parked.outcome = outcome
+        parked.event.send(True)
+
+    def _forget(self, parked: Parked) -> None:
+        """Stop reading ``parked`` (unless its descriptor went to another
+        connection meanwhile)."""
         if self._parked.get(parked.fd) is parked:
             del self._parked[parked.fd]
             try:
                 self._epoll.unregister(parked.fd)
             except (OSError, ValueError):
                 pass
-        parked.outcome = outcome
-        parked.event.send(True)
