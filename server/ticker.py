@@ -265,27 +265,28 @@ class Ticker:
             old_area = area(old)
             # Who comes into view: everyone in the cells new to the area
             # (unless they were in the old area a moment ago), and players who
-            # moved into the cells both areas share from outside the old one.
+            # moved into the cells both areas share from outside the old one;
+            # who leaves it: everyone in the cells it lost (who was in the old
+            # area), and players who walked out of both areas at once.
             enter = []
             for c in now_area - old_area:
                 for q in cells.get(c, ()):
                     before = was_in.get(q, c)
                     if q != me and (before is None or before not in old_area):
                         enter.append(q)
-            for other, before, after in changes:
-                q = other.user_id
-                if (q != me and after in now_area and after in old_area
-                        and (before is None or before not in old_area)):
-                    enter.append(q)
             leave = []
             for c in old_area - now_area:
                 for q in cells.get(c, ()):
                     if q != me and was_in.get(q, c) in old_area:
                         leave.append(q)
-            for other, before, after in changes:  # walked out of both areas at once
+            for other, before, after in changes:
                 q = other.user_id
-                if (q != me and before in old_area and after not in now_area
-                        and after not in old_area):
+                if q == me or (after in old_area and before in old_area):
+                    continue
+                if after in old_area and after in now_area:  # came into the shared cells
+                    enter.append(q)
+                elif (before in old_area and after not in now_area
+                      and after not in old_area):  # walked out of both areas at once
                     leave.append(q)
             if enter or leave:
                 events.append((player.sid, P.encode_area(_positions(by_uid, enter), leave,
