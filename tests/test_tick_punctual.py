@@ -17,17 +17,12 @@ from server import ticker as ticker_module
 from server.presence import JoinDesk
 from server.ticker import Ticker
 
+from .test_joins_desk import busy
+
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     import eventlet
     from eventlet.green import socket as green_socket
-
-
-def busy(ms: float) -> None:
-    """Hold the loop (no green switch) for ``ms`` milliseconds."""
-    end = time.perf_counter() + ms / 1000.0
-    while time.perf_counter() < end:
-        pass
 
 
 # -- the join desk -----------------------------------------------------------------------

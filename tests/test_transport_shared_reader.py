@@ -9,7 +9,6 @@ the suite, whose eventlet hosts read every connection this way.
 """
 from __future__ import annotations
 
-import os
 import time
 import warnings
 
@@ -18,19 +17,13 @@ import pytest
 from server.ratelimit import StallClock
 from server.transport.reader import BufferedRecv, Parked, SharedReader
 
+from .test_transport_read import frame
+from .test_transport_stalls import ticking
+
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     import eventlet
     from eventlet.green import socket as green_socket
-
-
-def frame(payload: str | bytes, *, opcode: int = 1, fin: bool = True) -> bytes:
-    """One masked client frame (RFC 6455, section 5.2), short payloads only."""
-    data = payload.encode("utf-8") if isinstance(payload, str) else payload
-    assert len(data) < 126
-    mask = os.urandom(4)
-    return (bytes([(0x80 if fin else 0) | opcode, 0x80 | len(data)]) + mask
-            + bytes(b ^ mask[i % 4] for i, b in enumerate(data)))
 
 
 def move(seq: int) -> str:
@@ -61,15 +54,6 @@ class Connection:
     def close(self) -> None:
         for sock in (self.ours, self.theirs):
             sock.close()
-
-
-def ticking(stalls: StallClock):
-    """What the host's tick does for the stall clock (every 50 ms)."""
-    def tick() -> None:
-        while True:
-            stalls.alive(time.monotonic())
-            eventlet.sleep(0.05)
-    return eventlet.spawn(tick)
 
 
 @pytest.fixture
