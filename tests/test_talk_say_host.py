@@ -21,6 +21,7 @@ from game.core import protocol as P
 
 from .conftest import (ASYNC_MODES, PASSWORD, PlayerFactory, players_online, seen_events,
                        snapshot_positions, start_world_host, wait_until, write_tmx)
+from .test_map_multi import walk
 
 OWNER = "talkboss"
 PLAZA_ROWS = tuple(row.ljust(40, ".") for row in (
@@ -55,20 +56,6 @@ def write_world(folder: Path) -> Path:
     write_tmx(folder / "cave.tmx", CAVE_ROWS, entries={"door": CAVE_DOOR, "corner": CAVE_CORNER},
               exits=[(224.0, 160.0, 32.0, 32.0, "cave#corner")])
     return folder
-
-
-def walk(client: HostClient, start: tuple[float, float], end: tuple[float, float]) -> None:
-    """Walk in a straight line at walking speed: 8 px every 50 ms."""
-    x, y = start
-    while (x, y) != end:
-        dx, dy = end[0] - x, end[1] - y
-        distance = math.hypot(dx, dy)
-        if distance <= 8.0:
-            x, y = end
-        else:
-            x, y = x + dx / distance * 8.0, y + dy / distance * 8.0
-        client.send_move(x, y)
-        time.sleep(0.05)  # the pace of a walk, not a wait for the host
 
 
 def where(client: HostClient) -> tuple[float, float]:

@@ -19,6 +19,7 @@ from game.client.net import HostClient
 from .conftest import (ASYNC_MODES, PASSWORD, db_rows, seen_events, snapshot_positions,
                        unique_name, wait_until, write_tmx)
 from .support import HostProcess
+from .test_host_area import player
 
 ROWS = ("S" + "." * 59, "." * 60, "." * 60, "." * 60)
 FAR_X = (P.AREA_RADIUS_CELLS + 1) * P.AREA_CELL_PX + 50.0  # beyond the watcher's area
@@ -32,14 +33,6 @@ def long_host(request, tmp_path_factory):
     with HostProcess(folder / "world.db", async_mode=request.param,
                      extra_args=("--map", str(tmx))) as proc:
         yield proc
-
-
-def player(url: str, name: str) -> HostClient:
-    client = HostClient(url, reconnect=False)
-    client.login_or_register(name, PASSWORD)
-    client.connect()
-    client.welcome = client.wait_for(P.WELCOME).data
-    return client
 
 
 def walk(client: HostClient, start: tuple[float, float], end_x: float, k0: int,
