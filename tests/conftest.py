@@ -398,3 +398,37 @@ def inprocess_host(tmp_path):
     host.listener.close()
     host.ctx.storage.close()
 
+
+
+# --- Real servers for the cluster and PostgreSQL tests (tests/servers.py) ---
+
+@pytest.fixture
+def redis_server():
+    """A fresh redis-server of this test's own on a free port."""
+    from .servers import RedisServer
+    server = RedisServer().start()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """One PostgreSQL server for this test worker (``postgres.create_database``
+    gives each test a database of its own)."""
+    from .servers import PostgresServer
+    server = PostgresServer().start()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+_databases = itertools.count(1)
+
+
+@pytest.fixture
+def postgres_url(postgres_server) -> str:
+    """The URL of a new, empty PostgreSQL database of this test's own."""
+    return postgres_server.create_database(f"t{os.getpid()}_{next(_databases)}")
