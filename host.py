@@ -72,6 +72,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--start-map", default=None, metavar="NAME",
                         help="the map (file name without extension) new players start on, "
                              "in a world of several maps (default: see --map)%(default).0s")
+    parser.add_argument("--redis", default=None, metavar="URL",
+                        help="the world's Redis (redis://HOST:PORT/N): serve one world together "
+                             "with every other host process given the same URL, database "
+                             "and --secret-file (see README, Big worlds)")
     parser.add_argument("--tick-rate", type=float, default=20.0, metavar="HZ",
                         help="how many position snapshots per second the host sends "
                              "(half that while it is overloaded; see docs/protocol.md, pace)")
@@ -184,7 +188,7 @@ def _build(args: argparse.Namespace):
                         trusted_proxies=tuple(args.trusted_proxy),
                         public_stats=args.public_stats, stats_token=args.stats_token,
                         owner=args.owner, registration=_registration(args),
-                        retired_name_s=args.retired_name_seconds)
+                        retired_name_s=args.retired_name_seconds, redis_url=args.redis)
     # Held for the host's whole life: a second host on this database refuses to start.
     db_lock = startup.prepare(config, new_key=args.new_key)
     host = create_host(config)

@@ -16,6 +16,8 @@ from werkzeug.exceptions import HTTPException
 from game.core import protocol as P
 
 from .accounts import Accounts
+from .cluster import Cluster
+from .cluster.bus import Bus
 from .config import HostConfig, load_or_create_secret
 from .context import HostContext, log
 from .events import register_all
@@ -66,6 +68,8 @@ class Host:
         sio.start_background_task(self.ctx.moderation.run, sio.sleep)
         sio.start_background_task(self.deadlines.run, sio.sleep)
         self.admin_queue.start()  # host.py admin's commands, applied within a second
+        if self.ctx.cluster is not None:
+            self.ctx.cluster.start()
         port = self.listener.getsockname()[1]
         server = start_server(self.app, self.listener, cfg.async_mode, self.deadlines,
                               P.HTTP_IDLE_TIMEOUT_S)
@@ -112,6 +116,8 @@ class Host:
         # Everyone is saved: connections dropping from here on need no handling.
         ctx.transport.forget_handler("disconnect")
         self._wait_for_goodbyes(GOODBYE_FLUSH_S)
+        if ctx.cluster is not None:
+            ctx.cluster.stop()
         ctx.storage.close()
         log.info("saved %d players; host stopped", len(positions))
 
@@ -185,6 +191,8 @@ def create_host(config: HostConfig) -> Host:
     ctx.moderation = Moderation(ctx)
     ctx.presence = Presence(ctx.world, transport)
     ctx.join_desk = JoinDesk(runtime.async_mode)
+    if config.redis_url:
+        ctx.cluster = Cluster(ctx, Bus(config.redis_url, config.async_mode))
     transport.install(ctx.guard.stalls)
     ctx.guard.install()
     app.wsgi_app = RequestBodies(

@@ -80,6 +80,9 @@ class HostConfig:
     retired_name_s: float = P.RETIRED_NAME_DAYS * 86400.0
     # How often the host looks for changes written by ``host.py admin``.
     admin_poll_s: float = 0.25
+    # The world's Redis (--redis): this process is one of several serving
+    # one world (server.cluster); None: the host serves its world alone.
+    redis_url: str | None = None
 
     def __post_init__(self) -> None:
         self.db_path = Path(self.db_path)
@@ -87,6 +90,10 @@ class HostConfig:
         self.map_path = self.map_paths[0]
         if self.async_mode not in ASYNC_MODES:
             raise SettingError(f"--async-mode must be one of {', '.join(ASYNC_MODES)}")
+        if self.redis_url is not None and not self.redis_url.startswith(
+                ("redis://", "rediss://", "unix://")):
+            raise SettingError(f"--redis {self.redis_url!r} is not a Redis URL "
+                               "(redis://HOST:PORT/N)")
         if self.registration not in P.REGISTRATION_MODES:
             raise SettingError(f"registration must be one of {', '.join(P.REGISTRATION_MODES)}")
         if not 1.0 <= self.tick_rate <= 120.0:

@@ -110,6 +110,9 @@ class HostContext:
     # Where joins enter the world, a few ms of them per turn of the event
     # loop (server.presence.JoinDesk).
     join_desk: Any = None
+    # The other host processes serving this world (server.cluster.Cluster,
+    # with --redis); None: this host serves its world alone.
+    cluster: Any = None
 
     def __post_init__(self) -> None:
         if self.overload is None:

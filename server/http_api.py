@@ -109,6 +109,7 @@ def blueprint(ctx: HostContext) -> Blueprint:
                         "async_mode": ctx.config.async_mode,
                         "registration": ctx.config.registration,
                         "storage": "full" if full else "ok",
+                        "cluster": ctx.cluster.health() if ctx.cluster is not None else None,
                         "map": ctx.start_map.describe() if ctx.start_map else None,
                         "maps": [served.describe() for served in ctx.maps.values()]})
 

@@ -179,7 +179,14 @@ class Bus:
         self._stopped = True
 
     def close(self) -> None:
+        """Stop listening; the listener closes the connections as it ends
+        (within ``POLL_S``).  A bus that never started closes them here."""
         self._stopped = True
+        if self._task is None:
+            self._close_connections()
+
+    def _close_connections(self) -> None:
+        self._drop_pubsub()
         try:
             self.redis.close()
         except Exception:
@@ -238,6 +245,12 @@ class Bus:
         self._current = wanted
 
     def _listen(self) -> None:
+        try:
+            self._listen_until_stopped()
+        finally:
+            self._close_connections()
+
+    def _listen_until_stopped(self) -> None:
         sleep = _sleeper(self.green)
         failed_before = False
         while not self._stopped:
@@ -260,6 +273,8 @@ class Bus:
                 self._drop_pubsub()
                 sleep(RETRY_S)
             except Exception:
+                if self._stopped:
+                    return
                 log.exception("cluster listener")
                 sleep(RETRY_S)
 
