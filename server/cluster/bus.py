@@ -31,6 +31,8 @@ import threading
 import time
 from typing import Any, Callable, Iterable
 
+from ..runtime import green_yield
+
 log = logging.getLogger("server.cluster")
 
 # Channel names of one world start with this (several worlds may share a
@@ -306,10 +308,7 @@ class Bus:
 
 
 def _sleeper(green: bool) -> Callable[[float], None]:
-    if green:
-        import eventlet
-        return eventlet.sleep
-    return time.sleep
+    return green_yield if green else time.sleep
 
 
 def _safe(url: str) -> str:
