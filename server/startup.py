@@ -68,22 +68,26 @@ def local_url(host: str, port: int) -> str:
 
 
 class DatabaseLock:
-    """An exclusive lock on ``PATH.lock``, released when the process ends."""
+    """A lock on ``PATH.lock``, released when the process ends: exclusive for
+    a host serving its world alone, shared by the host processes of one
+    cluster (``--redis``), which may share one database file on one machine."""
 
-    def __init__(self, db_path: Path, url: str):
+    def __init__(self, db_path: Path, url: str, shared: bool = False):
         self.path = lock_path(db_path)
         try:
             self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
             raise StartupError(folder_problem(self.path.parent, exc)) from exc
-        if not _try_lock(self._fd):
+        if not _try_lock(self._fd, shared):
             os.close(self._fd)
             holder = lock_holder(db_path)
             who = ", ".join(str(holder[k]) for k in ("pid", "url") if k in holder)
             who = f"pid {who}" if "pid" in holder else (who or "address unknown")
             raise StartupError(
                 f"{db_path} is already served by another host ({who}): join that host, "
-                f"or stop it before starting another on this database")
+                f"or stop it before starting another on this database"
+                + (" (host processes sharing one database all need the same --redis)"
+                   if shared else ""))
         record = json.dumps({"pid": os.getpid(), "url": url}).encode()
         os.ftruncate(self._fd, 0)
         os.lseek(self._fd, 0, os.SEEK_SET)
@@ -114,7 +118,7 @@ def admin_signal_path(db_path: Path) -> Path:
     return db_path.with_name(db_path.name + ".admin")
 
 
-def _try_lock(fd: int) -> bool:
+def _try_lock(fd: int, shared: bool = False) -> bool:
     try:
         import fcntl
     except ImportError:  # Windows
@@ -127,7 +131,7 @@ def _try_lock(fd: int) -> bool:
             return False
         return True
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
     except OSError as exc:
         if exc.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
             return False
@@ -150,7 +154,8 @@ def prepare(config: "HostConfig", new_key: bool = False) -> DatabaseLock:
         read_only = hasattr(os, "statvfs") and os.statvfs(folder).f_flag & os.ST_RDONLY
         raise StartupError(folder_problem(
             folder, OSError(errno.EROFS, "") if read_only else PermissionError(errno.EACCES, "")))
-    lock = DatabaseLock(db_path, local_url(config.host, config.port))
+    lock = DatabaseLock(db_path, local_url(config.host, config.port),
+                        shared=config.redis_url is not None)
     try:
         existed = check_database(db_path)
         prepare_key(config.secret_path, db_path, existed, new_key)

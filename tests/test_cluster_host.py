@@ -40,3 +40,27 @@ def test_a_url_that_is_not_redis_is_one_line(tmp_path):
     with pytest.raises(HostStartError) as caught:
         HostProcess(tmp_path / "w.db", extra_args=("--redis", "http://x")).start()
     assert "--redis" in caught.value.reason and "not a Redis URL" in caught.value.reason
+
+
+def test_cluster_processes_share_a_database_file_and_a_lone_host_does_not(tmp_path, redis_server):
+    db = tmp_path / "w.db"
+    cluster = ("--redis", redis_server.url)
+    first = HostProcess(db, extra_args=cluster).start()
+    try:
+        second = HostProcess(db, log_path=tmp_path / "second.log", extra_args=cluster).start()
+        try:
+            assert health(first)["cluster"]["node"] != health(second)["cluster"]["node"]
+            with pytest.raises(HostStartError) as caught:
+                HostProcess(db, log_path=tmp_path / "alone.log").start()
+            assert "already served by another host" in caught.value.reason
+        finally:
+            second.stop()
+    finally:
+        first.stop()
+    alone = HostProcess(db, log_path=tmp_path / "lone.log").start()  # the lock is free again
+    try:
+        with pytest.raises(HostStartError) as caught:
+            HostProcess(db, log_path=tmp_path / "late.log", extra_args=cluster).start()
+        assert "the same --redis" in caught.value.reason
+    finally:
+        alone.stop()
