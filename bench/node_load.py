@@ -301,8 +301,14 @@ def run_node(url: str, players: int, rate: float, seconds: float, mode: str,
              deadline_ms: float = 500.0, observers: int = 12, seed: int = 1, first: int = 0,
              map_path: str | None = None, timeout: float = 900.0,
              reuse_sessions: bool = False, move_time: bool = True, talk: float = 0.0,
-             talk_every: float = 10.0) -> dict:
+             talk_every: float = 10.0, urls: list[str] | None = None) -> dict:
     """Walk ``players`` accounts on the host at ``url`` and measure it.
+
+    ``urls``: the processes of a world served by several (``url`` among
+    them); player i plays on ``urls[i % len(urls)]``, every process is
+    measured, and the report adds ``processes``, ``host_cpu_pct`` summed
+    over them, ``host_cpu_max_proc_pct`` and the latency of moves seen
+    across processes (``across_p50_ms``, ``across_p99_ms``).
 
     New accounts are registered by the generator and start at the spawn;
     existing ones start where ``db_path`` (the host's database) has them.
@@ -313,8 +319,10 @@ def run_node(url: str, players: int, rate: float, seconds: float, mode: str,
                      map_path=map_path, reuse_sessions=reuse_sessions, move_time=move_time,
                      talk=talk, talk_every=talk_every)
     spread = plan.pop("density")
-    host = host_process(url)
-    holder: dict = {}
+    urls = list(urls or [url])
+    plan["urls"] = urls
+    hosts = [host_process(u) for u in urls]
+    holders: list[dict] = [{} for _ in urls]
     stats: dict | None = None
     with tempfile.TemporaryDirectory(prefix="pc-loadgen-") as tmp:
         plan_path = Path(tmp) / "plan.json"
@@ -331,8 +339,9 @@ def run_node(url: str, players: int, rate: float, seconds: float, mode: str,
                     message = json.loads(line)
                     if "window" in message:
                         window = _monotonic_window(message["window"])
-                        threading.Thread(target=measure_host,
-                                         args=(host, window, holder, url), daemon=True).start()
+                        for host, holder, u in zip(hosts, holders, urls):
+                            threading.Thread(target=measure_host, args=(host, window, holder, u),
+                                             daemon=True).start()
                     elif "stats" in message:
                         stats = message["stats"]
                 code = proc.wait()
@@ -346,8 +355,16 @@ def run_node(url: str, players: int, rate: float, seconds: float, mode: str,
     if stats is None:
         raise RuntimeError(f"the load generator exited with {code} without figures:\n"
                            f"{errors.strip()[-1500:]}")
-    wait_measured(holder)  # the host measurement ends with the window
-    result = report(players, rate, mode, seconds, deadline_ms, stats, holder)
+    for holder in holders:
+        wait_measured(holder)  # the host measurement ends with the window
+    result = report(players, rate, mode, seconds, deadline_ms, stats, _combined(holders))
+    if len(urls) > 1:
+        cpus = [h.get("host_cpu_pct") for h in holders]
+        result.update(processes=len(urls), across_pairs=stats.get("across_pairs"),
+                      across_p50_ms=stats.get("across_p50_ms"),
+                      across_p99_ms=stats.get("across_p99_ms"),
+                      host_cpu_max_proc_pct=None if None in cpus else round(max(cpus), 1),
+                      host_cpu_per_proc=[None if c is None else round(c, 1) for c in cpus])
     result.update(spread)
     if talk > 0:
         result.update(talk=talk, talk_every_s=talk_every, talkers=stats.get("talkers"),
@@ -357,6 +374,24 @@ def run_node(url: str, players: int, rate: float, seconds: float, mode: str,
         for line in errors.strip().splitlines()[-10:]:
             print("    loadgen:", line, file=sys.stderr)
     return result
+
+
+def _combined(holders: list[dict]) -> dict:
+    """One measurement of several processes: CPU summed, the worst tick."""
+    if len(holders) == 1:
+        return holders[0]
+    cpus = [h.get("host_cpu_pct") for h in holders]
+    stats = [h.get("stats") or {} for h in holders]
+    worst = lambda key: max((s[key] for s in stats if s.get(key) is not None),  # noqa: E731
+                            default=None)
+    tick = dict(stats[0])
+    for key in ("lateness_p99_ms", "lateness_last_5s_max_ms"):
+        tick[key] = worst(key)
+    tick["overloaded"] = any(s.get("overloaded") for s in stats)
+    rates = [s["tick_rate"] for s in stats if s.get("tick_rate") is not None]
+    tick["tick_rate"] = min(rates) if rates else None
+    return {"machine_cpu_pct": holders[0].get("machine_cpu_pct"),
+            "host_cpu_pct": None if None in cpus else sum(cpus), "stats": tick}
 
 
 def _monotonic_window(window: dict) -> tuple[float, float]:

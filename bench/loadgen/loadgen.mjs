@@ -199,8 +199,12 @@ function decoded(player, kind, data) {
   }
 }
 
+// A world served by several host processes: player i logs in and plays on
+// urls[i % n] (each process is one address; see bench.cluster).
+const URLS = plan.urls && plan.urls.length ? plan.urls : [plan.url];
 const players = plan.players.map((p, index) => ({
   index,
+  url: URLS[index % URLS.length],
   name: p.name,
   password: p.password,
   path: Float64Array.from(p.path),
@@ -235,8 +239,8 @@ const observers = [];
 const deliveries = [];
 
 // -- logging in and joining -------------------------------------------------------
-async function post(path, body) {
-  const reply = await fetch(plan.url + path, {
+async function post(url, path, body) {
+  const reply = await fetch(url + path, {
     method: "POST",
     headers: { "Content-Type": "application/json" },
     body: JSON.stringify(body),
@@ -254,8 +258,8 @@ async function post(path, body) {
 /** A session token: register (not throttled), or log in when the name exists. */
 async function tokenFor(player) {
   const creds = { username: player.name, password: player.password };
-  let answer = await post("/api/register", creds);
-  if (answer.status === 409) answer = await post("/api/login", creds);
+  let answer = await post(player.url, "/api/register", creds);
+  if (answer.status === 409) answer = await post(player.url, "/api/login", creds);
   if (answer.status !== 200 && answer.status !== 201) {
     throw new Error(`${answer.status} ${answer.data.error || ""} ${answer.data.message || ""}`);
   }
@@ -311,7 +315,7 @@ function connectAndJoin(player, token) {
       resolve(ok);
     };
     const timer = setTimeout(() => settle(false, "no welcome in time"), JOIN_TIMEOUT_MS);
-    const socket = io(plan.url, {
+    const socket = io(player.url, {
       auth: { token },
       transports: ["websocket"],
       perMessageDeflate: false, // the host does not compress
@@ -505,12 +509,14 @@ const percentile = (sorted, q) =>
 function tally(windowStart, windowEnd) {
   const lastSend = windowEnd - DEADLINE_MS;
   const latencies = [];
+  const across = []; // pairs whose mover and observer play on different processes
   let expected = 0;
   let delivered = 0;
   for (const mover of players) {
     if (mover.id === null) continue;
     for (let slot = 0; slot < observers.length; slot++) {
       const bit = 1 << slot;
+      const remote = observers[slot].url !== mover.url;
       const entry = deliveries[slot].get(mover.id) || { seqs: [], times: [] };
       for (let s = 0; s < mover.sentT.length; s++) {
         const tSend = mover.sentT[s];
@@ -520,12 +526,14 @@ function tally(windowStart, windowEnd) {
         if (j === entry.seqs.length) continue;
         const latency = entry.times[j] - tSend;
         latencies.push(latency);
+        if (remote) across.push(latency);
         if (latency <= DEADLINE_MS) delivered += 1;
       }
     }
   }
   latencies.sort((a, b) => a - b);
-  return { latencies, expected, delivered };
+  across.sort((a, b) => a - b);
+  return { latencies, across, expected, delivered };
 }
 
 // -- walking ------------------------------------------------------------------------
@@ -743,7 +751,7 @@ async function main() {
   talking.stop();
 
   const seconds = Math.max(1e-9, (at1 - at0) / 1000);
-  const { latencies, expected, delivered } = tally(windowStart, windowEnd);
+  const { latencies, across, expected, delivered } = tally(windowStart, windowEnd);
   sendLag.sort((a, b) => a - b);
   const sends = sendLag.length;
   const lagP99 = sends ? sendLag[sends - Math.max(1, Math.floor(sends / 100))] : null;
@@ -758,6 +766,11 @@ async function main() {
       max_ms: round(latencies.length ? latencies[latencies.length - 1] : null),
       expected,
       delivered,
+      // moves seen by an observer on another process than the mover's
+      across_pairs: across.length,
+      across_p50_ms: round(percentile(across, 0.5)),
+      across_p99_ms: round(percentile(across, 0.99)),
+      processes: URLS.length,
       snapshots_per_s: (counts1.snapshots - counts0.snapshots) / seconds,
       bytes_per_s: (counts1.bytes - counts0.bytes) / seconds,
       // everything an observer received, per mover listed in its snapshots
