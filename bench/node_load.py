@@ -48,6 +48,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -301,7 +302,8 @@ def run_node(url: str, players: int, rate: float, seconds: float, mode: str,
              deadline_ms: float = 500.0, observers: int = 12, seed: int = 1, first: int = 0,
              map_path: str | None = None, timeout: float = 900.0,
              reuse_sessions: bool = False, move_time: bool = True, talk: float = 0.0,
-             talk_every: float = 10.0, urls: list[str] | None = None) -> dict:
+             talk_every: float = 10.0, urls: list[str] | None = None,
+             on_window: Callable[[tuple[float, float]], None] | None = None) -> dict:
     """Walk ``players`` accounts on the host at ``url`` and measure it.
 
     ``urls``: the processes of a world served by several (``url`` among
@@ -309,6 +311,8 @@ def run_node(url: str, players: int, rate: float, seconds: float, mode: str,
     measured, and the report adds ``processes``, ``host_cpu_pct`` summed
     over them, ``host_cpu_max_proc_pct`` and the latency of moves seen
     across processes (``across_p50_ms``, ``across_p99_ms``).
+    ``on_window(window)`` is called with the measured window (monotonic
+    seconds) as soon as the generator names it.
 
     New accounts are registered by the generator and start at the spawn;
     existing ones start where ``db_path`` (the host's database) has them.
@@ -339,6 +343,8 @@ def run_node(url: str, players: int, rate: float, seconds: float, mode: str,
                     message = json.loads(line)
                     if "window" in message:
                         window = _monotonic_window(message["window"])
+                        if on_window is not None:
+                            on_window(window)
                         for host, holder, u in zip(hosts, holders, urls):
                             threading.Thread(target=measure_host, args=(host, window, holder, u),
                                              daemon=True).start()

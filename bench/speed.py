@@ -1,8 +1,9 @@
 """The speed sections of ``python -m bench.run``: bandwidth of a crowd, a join
-storm, a login storm, an overload past the ceiling and a crowd that talks.
+storm, a login storm, an overload past the ceiling, a crowd that talks, and
+the cluster (one host process against two).
 
 Each section is its own module (``bench.bandwidth``, ``bench.join_storm``,
-``bench.login_burst``, ``bench.overload``, ``bench.talk``, each runnable on
+``bench.login_burst``, ``bench.overload``, ``bench.talk``, ``bench.scaleout``, each runnable on
 its own); this one runs those chosen with ``--sections`` one after another and
 writes their figures as markdown, next to the goals they answer.
 """
@@ -13,7 +14,7 @@ import json
 import sys
 from typing import Any, Callable
 
-SECTIONS = ("bandwidth", "joins", "logins", "overload", "talk")
+SECTIONS = ("bandwidth", "joins", "logins", "overload", "talk", "cluster")
 UPLINK_MBIT = 10.0
 
 
@@ -26,6 +27,7 @@ def run_sections(args: argparse.Namespace, ceiling: int | None) -> dict[str, Any
         "logins": lambda: _logins(args),
         "overload": lambda: _overload(args, ceiling),
         "talk": lambda: _talk(args),
+        "cluster": lambda: _cluster(args),
     }
     out: dict[str, Any] = {}
     for name in args.sections:
@@ -65,6 +67,13 @@ def _overload(args: argparse.Namespace, ceiling: int | None) -> dict:
 def _talk(args: argparse.Namespace) -> dict:
     from bench import talk
     return talk.section(talk.build_parser().parse_args([]))
+
+
+def _cluster(args: argparse.Namespace) -> dict:
+    from bench import scaleout
+    return scaleout.section(argparse.Namespace(
+        crowd=scaleout.parse_counts(args.cluster_crowd),
+        spread=scaleout.parse_counts(args.cluster_spread), rate=args.rate, seconds=args.seconds))
 
 
 # -- markdown ------------------------------------------------------------------------
@@ -247,6 +256,9 @@ def markdown(results: dict[str, Any]) -> list[str]:
                          f"{fmt(r.get('host_cpu_pct'), ' %')} | {fmt(r.get('said_per_s'))} | "
                          f"{fmt(r.get('heard_per_s'))} |")
         lines.append("")
+    if results.get("cluster"):
+        from bench import scaleout
+        lines += scaleout.markdown(results["cluster"])
     lines += ["Raw figures of these sections:", "", "```"]
     lines += [f"{k} {json.dumps(v)}" for k, v in results.items()]
     lines += ["```", ""]
@@ -260,6 +272,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bandwidth-players", type=int, default=150, metavar="N")
     parser.add_argument("--storm-players", type=int, default=500, metavar="N")
     parser.add_argument("--logins", type=int, default=200, metavar="N")
+    parser.add_argument("--cluster-crowd", default="300,400,500,600", metavar="COUNTS",
+                        help="crowd counts of the cluster section, on one process and two")
+    parser.add_argument("--cluster-spread", default="500,750,1000", metavar="COUNTS",
+                        help="uniform spread counts of the cluster section (0: none)")
     parser.add_argument("--overload-players", type=int, default=0, metavar="N",
                         help="players of the overload run (0: 1.5x the crowd ceiling measured)")
 
