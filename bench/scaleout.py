@@ -64,16 +64,25 @@ def redis_counters(url: str) -> dict:
             "out": stats.get("total_net_output_bytes", 0)}
 
 
-def watch_redis(url: str, window: tuple[float, float], into: dict) -> None:
-    """Redis's counters over the monotonic ``window``, per second, into ``into``."""
+def watch_redis(server: RedisServer, window: tuple[float, float], into: dict) -> None:
+    """Redis's counters and CPU over the monotonic ``window``, per second, into ``into``."""
+    import psutil
+
+    process = psutil.Process(server.proc.pid)
+
+    def cpu() -> float:
+        times = process.cpu_times()
+        return times.user + times.system
+
     def run() -> None:
         time.sleep(max(0.0, window[0] - time.monotonic()))
-        before, t0 = redis_counters(url), time.monotonic()
+        before, c0, t0 = redis_counters(server.url), cpu(), time.monotonic()
         time.sleep(max(0.0, window[1] - time.monotonic()))
-        after, t1 = redis_counters(url), time.monotonic()
+        after, c1, t1 = redis_counters(server.url), cpu(), time.monotonic()
         span = max(1e-9, t1 - t0)
         into.update({f"redis_{k}_per_s": round((after[k] - before[k]) / span, 1)
                      for k in before})
+        into["redis_cpu_pct"] = round(100.0 * (c1 - c0) / span, 1)
     threading.Thread(target=run, daemon=True).start()
 
 
@@ -92,7 +101,7 @@ def run_world(db: Path, processes: int, players: int, mode: str, args: argparse.
         report = node_load.run_node(
             hosts[0].url, players, args.rate, args.seconds, mode, "bench", db_path=db,
             reuse_sessions=mode == "spread", urls=[h.url for h in hosts],
-            on_window=(lambda w: watch_redis(redis.url, w, counters)) if cluster else None)
+            on_window=(lambda w: watch_redis(redis, w, counters)) if cluster else None)
     except (RuntimeError, OSError, ValueError) as exc:
         return {"kind": mode, "players": players, "processes": processes,
                 "error": str(exc)[-300:]}
@@ -183,13 +192,14 @@ def markdown(result: dict[str, Any]) -> list[str]:
              f"| spread (uniform) | {fmt(result.get('spread_held_1'))} "
              f"| {fmt(result.get('spread_held_2'))} |", "",
              "| run | processes | p50 ms | p99 ms | delivered | across p50 / p99 ms "
-             "| host CPU (per process) | Redis msgs/s | Redis bytes in / out per s |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "| host CPU (per process) | Redis msgs/s | Redis bytes in / out per s "
+             "| Redis CPU |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in result.get("runs") or []:
         name = f"{r.get('kind')} {r.get('players')}"
         if "error" in r:
             lines.append(f"| {name} | {r.get('processes')} | failed: "
-                         f"{str(r['error']).splitlines()[-1][:60]} |||||||")
+                         f"{str(r['error']).splitlines()[-1][:60]} ||||||||")
             continue
         per = r.get("host_cpu_per_proc")
         cpu = fmt(r.get("host_cpu_pct"), " %") + (
@@ -201,7 +211,7 @@ def markdown(result: dict[str, Any]) -> list[str]:
             f"| {name}{flag} | {r.get('processes')} | {fmt(r.get('p50_ms'))} | "
             f"{fmt(r.get('p99_ms'))} | {fmt(r.get('delivered_pct'), ' %')} | {across} | {cpu} | "
             f"{fmt(r.get('redis_published_per_s'))} | {fmt(r.get('redis_in_per_s'))} / "
-            f"{fmt(r.get('redis_out_per_s'))} |")
+            f"{fmt(r.get('redis_out_per_s'))} | {fmt(r.get('redis_cpu_pct'), ' %')} |")
     lines.append("")
     return lines
 
