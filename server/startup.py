@@ -304,9 +304,12 @@ def prepare_key(key_path: Path, db_path: Path, world_exists: bool, new_key: bool
         log.warning("made a new session key %s; everyone has to log in again", key_path)
         return
     if world_exists and not key_path.exists() and not key_path.is_symlink():
+        beside = db_path.with_name(db_path.name + ".key")
+        fix = (f"copy the world's key {beside} there" if key_path != beside and beside.exists()
+               else "put the key back")
         raise StartupError(
-            f"session key {key_path} is missing but the world {db_path} exists: put the key "
-            f"back, or start with --new-key (everyone then has to log in again)")
+            f"session key {key_path} is missing but the world {db_path} exists: {fix}, "
+            f"or start with --new-key (everyone then has to log in again)")
     load_or_create_secret(key_path)
 
 
