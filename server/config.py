@@ -337,8 +337,9 @@ def _read_secret(path: Path) -> bytes | None:
     from .startup import MIN_KEY_BYTES, StartupError
 
     if path.is_dir():
-        raise StartupError(f"session key {path} is a folder, not a file: point --secret-file "
-                           f"at a file (it is created if missing)")
+        raise StartupError(f"session key {path} cannot be read (it is a folder): point "
+                           f"--secret-file at a file, or move the folder away and start with "
+                           f"--new-key (everyone then has to log in again)")
     try:
         data = path.read_bytes().strip()
     except FileNotFoundError:
