@@ -106,7 +106,6 @@ def run(count: int, host: str, port: int, command: Callable[[int, int, bool], li
         return 1
     port = held.getsockname()[1]
     try:
-        log.info("starting %d workers on port %d", count, port)
         supervisor = Supervisor(lambda index, first: command(index, port, first), count,
                                 ready=lambda index: answers_as(host, port, index))
         if stop_when_stdin_closes:
@@ -207,8 +206,7 @@ class Supervisor:
                 return self._stop_all("asked to stop")
             if not first.alive:
                 return self._failed_start(first)
-        if others:
-            log.info("worker 1 is up; starting %d more", len(others))
+        log.info("worker 1 is up (pid %d); %d workers in all", first.proc.pid, len(self.workers))
         for worker in others:
             self._start(worker)
         while not self._stop.wait(POLL_S):
