@@ -168,6 +168,7 @@ def test_websocket_players_land_on_both_workers_and_stay(group):
             client.connect()
             client.wait_for(P.WELCOME)
             clients.append(client)
+            assert client.sio.transport() == "websocket"  # straight away, no polling first
             online = {i: d["players_online"] for i, d in views(workers, 2).items()}
             if all(online.values()):
                 break
@@ -190,12 +191,12 @@ def test_polling_without_sticky_sessions_meets_400_on_the_other_worker(group):
     opened = requests.get(base, timeout=5)
     assert opened.status_code == 200
     sid = re.search(r'"sid":"([^"]+)"', opened.text).group(1)
-    statuses = []
+    answers = []
     for _ in range(24):  # each on a new connection: the kernel picks the worker
-        answer = requests.post(f"{base}&sid={sid}", data="3", timeout=5,
-                               headers={"Content-Type": "text/plain;charset=UTF-8"})
-        statuses.append(answer.status_code)
-    assert set(statuses) == {200, 400}, statuses
+        answers.append(requests.post(f"{base}&sid={sid}", data="3", timeout=5,
+                                     headers={"Content-Type": "text/plain;charset=UTF-8"}))
+    assert {a.status_code for a in answers} == {200, 400}, [a.status_code for a in answers]
+    assert all(a.text == f'"Invalid session {sid}"' for a in answers if a.status_code == 400)
 
 
 def test_a_second_group_on_a_port_in_use_stops_with_one_line(group, seed_world, tmp_path,
@@ -265,9 +266,10 @@ def test_a_killed_worker_comes_back_and_the_other_keeps_its_players(seed_world, 
         assert workers.stop() == 0, workers.log()
 
 
-@pytest.mark.parametrize("mode", ASYNC_MODES)
+@pytest.mark.parametrize("mode, sig", [("eventlet", signal.SIGTERM),
+                                       ("threading", signal.SIGINT)])
 def test_sigterm_to_the_parent_stops_every_worker_saving_its_players(seed_world, tmp_path,
-                                                                     test_map_path, mode):
+                                                                     test_map_path, mode, sig):
     workers = start_workers(seed_world[0], tmp_path, mode, test_map_path)
     client = HostClient(workers.url, reconnect=False)
     client.session = seed_world[1][1]
@@ -275,6 +277,7 @@ def test_sigterm_to_the_parent_stops_every_worker_saving_its_players(seed_world,
     client.wait_for(P.WELCOME)
     pids = [d["pid"] for d in views(workers, 2).values()]
     started = time.monotonic()
+    workers.proc.send_signal(sig)  # SIGINT: what Ctrl-C sends the parent
     assert workers.stop() == 0, workers.log()
     stop_s = time.monotonic() - started
     assert client.wait_for(P.SESSION_ENDED).data["reason"] == P.END_HOST_SHUTDOWN
@@ -285,7 +288,22 @@ def test_sigterm_to_the_parent_stops_every_worker_saving_its_players(seed_world,
     for pid in pids:
         assert not os.path.exists(f"/proc/{pid}")
     assert "Traceback" not in log
-    print(f"\n{mode}: SIGTERM to the parent, both workers saved and gone in {stop_s:.2f} s")
+    print(f"\n{mode}: {sig.name} to the parent, both workers saved and gone in {stop_s:.2f} s")
+
+
+def test_workers_stop_saving_everyone_when_the_parent_is_killed(seed_world, tmp_path,
+                                                               test_map_path):
+    """Nothing outlives a parent killed by SIGKILL: the pipe on each worker's
+    standard input closes, and each stops as if asked, saving its players."""
+    workers = start_workers(seed_world[0], tmp_path, "eventlet", test_map_path)
+    pids = [d["pid"] for d in views(workers, 2).values()]
+    workers.proc.kill()
+    workers.proc.wait(5)
+    wait_until(lambda: not any(os.path.exists(f"/proc/{pid}") for pid in pids), timeout=20)
+    log = workers.log()
+    assert "worker 1 server: saved 0 players" in log and "worker 2 server: saved 0 players" in log
+    with socket.socket() as probe:  # and the port is free again
+        probe.bind(("127.0.0.1", workers.port))
 
 
 def test_a_worker_that_keeps_dying_makes_the_parent_give_up(seed_world, tmp_path,
