@@ -256,7 +256,9 @@ def main(argv: list[str] | None = None) -> int:
         host.serve()
 
     return startup.run_or_explain(lambda: _build(args), serve, host=args.host, port=args.port,
-                                  db_path=args.db, debug=args.log_level == "DEBUG")
+                                  db_path=args.db, debug=args.log_level == "DEBUG",
+                                  who="host.py" if args.worker is None
+                                  else f"host.py worker {args.worker}")
 
 
 if __name__ == "__main__":

@@ -48,6 +48,8 @@ RESTART_DELAYS_S = (0.5, 1.0, 2.0)
 # How long stopping workers may take (each host gives itself 15 s) before
 # the parent kills them.
 STOP_LIMIT_S = 20.0
+# The parent says so in the log when worker 1 takes longer than this to answer.
+SLOW_START_S = 30.0
 POLL_S = 0.05
 
 # command(index, first): the argv of worker ``index``; ``first`` on its first start.
@@ -201,11 +203,16 @@ class Supervisor:
                 signal.signal(sig, lambda *_: self.request_stop())
         first, others = self.workers[0], self.workers[1:]
         self._start(first)
+        told = False
         while not self.ready(first.index):
             if self._stop.wait(POLL_S):
                 return self._stop_all("asked to stop")
             if not first.alive:
                 return self._failed_start(first)
+            if not told and time.monotonic() - first.started > SLOW_START_S:
+                told = True
+                log.warning("worker 1 has not answered /api/health after %g s; still waiting",
+                            SLOW_START_S)
         log.info("worker 1 is up (pid %d); %d workers in all", first.proc.pid, len(self.workers))
         for worker in others:
             self._start(worker)
@@ -275,7 +282,7 @@ class Supervisor:
         Returns 0 when every worker stopped cleanly."""
         running = [worker for worker in self.workers if worker.alive]
         if running:
-            log.info("%s: stopping %d workers", why, len(running))
+            log.info("%s: stopping %s", why, ", ".join(f"worker {w.index}" for w in running))
         for worker in running:
             worker.proc.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + STOP_LIMIT_S

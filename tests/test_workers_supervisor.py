@@ -230,6 +230,7 @@ def test_a_worker_that_cannot_start_stops_the_parent_with_its_one_line(seed_worl
     assert workers.proc.wait(60) == 1
     lines = workers.log().strip().splitlines()
     assert len(lines) == 1 and f"map {missing} is missing" in lines[0], lines
+    assert lines[0].startswith("host.py worker 1: cannot start: ")
 
 
 @pytest.mark.parametrize("mode", ASYNC_MODES)
@@ -321,6 +322,7 @@ def test_a_worker_that_keeps_dying_makes_the_parent_give_up(seed_world, tmp_path
     log = workers.log()
     gave_up = [line for line in log.splitlines() if "keeps dying" in line]
     assert len(gave_up) == 1 and "worker 2" in gave_up[0] and "3 times in a row" in gave_up[0]
+    assert log.count("host.py worker 2: cannot start: ") >= 2
     assert log.count("is not a Pixel Commons database") >= 2
     assert "worker 1 server: saved 0 players; host stopped" in log
 
@@ -337,3 +339,24 @@ def test_a_single_host_says_it_is_no_worker(tmp_path, test_map_path, mode):
                      extra_args=("--map", str(test_map_path), "--workers", "1")) as host:
         health = requests.get(host.url + P.HTTP_HEALTH, timeout=5).json()
         assert health["worker"] is None and health["pid"] == host.proc.pid
+
+
+def test_only_worker_1_first_start_makes_a_new_key():
+    """host.py --workers N --new-key: one new key for all, made once; the
+    other workers and every restart read it (else each would sign with its own)."""
+    import host
+
+    argv = ["--db", "w.db", "--workers", "3", "--new-key"]
+    starts = {(index, first): host.parse_args(workers_command(argv, index, first)[2:])
+              for index in (1, 2, 3) for first in (True, False)}
+    assert [key for key, args in starts.items() if args.new_key] == [(1, True)]
+    assert {args.worker for args in starts.values()} == {1, 2, 3}
+    assert all(args.stop_when_stdin_closes and args.port == 5123 for args in starts.values())
+    assert not host.parse_args(["--db", "w.db"]).new_key
+    assert host.parse_args(["--db", "w.db"]).worker is None
+
+
+def workers_command(argv: list[str], index: int, first: bool) -> list[str]:
+    from server.workers import worker_command
+
+    return worker_command(argv, index, 5123, first)
