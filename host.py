@@ -45,6 +45,19 @@ def _account_name(text: str) -> str:
     return text
 
 
+def _worker_count(text: str) -> int:
+    """A number of host processes, for --workers."""
+    from server.config import MAX_WORKERS
+
+    try:
+        count = int(text)
+    except ValueError:
+        count = 0
+    if not 1 <= count <= MAX_WORKERS:
+        raise argparse.ArgumentTypeError(f"give 1 to {MAX_WORKERS} processes, not {text!r}")
+    return count
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     from server.config import ASYNC_MODES, HostConfig, default_db_path
 
@@ -141,9 +154,25 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--log-level", default="INFO",
                         choices=["DEBUG", "INFO", "WARNING", "ERROR"],
                         help="logging detail; DEBUG also shows the traceback of a failed start")
+    parser.add_argument("--secret-file", default=None, metavar="PATH",
+                        help="the session-signing key's file (created, readable by you only, "
+                             "when missing): give every host process of one world the same "
+                             "file, so a login on one is accepted by all (default: PATH.key "
+                             "beside --db; --new-key replaces it: restart every process that "
+                             "uses it)%(default).0s")
+    parser.add_argument("--workers", type=_worker_count, default=1, metavar="N",
+                        help="run N host processes on this one port (the system spreads new "
+                             "connections among them; players need the WebSocket transport). "
+                             "A worker that dies is started again; Ctrl-C or SIGTERM stops "
+                             "them all, each saving its players. Above 1 it needs --redis")
+    # Set by --workers on the processes it starts: which worker this is, and
+    # (on all but worker 1's first start) that --new-key was done already.
+    parser.add_argument("--worker", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--no-new-key", dest="new_key", action="store_false", default=False,
+                        help=argparse.SUPPRESS)
     parser.add_argument("--new-key", action="store_true",
-                        help="make a new session-signing key (PATH.key) even though the world "
-                             "has one or had one; everyone has to log in again")
+                        help="make a new session-signing key (PATH.key, or --secret-file) even "
+                             "though the world has one or had one; everyone has to log in again")
     parser.add_argument("--check-map", action="append", default=[], metavar="PATH",
                         help="check a Tiled map (or every map in a folder) the way the host "
                              "would load it, print what it found (size, layers, collision, "
@@ -169,7 +198,9 @@ def _build(args: argparse.Namespace):
         import eventlet
 
         eventlet.monkey_patch()
-    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from server import workers
+
+    logging.basicConfig(level=args.log_level, format=workers.log_format(args.worker))
     from server import startup
     from server.app import create_host
     from server.config import HostConfig, world_map_paths
@@ -188,7 +219,8 @@ def _build(args: argparse.Namespace):
                         trusted_proxies=tuple(args.trusted_proxy),
                         public_stats=args.public_stats, stats_token=args.stats_token,
                         owner=args.owner, registration=_registration(args),
-                        retired_name_s=args.retired_name_seconds, redis_url=args.redis)
+                        retired_name_s=args.retired_name_seconds, redis_url=args.redis,
+                        secret_file=args.secret_file, worker=args.worker)
     # Held for the host's whole life: a second host on this database refuses to start.
     db_lock = startup.prepare(config, new_key=args.new_key)
     host = create_host(config)
@@ -217,6 +249,10 @@ def main(argv: list[str] | None = None) -> int:
         from server import mapcheck
 
         return mapcheck.check_paths(args.check_map)
+    if args.workers > 1 and args.worker is None:
+        from server import workers
+
+        return workers.main(args, argv)
 
     def serve(host) -> None:
         if args.stop_when_stdin_closes:
@@ -224,7 +260,9 @@ def main(argv: list[str] | None = None) -> int:
         host.serve()
 
     return startup.run_or_explain(lambda: _build(args), serve, host=args.host, port=args.port,
-                                  db_path=args.db, debug=args.log_level == "DEBUG")
+                                  db_path=args.db, debug=args.log_level == "DEBUG",
+                                  who="host.py" if args.worker is None
+                                  else f"host.py worker {args.worker}")
 
 
 if __name__ == "__main__":

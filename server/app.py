@@ -146,7 +146,7 @@ def _exit_if_stuck(runtime: Runtime, limit_s: float) -> None:
 
 def create_host(config: HostConfig) -> Host:
     # The port first: a host that cannot have it stops before touching any file.
-    listener = open_listener(config.host, config.port)
+    listener = open_listener(config.host, config.port, reuse_port=config.worker is not None)
     runtime = Runtime(config.async_mode)
     # Every map is checked and bundled once; the bundles stay in memory.
     served = {Path(path): startup.serve_map(Path(path)) for path in config.map_paths}

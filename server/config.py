@@ -1,6 +1,7 @@
 """Host settings and where the host keeps its files."""
 from __future__ import annotations
 
+import errno
 import ipaddress
 import json
 import os
@@ -15,6 +16,8 @@ from game.core.rules import DEFAULT_MAP_PATH
 
 APP_NAME = "pixel-commons"
 ASYNC_MODES = ("eventlet", "threading")
+# The most host processes ``host.py --workers`` runs on one machine.
+MAX_WORKERS = 64
 
 
 def default_data_dir() -> Path:
@@ -83,6 +86,12 @@ class HostConfig:
     # The world's Redis (--redis): this process is one of several serving
     # one world (server.cluster); None: the host serves its world alone.
     redis_url: str | None = None
+    # The session-signing key's file (--secret-file), shared by every process
+    # of one world; None: beside the database.  See secret_path.
+    secret_file: Path | None = None
+    # This process's number among ``host.py --workers N`` (1 to N); None: the
+    # host is a single process.
+    worker: int | None = None
 
     def __post_init__(self) -> None:
         self.db_path = Path(self.db_path)
@@ -171,7 +180,9 @@ class HostConfig:
 
     @property
     def secret_path(self) -> Path:
-        """The session-signing key lives beside the database."""
+        """The session-signing key: the --secret-file, else beside the database."""
+        if self.secret_file is not None:
+            return Path(self.secret_file)
         return self.db_path.with_name(self.db_path.name + ".key")
 
 
@@ -274,39 +285,80 @@ def _is_loopback_name(name: str) -> bool:
         return False
 
 
+# What os.link raises on a file system without hard links.
+_NO_HARD_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK}
+
+
 def load_or_create_secret(path: Path, replace: bool = False) -> bytes:
     """Read the session-signing key, creating it (readable by the owner only)
     when there is none yet, or a new one when ``replace`` asks for it.
 
+    Several processes may share one key file (``--secret-file``): one that
+    finds no key creates it without ever replacing a key another process
+    wrote meanwhile, so they all end up with the same key.
+
     A key that is too short or cannot be read is never replaced quietly: a new
     key logs everyone out.  It raises ``StartupError`` instead.
     """
+    from .startup import StartupError
+
+    if not replace:
+        key = _read_secret(path)
+        if key is not None:
+            return key
+    key = secrets.token_hex(32).encode()
+    fresh = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.new")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(key)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if replace:
+            os.replace(fresh, path)
+            return key
+        try:
+            os.link(fresh, path)  # never over a key another process just wrote
+        except FileExistsError:
+            key = _read_secret(path) or key  # theirs (a short one was refused above)
+        except OSError as exc:
+            if exc.errno not in _NO_HARD_LINKS:
+                raise
+            os.replace(fresh, path)  # a file system without hard links (FAT)
+    except OSError as exc:
+        raise StartupError(
+            f"session key {path} cannot be created ({exc.strerror or exc}): choose a "
+            f"writable place with --secret-file PATH, or fix its folder's permissions") from exc
+    finally:
+        try:
+            os.unlink(fresh)
+        except OSError:
+            pass
+    return key
+
+
+def _read_secret(path: Path) -> bytes | None:
+    """The key in ``path``; None when there is no file.  Raises
+    ``StartupError`` naming the file when it cannot serve as the key."""
     from .startup import MIN_KEY_BYTES, StartupError
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not replace:
-        try:
-            data = path.read_bytes().strip()
-        except FileNotFoundError:
-            pass
-        except OSError as exc:
-            raise StartupError(
-                f"session key {path} cannot be read ({exc.strerror}): make it readable by "
-                f"this user, or start with --new-key (everyone then has to log in again)"
-            ) from exc
-        else:
-            if len(data) >= MIN_KEY_BYTES:
-                return data
-            raise StartupError(
-                f"session key {path} is too short ({len(data)} bytes, at least "
-                f"{MIN_KEY_BYTES} needed): restore it, or start with --new-key "
-                f"(everyone then has to log in again)")
-    key = secrets.token_hex(32).encode()
-    fresh = path.with_name(path.name + ".new")
-    fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(key)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(fresh, path)
-    return key
+    if path.is_dir():
+        raise StartupError(f"session key {path} cannot be read (it is a folder): point "
+                           f"--secret-file at a file, or move the folder away and start with "
+                           f"--new-key (everyone then has to log in again)")
+    try:
+        data = path.read_bytes().strip()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise StartupError(
+            f"session key {path} cannot be read ({exc.strerror}): make it readable by "
+            f"this user, or start with --new-key (everyone then has to log in again)"
+        ) from exc
+    if len(data) >= MIN_KEY_BYTES:
+        return data
+    raise StartupError(
+        f"session key {path} is too short ({len(data)} bytes, at least "
+        f"{MIN_KEY_BYTES} needed): restore it, or start with --new-key "
+        f"(everyone then has to log in again)")

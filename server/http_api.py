@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import os
 import time
 from typing import Callable, Iterator
 
@@ -111,7 +112,9 @@ def blueprint(ctx: HostContext) -> Blueprint:
                         "storage": "full" if full else "ok",
                         "cluster": ctx.cluster.health() if ctx.cluster is not None else None,
                         "map": ctx.start_map.describe() if ctx.start_map else None,
-                        "maps": [served.describe() for served in ctx.maps.values()]})
+                        "maps": [served.describe() for served in ctx.maps.values()],
+                        # Which process answered (host.py --workers): index or null, and pid.
+                        "worker": ctx.config.worker, "pid": os.getpid()})
 
     @api.get(f"{P.HTTP_MAPS}/<string:file_name>")
     def map_bundle(file_name: str):

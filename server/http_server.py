@@ -2,9 +2,12 @@
 request, and request bodies read whole (within limits) before the app runs.
 
 * The listening socket is the host's own: ``SO_REUSEADDR`` (a restart right
-  after a stop binds although the old connections are still closing) and never
-  ``SO_REUSEPORT``, so a second host on a port that is taken fails to start
-  instead of sharing the port with the first.
+  after a stop binds although the old connections are still closing) and,
+  for a single host, never ``SO_REUSEPORT``, so a second host on a port that
+  is taken fails to start instead of sharing the port with the first.  The
+  workers of ``host.py --workers N`` share their port with ``SO_REUSEPORT``
+  (the kernel spreads new connections among them); their parent checks that
+  the port is free first (``server.workers``).
 * Every request must arrive whole (request line, headers and body) within
   ``HTTP_REQUEST_DEADLINE_S`` of its connection opening or of the answer to
   the connection's previous request; a connection that is slower is cut.
@@ -47,17 +50,27 @@ class PortInUse(StartupError):
     and exit status 1."""
 
 
-def open_listener(host: str, port: int, backlog: int = 128) -> socket.socket:
-    """Bind and listen on ``host:port`` (with SO_REUSEADDR, without SO_REUSEPORT)."""
+def open_listener(host: str, port: int, backlog: int = 128, *, reuse_port: bool = False,
+                  listen: bool = True) -> socket.socket:
+    """Bind and listen on ``host:port`` (with SO_REUSEADDR; with SO_REUSEPORT
+    only when ``reuse_port`` asks for it: a worker of ``host.py --workers``).
+    Without ``listen`` the socket is only bound: it holds the port."""
     try:
         family, _, _, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
     except (OSError, IndexError) as exc:
         raise StartupError(f"cannot listen on {host}:{port}: {exc}") from None
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        if not hasattr(socket, "SO_REUSEPORT"):
+            sock.close()
+            raise StartupError("--workers needs SO_REUSEPORT, which this system lacks: "
+                               "run one process per port")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     try:
         sock.bind(address)
-        sock.listen(backlog)
+        if listen:
+            sock.listen(backlog)
     except OSError as exc:
         sock.close()
         if exc.errno == errno.EADDRINUSE:

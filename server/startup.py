@@ -309,9 +309,12 @@ def prepare_key(key_path: Path, db_path: Path, world_exists: bool, new_key: bool
         log.warning("made a new session key %s; everyone has to log in again", key_path)
         return
     if world_exists and not key_path.exists() and not key_path.is_symlink():
+        beside = db_path.with_name(db_path.name + ".key")
+        fix = (f"copy the world's key {beside} there" if key_path != beside and beside.exists()
+               else "put the key back")
         raise StartupError(
-            f"session key {key_path} is missing but the world {db_path} exists: put the key "
-            f"back, or start with --new-key (everyone then has to log in again)")
+            f"session key {key_path} is missing but the world {db_path} exists: {fix}, "
+            f"or start with --new-key (everyone then has to log in again)")
     load_or_create_secret(key_path)
 
 
@@ -350,31 +353,31 @@ def explain(exc: BaseException, host: str, port: int, db_path: Path | None = Non
 
 
 def run_or_explain(build: Callable[[], Any], serve: Callable[[Any], None], *, host: str,
-                   port: int, db_path: Path, debug: bool) -> int:
+                   port: int, db_path: Path, debug: bool, who: str = "host.py") -> int:
     """Build the host and serve it; a start-up failure becomes one line on
     stderr and status 1.  Once the host is built, only a failure to listen
     counts as one: anything later is a crash and keeps its traceback."""
     try:
         built = build()
     except Exception as exc:
-        return _refuse(exc, explain(exc, host, port, db_path), debug)
+        return _refuse(exc, explain(exc, host, port, db_path), debug, who)
     try:
         serve(built)
     except Exception as exc:
         if isinstance(exc, StartupError) or (
                 isinstance(exc, OSError) and exc.filename is None
                 and not isinstance(exc, sqlite3.Error)):
-            return _refuse(exc, explain(exc, host, port, db_path), debug)
+            return _refuse(exc, explain(exc, host, port, db_path), debug, who)
         raise
     return 0
 
 
-def _refuse(exc: Exception, message: str | None, debug: bool) -> int:
+def _refuse(exc: Exception, message: str | None, debug: bool, who: str = "host.py") -> int:
     if message is None:
         raise exc
     if debug:
         traceback.print_exception(exc)
-    print(f"host.py: cannot start: {message}", file=sys.stderr, flush=True)
+    print(f"{who}: cannot start: {message}", file=sys.stderr, flush=True)
     return 1
 
 
