@@ -147,7 +147,7 @@ def create_host(config: HostConfig) -> Host:
     world = load_world(config.map_paths, loader=lambda path: served[Path(path)][0].world)
     bundles = [bundle for _, bundle in served.values()]
     world.descriptions = {bundle.name: bundle.describe() for bundle in bundles}
-    storage = Storage(config.db_path, runtime)
+    storage = Storage(config.database, runtime)
     accounts = Accounts(storage, runtime, load_or_create_secret(config.secret_path),
                         config.token_ttl_s, config.login_failures_per_minute,
                         config.registrations_per_minute)
