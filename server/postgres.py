@@ -48,6 +48,18 @@ def database_name(url: str) -> str:
     return unquote(path) or "postgres"
 
 
+def url_problem(url: str) -> str | None:
+    """What is wrong with the form of a PostgreSQL URL (None: nothing)."""
+    try:
+        urlsplit(url).port  # raises ValueError when it is not a number in range
+        psycopg.conninfo.conninfo_to_dict(url)
+    except (ValueError, psycopg.Error) as exc:
+        password = urlsplit(url).password
+        text = " ".join(str(exc).split())
+        return text.replace(password, "***") if password else text
+    return None
+
+
 @functools.lru_cache(maxsize=512)
 def translate(sql: str) -> str:
     """SQLite's ``?`` placeholders as psycopg's ``%s`` (a literal ``%`` doubled)."""

@@ -313,6 +313,10 @@ def check_postgres(url: str) -> bool:
     from . import postgres
 
     where = postgres.masked(url)
+    problem = postgres.url_problem(url)
+    if problem is not None:
+        raise StartupError(f"--db {where} is not a usable PostgreSQL URL ({problem}): "
+                           f"write it as postgresql://USER:PASSWORD@HOST:PORT/DBNAME")
     try:
         db = postgres.connect(url, application_name="pixel-commons start-up check")
     except postgres.psycopg.ProgrammingError as exc:  # the URL itself

@@ -294,6 +294,12 @@ def user_named(db: Database, name: str) -> tuple[int, str, str] | None:
     return (int(row[0]), row[1], row[2]) if row else None
 
 
+def name_of(db: Database, user_id: int) -> str | None:
+    """The name the account ``user_id`` registered with (None: no such account)."""
+    row = db.execute("SELECT name FROM users WHERE id = ?", [user_id]).fetchone()
+    return row[0] if row else None
+
+
 def role_of(db: Database, user_id: int) -> str | None:
     row = db.execute("SELECT role FROM users WHERE id = ?", [user_id]).fetchone()
     return row[0] if row else None
@@ -1057,6 +1063,7 @@ class Storage:
 
     # -- keeping order (the plain functions above, on the writer thread) ----------------
     user_named = _on_writer(user_named)
+    name_of = _on_writer(name_of)
     role_of = _on_writer(role_of)
     roles = _on_writer(roles)
     set_role = _on_writer(set_role)
