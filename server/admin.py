@@ -2,7 +2,8 @@
 
 Every command works on the world's database directly, whether a host is
 running on it or not.  It never takes the host's world lock and never
-touches the host's port: SQLite's WAL lets it write beside a running host.
+touches the host's port: SQLite's WAL lets it write beside a running host,
+as does PostgreSQL (``--db postgresql://...``).
 
 With no host running, a change (a ban, a mute, a new role, a deleted
 account) is written with its audit line (actor ``console``) in one

@@ -1,4 +1,5 @@
-"""The one owner of the host's SQLite database.
+"""The one owner of the host's database: a SQLite file, or a PostgreSQL
+server that several host processes share (``server.postgres``).
 
 A single writer thread opens the connection and runs every query, so the
 connection never crosses threads and the event loop never waits on disk.
@@ -21,6 +22,15 @@ small (truncating it after a batch that left it over ``WAL_TRUNCATE_BYTES``,
 when idle and at shutdown) and prunes expired and revoked sessions at start-up
 and every ``SESSION_PRUNE_INTERVAL_S``.  The database and its WAL and shared
 memory files are readable by their owner only.
+
+On PostgreSQL the same functions run with the same SQL (``?`` placeholders,
+``ON CONFLICT``, ``RETURNING id``); ids come from the database, so accounts,
+sessions, messages and bans made by one host process are everyone's.  When
+the server restarts or cannot be reached, the writer thread says so once,
+connects again by itself and runs the job again (its transaction was rolled
+back), for up to ``busy_timeout_ms`` as SQLite waits on a locked file; the
+other jobs wait behind it, positions in memory, and nothing acknowledged is
+lost.  Past that, the job fails with ``StorageUnavailable``.
 """
 from __future__ import annotations
 
@@ -859,11 +869,14 @@ class Storage:
             with transaction(db):
                 # An account deleted while its player was online has no row
                 # to keep a position for: skipped, not a failed batch.
-                executemany(
-                    db, "INSERT INTO positions (user_id, x, y, updated_at, map) "
-                    "SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM users WHERE id = ?) "
-                    "ON CONFLICT(user_id) DO UPDATE SET x = excluded.x, y = excluded.y, "
-                    "updated_at = excluded.updated_at, map = excluded.map", rows)
+                if is_postgres(db):
+                    postgres.save_positions(db, rows)
+                else:
+                    executemany(
+                        db, "INSERT INTO positions (user_id, x, y, updated_at, map) "
+                        "SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM users WHERE id = ?) "
+                        "ON CONFLICT(user_id) DO UPDATE SET x = excluded.x, y = excluded.y, "
+                        "updated_at = excluded.updated_at, map = excluded.map", rows)
         except BaseException:
             # Keep them for the next save (unless a newer position came in).
             with self._lock:

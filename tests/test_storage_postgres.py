@@ -185,6 +185,18 @@ def test_an_unreachable_server_a_bad_url_and_a_wrong_password_stop_the_start(
     assert "no_such_world" in err and "does not exist" in err, err
 
 
+def test_a_database_from_a_newer_game_is_refused(postgres_url, data_home):
+    Storage(postgres_url, Runtime("threading")).close()
+    db = postgres.connect(postgres_url)
+    try:
+        postgres.set_user_version(db, 99)
+    finally:
+        db.close()
+    status, err = start_refusal("--db", postgres_url)
+    assert status == 1 and err.count("\n") == 1, err
+    assert "is version 99, made by a newer Pixel Commons" in err, err
+
+
 def with_password_only(server, role: str, password: str) -> None:
     """Make ``role`` log in by password (every other role stays trusted)."""
     import psycopg
@@ -328,7 +340,13 @@ def test_the_admin_command_line_reaches_a_host_running_on_postgresql(
     finally:
         host.stop()
         host.kill()
-    assert db_query(postgres_url, "SELECT action, target FROM audit") == [("ban", "eve")]
+    # With no host running, the command line writes the change itself.
+    lifted = subprocess.run([sys.executable, "host.py", "admin", "--db", postgres_url, "unban",
+                             "eve"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert lifted.returncode == 0 and "applied by" not in lifted.stdout, lifted
+    assert db_query(postgres_url, "SELECT action, target FROM audit ORDER BY id") == [
+        ("ban", "eve"), ("unban", "eve")]
+    assert db_query(postgres_url, "SELECT user_id FROM bans") == []
 
 
 def test_two_hosts_serve_one_postgresql_world(postgres_url, tmp_path, data_home):
