@@ -659,7 +659,7 @@ class Storage:
             if is_disk_full(exc):
                 self._note_full()
                 exc = StorageFull(self.where)
-            elif not isinstance(exc, NameTaken):
+            elif not isinstance(exc, (NameTaken, StorageUnavailable)):  # the latter: said once
                 self._log(logging.ERROR, "storage job failed", exc_info=exc)
             job.error = exc
         finally:

@@ -103,6 +103,54 @@ def test_an_older_database_is_upgraded_with_the_same_version_numbers(postgres_ur
     assert db_query(postgres_url, "SELECT version FROM schema_version") == [(SCHEMA_VERSION,)]
 
 
+def test_a_transaction_rolls_back_everything_and_nests_as_a_savepoint(postgres_url):
+    from server.storage import open_database, transaction
+
+    db = open_database(postgres_url)
+    try:
+        db.execute("CREATE TABLE t (n INTEGER)")
+        with pytest.raises(ZeroDivisionError):
+            with transaction(db):
+                db.execute("INSERT INTO t VALUES (1)")
+                db.execute("INSERT INTO t VALUES (2)")
+                1 / 0
+        assert db.execute("SELECT COUNT(*) FROM t").fetchone() == (0,)
+        assert not db.in_transaction
+        with transaction(db):
+            db.execute("INSERT INTO t VALUES (?)", [1])
+            with pytest.raises(ZeroDivisionError):
+                with transaction(db):
+                    db.execute("INSERT INTO t VALUES (2)")
+                    1 / 0
+        assert db.execute("SELECT n FROM t").fetchall() == [(1,)]
+    finally:
+        db.close()
+
+
+def test_a_batch_of_positions_is_written_whole_or_not_at_all(postgres_url):
+    store = Storage(postgres_url, Runtime("threading"))
+    try:
+        ids = [store.create_user(f"p{i:03d}", "h") for i in range(200)]
+        # The 150th row of the batch fails (as a broken row would).
+        store.call(lambda db: db.execute(
+            "CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN IF NEW.user_id = "
+            f"{ids[149]} THEN RAISE EXCEPTION 'refused'; END IF; RETURN NEW; END $$ "
+            "LANGUAGE plpgsql"))
+        store.call(lambda db: db.execute("CREATE TRIGGER refuse BEFORE INSERT ON positions "
+                                         "FOR EACH ROW EXECUTE FUNCTION refuse()"))
+        store.save_positions((uid, 1.0, 2.0) for uid in ids)
+        with pytest.raises(postgres.psycopg.errors.RaiseException):
+            store.flush()
+        assert db_query(postgres_url, "SELECT COUNT(*) FROM positions") == [(0,)]
+        assert store.pending_positions() == 200  # kept for the next try
+        store.call(lambda db: db.execute("DROP TRIGGER refuse ON positions"))
+        store.flush()
+        assert db_query(postgres_url, "SELECT COUNT(*) FROM positions") == [(200,)]
+        assert store.pending_positions() == 0
+    finally:
+        store.close()
+
+
 # -- the server restarted or away -----------------------------------------------------------
 def test_writes_wait_while_postgresql_restarts_and_land_afterwards(postgres_server,
                                                                    postgres_url, caplog):
