@@ -33,6 +33,10 @@ from .config import is_postgres_url as is_url  # noqa: F401  (the one test of --
 
 APPLICATION_NAME = "pixel-commons host"  # how a running host shows in pg_stat_activity
 CONNECT_TIMEOUT_S = 5
+# A server that vanishes without closing the connection (a network cut, a
+# machine gone) is noticed within seconds, not when TCP gives up.
+KEEPALIVE = {"keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2,
+             "keepalives_count": 3, "tcp_user_timeout": 10_000}
 # The advisory lock every write transaction takes first ("PCWRITE").
 WRITE_LOCK_KEY = 0x5043_5752_4954_45
 
@@ -96,7 +100,7 @@ def connect(url: str, application_name: str = APPLICATION_NAME,
     """A connection in autocommit mode: nothing is a transaction unless
     ``transaction(db)`` makes it one."""
     conn = psycopg.connect(url, autocommit=True, application_name=application_name,
-                           connect_timeout=max(1, round(connect_timeout)))
+                           connect_timeout=max(1, round(connect_timeout)), **KEEPALIVE)
     return PgDatabase(conn, url)
 
 

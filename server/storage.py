@@ -567,6 +567,7 @@ class Storage:
             self.path = self._wal_path = None
             self.where = postgres.masked(self.url)
         self._reconnect_s = reconnect_s
+        self._pause = runtime.threading.Event()  # never set: a plain wait
         # PostgreSQL only: the server cannot be reached (restarted, say); jobs
         # wait up to busy_timeout_ms for it, as on a locked SQLite file.
         self.unreachable = False
@@ -707,7 +708,7 @@ class Storage:
             except postgres.psycopg.Error:
                 if time.monotonic() + self._reconnect_s >= deadline:
                     return False
-                time.sleep(self._reconnect_s)
+                self._pause.wait(self._reconnect_s)  # an OS thread's wait, under eventlet too
                 continue
             self.reconnects += 1
             self.unreachable = False
