@@ -179,7 +179,7 @@ class HostConfig:
         return self.db_url if self.db_url is not None else self.db_path
 
     @property
-    def database_name(self) -> str:
+    def database_label(self) -> str:
         """The database for messages: the file, or the URL with its password masked."""
         from .postgres import masked
 
@@ -193,7 +193,9 @@ class HostConfig:
         if self.db_url is not None:
             from .postgres import database_name
 
-            return default_data_dir() / f"{database_name(self.db_url)}.key"
+            name = "".join(c if c.isalnum() or c in "._-" else "_"
+                           for c in database_name(self.db_url)).lstrip(".")
+            return default_data_dir() / f"{name or 'postgres'}.key"
         return self.db_path.with_name(self.db_path.name + ".key")
 
 

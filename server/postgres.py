@@ -128,7 +128,7 @@ def connection_lost(exc: BaseException, db: PgDatabase | None) -> bool:
 
 
 def is_disk_full(exc: BaseException) -> bool:
-    return isinstance(exc, (pg_errors.DiskFull, pg_errors.OutOfMemory))
+    return isinstance(exc, pg_errors.DiskFull)
 
 
 # -- the schema version ------------------------------------------------------------------

@@ -149,7 +149,7 @@ def prepare(config: "HostConfig", new_key: bool = False) -> DatabaseLock | NoLoc
     check_map(config.map_path)
     if config.db_url is not None:
         existed = check_postgres(config.db_url)
-        prepare_key(config.secret_path, config.database_name, existed, new_key)
+        prepare_key(config.secret_path, config.database_label, existed, new_key)
         return NoLock()
     db_path = config.db_path
     folder = db_path.parent

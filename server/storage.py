@@ -637,7 +637,7 @@ class Storage:
             except self._runtime.queue.Empty:
                 job = None
             if job is _STOP:
-                self._finish(self._writer_db)
+                self._finish()
                 return
             if job is not None:
                 self._do(job)
@@ -792,7 +792,7 @@ class Storage:
         self.sessions_pruned += cur.rowcount
         return cur.rowcount
 
-    def _finish(self, db: Database) -> None:
+    def _finish(self) -> None:
         """The last job: write what is left, truncate the WAL, close."""
         try:
             self._attempt(self._write_pending_positions)

@@ -47,6 +47,20 @@ def start_refusal(*args: str) -> tuple[int, str]:
     return done.returncode, done.stderr
 
 
+def test_the_host_config_carries_a_url_and_keeps_the_key_in_the_data_folder(data_home):
+    from server.config import HostConfig, default_data_dir
+
+    config = HostConfig(db_path="postgresql://pixel:s3cret@db.example.org:5433/pixel_world")
+    assert config.db_path is None and config.database == config.db_url
+    assert config.database_label == "postgresql://pixel:***@db.example.org:5433/pixel_world"
+    assert config.secret_path == default_data_dir() / "pixel_world.key"
+    assert str(default_data_dir()).startswith(str(data_home))
+    odd = HostConfig(db_path="postgresql://h/..%2Fworld")
+    assert odd.secret_path.parent == default_data_dir() and "/" not in odd.secret_path.name
+    plain = HostConfig(db_path=data_home / "world.db")
+    assert plain.db_url is None and plain.secret_path == data_home / "world.db.key"
+
+
 # -- the storage itself, shared by several processes --------------------------------------
 def test_two_hosts_share_ids_sessions_bans_and_the_admin_queue(postgres_url):
     """Two Storage objects on one database, as two host processes would be."""
