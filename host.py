@@ -71,9 +71,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to listen on; 0.0.0.0 lets other machines on your network join")
     parser.add_argument("--port", type=int, default=5000, help="TCP port to listen on")
-    parser.add_argument("--db", default=str(default_db_path()), metavar="PATH",
+    parser.add_argument("--db", default=str(default_db_path()), metavar="PATH|URL",
                         help="SQLite database file (created with its schema on first run); "
-                             "the session-signing key is kept beside it as PATH.key")
+                             "the session-signing key is kept beside it as PATH.key. Or a "
+                             "PostgreSQL database, postgresql://USER:PASSWORD@HOST:PORT/DBNAME, "
+                             "that several hosts may share (tables created on first run; the "
+                             "key is DBNAME.key in the user data folder)")
     parser.add_argument("--map", action="append", default=None, metavar="PATH",
                         help="a Tiled map (.tmx, .tmj or .json) of the world, or a world folder "
                              "(every map in it); repeat it for a world of several maps linked "

@@ -334,5 +334,9 @@ class Accounts:
             raise AuthError(P.E_INVALID_TOKEN, "session has expired; log in again", 401)
         name = self.names.get(row.user_id)
         if name is None:
-            raise AuthError(P.E_INVALID_TOKEN, "session token is not valid", 401)
+            # An account made by another host process on a shared database.
+            name = self.storage.name_of(row.user_id)
+            if name is None:
+                raise AuthError(P.E_INVALID_TOKEN, "session token is not valid", 401)
+            self._remember(row.user_id, name)
         return Identity(row.user_id, name, row.id)

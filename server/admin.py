@@ -2,7 +2,8 @@
 
 Every command works on the world's database directly, whether a host is
 running on it or not.  It never takes the host's world lock and never
-touches the host's port: SQLite's WAL lets it write beside a running host.
+touches the host's port: SQLite's WAL lets it write beside a running host,
+as does PostgreSQL (``--db postgresql://...``).
 
 With no host running, a change (a ban, a mute, a new role, a deleted
 account) is written with its audit line (actor ``console``) in one
@@ -30,7 +31,6 @@ from __future__ import annotations
 import argparse
 import getpass
 import secrets
-import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -42,7 +42,10 @@ from game.core import protocol as P
 
 from . import host_admin
 from . import storage as store
-from .startup import admin_signal_path, host_running
+from . import postgres
+from .config import is_postgres_url
+from .postgres import database_name, masked
+from .startup import admin_signal_path, first_line, host_running
 from .storage import transaction
 
 ACTOR = "console"
@@ -64,8 +67,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                     "the host is running or stopped: a running host applies each change "
                     "within a second. Actions are written to the audit log as 'console'.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--db", default=str(default_db_path()), metavar="PATH",
-                        help="the world's SQLite database (the host's --db)")
+    parser.add_argument("--db", default=str(default_db_path()), metavar="PATH|URL",
+                        help="the world's database, as the host's --db: a SQLite file, or "
+                             "postgresql://USER:PASSWORD@HOST:PORT/DBNAME")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     def command(name: str, help_text: str) -> argparse.ArgumentParser:
@@ -135,7 +139,8 @@ def _minutes(text: str) -> float:
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
-    db_path = Path(args.db)
+    db_path = args.db if is_postgres_url(args.db) else Path(args.db)
+    where = masked(args.db) if is_postgres_url(args.db) else db_path
     try:
         db = open_database(db_path)
     except AdminError as exc:
@@ -146,48 +151,50 @@ def main(argv: list[str]) -> int:
     except AdminError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    except sqlite3.Error as exc:
-        print(f"error: database {db_path}: {exc}", file=sys.stderr)
+    except store.DB_ERRORS as exc:
+        print(f"error: database {where}: {first_line(exc)}", file=sys.stderr)
         return 1
     finally:
         db.conn.close()
 
 
-def open_database(db_path: Path) -> Database:
+def open_database(db_path: Path | str) -> Database:
     """The world's database, on a connection of our own (autocommit, WAL,
-    waiting for the host's writes), upgraded to this version's schema."""
-    from .startup import StartupError, check_database
+    waiting for the host's writes), upgraded to this version's schema.
+    ``db_path`` may be a PostgreSQL URL."""
+    from .startup import StartupError, check_database, check_postgres
 
     try:
-        exists = check_database(db_path)
+        exists = (check_postgres(db_path) if is_postgres_url(db_path)
+                  else check_database(db_path))
     except StartupError as exc:
         raise AdminError(str(exc)) from exc
     if not exists:
-        raise AdminError(f"no world at {db_path}: start the host once with --db {db_path}, "
+        where = masked(db_path) if is_postgres_url(db_path) else db_path
+        raise AdminError(f"no world at {where}: start the host once with --db {where}, "
                          f"or point --db at the world's database")
     try:
-        conn = sqlite3.connect(str(db_path), isolation_level=None)
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        db = Database(conn)
-        db.execute("PRAGMA journal_mode = WAL")
-        db.execute("PRAGMA foreign_keys = ON")
+        db = store.open_database(db_path, BUSY_TIMEOUT_MS)
         store.migrate(db)
-    except sqlite3.Error as exc:
-        raise AdminError(f"database {db_path} cannot be opened: {exc}") from exc
+    except store.DB_ERRORS as exc:
+        where = masked(db_path) if is_postgres_url(db_path) else db_path
+        raise AdminError(f"database {where} cannot be opened: {first_line(exc)}") from exc
     return db
 
 
 class Admin:
     """The commands' shared steps on one database."""
 
-    def __init__(self, db: Database, path: Path):
+    def __init__(self, db: Database, path: Path | str):
         self.db = db
-        self.path = path
+        self.url = path if is_postgres_url(path) else None
+        # What messages name: the file, or the URL with its password masked.
+        self.path = masked(path) if self.url else Path(path)
         self.now = time.time()
 
     @property
     def world(self) -> str:
-        return self.path.name
+        return database_name(self.url) if self.url else self.path.name
 
     def account(self, name: str) -> tuple[int, str, str]:
         """(id, name, role) of the account, or AdminError naming it."""
@@ -198,6 +205,8 @@ class Admin:
 
     def running(self) -> bool:
         """Whether a host is running on this database now."""
+        if self.url:
+            return postgres.host_running(self.db)
         return host_running(self.path)
 
     def queue(self, action: str, args: dict) -> int:
@@ -207,7 +216,8 @@ class Admin:
         return queued
 
     def wake_host(self) -> None:
-        admin_signal_path(self.path).touch()  # a new time, made or not
+        if not self.url:  # a host on PostgreSQL polls the queue itself
+            admin_signal_path(self.path).touch()  # a new time, made or not
 
     def online(self) -> list[dict] | None:
         """Who the running host says is online; None when no host runs or it

@@ -77,7 +77,7 @@ class Host:
             log.info("map %s (%s): hash %s, bundle %s, %d files", served.name, served.file,
                      served.hash[:12], _size(served.size), served.files)
         log.info("hosting (%s mode, %g Hz, database %s); %s", cfg.async_mode, cfg.tick_rate,
-                 cfg.db_path, startup.join_addresses(cfg.host, port))
+                 cfg.database_label, startup.join_addresses(cfg.host, port))
         try:
             while True:  # the server runs beside; a signal ends this wait
                 sio.sleep(SIGNAL_CHECK_S)
@@ -153,7 +153,7 @@ def create_host(config: HostConfig) -> Host:
     world = load_world(config.map_paths, loader=lambda path: served[Path(path)][0].world)
     bundles = [bundle for _, bundle in served.values()]
     world.descriptions = {bundle.name: bundle.describe() for bundle in bundles}
-    storage = Storage(config.db_path, runtime)
+    storage = Storage(config.database, runtime)
     accounts = Accounts(storage, runtime, load_or_create_secret(config.secret_path),
                         config.token_ttl_s, config.login_failures_per_minute,
                         config.registrations_per_minute)

@@ -28,6 +28,11 @@ def default_db_path() -> Path:
     return default_data_dir() / "world.db"
 
 
+def is_postgres_url(value: object) -> bool:
+    """Whether ``--db`` names a PostgreSQL database (postgresql://...)."""
+    return isinstance(value, str) and value.lower().startswith(("postgresql://", "postgres://"))
+
+
 class SettingError(ValueError):
     """A host setting out of its range; the message names the flag."""
 
@@ -38,7 +43,11 @@ class HostConfig:
 
     host: str = "127.0.0.1"
     port: int = 5000
-    db_path: Path = field(default_factory=default_db_path)
+    # The world's database: a SQLite file (db_path), or a PostgreSQL server
+    # (db_url, postgresql://...; db_path is then None).  A URL given as
+    # db_path moves to db_url.
+    db_path: Path | None = field(default_factory=default_db_path)
+    db_url: str | None = None
     map_path: Path = DEFAULT_MAP_PATH
     # Every map of the world, the start map (where new players appear) first;
     # empty: the world is map_path alone.  See world_map_paths.
@@ -94,7 +103,9 @@ class HostConfig:
     worker: int | None = None
 
     def __post_init__(self) -> None:
-        self.db_path = Path(self.db_path)
+        if self.db_url is None and is_postgres_url(self.db_path):
+            self.db_url = str(self.db_path)
+        self.db_path = None if self.db_url is not None else Path(self.db_path)
         self.map_paths = tuple(Path(p) for p in self.map_paths) or (Path(self.map_path),)
         self.map_path = self.map_paths[0]
         if self.async_mode not in ASYNC_MODES:
@@ -179,10 +190,30 @@ class HostConfig:
         return origin == own or origin in self.allowed_origins
 
     @property
+    def database(self) -> str | Path:
+        """What ``Storage`` opens: the PostgreSQL URL or the SQLite file."""
+        return self.db_url if self.db_url is not None else self.db_path
+
+    @property
+    def database_label(self) -> str:
+        """The database for messages: the file, or the URL with its password masked."""
+        from .postgres import masked
+
+        return masked(self.db_url) if self.db_url is not None else str(self.db_path)
+
+    @property
     def secret_path(self) -> Path:
-        """The session-signing key: the --secret-file, else beside the database."""
+        """The session-signing key: the --secret-file; else beside a SQLite
+        database (``world.db.key``); for PostgreSQL, ``DBNAME.key`` in the user
+        data folder (every host process of the world needs the same key)."""
         if self.secret_file is not None:
             return Path(self.secret_file)
+        if self.db_url is not None:
+            from .postgres import database_name
+
+            name = "".join(c if c.isalnum() or c in "._-" else "_"
+                           for c in database_name(self.db_url)).lstrip(".")
+            return default_data_dir() / f"{name or 'postgres'}.key"
         return self.db_path.with_name(self.db_path.name + ".key")
 
 

@@ -9,7 +9,11 @@ performs each queued command through ``Moderation`` as the console: the
 change, its audit line, and the live side (ends connections, tells players,
 broadcasts).  Asked for the online list (``list``), it writes the list into
 the setting ``ONLINE_KEY`` under the request's id.  The command line knows a
-host is running from the database lock (``startup.host_running``).
+host is running from the database lock (``startup.host_running``).  On
+PostgreSQL there is no file beside the database: the host asks the database
+whether a command waits (one small read every ``config.admin_poll_s``), and
+the command line knows a host is running from the hosts' connections
+(``postgres.host_running``).
 
 Registration rules (``--invite-only``, retired names) and an account
 deleting itself (``POST /api/account/delete``) live here too.
@@ -89,7 +93,8 @@ class AdminQueue:
         self.ctx = ctx
         self.running = False
         self.applied = 0
-        self.signal_path = admin_signal_path(ctx.config.db_path)
+        self.signal_path = (admin_signal_path(ctx.config.db_path)
+                            if ctx.config.db_path is not None else None)
 
     def start(self) -> None:
         self.running = True
@@ -98,7 +103,12 @@ class AdminQueue:
     def stop(self) -> None:
         self.running = False
 
-    def _signalled_at(self) -> float | None:
+    def _signalled_at(self) -> Any:
+        if self.signal_path is None:  # PostgreSQL: whether a command waits
+            try:
+                return self.ctx.storage.call(store.admin_queued) or None
+            except Exception:
+                return None  # unreachable: the storage log says so
         try:
             return os.stat(self.signal_path).st_mtime_ns
         except OSError:
@@ -109,7 +119,7 @@ class AdminQueue:
         seen: Any = object()  # the first look takes what was queued while no host ran
         while self.running:
             stamp = self._signalled_at()
-            if stamp != seen:
+            if stamp != seen or (self.signal_path is None and stamp):
                 seen = stamp
                 try:
                     for _id, action, args in ctx.storage.call(store.take_admin_queue):

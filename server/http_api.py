@@ -105,11 +105,12 @@ def blueprint(ctx: HostContext) -> Blueprint:
     @api.get(P.HTTP_HEALTH)
     def health():
         full = ctx.storage.full
-        return jsonify({"ok": not full, "game": "pixel-commons", "protocol": P.PROTOCOL_VERSION,
+        state = "full" if full else "unreachable" if ctx.storage.unreachable else "ok"
+        return jsonify({"ok": state == "ok", "game": "pixel-commons", "protocol": P.PROTOCOL_VERSION,
                         "players_online": len(ctx.world),
                         "async_mode": ctx.config.async_mode,
                         "registration": ctx.config.registration,
-                        "storage": "full" if full else "ok",
+                        "storage": state,
                         "cluster": ctx.cluster.health() if ctx.cluster is not None else None,
                         "map": ctx.start_map.describe() if ctx.start_map else None,
                         "maps": [served.describe() for served in ctx.maps.values()],

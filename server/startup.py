@@ -140,10 +140,21 @@ def _try_lock(fd: int, shared: bool = False) -> bool:
 
 
 # -- the checks, in the order a problem is best explained ------------------------------
-def prepare(config: "HostConfig", new_key: bool = False) -> DatabaseLock:
+class NoLock:
+    """A PostgreSQL world takes no lock: several hosts serve it together."""
+
+    def release(self) -> None:
+        pass
+
+
+def prepare(config: "HostConfig", new_key: bool = False) -> DatabaseLock | NoLock:
     """Check the map, the folder, the database and its key before the host
     opens anything, and take the database lock.  Raises ``StartupError``."""
     check_map(config.map_path)
+    if config.db_url is not None:
+        existed = check_postgres(config.db_url)
+        prepare_key(config.secret_path, config.database_label, existed, new_key)
+        return NoLock()
     db_path = config.db_path
     folder = db_path.parent
     try:
@@ -300,7 +311,50 @@ def check_database(db_path: Path) -> bool:
     return True
 
 
-def prepare_key(key_path: Path, db_path: Path, world_exists: bool, new_key: bool) -> None:
+def check_postgres(url: str) -> bool:
+    """Refuse a PostgreSQL URL that is malformed, a server that cannot be
+    reached or refuses us, and a schema newer than this host.  Returns
+    whether a world was already there.  Errors name the URL, password masked."""
+    from . import postgres
+
+    where = postgres.masked(url)
+    problem = postgres.url_problem(url)
+    if problem is not None:
+        raise StartupError(f"--db {where} is not a usable PostgreSQL URL ({problem}): "
+                           f"write it as postgresql://USER:PASSWORD@HOST:PORT/DBNAME")
+    try:
+        db = postgres.connect(url, application_name="pixel-commons start-up check")
+    except postgres.psycopg.ProgrammingError as exc:  # the URL itself
+        raise StartupError(f"--db {where} is not a usable PostgreSQL URL ({first_line(exc)}): "
+                           f"write it as postgresql://USER:PASSWORD@HOST:PORT/DBNAME") from exc
+    except postgres.psycopg.Error as exc:
+        raise StartupError(f"database {where} cannot be reached ({_pg_reason(exc)}): start "
+                           f"PostgreSQL, or check the address, user, password and database "
+                           f"name in --db") from exc
+    try:
+        version = postgres.user_version(db)
+    except postgres.psycopg.Error as exc:
+        raise StartupError(f"database {where} cannot be used ({_pg_reason(exc)})") from exc
+    finally:
+        db.close()
+    newest = schema_version()
+    if version > newest:
+        raise StartupError(
+            f"database {where} is version {version}, made by a newer Pixel Commons; this "
+            f"host reads up to version {newest}: update the game, or use another --db")
+    return version > 0
+
+
+def _pg_reason(exc: BaseException) -> str:
+    """libpq's reason, without its "connection to server at ... failed:" preamble."""
+    text = " ".join(str(exc).split())
+    for marker in ("FATAL: ", "failed: "):
+        if marker in text:
+            text = text.rsplit(marker, 1)[1]
+    return text or type(exc).__name__
+
+
+def prepare_key(key_path: Path, db_path: Path | str, world_exists: bool, new_key: bool) -> None:
     """The session key must match the world's sessions: never replace one quietly."""
     from .config import load_or_create_secret
 
@@ -333,6 +387,12 @@ def explain(exc: BaseException, host: str, port: int, db_path: Path | None = Non
         return f"{first_line(exc)} (python host.py --help lists every setting)"
     if isinstance(exc, socket.gaierror):
         return f"address {host} is not one of this computer's: use --host 127.0.0.1 or 0.0.0.0"
+    from .config import is_postgres_url
+    if is_postgres_url(str(db_path)):
+        from . import postgres
+        if isinstance(exc, postgres.psycopg.Error):
+            return (f"database {postgres.masked(str(db_path))} cannot be used "
+                    f"({_pg_reason(exc)}): check --db and the PostgreSQL server")
     if isinstance(exc, sqlite3.DatabaseError):
         return (f"database {db_path} cannot be used ({first_line(exc)}): restore it from a "
                 f"backup, or move it away to start a new world")

@@ -1,4 +1,5 @@
-"""The one owner of the host's SQLite database.
+"""The one owner of the host's database: a SQLite file, or a PostgreSQL
+server that several host processes share (``server.postgres``).
 
 A single writer thread opens the connection and runs every query, so the
 connection never crosses threads and the event loop never waits on disk.
@@ -21,6 +22,15 @@ small (truncating it after a batch that left it over ``WAL_TRUNCATE_BYTES``,
 when idle and at shutdown) and prunes expired and revoked sessions at start-up
 and every ``SESSION_PRUNE_INTERVAL_S``.  The database and its WAL and shared
 memory files are readable by their owner only.
+
+On PostgreSQL the same functions run with the same SQL (``?`` placeholders,
+``ON CONFLICT``, ``RETURNING id``); ids come from the database, so accounts,
+sessions, messages and bans made by one host process are everyone's.  When
+the server restarts or cannot be reached, the writer thread says so once,
+connects again by itself and runs the job again (its transaction was rolled
+back), for up to ``busy_timeout_ms`` as SQLite waits on a locked file; the
+other jobs wait behind it, positions in memory, and nothing acknowledged is
+lost.  Past that, the job fails with ``StorageUnavailable``.
 """
 from __future__ import annotations
 
@@ -39,6 +49,7 @@ from sqlite_utils import Database
 
 from game.core.protocol import ROLE_OWNER, ROLE_PLAYER, ROLES, conversation_key
 
+from . import postgres
 from .runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -48,6 +59,7 @@ IDLE_S = 1.0                       # this long with nothing to do counts as idle
 WAL_TRUNCATE_BYTES = 1024 * 1024   # a WAL bigger than this after a write is truncated
 SESSION_PRUNE_INTERVAL_S = 3600.0  # how often expired and revoked sessions are deleted
 SHUTDOWN_WAIT_S = 5.0              # how long shutdown waits for the last writes
+RECONNECT_S = 0.25                 # how often an unreachable PostgreSQL server is tried again
 PRIVATE_FILE_MODE = 0o600
 SQLITE_FULL = getattr(sqlite3, "SQLITE_FULL", 13)
 
@@ -60,9 +72,46 @@ class StorageFull(Exception):
     """The disk holding the database has no room for the write."""
 
 
+class StorageUnavailable(Exception):
+    """The PostgreSQL server stayed unreachable for as long as a job may wait."""
+
+
+# What a failed statement raises, on either engine.
+DB_ERRORS: tuple[type[BaseException], ...] = (sqlite3.Error, postgres.psycopg.Error)
+INTEGRITY_ERRORS = (sqlite3.IntegrityError, postgres.psycopg.IntegrityError)
+
+
 def is_disk_full(exc: BaseException) -> bool:
+    if postgres.is_disk_full(exc):
+        return True
     code = getattr(exc, "sqlite_errorcode", None)
     return isinstance(exc, sqlite3.Error) and code is not None and code & 0xFF == SQLITE_FULL
+
+
+def is_postgres(db: Any) -> bool:
+    return isinstance(db, postgres.PgDatabase)
+
+
+def open_database(target: str | Path, busy_timeout_ms: int = 60_000,
+                  application_name: str = "pixel-commons admin") -> Any:
+    """A connection of one's own to the world's database (a SQLite file, or a
+    PostgreSQL URL), in autocommit mode: ``transaction(db)`` makes transactions.
+    Not migrated: see ``migrate``."""
+    if postgres.is_url(str(target)):
+        return postgres.connect(str(target), application_name=application_name)
+    conn = sqlite3.connect(str(target), isolation_level=None, check_same_thread=False)
+    conn.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
+    db = Database(conn)
+    db.execute("PRAGMA journal_mode = WAL")
+    db.execute("PRAGMA foreign_keys = ON")
+    return db
+
+
+def executemany(db: Any, sql: str, rows: list) -> None:
+    if is_postgres(db):
+        db.executemany(sql, rows)
+    else:
+        db.conn.executemany(sql, rows)
 
 
 @dataclass(frozen=True)
@@ -102,7 +151,12 @@ def transaction(db: Database) -> Iterator[Database]:
     ``BEGIN IMMEDIATE`` takes the write lock first (waiting up to the busy
     timeout for another program), so a block that reads before it writes never
     fails half-way on a lock.  Inside an open transaction it nests as a savepoint,
-    as do sqlite-utils' own ``db.atomic()`` blocks (``table.create()`` and the like)."""
+    as do sqlite-utils' own ``db.atomic()`` blocks (``table.create()`` and the like).
+    On PostgreSQL: ``BEGIN`` and the database's write lock (``server.postgres``)."""
+    if is_postgres(db):
+        with postgres.transaction(db):
+            yield db
+        return
     conn = db.conn
     if conn.in_transaction:
         with db.atomic():
@@ -185,7 +239,21 @@ SCHEMA_VERSION = len(MIGRATIONS)  # the newest version this host reads and write
 
 
 def user_version(db: Database) -> int:
+    if is_postgres(db):
+        return postgres.user_version(db)
     return int(db.execute("PRAGMA user_version").fetchone()[0])
+
+
+def _set_user_version(db: Database, version: int) -> None:
+    if is_postgres(db):
+        postgres.set_user_version(db, version)
+    else:
+        db.execute(f"PRAGMA user_version = {version}")
+
+
+def migrations(db: Database) -> list[Callable[[Database], None]]:
+    """The engine's migration list: step N of either list yields schema version N."""
+    return list(postgres.MIGRATIONS if is_postgres(db) else MIGRATIONS)
 
 
 def migrate(db: Database, upgraded: Callable[[int], None] = lambda version: None) -> int:
@@ -194,7 +262,7 @@ def migrate(db: Database, upgraded: Callable[[int], None] = lambda version: None
     Each step and its ``user_version`` commit together: a step that fails
     half-way leaves the file as it was before that step (and the error is
     raised).  ``upgraded(version)`` is called after each committed step."""
-    steps = list(MIGRATIONS)
+    steps = migrations(db)
     if user_version(db) >= len(steps):
         return user_version(db)
     for number, step in enumerate(steps, start=1):
@@ -202,7 +270,7 @@ def migrate(db: Database, upgraded: Callable[[int], None] = lambda version: None
             if user_version(db) >= number:  # read under the write lock
                 continue
             step(db)
-            db.execute(f"PRAGMA user_version = {number}")
+            _set_user_version(db, number)
         upgraded(number)
     return user_version(db)
 
@@ -234,6 +302,12 @@ def user_named(db: Database, name: str) -> tuple[int, str, str] | None:
     row = db.execute("SELECT id, name, role FROM users WHERE name_key = ?",
                      [name.lower()]).fetchone()
     return (int(row[0]), row[1], row[2]) if row else None
+
+
+def name_of(db: Database, user_id: int) -> str | None:
+    """The name the account ``user_id`` registered with (None: no such account)."""
+    row = db.execute("SELECT name FROM users WHERE id = ?", [user_id]).fetchone()
+    return row[0] if row else None
 
 
 def role_of(db: Database, user_id: int) -> str | None:
@@ -271,8 +345,10 @@ def ban(db: Database, user_id: int, reason: str, by_id: int | None, now: float,
         until: float | None) -> None:
     """Ban an account (until None: for good) and revoke every token it holds."""
     with transaction(db):
-        db.execute("INSERT OR REPLACE INTO bans (user_id, reason, by_id, at, until) "
-                   "VALUES (?, ?, ?, ?, ?)", [user_id, reason, by_id, now, until])
+        db.execute("INSERT INTO bans (user_id, reason, by_id, at, until) VALUES (?, ?, ?, ?, ?) "
+                   "ON CONFLICT (user_id) DO UPDATE SET reason = excluded.reason, "
+                   "by_id = excluded.by_id, at = excluded.at, until = excluded.until",
+                   [user_id, reason, by_id, now, until])
         db.execute("UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
                    [now, user_id])
 
@@ -292,8 +368,10 @@ def active_ban(db: Database, user_id: int, now: float) -> Sanction | None:
 def mute(db: Database, user_id: int, reason: str, by_id: int | None, now: float,
          until: float) -> None:
     with transaction(db):
-        db.execute("INSERT OR REPLACE INTO mutes (user_id, reason, by_id, at, until) "
-                   "VALUES (?, ?, ?, ?, ?)", [user_id, reason, by_id, now, until])
+        db.execute("INSERT INTO mutes (user_id, reason, by_id, at, until) VALUES (?, ?, ?, ?, ?) "
+                   "ON CONFLICT (user_id) DO UPDATE SET reason = excluded.reason, "
+                   "by_id = excluded.by_id, at = excluded.at, until = excluded.until",
+                   [user_id, reason, by_id, now, until])
 
 
 def unmute(db: Database, user_id: int) -> bool:
@@ -313,11 +391,11 @@ def add_audit(db: Database, actor: str, action: str, target: str | None = None,
               now: float | None = None) -> int:
     """Write one line of the audit log (actor: an account name, or 'console')."""
     with transaction(db):
-        cur = db.execute("INSERT INTO audit (at, actor, action, target, reason, detail) "
-                         "VALUES (?, ?, ?, ?, ?, ?)",
+        row = db.execute("INSERT INTO audit (at, actor, action, target, reason, detail) "
+                         "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
                          [time.time() if now is None else now, actor, action, target, reason,
-                          detail])
-    return int(cur.lastrowid)
+                          detail]).fetchall()[0]
+    return int(row[0])
 
 
 def audit_log(db: Database, limit: int = 50, before_id: int | None = None
@@ -333,8 +411,8 @@ def audit_log(db: Database, limit: int = 50, before_id: int | None = None
 
 def block(db: Database, user_id: int, blocked_id: int, now: float) -> None:
     with transaction(db):
-        db.execute("INSERT OR IGNORE INTO blocks (user_id, blocked_id, at) VALUES (?, ?, ?)",
-                   [user_id, blocked_id, now])
+        db.execute("INSERT INTO blocks (user_id, blocked_id, at) VALUES (?, ?, ?) "
+                   "ON CONFLICT DO NOTHING", [user_id, blocked_id, now])
 
 
 def unblock(db: Database, user_id: int, blocked_id: int) -> bool:
@@ -357,8 +435,9 @@ def blockers_of(db: Database, user_id: int) -> list[int]:
 
 def invite(db: Database, name: str, by: str, now: float) -> None:
     with transaction(db):
-        db.execute("INSERT OR REPLACE INTO invites (name_key, name, by, at) VALUES (?, ?, ?, ?)",
-                   [name.lower(), name, by, now])
+        db.execute("INSERT INTO invites (name_key, name, by, at) VALUES (?, ?, ?, ?) "
+                   "ON CONFLICT (name_key) DO UPDATE SET name = excluded.name, by = excluded.by, "
+                   "at = excluded.at", [name.lower(), name, by, now])
 
 
 def uninvite(db: Database, name: str) -> bool:
@@ -379,7 +458,8 @@ def invites(db: Database) -> list[dict]:
 
 def retire_name(db: Database, name: str, until: float) -> None:
     with transaction(db):
-        db.execute("INSERT OR REPLACE INTO retired_names (name_key, until) VALUES (?, ?)",
+        db.execute("INSERT INTO retired_names (name_key, until) VALUES (?, ?) "
+                   "ON CONFLICT (name_key) DO UPDATE SET until = excluded.until",
                    [name.lower(), until])
 
 
@@ -411,9 +491,11 @@ def delete_account(db: Database, user_id: int) -> bool:
 def queue_admin(db: Database, action: str, args: dict, now: float | None = None) -> int:
     """Leave a command for the running host (it applies it within a second)."""
     with transaction(db):
-        cur = db.execute("INSERT INTO admin_queue (at, action, args) VALUES (?, ?, ?)",
-                         [time.time() if now is None else now, action, json.dumps(args)])
-    return int(cur.lastrowid)
+        row = db.execute("INSERT INTO admin_queue (at, action, args) VALUES (?, ?, ?) "
+                         "RETURNING id",
+                         [time.time() if now is None else now, action, json.dumps(args)]
+                         ).fetchall()[0]
+    return int(row[0])
 
 
 def take_admin_queue(db: Database, now: float | None = None) -> list[tuple[int, str, dict]]:
@@ -427,6 +509,12 @@ def take_admin_queue(db: Database, now: float | None = None) -> list[tuple[int, 
     return [(int(r[0]), r[1], json.loads(r[2] or "{}")) for r in rows]
 
 
+def admin_queued(db: Database) -> bool:
+    """Whether a command waits in the queue (the running host asks often)."""
+    return db.execute("SELECT 1 FROM admin_queue WHERE done_at IS NULL LIMIT 1"
+                      ).fetchone() is not None
+
+
 def get_setting(db: Database, key: str, default: str | None = None) -> str | None:
     row = db.execute("SELECT value FROM settings WHERE key = ?", [key]).fetchone()
     return row[0] if row else default
@@ -434,7 +522,8 @@ def get_setting(db: Database, key: str, default: str | None = None) -> str | Non
 
 def set_setting(db: Database, key: str, value: str) -> None:
     with transaction(db):
-        db.execute("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", [key, value])
+        db.execute("INSERT INTO settings (key, value) VALUES (?, ?) "
+                   "ON CONFLICT (key) DO UPDATE SET value = excluded.value", [key, value])
 
 
 def _on_writer(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -464,11 +553,25 @@ class Storage:
     def __init__(self, path: str | Path, runtime: Runtime, busy_timeout_ms: int = 60_000,
                  session_prune_interval_s: float = SESSION_PRUNE_INTERVAL_S,
                  full_retry_s: float = FULL_RETRY_S, idle_s: float = IDLE_S,
-                 wal_truncate_bytes: int = WAL_TRUNCATE_BYTES):
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        _make_private(self.path)
-        self._wal_path = Path(f"{self.path}-wal")
+                 wal_truncate_bytes: int = WAL_TRUNCATE_BYTES,
+                 reconnect_s: float = RECONNECT_S):
+        """``path``: a SQLite file, or a ``postgresql://`` URL."""
+        self.url: str | None = str(path) if postgres.is_url(str(path)) else None
+        if self.url is None:
+            self.path: Path | None = Path(path)
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            _make_private(self.path)
+            self._wal_path: Path | None = Path(f"{self.path}-wal")
+            self.where = str(self.path)
+        else:
+            self.path = self._wal_path = None
+            self.where = postgres.masked(self.url)
+        self._reconnect_s = reconnect_s
+        self._pause = runtime.threading.Event()  # never set: a plain wait
+        # PostgreSQL only: the server cannot be reached (restarted, say); jobs
+        # wait up to busy_timeout_ms for it, as on a locked SQLite file.
+        self.unreachable = False
+        self.reconnects = 0
         self._runtime = runtime
         self._busy_timeout_ms = busy_timeout_ms
         self._session_prune_interval_s = session_prune_interval_s
@@ -496,22 +599,33 @@ class Storage:
         self._submit(self._prune_sessions, wait=False)
 
     # -- the writer thread ------------------------------------------------------
-    def _run(self, ready: Any) -> None:
-        conn = None
+    def _connect(self) -> Any:
+        """The writer's connection, in autocommit mode: every transaction is
+        an explicit ``transaction(db)``."""
+        if self.url is not None:
+            return postgres.connect(self.url)
+        conn = sqlite3.connect(str(self.path), isolation_level=None)
         try:
-            # Autocommit: every transaction is an explicit ``transaction(db)``.
-            conn = sqlite3.connect(str(self.path), isolation_level=None)
             conn.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms}")
             db = Database(conn)
             db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = NORMAL")
             db.execute(f"PRAGMA journal_size_limit = {self._wal_truncate_bytes}")
             db.execute("PRAGMA foreign_keys = ON")
+        except BaseException:
+            conn.close()
+            raise
+        return db
+
+    def _run(self, ready: Any) -> None:
+        db = None
+        try:
+            db = self._connect()
             migrate(db, lambda version: self._log(
                 logging.INFO, "database schema upgraded to version %d", version))
         except BaseException as exc:  # reported to the constructor
-            if conn is not None:
-                conn.close()
+            if db is not None:
+                db.conn.close()
             self._startup_error = exc
             ready.set()
             return
@@ -523,10 +637,13 @@ class Storage:
             except self._runtime.queue.Empty:
                 job = None
             if job is _STOP:
-                self._finish(db)
+                self._finish()
                 return
             if job is not None:
-                self._do(job, db)
+                self._do(job)
+            db = self._writer_db
+            if db is None:
+                continue  # PostgreSQL unreachable: the next job tries again
             now = time.monotonic()
             if self.full:
                 if now - self._full_tried_at >= self._full_retry_s:
@@ -534,27 +651,75 @@ class Storage:
             elif job is None or self._wal_size() > self._wal_truncate_bytes:
                 self._truncate_wal(db)
             if now - self._pruned_at >= self._session_prune_interval_s:
-                self._run_quietly(self._prune_sessions, db)
+                self._run_quietly(self._prune_sessions)
 
-    def _do(self, job: _Job, db: Database) -> None:
+    def _do(self, job: _Job) -> None:
         try:
-            job.result = job.fn(db)
+            job.result = self._attempt(job.fn)
         except BaseException as exc:
             if is_disk_full(exc):
                 self._note_full()
-                exc = StorageFull(str(self.path))
-            elif not isinstance(exc, NameTaken):
+                exc = StorageFull(self.where)
+            elif not isinstance(exc, (NameTaken, StorageUnavailable)):  # the latter: said once
                 self._log(logging.ERROR, "storage job failed", exc_info=exc)
             job.error = exc
         finally:
             if job.done is not None:
                 job.done.set()
 
-    def _run_quietly(self, fn: Callable[[Database], Any], db: Database) -> None:
+    def _attempt(self, fn: Callable[[Database], Any]) -> Any:
+        """Run ``fn(db)``.  On PostgreSQL, a lost connection (the server
+        restarted or unreachable) is opened again and ``fn`` run again (its
+        transaction was rolled back), for up to ``busy_timeout_ms``; then
+        ``StorageUnavailable``.  Meanwhile the other jobs wait in the queue."""
+        deadline = None
+        while True:
+            db = self._writer_db
+            try:
+                if db is None:
+                    raise StorageUnavailable(self.where)
+                return fn(db)
+            except BaseException as exc:
+                if self.url is None or not (db is None or postgres.connection_lost(exc, db)):
+                    raise
+                if deadline is None:
+                    deadline = time.monotonic() + self._busy_timeout_ms / 1000.0
+                self._lost(exc)
+                if not self._reconnect(deadline):
+                    raise StorageUnavailable(
+                        f"the database at {self.where} is unreachable") from exc
+
+    def _lost(self, exc: BaseException) -> None:
+        if self._writer_db is not None:
+            with contextlib.suppress(Exception):
+                self._writer_db.close()
+            self._writer_db = None
+        if not self.unreachable:
+            self.unreachable = True
+            self._log(logging.WARNING, "the database at %s is unreachable (%s); writes wait "
+                      "and are tried again", self.where, _first_line(exc))
+
+    def _reconnect(self, deadline: float) -> bool:
+        """Open the connection again, trying every ``reconnect_s`` until ``deadline``."""
+        while True:
+            try:
+                self._writer_db = postgres.connect(
+                    self.url, connect_timeout=max(1.0, deadline - time.monotonic()))
+            except postgres.psycopg.Error:
+                if time.monotonic() + self._reconnect_s >= deadline:
+                    return False
+                self._pause.wait(self._reconnect_s)  # an OS thread's wait, under eventlet too
+                continue
+            self.reconnects += 1
+            self.unreachable = False
+            self._log(logging.WARNING, "the database at %s is reachable again", self.where)
+            return True
+
+    def _run_quietly(self, fn: Callable[[Database], Any]) -> None:
         """Housekeeping: a full disk is noted, another failure logged."""
         try:
-            fn(db)
-        except sqlite3.Error as exc:
+            self._attempt(fn)
+        except (*DB_ERRORS, StorageUnavailable) as exc:
             if is_disk_full(exc):
                 self._note_full()
             else:
@@ -570,15 +735,16 @@ class Storage:
             self.full = True
             self._log(logging.WARNING,
                       "the disk holding %s is full: new messages and accounts are refused and "
-                      "positions are kept in memory until there is room again", self.path)
+                      "positions are kept in memory until there is room again", self.where)
 
     def _try_again_when_full(self, db: Database) -> None:
         self._full_tried_at = time.monotonic()
         try:
             if not self._write_pending_positions(db):
                 # Nothing waiting: rewrite the header page to learn whether a write fits.
-                db.execute(f"PRAGMA user_version = {user_version(db)}")
-        except sqlite3.Error as exc:
+                with transaction(db):
+                    _set_user_version(db, user_version(db))
+        except DB_ERRORS as exc:
             if not is_disk_full(exc):
                 self._log(logging.ERROR, "storage retry failed", exc_info=exc)
             return
@@ -589,10 +755,12 @@ class Storage:
         if self.full:
             self.full = False
             self._log(logging.WARNING, "the disk holding %s has room again; wrote %d positions "
-                      "kept in memory", self.path, positions)
+                      "kept in memory", self.where, positions)
 
     # -- housekeeping -----------------------------------------------------------------
     def _wal_size(self) -> int:
+        if self._wal_path is None:
+            return 0  # PostgreSQL keeps its own
         try:
             return self._wal_path.stat().st_size
         except OSError:
@@ -624,17 +792,19 @@ class Storage:
         self.sessions_pruned += cur.rowcount
         return cur.rowcount
 
-    def _finish(self, db: Database) -> None:
+    def _finish(self) -> None:
         """The last job: write what is left, truncate the WAL, close."""
         try:
-            self._write_pending_positions(db)
-        except sqlite3.Error as exc:
+            self._attempt(self._write_pending_positions)
+        except (*DB_ERRORS, StorageUnavailable) as exc:
             with self._lock:
                 lost = len(self._pending_positions)
             self._log(logging.ERROR, "could not write %d positions at shutdown (%s)", lost,
                       "the disk is full" if is_disk_full(exc) else exc)
-        self._truncate_wal(db)
-        db.conn.close()
+        db = self._writer_db
+        if db is not None:
+            self._truncate_wal(db)
+            db.conn.close()
 
     def _submit(self, fn: Callable[[Database], Any], wait: bool) -> Any:
         if wait and self._runtime.threading.current_thread() is self._thread:
@@ -700,12 +870,15 @@ class Storage:
             with transaction(db):
                 # An account deleted while its player was online has no row
                 # to keep a position for: skipped, not a failed batch.
-                db.conn.executemany(
-                    "INSERT INTO positions (user_id, x, y, updated_at, map) "
-                    "SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM users WHERE id = ?) "
-                    "ON CONFLICT(user_id) DO UPDATE SET x = excluded.x, y = excluded.y, "
-                    "updated_at = excluded.updated_at, map = excluded.map", rows)
-        except sqlite3.Error:
+                if is_postgres(db):
+                    postgres.save_positions(db, rows)
+                else:
+                    executemany(
+                        db, "INSERT INTO positions (user_id, x, y, updated_at, map) "
+                        "SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM users WHERE id = ?) "
+                        "ON CONFLICT(user_id) DO UPDATE SET x = excluded.x, y = excluded.y, "
+                        "updated_at = excluded.updated_at, map = excluded.map", rows)
+        except BaseException:
             # Keep them for the next save (unless a newer position came in).
             with self._lock:
                 for uid, value in batch.items():
@@ -746,14 +919,14 @@ class Storage:
                     if owner_if_first and db.execute(
                             "SELECT COUNT(*) FROM users").fetchone()[0] == 0:
                         given = ROLE_OWNER
-                    cur = db.execute(
+                    row = db.execute(
                         "INSERT INTO users (name, name_key, pw_hash, created_at, look, role) "
-                        "VALUES (?, ?, ?, ?, ?, ?)",
+                        "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
                         [name, name.lower(), pw_hash, time.time(),
-                         json.dumps(look) if look is not None else None, given])
-            except sqlite3.IntegrityError as exc:
+                         json.dumps(look) if look is not None else None, given]).fetchall()[0]
+            except INTEGRITY_ERRORS as exc:
                 raise NameTaken(name) from exc
-            return int(cur.lastrowid)
+            return int(row[0])
         return self.call(write)
 
     def find_user(self, name: str) -> UserRow | None:
@@ -828,12 +1001,13 @@ class Storage:
         def write(db: Database):
             now = time.time()
             with transaction(db):
-                cur = db.execute(
+                row = db.execute(
                     "INSERT INTO messages (pair, sender_id, recipient_id, text, sent_at) "
-                    "VALUES (?, ?, ?, ?, ?)",
-                    [pair_key(sender_id, recipient_id), sender_id, recipient_id, text, now])
+                    "VALUES (?, ?, ?, ?, ?) RETURNING id",
+                    [pair_key(sender_id, recipient_id), sender_id, recipient_id, text, now]
+                ).fetchall()[0]
                 unread = _unread_from(db, recipient_id, sender_id)
-            msg_id = int(cur.lastrowid)
+            msg_id = int(row[0])
             return {"id": msg_id, "sender_id": sender_id, "recipient_id": recipient_id,
                     "text": text, "sent_at": now}, unread
         return self.call(write)
@@ -883,8 +1057,9 @@ class Storage:
                     last = row[0] or 0
                 db.execute(
                     "INSERT INTO reads (user_id, peer_id, last_read_id) VALUES (?, ?, ?) "
-                    "ON CONFLICT(user_id, peer_id) DO UPDATE SET "
-                    "last_read_id = MAX(last_read_id, excluded.last_read_id)",
+                    "ON CONFLICT (user_id, peer_id) DO UPDATE SET last_read_id = CASE "
+                    "WHEN excluded.last_read_id > reads.last_read_id "
+                    "THEN excluded.last_read_id ELSE reads.last_read_id END",
                     [user_id, peer_id, last])
         self._submit(write, wait=False)
 
@@ -902,6 +1077,7 @@ class Storage:
 
     # -- keeping order (the plain functions above, on the writer thread) ----------------
     user_named = _on_writer(user_named)
+    name_of = _on_writer(name_of)
     role_of = _on_writer(role_of)
     roles = _on_writer(roles)
     set_role = _on_writer(set_role)
@@ -927,6 +1103,7 @@ class Storage:
     delete_account = _on_writer(delete_account)
     queue_admin = _on_writer(queue_admin)
     take_admin_queue = _on_writer(take_admin_queue)
+    admin_queued = _on_writer(admin_queued)
     get_setting = _on_writer(get_setting)
     set_setting = _on_writer(set_setting)
 
@@ -967,6 +1144,11 @@ def _unread_from(db: Database, user_id: int, peer_id: int) -> int:
         "WHERE m.recipient_id = ? AND m.sender_id = ? AND m.id > COALESCE(r.last_read_id, 0)",
         [user_id, peer_id]).fetchone()
     return int(row[0])
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
 
 
 def _message_dict(row: tuple) -> dict:

@@ -432,3 +432,24 @@ _databases = itertools.count(1)
 def postgres_url(postgres_server) -> str:
     """The URL of a new, empty PostgreSQL database of this test's own."""
     return postgres_server.create_database(f"t{os.getpid()}_{next(_databases)}")
+
+
+# --- Storage tests on both engines: SQLite and PostgreSQL ---
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def world_db(request, tmp_path):
+    """Where a storage test keeps the world, on each engine in turn: a SQLite
+    file, or a new PostgreSQL database (its URL)."""
+    if request.param == "sqlite":
+        return tmp_path / "world.db"
+    return request.getfixturevalue("postgres_url")
+
+
+def db_query(target, sql: str, params: tuple = ()) -> list[tuple]:
+    """Query a world's database of either engine on a connection of its own."""
+    from server.storage import open_database
+    db = open_database(target)
+    try:
+        return [tuple(r) for r in db.execute(sql, list(params)).fetchall()]
+    finally:
+        db.conn.close()

@@ -25,7 +25,7 @@ from game.client.host_process import HostProcess
 from server.runtime import Runtime
 from server.storage import WAL_TRUNCATE_BYTES, Storage, pair_key
 
-from .conftest import ASYNC_MODES, wait_until
+from .conftest import ASYNC_MODES, db_query, wait_until
 from .helpers_wire import (PASSWORD, RawClient, Swarm, Walker, read_db, register,
                            register_many, snapshot_positions)
 
@@ -313,8 +313,8 @@ def test_expired_and_revoked_sessions_are_pruned_at_start_up(tmp_path):
         assert not RawClient(host.url).connect(stale["token"])
 
 
-def test_sessions_are_pruned_while_the_host_runs(tmp_path):
-    db = tmp_path / "world.db"
+def test_sessions_are_pruned_while_the_host_runs(world_db):
+    db = world_db
     store = Storage(db, Runtime("threading"), session_prune_interval_s=0.2)
     try:
         uid = store.create_user("prune_me", "hash")
@@ -322,8 +322,8 @@ def test_sessions_are_pruned_while_the_host_runs(tmp_path):
         store.create_session("logged-out", uid, ttl_s=3600)
         store.revoke_session("logged-out")
         store.create_session("kept", uid, ttl_s=3600)
-        assert len(read_db(db, "SELECT id FROM sessions")) == 3
-        wait_until(lambda: read_db(db, "SELECT id FROM sessions") == [("kept",)], timeout=5)
+        assert len(db_query(db, "SELECT id FROM sessions")) == 3
+        wait_until(lambda: db_query(db, "SELECT id FROM sessions") == [("kept",)], timeout=5)
         assert store.get_session("kept") is not None
     finally:
         store.close()
@@ -407,6 +407,7 @@ from server.runtime import Runtime
 from server.storage import Storage
 
 store = Storage(sys.argv[1], Runtime("eventlet"))
+store.call(lambda db: db.execute("SELECT 1").fetchone())
 handler = logging.getLogger().handlers[0]
 handler.acquire()  # the event loop is in the middle of logging (a green lock under eventlet)
 try:
@@ -421,12 +422,16 @@ print("closed", flush=True)
 """
 
 
-def test_the_writer_thread_logs_without_taking_the_event_loops_logging_lock(tmp_path):
-    done = subprocess.run([sys.executable, "-c", GREEN_LOGGING, str(tmp_path / "world.db")],
+def test_the_writer_thread_logs_without_taking_the_event_loops_logging_lock(world_db):
+    """On PostgreSQL too: psycopg on the writer's OS thread under eventlet."""
+    done = subprocess.run([sys.executable, "-c", GREEN_LOGGING, str(world_db)],
                           capture_output=True, text=True, timeout=15,
                           cwd=Path(__file__).resolve().parent.parent)
     out = done.stdout
     assert done.returncode == 0, done.stdout + done.stderr
     # The failing job is answered at once; its error is logged afterwards, by the loop.
-    assert out.index("answered: OperationalError") < out.index("ERROR storage job failed"), out
-    assert "no such table: no_such_table" in out and out.rstrip().endswith("closed"), out
+    error, text = (("UndefinedTable", 'relation "no_such_table" does not exist')
+                   if isinstance(world_db, str) else
+                   ("OperationalError", "no such table: no_such_table"))
+    assert out.index(f"answered: {error}") < out.index("ERROR storage job failed"), out
+    assert text in out and out.rstrip().endswith("closed"), out

@@ -1,16 +1,17 @@
-"""What a deleted account leaves behind must not break the host's writes and reads."""
+"""What a deleted account leaves behind must not break the host's writes and
+reads (on both engines: a SQLite file and a PostgreSQL database)."""
 from __future__ import annotations
 
 from server.runtime import Runtime
 from server.storage import Storage, delete_account
 
-from .conftest import db_rows
+from .conftest import db_query
 
 
-def test_a_position_saved_after_deletion_does_not_fail_the_batch(tmp_path):
+def test_a_position_saved_after_deletion_does_not_fail_the_batch(world_db):
     """An account deleted while its player was online: the tick's next
     save holds its position too, and the others' must still be written."""
-    storage = Storage(tmp_path / "world.db", Runtime("threading"))
+    storage = Storage(world_db, Runtime("threading"))
     try:
         gone = storage.create_user("gone", "hash")
         stays = storage.create_user("stays", "hash")
@@ -22,12 +23,12 @@ def test_a_position_saved_after_deletion_does_not_fail_the_batch(tmp_path):
         storage.flush()
     finally:
         storage.close()
-    assert db_rows(tmp_path / "world.db", "SELECT user_id, x, y FROM positions") == \
+    assert db_query(world_db, "SELECT user_id, x, y FROM positions") == \
         [(stays, 50.0, 60.0)]
 
 
-def test_unread_counts_leave_out_a_deleted_sender(tmp_path):
-    storage = Storage(tmp_path / "world.db", Runtime("threading"))
+def test_unread_counts_leave_out_a_deleted_sender(world_db):
+    storage = Storage(world_db, Runtime("threading"))
     try:
         gone = storage.create_user("gone", "hash")
         other = storage.create_user("other", "hash")

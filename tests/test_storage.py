@@ -1,13 +1,15 @@
-"""The storage module on a real SQLite file: schema, positions, sessions, messages."""
+"""The storage module on a real SQLite file: schema, positions, sessions,
+messages; accounts, positions and messages on a PostgreSQL database too."""
 from __future__ import annotations
 
-import sqlite3
 import time
 
 import pytest
 
 from server.runtime import Runtime
 from server.storage import MIGRATIONS, NameTaken, Storage, pair_key
+
+from .conftest import db_query
 
 
 @pytest.fixture
@@ -16,8 +18,8 @@ def db_path(tmp_path):
 
 
 @pytest.fixture
-def store(db_path):
-    storage = Storage(db_path, Runtime("threading"))
+def store(world_db):
+    storage = Storage(world_db, Runtime("threading"))
     yield storage
     storage.close()
 
@@ -27,15 +29,12 @@ def users(store, *names):
 
 
 def raw(db_path, sql, params=()):
-    conn = sqlite3.connect(str(db_path))
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
+    return db_query(db_path, sql, params)
 
 
 # -- schema --------------------------------------------------------------------------
-def test_first_open_creates_the_file_and_the_schema(store, db_path):
+def test_first_open_creates_the_file_and_the_schema(db_path):
+    Storage(db_path, Runtime("threading")).close()
     assert db_path.exists()
     assert raw(db_path, "PRAGMA user_version") == [(len(MIGRATIONS),)]
     tables = {r[0] for r in raw(db_path, "SELECT name FROM sqlite_master WHERE type = 'table'")}
@@ -95,7 +94,8 @@ def test_sessions_can_be_looked_up_and_revoked(store):
 
 
 # -- positions ---------------------------------------------------------------------------
-def test_positions_are_written_in_batches_keeping_the_newest(store, db_path):
+def test_positions_are_written_in_batches_keeping_the_newest(store, world_db):
+    db_path = world_db
     a, b = users(store, "alice", "bob")
     store.save_positions([(a, 10.0, 20.0)])
     store.save_positions([(a, 11.0, 21.0), (b, 30.0, 40.0)])
@@ -109,7 +109,8 @@ def test_positions_are_written_in_batches_keeping_the_newest(store, db_path):
     assert raw(db_path, "SELECT COUNT(*) FROM positions") == [(2,)]
 
 
-def test_close_writes_positions_still_queued(db_path):
+def test_close_writes_positions_still_queued(world_db):
+    db_path = world_db
     store = Storage(db_path, Runtime("threading"))
     uid, = users(store, "alice")
     store.save_positions([(uid, 50.0, 60.0)])

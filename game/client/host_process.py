@@ -65,10 +65,14 @@ class HostProcess:
                  extra_args: tuple[str, ...] = (), log_path: Path | None = None,
                  log_level: str = "WARNING", lab: bool = True,
                  stop_with_parent: bool = False):
-        self.db_path = Path(db_path)
+        # A SQLite file, or a postgresql:// URL (then give log_path).
+        url = isinstance(db_path, str) and db_path.startswith("postgresql://")
+        self.db_path = db_path if url else Path(db_path)
         self.async_mode = async_mode
         self.port = port or 0  # the port it listens on, once started
         self.extra_args = (self.LAB_ARGS if lab else ()) + tuple(extra_args)
+        if url and log_path is None:
+            raise ValueError("a host on PostgreSQL needs a log_path")
         self.log_path = log_path or self.db_path.with_suffix(".log")
         self.log_level = log_level
         self.stop_with_parent = stop_with_parent
