@@ -62,6 +62,10 @@ def typing(ctx: HostContext, sid: str, player: LivePlayer, data: Any) -> None:
                           f"{P.TYPING_WINDOW_S:g} s", P.TYPING)
         return None
     peer = ctx.world.by_uid.get(request.to)
+    if peer is None and ctx.cluster is not None and request.to not in player.blocked \
+            and ctx.moderation.muted(player.user_id) is None:
+        ctx.cluster.messages.typing(player, request.to, request.typing)  # its process decides
+        return None
     if (peer is None or request.to in player.blocked or player.user_id in peer.blocked
             or ctx.moderation.muted(player.user_id) is not None):
         return None  # offline, blocked either way, or muted: nobody hears of it

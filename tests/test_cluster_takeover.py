@@ -1,0 +1,75 @@
+"""One connection per account in the whole world, and positions kept through
+a process killed with kill -9: two real host processes, one Redis."""
+from __future__ import annotations
+
+import math
+import time
+
+from game.core import protocol as P
+
+from .conftest import wait_until
+from .helpers_cluster import cluster
+
+SPAWN = (176.0, 80.0)
+WALK_SPEED_USED = 120.0  # px/s, under the rules' walking speed
+
+
+def walk(client, path: list[tuple[float, float]]) -> tuple[float, float]:
+    """Walk ``client`` through ``path`` at WALK_SPEED_USED, in moves of a
+    20th of a second; returns where it stopped."""
+    x, y = SPAWN if not hasattr(client, "at") else client.at
+    step = WALK_SPEED_USED / 20.0
+    for tx, ty in path:
+        while (x, y) != (tx, ty):
+            d = math.hypot(tx - x, ty - y)
+            if d <= step:
+                x, y = tx, ty
+            else:
+                x, y = x + (tx - x) * step / d, y + (ty - y) * step / d
+            client.send_move(x, y)
+            time.sleep(0.05)
+    client.at = (x, y)
+    return x, y
+
+
+def where_am_i(client) -> tuple[float, float]:
+    """Ask the host where it has us: an off-map move is corrected to that spot."""
+    seq = client.send_move(-100.0, -100.0)
+    data = client.wait_for(P.CORRECTION, match=lambda d: d["seq"] == seq).data
+    return data["x"], data["y"]
+
+
+def test_logging_in_on_another_process_takes_the_account_over(tmp_path, test_map_path,
+                                                              redis_server):
+    with cluster(tmp_path, test_map_path, redis_server.url, n=2) as w:
+        alice = w.players[0]()
+        walk(alice, [(176.0, 190.0)])
+        stood = where_am_i(alice)
+        assert stood[1] > 150.0
+        again = w.players[1](alice.session.name, register=False)
+        ended = alice.wait_for(P.SESSION_ENDED, timeout=5).data
+        assert ended["reason"] == P.END_REPLACED
+        you = again.welcome["you"]
+        assert (you["x"], you["y"]) == stood
+        # The account is connected once in the world: process 0 let it go.
+        wait_until(lambda: "took account" in w.hosts[1].proc.log(), timeout=5)
+        assert "no answer" not in w.hosts[1].proc.log()
+
+
+def test_a_killed_process_players_come_back_where_they_were(tmp_path, test_map_path,
+                                                            redis_server):
+    # The database is written every 30 s here: what brings the player back
+    # is the position the process kept in Redis.
+    with cluster(tmp_path, test_map_path, redis_server.url, n=2,
+                 extra_args=("--save-interval", "30")) as w:
+        alice = w.players[0]()
+        last = walk(alice, [(176.0, 300.0), (420.0, 300.0)])
+        w.hosts[0].proc.kill()
+        started = time.monotonic()
+        again = w.players[1](alice.session.name, register=False)
+        took = time.monotonic() - started
+        you = again.welcome["you"]
+        lost = math.hypot(you["x"] - last[0], you["y"] - last[1])
+        assert lost <= WALK_SPEED_USED * 1.0, (you, last)
+        assert you["x"] > 300.0  # not the start, not the last save to the database
+        assert took < 5.0
