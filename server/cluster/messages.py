@@ -77,6 +77,11 @@ class Messages:
         self._waiting: dict[str, list] = {}  # request id -> [semaphore, answer]
         self._written: dict[int, tuple] = {}  # id -> the position last written
         self._seen: dict[int, Any] = {}  # id -> the LivePlayer seen at the last pass
+        # Players with a conversation open since the last pass, so one who
+        # leaves before the next is not missed (see _player_left).
+        self._watched: dict[int, Any] = {}
+        # Players taken over by another process: it writes their positions now.
+        self._given_up: set[int] = set()
         self._accounts: set[int] = set()  # accounts whose key names this process
         self._refreshed = 0.0
         self._running = False
@@ -124,12 +129,16 @@ class Messages:
             where = (player.x, player.y, player.map)
             if self._written.get(uid) != where:
                 moved.append((uid, where))
-        for uid, player in list(self._seen.items()):
+        watched, self._watched = self._watched, {}
+        given_up, self._given_up = self._given_up, set()
+        earlier = {id(p): p for p in list(self._seen.values()) + list(watched.values())}
+        for player in earlier.values():
+            uid = player.user_id
             if current.get(uid) is player:
                 continue
             self._player_left(player)
             where = (player.x, player.y, player.map)
-            if uid not in current and self._written.get(uid) != where:
+            if uid not in current and uid not in given_up and self._written.get(uid) != where:
                 moved.append((uid, where))
             if uid not in current:
                 self._written.pop(uid, None)
@@ -167,6 +176,11 @@ class Messages:
         if peers:
             self.bus.send("dm_presence", {"from": player.user_id, "name": player.name,
                                           "to": peers, "state": "left"})
+
+    def watch(self, player: Any) -> None:
+        """``player`` opened a conversation: its peers hear when it leaves,
+        however soon."""
+        self._watched[player.user_id] = player
 
     def place_for_join(self, user_id: int, stored: Any) -> Any:
         """``stored`` (the database's JoinData) with the position kept in
@@ -258,6 +272,7 @@ class Messages:
             self.bus.command(lambda r: r.set(position_key(uid), json.dumps(where),
                                              ex=POSITION_TTL_S))
         self._accounts.discard(uid)
+        self._given_up.add(uid)
         self._answer(payload.get("rid"), node, place=player is not None)
 
     def connected_elsewhere(self, user_id: int) -> bool:

@@ -49,6 +49,7 @@ def dm_open(ctx: HostContext, sid: str, player: LivePlayer, data: Any) -> dict:
     peer = ctx.world.by_uid.get(peer_id)
     if peer is None and ctx.cluster is not None:
         # The peer's process decides (and tells them the conversation opened).
+        ctx.cluster.messages.watch(player)
         online, present = ctx.cluster.messages.peer_state(player, peer_id, newly_open, hidden)
     else:
         # Either side blocking the other: neither hears the other come or go.
