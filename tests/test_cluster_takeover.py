@@ -52,8 +52,10 @@ def test_logging_in_on_another_process_takes_the_account_over(tmp_path, test_map
         you = again.welcome["you"]
         assert (you["x"], you["y"]) == stood
         # The account is connected once in the world: process 0 let it go.
-        wait_until(lambda: "took account" in w.hosts[1].proc.log(), timeout=5)
-        assert "no answer" not in w.hosts[1].proc.log()
+        line = wait_until(lambda: [ln for ln in w.hosts[1].proc.log().splitlines()
+                                   if "took account" in ln], timeout=5)[0]
+        assert "no answer" not in line
+        print("\ntakeover:", line.split("server.cluster: ")[-1])
 
 
 def test_a_killed_process_players_come_back_where_they_were(tmp_path, test_map_path,
@@ -70,6 +72,8 @@ def test_a_killed_process_players_come_back_where_they_were(tmp_path, test_map_p
         took = time.monotonic() - started
         you = again.welcome["you"]
         lost = math.hypot(you["x"] - last[0], you["y"] - last[1])
+        print(f"\nkill -9: back on process 1 after {took:.2f} s, {lost:.0f} px "
+              f"({lost / WALK_SPEED_USED:.2f} s of walking) from where the player stood")
         assert lost <= WALK_SPEED_USED * 1.0, (you, last)
         assert you["x"] > 300.0  # not the start, not the last save to the database
         assert took < 5.0

@@ -53,6 +53,14 @@ _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 """
+# Renews an account's key unless another process took the account meanwhile.
+_RENEW = """
+local held = redis.call('GET', KEYS[1])
+if held == false or held == ARGV[1] then
+  return redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+end
+return 0
+"""
 
 
 def account_key(user_id: int) -> str:
@@ -158,7 +166,7 @@ class Messages:
                 pipe.eval(_RELEASE, 1, account_key(uid), self.node)
             if refresh:
                 for uid in connected:
-                    pipe.set(account_key(uid), self.node, ex=ACCOUNT_TTL_S)
+                    pipe.eval(_RENEW, 1, account_key(uid), self.node, ACCOUNT_TTL_S)
             pipe.execute()
             return True
         if self.bus.command(write, False):
