@@ -5,9 +5,11 @@ from __future__ import annotations
 import math
 import time
 
+import pytest
+
 from game.core import protocol as P
 
-from .conftest import wait_until
+from .conftest import ASYNC_MODES, wait_until
 from .helpers_cluster import cluster
 
 SPAWN = (176.0, 80.0)
@@ -39,9 +41,10 @@ def where_am_i(client) -> tuple[float, float]:
     return data["x"], data["y"]
 
 
+@pytest.mark.parametrize("mode", ASYNC_MODES)
 def test_logging_in_on_another_process_takes_the_account_over(tmp_path, test_map_path,
-                                                              redis_server):
-    with cluster(tmp_path, test_map_path, redis_server.url, n=2) as w:
+                                                              redis_server, mode):
+    with cluster(tmp_path, test_map_path, redis_server.url, n=2, mode=mode) as w:
         alice = w.players[0]()
         walk(alice, [(176.0, 190.0)])
         stood = where_am_i(alice)
@@ -77,3 +80,21 @@ def test_a_killed_process_players_come_back_where_they_were(tmp_path, test_map_p
         assert lost <= WALK_SPEED_USED * 1.0, (you, last)
         assert you["x"] > 300.0  # not the start, not the last save to the database
         assert took < 5.0
+
+
+def test_leaving_and_coming_back_anywhere_starts_where_the_player_left(tmp_path, test_map_path,
+                                                                       redis_server):
+    with cluster(tmp_path, test_map_path, redis_server.url, n=2,
+                 extra_args=("--save-interval", "30")) as w:
+        alice = w.players[0]()
+        walk(alice, [(176.0, 250.0)])
+        stood = where_am_i(alice)
+        w.players[0].close(alice).result(10)
+        here = w.players[0](alice.session.name, register=False)  # the same process
+        assert (here.welcome["you"]["x"], here.welcome["you"]["y"]) == stood
+        here.at = stood
+        walk(here, [(300.0, 250.0)])
+        stood = where_am_i(here)
+        w.players[0].close(here).result(10)
+        there = w.players[1](alice.session.name, register=False)  # the other one
+        assert (there.welcome["you"]["x"], there.welcome["you"]["y"]) == stood

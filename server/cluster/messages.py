@@ -90,6 +90,8 @@ class Messages:
         self._watched: dict[int, Any] = {}
         # Players taken over by another process: it writes their positions now.
         self._given_up: set[int] = set()
+        # Accounts whose last connection before this one was on another process.
+        self._elsewhere: set[int] = set()
         self._accounts: set[int] = set()  # accounts whose key names this process
         self._refreshed = 0.0
         self._running = False
@@ -193,6 +195,13 @@ class Messages:
     def place_for_join(self, user_id: int, stored: Any) -> Any:
         """``stored`` (the database's JoinData) with the position kept in
         Redis when that is newer than the database's."""
+        from dataclasses import replace
+        left = self._seen.get(user_id)
+        if left is not None and self.ctx.world.by_uid.get(user_id) is not left \
+                and user_id not in self._elsewhere:
+            # Left this process since the last pass and back before any
+            # other held it: where it stood is known here exactly.
+            return replace(stored, place=(left.map, left.x, left.y))
         raw = self.bus.command(lambda r: r.get(position_key(user_id)))
         if not raw:
             return stored
@@ -207,7 +216,6 @@ class Messages:
             "SELECT updated_at FROM positions WHERE user_id = ?", [user_id]).fetchone())
         if row is not None and row[0] is not None and row[0] > at:
             return stored
-        from dataclasses import replace
         return replace(stored, place=(on, x, y))
 
     # -- asking one process and waiting for its answer ------------------------
@@ -255,6 +263,10 @@ class Messages:
         if not self.bus.up:
             return  # alone until Redis is back
         self._accounts.add(user_id)
+        if old is not None and old != self.node:
+            self._elsewhere.add(user_id)
+        else:
+            self._elsewhere.discard(user_id)
         if old is None:
             # No process named (its key was lost with a Redis restart): any
             # that has the account lets go of it.
