@@ -98,3 +98,21 @@ def test_leaving_and_coming_back_anywhere_starts_where_the_player_left(tmp_path,
         w.players[0].close(here).result(10)
         there = w.players[1](alice.session.name, register=False)  # the other one
         assert (there.welcome["you"]["x"], there.welcome["you"]["y"]) == stood
+
+
+def test_after_a_redis_restart_the_account_keys_come_back(tmp_path, test_map_path,
+                                                          redis_server):
+    import redis
+    with cluster(tmp_path, test_map_path, redis_server.url, n=2) as w:
+        alice = w.players[0]()
+        walk(alice, [(176.0, 200.0)])
+        stood = where_am_i(alice)
+        redis_server.stop(kill=True)  # an empty Redis comes back: no keys at all
+        redis_server.start()
+        r = redis.Redis.from_url(redis_server.url)
+        uid = alice.session.user_id
+        wait_until(lambda: r.get(f"pc:acct:{uid}") and r.get(f"pc:pos:{uid}"), timeout=15)
+        again = w.players[1](alice.session.name, register=False)
+        assert alice.wait_for(P.SESSION_ENDED, timeout=5).data["reason"] == P.END_REPLACED
+        assert (again.welcome["you"]["x"], again.welcome["you"]["y"]) == stood
+        r.close()
