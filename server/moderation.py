@@ -34,6 +34,7 @@ from game.core import protocol as P
 
 from . import storage as S
 from .live import WORLD_ROOM, user_room
+from .cluster.limits import account_window
 from .ratelimit import SlidingWindow
 from .storage import Sanction, transaction
 
@@ -132,8 +133,9 @@ class Moderation:
             return
         if action not in P.can(actor.role):
             raise forbidden(action)
-        if not self._windows.setdefault(actor.user_id, SlidingWindow(
-                P.MOD_ACTIONS_PER_WINDOW, P.MOD_WINDOW_S)).allow(time.monotonic()):
+        window = self._windows.setdefault(actor.user_id, SlidingWindow(
+            P.MOD_ACTIONS_PER_WINDOW, P.MOD_WINDOW_S))
+        if not account_window(self.ctx, "mod", actor.user_id, window).allow(time.monotonic()):
             raise P.ProtocolError(P.E_RATE_LIMITED,
                                   f"more than {P.MOD_ACTIONS_PER_WINDOW} moderator actions in "
                                   f"{P.MOD_WINDOW_S:g} s; wait a little")

@@ -8,6 +8,8 @@ from game.core import protocol as P
 from .conftest import PASSWORD, post, unique_name, wait_until
 from .helpers_cluster import cluster
 
+EMOTE = P.EMOTES[0]
+
 
 def login(url: str, name: str, password: str = PASSWORD):
     return post(url, P.HTTP_LOGIN, {"username": name, "password": password})
@@ -60,10 +62,15 @@ def test_joins_and_dms_count_on_every_process(tmp_path, test_map_path, redis_ser
         name = alice.session.name
         for i in range(P.DMS_PER_WINDOW):
             assert alice.call(P.DM_SEND, {"to": bob.session.name, "text": f"n{i}"})["ok"]
-        # Reconnecting to the other process does not reset the DM allowance...
+        for _ in range(P.EMOTES_PER_WINDOW):
+            assert alice.call(P.EMOTE, {"emote": EMOTE})["ok"]
+        # Reconnecting to the other process does not reset the DM allowance
+        # (nor the emotes')...
         again, event = join(w.players[1], name)
         assert event.kind == P.WELCOME
         reply = again.call(P.DM_SEND, {"to": bob.session.name, "text": "one more"})
+        assert reply["ok"] is False and reply["error"] == P.E_RATE_LIMITED
+        reply = again.call(P.EMOTE, {"emote": EMOTE})
         assert reply["ok"] is False and reply["error"] == P.E_RATE_LIMITED
         # ...nor the joins per account: JOINS_MAX in the world, then refused.
         for i in range(P.JOINS_MAX - 2):

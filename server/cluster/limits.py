@@ -158,6 +158,14 @@ class SharedJoins(dict):
         return self.limits.window("join", uid, local)
 
 
+def account_window(ctx: Any, kind: str, user_id: int, local: SlidingWindow) -> Any:
+    """An account's ``local`` window, counted world-wide when the host is
+    one of a cluster's processes."""
+    if ctx.cluster is None:
+        return local
+    return ctx.cluster.limits.window(kind, user_id, local)
+
+
 def install(cluster: Any) -> Limits:
     ctx = cluster.ctx
     limits = Limits(cluster.bus)

@@ -9,6 +9,7 @@ from typing import Any
 
 from game.core import protocol as P
 
+from ..cluster.limits import account_window
 from ..context import HostContext
 from ..live import LivePlayer, conversation_room, user_room
 from ..storage import StorageFull
@@ -91,9 +92,7 @@ def dm_send(ctx: HostContext, sid: str, player: LivePlayer, data: Any) -> dict:
         return refused
     peer_id = resolve_peer(ctx, player, request.to)
     now = ctx.guard.judged_time(sid)  # see ratelimit.Pace
-    window = player.dms if ctx.cluster is None else \
-        ctx.cluster.limits.window("dm", player.user_id, player.dms)  # world-wide
-    if not window.allow(now):
+    if not account_window(ctx, "dm", player.user_id, player.dms).allow(now):
         return refuse_over_limit(ctx, player, now, f"more than {P.DMS_PER_WINDOW} messages in "
                                  f"{P.DM_WINDOW_S:g} s; message not sent", P.DM_SEND)
     if peer_id in player.blocked:
