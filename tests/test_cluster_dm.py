@@ -50,8 +50,11 @@ def test_a_dm_reaches_a_player_on_the_other_process(tmp_path, test_map_path, red
         assert reply["peer_online"] is True and reply["peer_present"] is True
         bob.wait_for(P.DM_PRESENCE, timeout=5, match=lambda d: d["state"] == "entered")
         # Open on both sides: live, both ways, and marked read.
+        started = time.monotonic()
         sent = send(alice, bob, "live")
         assert bob.wait_for(P.DM_MESSAGE, timeout=5).data == sent
+        print(f"\n{mode}: a DM from process 0 reached process 1's player "
+              f"{(time.monotonic() - started) * 1000:.1f} ms after it was sent")
         assert alice.wait_for(P.DM_MESSAGE, timeout=5).data == sent
         back = send(bob, alice, "back")
         assert alice.wait_for(P.DM_MESSAGE, timeout=5,
