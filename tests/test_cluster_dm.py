@@ -8,10 +8,9 @@ import time
 
 import pytest
 
-from game.client.net import HostClient
 from game.core import protocol as P
 
-from .conftest import ASYNC_MODES, PASSWORD, seen_events, unique_name, wait_until
+from .conftest import ASYNC_MODES, PASSWORD, seen_events, wait_until
 from .helpers_cluster import cluster
 
 

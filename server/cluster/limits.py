@@ -1,10 +1,11 @@
 """Limits that hold for the whole world, not per process.
 
 A player must not get a fresh allowance by connecting to another process:
-failed logins per account and per address, new accounts per address, joins
-per account and DMs per account are counted in Redis, each key a sorted set
-of the attempts in its sliding window (``pc:lim:<kind>:<key>``, expiring
-with the window), checked and counted in one script on Redis's own clock.
+failed logins per account and per address, new accounts per address, and
+per account joins, DMs, emotes, typing, away changes and moderator actions
+are counted in Redis, each key a sorted set of the attempts in its sliding
+window (``pc:lim:<kind>:<key>``, expiring with the window), checked and
+counted in one script on Redis's own clock.
 
 They sit behind the host's limiter interfaces (``LoginThrottle.begin`` /
 ``refund``, ``SlidingWindow.allow``).  While Redis is down each falls back

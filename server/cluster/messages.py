@@ -33,7 +33,7 @@ from typing import Any
 
 from game.core import protocol as P
 
-from ..live import WORLD_ROOM, conversation_room, user_room
+from ..live import conversation_room, user_room
 from .bus import PREFIX, Bus, node_channel
 
 log = logging.getLogger("server.cluster")
@@ -389,10 +389,6 @@ class Messages:
     def _on_mod(self, payload: dict, node: str) -> None:
         op = payload.pop("op", None)
         self.ctx.moderation.apply(op, payload)
-
-
-def announce_here(ctx: Any, payload: dict) -> None:
-    ctx.sio.emit(P.ANNOUNCEMENT, payload, room=WORLD_ROOM)
 
 
 def install(cluster: Any) -> Messages:
