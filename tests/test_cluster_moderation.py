@@ -102,6 +102,13 @@ def test_admin_commands_and_deletion_act_on_every_process(tmp_path, test_map_pat
         for client in (bob, carol):
             client.wait_for(P.ANNOUNCEMENT, timeout=5,
                             match=lambda d: d["text"] == "maintenance soon")
+        # A password reset ends the session wherever it is.
+        dave = w.players[1]()
+        secret = tmp_path / "pw"
+        secret.write_text("a-brand-new-secret\n")
+        result = admin(db, "reset-password", dave.session.name, "--password-file", str(secret))
+        assert result.returncode == 0, result.stderr
+        assert dave.wait_for(P.SESSION_ENDED, timeout=5).data["reason"] == P.END_PASSWORD_RESET
         # bob deletes his account through process 0 while connected to process 1.
         answer = post(w.hosts[0].url, P.HTTP_ACCOUNT_DELETE,
                       {"username": bob.session.name, "password": PASSWORD})
