@@ -171,6 +171,12 @@ class Accounts:
         self.roles: dict[int, str] = {}
         self.bans: dict[int, Sanction] = {}
         self.owner_name: str | None = None
+        # With --redis several processes share the accounts: one made on
+        # another process is heard of (``remember``) or, until then, read
+        # from the database (``shared``); ``on_created(uid, name, role)``
+        # tells the others of one made here.
+        self.shared = False
+        self.on_created: Callable[[int, str, str | None], None] | None = None
         for uid, name in storage.all_users():
             self._remember(uid, name)
 
@@ -178,8 +184,29 @@ class Accounts:
         self.names[uid] = name
         self.ids[name.lower()] = uid
 
+    def remember(self, uid: int, name: str) -> None:
+        """An account made on another process of the world."""
+        self._remember(uid, name)
+
     def user_id(self, name: str) -> int | None:
-        return self.ids.get(name.lower())
+        found = self.ids.get(name.lower())
+        if found is None and self.shared and P.is_valid_username(name):
+            user = self.storage.find_user(name)
+            if user is not None:
+                self._remember(user.id, user.name)
+                found = user.id
+        return found
+
+    def name_of(self, uid: int) -> str | None:
+        """The account's name (None: no such account)."""
+        name = self.names.get(uid)
+        if name is None and self.shared:
+            row = self.storage.call(lambda db: db.execute(
+                "SELECT name FROM users WHERE id = ?", [uid]).fetchone())
+            if row is not None:
+                self._remember(uid, row[0])
+                name = row[0]
+        return name
 
     def forget(self, uid: int) -> None:
         """An account that was deleted."""
@@ -244,6 +271,8 @@ class Accounts:
         role = self.storage.role_of(uid)
         if role and role != ROLE_PLAYER:
             self.roles[uid] = role
+        if self.on_created is not None:
+            self.on_created(uid, creds.username, role)
         return self._new_session(uid, creds.username)
 
     def login(self, creds: P.Credentials, address: str) -> tuple[Identity, str]:
@@ -332,7 +361,7 @@ class Accounts:
             raise AuthError(P.E_INVALID_TOKEN, "session was logged out; log in again", 401)
         if row.expires_at < time.time():
             raise AuthError(P.E_INVALID_TOKEN, "session has expired; log in again", 401)
-        name = self.names.get(row.user_id)
+        name = self.name_of(row.user_id)
         if name is None:
             # An account made by another host process on a shared database.
             name = self.storage.name_of(row.user_id)

@@ -139,11 +139,10 @@ class AdminQueue:
     def _end_sessions_after_reset(self, name: str) -> None:
         """The password changed on disk (``host.py admin`` wrote it, with its
         sessions revoked): end the account's live connections too."""
-        ctx = self.ctx
-        uid = ctx.accounts.user_id(name)
-        for sid, who in list(ctx.connections.items()):
-            if uid is not None and who.user_id == uid:
-                ctx.end_session(sid, P.END_PASSWORD_RESET, "your password was reset; log in again")
+        uid = self.ctx.accounts.user_id(name)
+        if uid is not None:  # here and on every other process of the world
+            self.ctx.moderation.end_sessions(uid, P.END_PASSWORD_RESET,
+                                     "your password was reset; log in again")
 
     def apply(self, action: str, args: dict) -> None:
         """Do one queued command as the console; a refusal (the player left

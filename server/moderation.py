@@ -34,6 +34,7 @@ from game.core import protocol as P
 
 from . import storage as S
 from .live import WORLD_ROOM, user_room
+from .cluster.limits import account_window
 from .ratelimit import SlidingWindow
 from .storage import Sanction, transaction
 
@@ -132,8 +133,9 @@ class Moderation:
             return
         if action not in P.can(actor.role):
             raise forbidden(action)
-        if not self._windows.setdefault(actor.user_id, SlidingWindow(
-                P.MOD_ACTIONS_PER_WINDOW, P.MOD_WINDOW_S)).allow(time.monotonic()):
+        window = self._windows.setdefault(actor.user_id, SlidingWindow(
+            P.MOD_ACTIONS_PER_WINDOW, P.MOD_WINDOW_S))
+        if not account_window(self.ctx, "mod", actor.user_id, window).allow(time.monotonic()):
             raise P.ProtocolError(P.E_RATE_LIMITED,
                                   f"more than {P.MOD_ACTIONS_PER_WINDOW} moderator actions in "
                                   f"{P.MOD_WINDOW_S:g} s; wait a little")
@@ -163,20 +165,67 @@ class Moderation:
         return [sid for sid, who in list(self.ctx.connections.items())
                 if who.user_id == user_id]
 
-    def _end(self, user_id: int, reason: str, message: str, **extra: Any) -> int:
+    def end_sessions(self, user_id: int, reason: str, message: str, **extra: Any) -> int:
+        """End the account's sessions here and on every other process."""
+        self._tell("end", uid=user_id, reason=reason, message=message, extra=extra)
+        return self._end_here(user_id, reason, message, **extra)
+
+    def _end_here(self, user_id: int, reason: str, message: str, **extra: Any) -> int:
         sids = self._sids_of(user_id)
         for sid in sids:
             self.ctx.end_session(sid, reason, message, **extra)
         return len(sids)
 
+    def _online(self, user_id: int) -> bool:
+        """Connected here or on another process of the world."""
+        cluster = self.ctx.cluster
+        return bool(self._sids_of(user_id)) or (
+            cluster is not None and cluster.messages.connected_elsewhere(user_id))
+
+    # -- the other processes of the world (--redis) ----------------------------------------
+    def _tell(self, op: str, **payload: Any) -> None:
+        """Have every other process apply an action taken here (``apply``)."""
+        if self.ctx.cluster is not None:
+            self.ctx.cluster.messages.moderation(op, **payload)
+
+    def apply(self, op: str | None, p: dict) -> None:
+        """An action taken on another process: this process's caches and
+        players follow."""
+        uid = p.get("uid")
+        if op == "end":
+            self._end_here(uid, p["reason"], p["message"], **(p.get("extra") or {}))
+        elif op == "mute":
+            self.mutes[uid] = Sanction(uid, p["reason"], p["by"], p["at"], p["until"])
+            self.ctx.sio.emit(P.MUTED, {"until": ms(p["until"]), "reason": p["reason"]},
+                              to=user_room(uid))
+        elif op == "unmute":
+            was = self.mutes.pop(uid, None)
+            if was is not None and was.until > time.time():
+                self.ctx.sio.emit(P.UNMUTED, {}, to=user_room(uid))
+        elif op == "ban":
+            self.accounts.bans[uid] = Sanction(uid, p["reason"], p["by"], p["at"], p["until"])
+            self._end_here(uid, P.END_BANNED, p["message"], until=ms(p["until"]))
+        elif op == "unban":
+            self.accounts.bans.pop(uid, None)
+        elif op == "announce":
+            self.ctx.sio.emit(P.ANNOUNCEMENT, p["payload"], room=WORLD_ROOM)
+        elif op == "role":
+            self._role_changed(uid, p["name"], p["role"], tell=False)
+        elif op == "deleted":
+            self._end_here(uid, P.END_ACCOUNT_DELETED, "this account was deleted")
+            self.accounts.forget(uid)
+            self.mutes.pop(uid, None)
+        else:
+            log.warning("unknown moderation message %r from another process", op)
+
     # -- actions ------------------------------------------------------------------------
     def kick(self, actor: Actor, name: str, reason: str = "") -> dict:
         uid, name = self._target(name)
         self._check(actor, "kick", uid)
-        if not self._sids_of(uid):
+        if not self._online(uid):
             raise P.ProtocolError(P.E_NOT_ONLINE, f"'{name}' is not online")
         self._write(lambda db: S.add_audit(db, actor.name, "kick", name, reason))
-        self._end(uid, P.END_KICKED, reason or "you were kicked")
+        self.end_sessions(uid, P.END_KICKED, reason or "you were kicked")
         log.info("%s kicked %s (%s)", actor.name, name, reason or "no reason given")
         return {"ok": True}
 
@@ -192,6 +241,7 @@ class Moderation:
             S.add_audit(db, actor.name, "mute", name, reason, f"{minutes:g} min", now)
         self._write(write)
         self.mutes[uid] = Sanction(uid, reason, by, now, until)
+        self._tell("mute", uid=uid, reason=reason, by=by, at=now, until=until)
         self.ctx.sio.emit(P.MUTED, {"until": ms(until), "reason": reason}, to=user_room(uid))
         log.info("%s muted %s for %g min (%s)", actor.name, name, minutes, reason or "-")
         return {"ok": True, "until": ms(until)}
@@ -206,6 +256,7 @@ class Moderation:
                 S.add_audit(db, actor.name, "unmute", name)
             return lifted
         lifted = self._write(write)
+        self._tell("unmute", uid=uid)
         was = self.mutes.pop(uid, None)
         if was is not None and was.until > time.time():
             self.ctx.sio.emit(P.UNMUTED, {}, to=user_room(uid))
@@ -224,7 +275,9 @@ class Moderation:
                         "for good" if minutes is None else f"{minutes:g} min", now)
         self._write(write)
         self.accounts.bans[uid] = Sanction(uid, reason, by, now, until)
-        self._end(uid, P.END_BANNED, reason or "you were banned", until=ms(until))
+        self._tell("ban", uid=uid, reason=reason, by=by, at=now, until=until,
+                   message=reason or "you were banned")
+        self._end_here(uid, P.END_BANNED, reason or "you were banned", until=ms(until))
         log.info("%s banned %s %s (%s)", actor.name, name,
                  "for good" if minutes is None else f"for {minutes:g} min", reason or "-")
         return {"ok": True, "until": ms(until)}
@@ -239,6 +292,7 @@ class Moderation:
                 S.add_audit(db, actor.name, "unban", name)
             return lifted
         lifted = self._write(write)
+        self._tell("unban", uid=uid)
         self.accounts.bans.pop(uid, None)
         return {"ok": True, "changed": bool(lifted)}
 
@@ -246,8 +300,9 @@ class Moderation:
         self._check(actor, "announce")
         now = time.time()
         self._write(lambda db: S.add_audit(db, actor.name, "announce", None, None, text, now))
-        self.ctx.sio.emit(P.ANNOUNCEMENT, {"text": text, "from": actor.name, "at": ms(now)},
-                          room=WORLD_ROOM)
+        payload = {"text": text, "from": actor.name, "at": ms(now)}
+        self._tell("announce", payload=payload)
+        self.ctx.sio.emit(P.ANNOUNCEMENT, payload, room=WORLD_ROOM)
         return {"ok": True}
 
     def list(self, actor: Actor) -> list[dict]:
@@ -296,7 +351,9 @@ class Moderation:
         log.info("%s made %s a %s", actor.name, name, role)
         return {"ok": True, "changed": True}
 
-    def _role_changed(self, uid: int, name: str, role: str) -> None:
+    def _role_changed(self, uid: int, name: str, role: str, tell: bool = True) -> None:
+        if tell:
+            self._tell("role", uid=uid, name=name, role=role)
         if role == P.ROLE_PLAYER:
             self.accounts.roles.pop(uid, None)
         else:
@@ -345,7 +402,8 @@ class Moderation:
             S.retire_name(db, name, now + cooling_s)
             S.add_audit(db, actor.name, "delete_account", name, None, None, now)
         self._write(write)
-        self._end(uid, P.END_ACCOUNT_DELETED, "this account was deleted")
+        self._tell("deleted", uid=uid)
+        self._end_here(uid, P.END_ACCOUNT_DELETED, "this account was deleted")
         self.accounts.forget(uid)
         self.mutes.pop(uid, None)
         log.info("%s deleted the account %s", actor.name, name)
@@ -373,7 +431,7 @@ class Moderation:
                        "AND revoked_at IS NULL", [now, uid])
             S.add_audit(db, actor.name, "reset_password", name, None, None, now)
         self._write(write)
-        self._end(uid, P.END_PASSWORD_RESET, "your password was reset; log in again")
+        self.end_sessions(uid, P.END_PASSWORD_RESET, "your password was reset; log in again")
         return {"ok": True}
 
     # -- the sweep ----------------------------------------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import limits, messages
 from .bus import Bus
 
 
@@ -18,12 +19,16 @@ class Cluster:
         self.ctx = ctx
         self.bus = bus
         self.node = bus.node
+        self.messages = messages.install(self)  # takeover, positions, DMs, moderation
+        self.limits = limits.install(self)  # login throttles, joins, DMs: world-wide
 
     def start(self) -> None:
         """Connect to Redis (or keep trying) beside the host's other tasks."""
         self.bus.start(self.ctx.sio.start_background_task)
+        self.messages.start()
 
     def stop(self) -> None:
+        self.messages.stop()
         self.bus.close()
 
     def health(self) -> dict:

@@ -9,6 +9,7 @@ from typing import Any
 
 from game.core import protocol as P
 
+from ..cluster.limits import account_window
 from ..context import HostContext
 from ..live import LivePlayer, conversation_room, user_room
 from ..storage import StorageFull
@@ -47,15 +48,21 @@ def dm_open(ctx: HostContext, sid: str, player: LivePlayer, data: Any) -> dict:
     if not hidden:
         ctx.storage.mark_read(player.user_id, peer_id, messages[-1]["id"] if messages else None)
     peer = ctx.world.by_uid.get(peer_id)
-    # Either side blocking the other: neither hears the other come or go.
-    apart = hidden or (peer is not None and player.user_id in peer.blocked)
-    if newly_open and not apart:
-        ctx.sio.emit(P.DM_PRESENCE, {"peer": player.name, "state": "entered"},
-                     to=user_room(peer_id))
+    if peer is None and ctx.cluster is not None:
+        # The peer's process decides (and tells them the conversation opened).
+        ctx.cluster.messages.watch(player)
+        online, present = ctx.cluster.messages.peer_state(player, peer_id, newly_open, hidden)
+    else:
+        # Either side blocking the other: neither hears the other come or go.
+        apart = hidden or (peer is not None and player.user_id in peer.blocked)
+        if newly_open and not apart:
+            ctx.sio.emit(P.DM_PRESENCE, {"peer": player.name, "state": "entered"},
+                         to=user_room(peer_id))
+        online = peer is not None
+        present = online and not apart and player.user_id in peer.open_peers
     return {"ok": True, "peer": ctx.accounts.names[peer_id],
             "messages": [_public_message(ctx, m) for m in messages], "has_more": has_more,
-            "peer_online": peer is not None,
-            "peer_present": peer is not None and not apart and player.user_id in peer.open_peers}
+            "peer_online": online, "peer_present": present}
 
 
 @on(P.DM_CLOSE)
@@ -69,6 +76,8 @@ def dm_close(ctx: HostContext, sid: str, player: LivePlayer, data: Any) -> dict:
     peer = ctx.world.by_uid.get(peer_id)
     if peer is not None and player.user_id not in peer.blocked and peer_id not in player.blocked:
         ctx.sio.emit(P.DM_PRESENCE, {"peer": player.name, "state": "left"}, to=user_room(peer_id))
+    elif peer is None and ctx.cluster is not None and peer_id not in player.blocked:
+        ctx.cluster.messages.dm_presence(player, peer_id, "left")
     return {"ok": True}
 
 
@@ -83,7 +92,7 @@ def dm_send(ctx: HostContext, sid: str, player: LivePlayer, data: Any) -> dict:
         return refused
     peer_id = resolve_peer(ctx, player, request.to)
     now = ctx.guard.judged_time(sid)  # see ratelimit.Pace
-    if not player.dms.allow(now):
+    if not account_window(ctx, "dm", player.user_id, player.dms).allow(now):
         return refuse_over_limit(ctx, player, now, f"more than {P.DMS_PER_WINDOW} messages in "
                                  f"{P.DM_WINDOW_S:g} s; message not sent", P.DM_SEND)
     if peer_id in player.blocked:
@@ -99,13 +108,15 @@ def dm_send(ctx: HostContext, sid: str, player: LivePlayer, data: Any) -> dict:
     except StorageFull as exc:
         raise P.ProtocolError(P.E_STORAGE_FULL, STORAGE_FULL_MESSAGE) from exc
     message = _public_message(ctx, stored)
+    notice = {"peer": player.name, "unread": unread, "message": message}
     ctx.sio.emit(P.DM_MESSAGE, message, to=conversation_room(player.user_id, peer_id))
+    if ctx.cluster is not None:  # the recipient's process, wherever it is, does the same
+        ctx.cluster.messages.dm_sent(stored, message, notice)
     peer = ctx.world.by_uid.get(peer_id)
     if peer is not None and player.user_id in peer.open_peers:
         ctx.storage.mark_read(peer_id, player.user_id, stored["id"])
-    else:
-        _notify(ctx, peer_id, stored, {"peer": player.name, "unread": unread,
-                                       "message": message})
+    elif peer is not None or ctx.cluster is None or peer_id in ctx.joining:
+        _notify(ctx, peer_id, stored, notice)
     return {"ok": True, "message": message}
 
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from game.core import protocol as P
 
+from ..cluster.limits import account_window
 from ..context import HostContext
 from ..live import WORLD_ROOM, LivePlayer, cell_room, conversation_room
 from ..transport import compact_json
@@ -31,7 +32,7 @@ from . import guarded, on, refuse_over_limit
 def emote(ctx: HostContext, sid: str, player: LivePlayer, data: Any) -> dict:
     request = P.parse_emote(data)  # a bad or unknown emote costs nothing
     now = ctx.guard.judged_time(sid)  # see ratelimit.Pace
-    if not player.emotes.allow(now):
+    if not account_window(ctx, "emote", player.user_id, player.emotes).allow(now):
         return refuse_over_limit(ctx, player, now, f"at most {P.EMOTES_PER_WINDOW} emotes in "
                                  f"{P.EMOTE_WINDOW_S:g} s", P.EMOTE)
     payload = compact_json({"from": player.user_id, "name": player.name,
@@ -57,11 +58,15 @@ def typing(ctx: HostContext, sid: str, player: LivePlayer, data: Any) -> None:
     if request.to == player.user_id:
         raise P.ProtocolError(P.E_NO_SUCH_PLAYER, "you cannot message yourself")
     now = ctx.guard.judged_time(sid)
-    if not player.typings.allow(now):
+    if not account_window(ctx, "typing", player.user_id, player.typings).allow(now):
         refuse_over_limit(ctx, player, now, f"at most {P.TYPING_PER_WINDOW} typing events in "
                           f"{P.TYPING_WINDOW_S:g} s", P.TYPING)
         return None
     peer = ctx.world.by_uid.get(request.to)
+    if peer is None and ctx.cluster is not None and request.to not in player.blocked \
+            and ctx.moderation.muted(player.user_id) is None:
+        ctx.cluster.messages.typing(player, request.to, request.typing)  # its process decides
+        return None
     if (peer is None or request.to in player.blocked or player.user_id in peer.blocked
             or ctx.moderation.muted(player.user_id) is not None):
         return None  # offline, blocked either way, or muted: nobody hears of it
@@ -77,7 +82,7 @@ def away(ctx: HostContext, sid: str, player: LivePlayer, data: Any) -> dict:
     wanted = P.parse_away(data)
     if wanted != player.away:
         now = ctx.guard.judged_time(sid)
-        if not player.aways.allow(now):
+        if not account_window(ctx, "away", player.user_id, player.aways).allow(now):
             return refuse_over_limit(ctx, player, now, f"at most {P.AWAY_PER_WINDOW} away "
                                      f"changes in {P.AWAY_WINDOW_S:g} s", P.AWAY)
         set_away(ctx, player, wanted)

@@ -43,6 +43,8 @@ def connect(ctx: HostContext, sid: str, environ: Any = None, auth: Any = None) -
                         "this account logged in from somewhere else")
     if previous is not None and previous.sid in ctx.world.by_sid:
         _leave(ctx, previous.sid)
+    if ctx.cluster is not None:  # and on every other process of the world
+        ctx.cluster.messages.take_over(identity.user_id)
 
 
 @on("disconnect")
@@ -95,6 +97,8 @@ def join(ctx: HostContext, sid: str, identity, data: Any) -> dict:
 
     try:
         stored = ctx.storage.load_join(uid, request.last_dm_id, MISSED_MESSAGES_MAX)
+        if ctx.cluster is not None:  # where the player stood on another process
+            stored = ctx.cluster.messages.place_for_join(uid, stored)
         player = ctx.join_desk.run(enter)
     finally:
         done_joining()
