@@ -72,6 +72,9 @@ class Ticker:
         self._gc_was_enabled = True
         self._switch_interval = sys.getswitchinterval()
         self._task = None
+        # The world's other processes (server.cluster.world.ClusterWorld), or None.
+        cluster = getattr(ctx, "cluster", None)
+        self.cluster = cluster.world if cluster is not None else None
 
     def start(self) -> None:
         # A full garbage collection walks every tracked object and stops the
@@ -103,8 +106,22 @@ class Ticker:
 
     def _run(self) -> None:
         sleep = self.ctx.sio.sleep
+        cluster = self.cluster
         due = self.next_due = time.monotonic() + self.period
         while self.running:
+            if cluster is not None:
+                # The world's processes tick together (on the wall clock's
+                # grid of periods) and each publishes its movers a moment
+                # before its tick, so that every process has the others'
+                # movers of this tick in time for its own snapshots.
+                due = self.next_due = cluster.align(due, self.period)
+                delay = due - cluster.lead_s - time.monotonic()
+                if delay > 0:
+                    sleep(delay)
+                try:
+                    cluster.publish_moves()
+                except Exception:
+                    log.exception("publishing moves failed")
             delay = due - time.monotonic()
             if delay > 0:
                 sleep(delay)
@@ -150,6 +167,8 @@ class Ticker:
         self.tick_number += 1
         ctx.presence.flush()  # who joined and left: before snapshots that show them
         self.broadcast(now)
+        if self.cluster is not None:
+            self.cluster.after_tick()
         if now - self._last_save >= ctx.config.save_interval_s:
             self._last_save = now
             ctx.storage.save_positions(ctx.world.take_unsaved())
@@ -200,7 +219,7 @@ class Ticker:
         """Group movers by cell, move players whose cell changed, and decide
         who goes absolute and who as a delta against the position last sent."""
         world, sio = self.ctx.world, self.ctx.sio
-        by_uid, cells = world.by_uid, world.cells
+        by_uid, cells = world.everyone, world.cells
         # cell -> ([(id, qx, qy) absolute], [(id, ax, ay) changes of step])
         moved_in: dict[tuple[int, int, int], tuple[list, list]] = {}
         changes = []  # (player, old cell or None, new cell)
@@ -236,9 +255,12 @@ class Ticker:
                     members.discard(player.user_id)
                     if not members:
                         del cells[old]
-                sio.leave_room(player.sid, cell_room(old))
+                if player.node is None:
+                    sio.leave_room(player.sid, cell_room(old))
             cells.setdefault(new, set()).add(player.user_id)
             player.cell = new
+            if player.node is not None:  # another process's player: no connection here
+                continue
             try:
                 sio.enter_room(player.sid, cell_room(new))
             except ValueError:
@@ -252,10 +274,12 @@ class Ticker:
         if not changes:
             return []
         world = self.ctx.world
-        by_uid, cells = world.by_uid, world.cells
+        by_uid, cells = world.everyone, world.cells
         was_in = {player.user_id: old for player, old, _ in changes}
         events = []
         for player, old, new in changes:
+            if player.node is not None:  # another process's player: told there
+                continue
             me = player.user_id
             now_area = area(new)
             if old is None or old[0] != new[0]:  # just joined or changed map: from scratch
@@ -304,7 +328,12 @@ class Ticker:
         tick, t_ms = self.tick_number, round(time.time() * 1000.0)
         out = []
         encode = P.encode_snapshot
-        for cell in self.ctx.world.cells:
+        world = self.ctx.world
+        cells, local = world.cells, world.by_uid
+        remote = world.remote
+        for cell in cells:
+            if remote and not any(uid in local for uid in cells[cell]):
+                continue  # only other processes' players stand here: nobody to send to
             absolute: list = []
             deltas: list = []
             for c in area(cell):

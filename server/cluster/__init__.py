@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from .bus import Bus
+from .world import ClusterWorld
 
 
 class Cluster:
@@ -18,14 +19,16 @@ class Cluster:
         self.ctx = ctx
         self.bus = bus
         self.node = bus.node
+        self.world = ClusterWorld(ctx, bus)  # players and moves of every process
 
     def start(self) -> None:
         """Connect to Redis (or keep trying) beside the host's other tasks."""
         self.bus.start(self.ctx.sio.start_background_task)
 
     def stop(self) -> None:
+        self.world.stop()
         self.bus.close()
 
     def health(self) -> dict:
         """The cluster's part of /api/health."""
-        return self.bus.health()
+        return {**self.bus.health(), **self.world.health()}

@@ -87,8 +87,10 @@ def away(ctx: HostContext, sid: str, player: LivePlayer, data: Any) -> dict:
 def set_away(ctx: HostContext, player: LivePlayer, away_now: bool) -> None:
     """Mark a player away (or back) and tell everyone online, the player too."""
     player.away = away_now
-    ctx.transport.emit(P.PLAYER_AWAY, {"id": player.user_id, "name": player.name,
-                                       "away": away_now}, WORLD_ROOM)
+    change = {"id": player.user_id, "name": player.name, "away": away_now}
+    ctx.transport.emit(P.PLAYER_AWAY, change, WORLD_ROOM)
+    if ctx.cluster is not None:  # the world's other processes tell their players
+        ctx.cluster.world.relay(P.PLAYER_AWAY, change)
 
 
 def clear_away(ctx: HostContext, player: LivePlayer) -> None:

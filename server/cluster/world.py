@@ -1,0 +1,462 @@
+"""One world over several host processes: who is where, and who moves.
+
+Every process of a world's cluster keeps, beside its own players, a
+*remote* player (``LivePlayer`` with ``node`` set, in ``LiveWorld.remote``
+and ``everyone``) for each player connected to another process.  The tick
+sends them to this process's players exactly as it sends its own: the same
+cells, areas, snapshots and deltas (``server.ticker``), and the same
+``players_joined`` / ``players_left`` batches (``server.presence``).
+
+**Moves.**  Each map is cut into cells (``server.live``) and each cell has a
+Redis channel, ``pc:cell:{level}:{cx}:{cy}``.  A process subscribes to the
+cells its own players see (the areas of the cells they stand in) and no
+others, so it receives only the movers its players can see.  A moment
+(``LEAD_S``) before each tick it publishes its own players who moved since
+the last time, one message per cell in one pipelined round trip: a 4-byte
+tag of the process and a 14-byte record per mover (id, map index, x, y).
+A mover who changed cell is published on its old cell too, so that those
+who saw it there see it go.  The processes tick together on the wall
+clock's grid, so a remote mover is in the very tick that shows the same
+move to the mover's own neighbours.  When a process starts to see a cell,
+it asks the others who stands there (``cells?``): a player standing still
+publishes nothing.
+
+**Presence.**  Joins and leaves go to every process in one ``pres``
+message a tick, numbered (``v``).  Every ``HEARTBEAT_S`` each process, in
+one pipeline, sets ``pc:node:{node}`` (its presence number, expiring after
+``NODE_TTL_S``) and ``pc:p:{id}`` (its node, expiring after
+``PLAYER_TTL_S``) for each of its players, adds itself to the set
+``pc:nodes``, and reads the set and the others' node keys.  A process whose
+key expired (killed, frozen, cut off) has its players taken out of the
+world by every other, with no help from it.  A process whose number differs
+from what was heard from it twice in a row is asked for its whole roster
+(``ask`` / ``roster``); after every connection to Redis a process sends its
+roster to all (``hello``) and each answers with its own, so a new process,
+or one back after an outage, learns who is where, and players who left
+meanwhile are taken out.
+
+**Redis down.**  Each process serves its own players on; remote players
+stand still where they were last seen.  They are kept for
+``REMOTE_KEPT_DOWN_S`` (a short outage looks like a moment of lag, not like
+everyone leaving and coming back) and taken out after that.  Back
+connected, the rosters are exchanged again and the cells asked for anew.
+"""
+from __future__ import annotations
+
+import logging
+import struct
+import time
+import zlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from game.core import protocol as P
+from game.core import rules
+
+from ..live import WORLD_ROOM, Cell, LivePlayer, area, cell_of
+from ..presence import JOIN
+from .bus import PREFIX, Bus
+
+log = logging.getLogger("server.cluster")
+
+# How long before its tick a process publishes its movers: time for the
+# others to receive them before their own tick (one Redis hop on a LAN).
+LEAD_S = 0.006
+HEARTBEAT_S = 1.0
+# A process whose key has not been refreshed for this long is gone.
+NODE_TTL_S = 3
+PLAYER_TTL_S = 5
+# How long remote players are kept while Redis is unreachable.
+REMOTE_KEPT_DOWN_S = 30.0
+# Heartbeats in a row with a presence number other than the one heard
+# before a process is asked for its roster.
+ROSTER_MISMATCHES = 2
+NODES_KEY = PREFIX + "nodes"
+# Mover record: id, map index, x, y.
+RECORD = struct.Struct("<IHff")
+TAG = struct.Struct("<I")
+# Player events relayed to the other processes: the fields they change.
+RELAYED = {P.PLAYER_MAP: "map", P.LOOK_CHANGED: "look", P.PLAYER_AWAY: "away"}
+
+
+def cell_channel(cell: Cell) -> str:
+    return f"{PREFIX}cell:{cell[0]}:{cell[1]}:{cell[2]}"
+
+
+def node_key(node: str) -> str:
+    return f"{PREFIX}node:{node}"
+
+
+def player_key(user_id: int) -> str:
+    return f"{PREFIX}p:{user_id}"
+
+
+def node_tag(node: str) -> bytes:
+    return TAG.pack(zlib.crc32(node.encode()))
+
+
+@dataclass
+class Roster:
+    """What this process knows of another process's players."""
+    node: str
+    version: int = -1
+    players: dict[int, LivePlayer] = field(default_factory=dict)
+    mismatches: int = 0
+
+
+class ClusterWorld:
+    def __init__(self, ctx: Any, bus: Bus):
+        self.ctx = ctx
+        self.bus = bus
+        self.node = bus.node
+        self.world = ctx.world
+        self.presence = ctx.presence
+        self.lead_s = LEAD_S
+        self.version = 0
+        self.tag = node_tag(self.node)
+        self.nodes: dict[str, Roster] = {}
+        self._tags: dict[bytes, str] = {}
+        self._changes: list[tuple[str, LivePlayer]] = []  # this process's joins and leaves
+        self._members: set[str] = set()  # the other processes in pc:nodes, last heartbeat
+        self.wanted: frozenset[Cell] = frozenset()
+        self.subscribed: set[Cell] = set()
+        self._ask: list[Cell] = []
+        self.up_since: float | None = None
+        self.running = False
+        self._heartbeat_task: Any = None
+        self._budget = rules.MoveBudget.full(0.0)  # remote players walk nowhere here
+        self.received_moves = 0
+        self.world.unpublished = set()
+        self.presence.listener = self._local_change
+        for kind, handler in (("pres", self._on_presence), ("hello", self._on_hello),
+                              ("roster", self._on_roster), ("ask", self._on_ask),
+                              ("cells?", self._on_cells_asked), ("cells", self._on_cells),
+                              ("ev", self._on_event), ("bye", self._on_bye)):
+            bus.on(kind, handler)
+        bus.on_up(self._on_up)
+
+    # -- the tick's side --------------------------------------------------
+    @staticmethod
+    def align(due: float, period: float) -> float:
+        """``due`` (monotonic) moved to the nearest multiple of ``period`` on
+        the wall clock, which every process of the world shares."""
+        wall = time.time() + (due - time.monotonic())
+        return due + (round(wall / period) * period - wall)
+
+    def publish_moves(self) -> None:
+        """Publish this process's joins, leaves and movers since the last
+        call (a moment before the tick)."""
+        world, bus = self.world, self.bus
+        with self.presence.lock:
+            changes, self._changes = self._changes, []
+        with world.lock:
+            uids, world.unpublished = world.unpublished, set()
+        if changes:
+            self.version += 1
+            events = [["j", player.public()] if kind == JOIN
+                      else ["l", player.user_id, player.name] for kind, player in changes]
+            bus.send("pres", {"v": self.version, "e": events})
+        if not uids or not bus.up:
+            return
+        by_cell: dict[Cell, list[bytes]] = {}
+        by_uid, pack = world.by_uid, RECORD.pack
+        for uid in uids:
+            p = by_uid.get(uid)
+            if p is None:
+                continue
+            cell = cell_of(p.x, p.y, p.level)
+            record = pack(uid, p.level, p.x, p.y)
+            by_cell.setdefault(cell, []).append(record)
+            if p.pub_cell is not None and p.pub_cell != cell:
+                by_cell.setdefault(p.pub_cell, []).append(record)
+            p.pub_cell = cell
+        tag = self.tag
+        bus.publish_many([(cell_channel(c), tag + b"".join(records))
+                          for c, records in by_cell.items()])
+
+    def after_tick(self) -> None:
+        """Follow this process's players with the cell subscriptions, and
+        forget where remote players stand in cells none of them sees."""
+        world, bus = self.world, self.bus
+        with world.lock:
+            local, cells = world.by_uid, world.cells
+            wanted: set[Cell] = set()
+            for cell, members in cells.items():
+                if any(uid in local for uid in members):
+                    wanted |= area(cell)
+            for cell in [c for c in cells if c not in wanted]:
+                for uid in list(cells.get(cell, ())):
+                    player = world.everyone.get(uid)
+                    if player is not None and player.node is not None:
+                        world.unplace(player)
+        self.wanted = frozenset(wanted)
+        if self._ask and bus.up:  # subscribed a tick ago: the listener has them now
+            bus.send("cells?", {"c": [list(c) for c in self._ask]})
+        self._ask = []
+        if wanted != self.subscribed:
+            for cell in wanted - self.subscribed:
+                bus.subscribe(cell_channel(cell), self._on_cell)
+                self._ask.append(cell)
+            for cell in self.subscribed - wanted:
+                bus.unsubscribe(cell_channel(cell))
+            self.subscribed = wanted
+
+    # -- this process's players ------------------------------------------
+    def _local_change(self, kind: str, player: LivePlayer) -> None:
+        """A join or leave here (``presence.lock`` held): told at the next publish."""
+        self._changes.append((kind, player))
+
+    def local_left(self, player: LivePlayer) -> None:
+        """This process's ``player`` left (``presence.lock`` held): the same
+        account's player on another process, if any, is shown again."""
+        other = self.world.unshadow(player.user_id)
+        if other is not None:
+            self.presence.remote_joined(other)
+
+    def relay(self, event: str, change: dict) -> None:
+        """Tell the other processes' players of a change of one of ours
+        (``player_map``, ``look_changed``, ``player_away``)."""
+        self.bus.send("ev", {"e": event, "d": change})
+
+    def roster(self) -> list[dict]:
+        return [p.public() for p in list(self.world.by_uid.values())]
+
+    def in_cells(self, cells: set[Cell]) -> list[list]:
+        return [[p.user_id, p.level, p.x, p.y] for p in list(self.world.by_uid.values())
+                if cell_of(p.x, p.y, p.level) in cells]
+
+    # -- what the other processes say -------------------------------------
+    def _on_up(self) -> None:
+        """Connected to Redis (first time or again): say who is here, ask
+        who is there, and ask every cell seen anew."""
+        self.up_since = time.monotonic()
+        self._ask = sorted(self.subscribed)
+        self.bus.send("hello", {"v": self.version, "players": self.roster()})
+        if self._heartbeat_task is None:
+            self.running = True
+            self._heartbeat_task = self.ctx.sio.start_background_task(self._heartbeats)
+
+    def _on_hello(self, payload: dict, node: str) -> None:
+        self._apply_roster(node, payload)
+        self.bus.send("roster", {"v": self.version, "players": self.roster()}, to=node)
+
+    def _on_roster(self, payload: dict, node: str) -> None:
+        self._apply_roster(node, payload)
+
+    def _on_ask(self, payload: dict, node: str) -> None:
+        self.bus.send("roster", {"v": self.version, "players": self.roster()}, to=node)
+
+    def _on_bye(self, payload: dict, node: str) -> None:
+        self._drop_node(node, "stopped")
+
+    def _roster_of(self, node: str) -> Roster:
+        roster = self.nodes.get(node)
+        if roster is None:
+            roster = self.nodes[node] = Roster(node)
+            self._tags[node_tag(node)] = node
+        return roster
+
+    def _apply_roster(self, node: str, payload: dict) -> None:
+        players = payload.get("players") or []
+        with self.presence.lock:
+            roster = self._roster_of(node)
+            seen = set()
+            for data in players:
+                self._remote_join(roster, data)
+                seen.add(data["id"])
+            for uid in [uid for uid in roster.players if uid not in seen]:
+                self._remote_leave(roster, uid)
+            roster.version = int(payload.get("v", -1))
+            roster.mismatches = 0
+
+    def _on_presence(self, payload: dict, node: str) -> None:
+        version = int(payload.get("v", -1))
+        with self.presence.lock:
+            roster = self._roster_of(node)
+            for event in payload.get("e") or []:
+                if event[0] == "j":
+                    self._remote_join(roster, event[1])
+                else:
+                    self._remote_leave(roster, int(event[1]))
+            in_order = roster.version + 1 == version
+            roster.version = version if in_order else roster.version
+        if not in_order:  # something was missed: the whole roster
+            self.bus.send("ask", {}, to=node)
+
+    def _remote_join(self, roster: Roster, data: dict) -> None:
+        """A player of ``roster``'s process (``presence.lock`` held)."""
+        world = self.world
+        uid = int(data["id"])
+        map_name = data.get("map")
+        if map_name not in world.levels:
+            return  # a map this process does not serve: not one world
+        x, y = float(data["x"]), float(data["y"])
+        look = P.look_or_default(data.get("look"), uid)
+        player = roster.players.get(uid)
+        if player is not None:  # known: what changed since
+            player.name, player.look = data.get("name", player.name), look
+            player.role, player.away = data.get("role", player.role), bool(data.get("away"))
+            player.map, player.level = map_name, world.levels[map_name]
+            self._moved_to(player, player.level, x, y)
+            return
+        for other in self.nodes.values():  # the account moved between processes
+            if other is not roster and uid in other.players:
+                self._remote_leave(other, uid)
+        player = LivePlayer(uid, str(data.get("name", "")), f"~{roster.node}", x, y,
+                            self._budget, map=map_name, level=world.levels[map_name],
+                            look=look, role=str(data.get("role", P.ROLE_PLAYER)),
+                            away=bool(data.get("away")), node=roster.node)
+        roster.players[uid] = player
+        if world.add_remote(player):
+            self.presence.remote_joined(player)
+            if cell_of(x, y, player.level) in self.wanted:
+                world.remote_moved(uid)
+
+    def _remote_leave(self, roster: Roster, uid: int) -> None:
+        player = roster.players.pop(uid, None)
+        if player is not None and self.world.remove_remote(player):
+            self.presence.left(player)
+
+    def _drop_node(self, node: str, why: str) -> None:
+        with self.presence.lock:
+            roster = self.nodes.pop(node, None)
+            if roster is None:
+                return
+            count = len(roster.players)
+            for uid in list(roster.players):
+                self._remote_leave(roster, uid)
+        log.warning("process %s %s: its %d players are gone from the world", node, why, count)
+
+    def _moved_to(self, player: LivePlayer, level: int, x: float, y: float) -> None:
+        """A remote player's new place: shown at the next tick where any of
+        this process's players sees it."""
+        world = self.world
+        if level != player.level:
+            names = list(world.levels)
+            if level >= len(names):
+                return
+            player.level, player.map = level, names[level]
+        player.x, player.y = x, y
+        if world.everyone.get(player.user_id) is not player:
+            return  # the same account is connected here
+        if player.cell is not None or cell_of(x, y, level) in self.wanted:
+            world.remote_moved(player.user_id)
+
+    def _on_cell(self, data: bytes) -> None:
+        node = self._tags.get(data[:4])
+        roster = self.nodes.get(node) if node is not None else None
+        if roster is None:
+            return  # a process not heard of yet: its roster comes first
+        players, unpack, size = roster.players, RECORD.unpack_from, RECORD.size
+        for offset in range(4, len(data) - size + 1, size):
+            uid, level, x, y = unpack(data, offset)
+            player = players.get(uid)
+            if player is not None:
+                self._moved_to(player, level, x, y)
+                self.received_moves += 1
+
+    def _on_cells_asked(self, payload: dict, node: str) -> None:
+        cells = {tuple(c) for c in payload.get("c") or [] if len(c) == 3}
+        found = self.in_cells(cells)
+        if found:
+            self.bus.send("cells", {"p": found}, to=node)
+
+    def _on_cells(self, payload: dict, node: str) -> None:
+        roster = self.nodes.get(node)
+        if roster is None:
+            return
+        for uid, level, x, y in payload.get("p") or []:
+            player = roster.players.get(uid)
+            if player is not None:
+                self._moved_to(player, int(level), float(x), float(y))
+
+    def _on_event(self, payload: dict, node: str) -> None:
+        event, change = payload.get("e"), payload.get("d") or {}
+        what = RELAYED.get(event)
+        roster = self.nodes.get(node)
+        player = roster.players.get(change.get("id")) if roster is not None else None
+        if what is None or player is None:
+            return
+        world = self.world
+        if what == "map":
+            if change.get("map") not in world.levels:
+                return
+            player.map, player.level = change["map"], world.levels[change["map"]]
+        elif what == "look":
+            player.look = P.look_or_default(change.get("look"), player.user_id)
+        else:
+            player.away = bool(change.get("away"))
+        if world.everyone.get(player.user_id) is player:
+            self.ctx.transport.emit(event, change, WORLD_ROOM)
+
+    # -- heartbeats ---------------------------------------------------------
+    def _heartbeats(self) -> None:
+        sleep = self.ctx.sio.sleep
+        while self.running:
+            try:
+                self.heartbeat()
+            except Exception:
+                log.exception("cluster heartbeat")
+            sleep(HEARTBEAT_S)
+
+    def heartbeat(self) -> None:
+        """Say this process and its players are alive; find the processes
+        that are not (see the module's docstring)."""
+        bus = self.bus
+        if not bus.up:
+            down = bus.down_since
+            if down is not None and time.time() - down > REMOTE_KEPT_DOWN_S and self.nodes:
+                for node in list(self.nodes):
+                    self._drop_node(node, "is out of reach (redis is down)")
+            return
+        me, known = self.node, sorted(self._members | set(self.nodes))
+        uids = list(self.world.by_uid)
+
+        def run(r: Any) -> list:
+            pipe = r.pipeline(transaction=False)
+            pipe.set(node_key(me), self.version, ex=NODE_TTL_S)
+            pipe.sadd(NODES_KEY, me)
+            for uid in uids:
+                pipe.set(player_key(uid), me, ex=PLAYER_TTL_S)
+            pipe.smembers(NODES_KEY)
+            if known:
+                pipe.mget([node_key(n) for n in known])
+            return pipe.execute()
+        answer = bus.command(run)
+        if answer is None:
+            return
+        members = answer[2 + len(uids)]
+        self._members = {m.decode() if isinstance(m, bytes) else m for m in members} - {me}
+        if not known:
+            return
+        settled = (self.up_since is not None
+                   and time.monotonic() - self.up_since >= NODE_TTL_S + HEARTBEAT_S)
+        for node, value in zip(known, answer[-1]):
+            if value is None:
+                if settled:  # everyone had the time to say it is alive since we (re)joined
+                    self._drop_node(node, "stopped answering")
+                    bus.command(lambda r, n=node: r.srem(NODES_KEY, n))
+                continue
+            roster = self.nodes.get(node)
+            if roster is not None and roster.version == int(value):
+                roster.mismatches = 0
+                continue
+            if roster is not None:
+                roster.mismatches += 1
+            if roster is None or roster.mismatches >= ROSTER_MISMATCHES:
+                if roster is not None:
+                    roster.mismatches = 0
+                bus.send("ask", {}, to=node)
+
+    def stop(self) -> None:
+        """A clean stop: the others forget this process's players at once."""
+        self.running = False
+        self.bus.send("bye", {})
+        self.bus.command(lambda r: r.pipeline(transaction=False).delete(node_key(self.node))
+                         .srem(NODES_KEY, self.node).execute())
+
+    def health(self) -> dict:
+        return {"nodes": len(self.nodes) + 1, "players_here": len(self.world.by_uid),
+                "players_elsewhere": len(self.world.everyone) - len(self.world.by_uid),
+                "cells_seen": len(self.subscribed), "moves_received": self.received_moves}
+
