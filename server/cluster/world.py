@@ -61,8 +61,10 @@ log = logging.getLogger("server.cluster")
 
 # How long before its tick a process publishes its movers: time for the
 # others to receive them before their own tick (one Redis hop on a LAN).
-LEAD_S = 0.006
+LEAD_S = 0.003
 HEARTBEAT_S = 1.0
+# How long a process stays subscribed to a cell its players no longer see.
+KEEP_CELL_S = 2.0
 # A process whose key has not been refreshed for this long is gone.
 NODE_TTL_S = 3
 PLAYER_TTL_S = 5
@@ -120,6 +122,7 @@ class ClusterWorld:
         self._members: set[str] = set()  # the other processes in pc:nodes, last heartbeat
         self.wanted: frozenset[Cell] = frozenset()
         self.subscribed: set[Cell] = set()
+        self._unwanted: dict[Cell, float] = {}  # subscribed cells no longer seen, since when
         self._ask: list[Cell] = []
         self.up_since: float | None = None
         self.running = False
@@ -189,17 +192,31 @@ class ClusterWorld:
                     player = world.everyone.get(uid)
                     if player is not None and player.node is not None:
                         world.unplace(player)
-        self.wanted = frozenset(wanted)
+        before, self.wanted = self.wanted, frozenset(wanted)
         if self._ask and bus.up:  # subscribed a tick ago: the listener has them now
             bus.send("cells?", {"c": [list(c) for c in self._ask]})
         self._ask = []
-        if wanted != self.subscribed:
-            for cell in wanted - self.subscribed:
+        if wanted == before and not self._unwanted:
+            return
+        # Cells seen anew: subscribe (if not still subscribed) and ask who
+        # stands there; cells no longer seen: unsubscribe after KEEP_CELL_S,
+        # so a player pacing along a cell's edge costs no churn.
+        now = time.monotonic()
+        for cell in wanted - before:
+            self._unwanted.pop(cell, None)
+            if cell not in self.subscribed:
                 bus.subscribe(cell_channel(cell), self._on_cell)
-                self._ask.append(cell)
-            for cell in self.subscribed - wanted:
+                self.subscribed.add(cell)
+            self._ask.append(cell)
+        for cell in before - wanted:
+            self._unwanted[cell] = now
+        for cell, since in list(self._unwanted.items()):
+            if cell in wanted:
+                del self._unwanted[cell]
+            elif now - since >= KEEP_CELL_S:
+                del self._unwanted[cell]
                 bus.unsubscribe(cell_channel(cell))
-            self.subscribed = wanted
+                self.subscribed.discard(cell)
 
     # -- this process's players ------------------------------------------
     def _local_change(self, kind: str, player: LivePlayer) -> None:
@@ -230,7 +247,7 @@ class ClusterWorld:
         """Connected to Redis (first time or again): say who is here, ask
         who is there, and ask every cell seen anew."""
         self.up_since = time.monotonic()
-        self._ask = sorted(self.subscribed)
+        self._ask = sorted(self.wanted)
         self.bus.send("hello", {"v": self.version, "players": self.roster()})
         if self._heartbeat_task is None:
             self.running = True
@@ -458,5 +475,6 @@ class ClusterWorld:
     def health(self) -> dict:
         return {"nodes": len(self.nodes) + 1, "players_here": len(self.world.by_uid),
                 "players_elsewhere": len(self.world.everyone) - len(self.world.by_uid),
-                "cells_seen": len(self.subscribed), "moves_received": self.received_moves}
+                "cells_seen": len(self.subscribed), "moves_received": self.received_moves,
+                "bus": self.bus.stats()}
 
