@@ -122,6 +122,10 @@ def cluster_stats(url: str) -> dict:
     return requests.get(url + P.HTTP_HEALTH, timeout=5).json()["cluster"]
 
 
+def bus_stats(url: str) -> dict:
+    return cluster_stats(url)["bus"]
+
+
 def percentile(values: list[float], q: float) -> float | None:
     if not values:
         return None
@@ -160,7 +164,7 @@ def measure(players: int = 20, seconds: float = 10.0, mode: str = "eventlet",
             state.target = walker.pick(state.x, state.y)
             states.append(state)
         wait_for_everyone(hosts, players + 2)
-        before = [cluster_stats(h.url)["bus"] for h in hosts]
+        before = [bus_stats(h.url) for h in hosts]
         started = time.monotonic()
         dt = 1.0 / RATE_HZ
         # Each walker sends at its own moment of the period, as real players
@@ -183,10 +187,12 @@ def measure(players: int = 20, seconds: float = 10.0, mode: str = "eventlet",
             sends += 1
         elapsed = time.monotonic() - started
         time.sleep(DEADLINE_S)
-        after = [cluster_stats(h.url)["bus"] for h in hosts]
+        after = [bus_stats(h.url) for h in hosts]
         result = {"players": players, "seconds": round(elapsed, 1), "mode": mode,
                   **latencies(observers, sent, started + elapsed - TAIL_S)}
         result["redis"] = [rates(b, a, elapsed) for b, a in zip(before, after)]
+        # Ticks that gave up waiting for the other process's movers.
+        result["late_marks"] = [cluster_stats(h.url)["late_marks"] for h in hosts]
         return result
     finally:
         for client in clients:
@@ -269,7 +275,8 @@ def main(argv: list[str] | None = None) -> int:
                         for x in r["redis"])
         print(f"{r['players']:>7}  {same['p50_ms']}/{same['p99_ms']:<10}  "
               f"{cross['p50_ms']}/{cross['p99_ms']:<10}  {hop['p50_ms']}/{hop['p99_ms']:<9}  "
-              f"{same['delivered_pct']}/{cross['delivered_pct']:<19}  {msgs:<34}  {size}")
+              f"{same['delivered_pct']}/{cross['delivered_pct']:<19}  {msgs:<34}  {size}"
+              f"   (late marks {r['late_marks']})")
     return 0
 
 

@@ -174,9 +174,9 @@ class LiveWorld:
         # ``by_uid``.  Without a cluster it holds what ``by_uid`` holds.
         self.everyone: dict[int, LivePlayer] = {}
         self.remote: dict[int, LivePlayer] = {}
-        # In a cluster: this process's players who moved since their position
-        # was last published (see server.cluster.world); None otherwise.
-        self.unpublished: set[int] | None = None
+        # Remote players who moved since the tick last took them (see
+        # server.cluster.world).
+        self._moved_remote: set[int] = set()
         self._moved: set[int] = set()
         # Players who joined or changed map since the last tick: not in
         # ``cells`` yet (or in a cell of their old map); nearby lookups
@@ -218,8 +218,6 @@ class LiveWorld:
             self.everyone[user_id] = player
         self._moved.add(user_id)
         self._unplaced.add(user_id)
-        if self.unpublished is not None:
-            self.unpublished.add(user_id)
         return player
 
     def _forget_full_budgets(self, now: float) -> None:
@@ -303,8 +301,6 @@ class LiveWorld:
             self._moved.add(player.user_id)
             self._unplaced.add(player.user_id)
             self._unsaved.add(player.user_id)
-            if self.unpublished is not None:
-                self.unpublished.add(player.user_id)
 
     def on_map_anywhere(self, map_name: str) -> list[LivePlayer]:
         """Everyone standing on one map, on every process of the world."""
@@ -351,16 +347,24 @@ class LiveWorld:
         player.x, player.y, player.last_seq = move.x, move.y, move.seq
         self._moved.add(player.user_id)
         self._unsaved.add(player.user_id)
-        if self.unpublished is not None:
-            self.unpublished.add(player.user_id)
         return None
 
     def take_moved(self) -> list[tuple[int, float, float]]:
         """Positions of players who moved since the last call (one tick)."""
         moved, self._moved = self._moved, set()
         self._unplaced = set()  # the tick places them all now
+        if self._moved_remote:
+            moved |= self._moved_remote
+            self._moved_remote = set()
         everyone = self.everyone
         return [(uid, everyone[uid].x, everyone[uid].y) for uid in moved if uid in everyone]
+
+    def take_remote_moved(self) -> list[tuple[int, float, float]]:
+        """Positions of remote players who moved since the last take."""
+        moved, self._moved_remote = self._moved_remote, set()
+        everyone = self.everyone
+        return [(uid, p.x, p.y) for uid in moved
+                if (p := everyone.get(uid)) is not None and p.node is not None]
 
     def take_unsaved(self) -> list[tuple[int, float, float, str]]:
         """``(id, x, y, map)`` of players who moved since the last call."""
@@ -419,7 +423,7 @@ class LiveWorld:
             if self.everyone.get(player.user_id) is not player:
                 return False
             del self.everyone[player.user_id]
-            self._moved.discard(player.user_id)
+            self._moved_remote.discard(player.user_id)
         return True
 
     def unshadow(self, user_id: int) -> LivePlayer | None:
@@ -430,12 +434,12 @@ class LiveWorld:
             if other is None or user_id in self.by_uid or user_id in self.everyone:
                 return None
             self.everyone[user_id] = other
-            self._moved.add(user_id)
+            self._moved_remote.add(user_id)
         return other
 
     def remote_moved(self, user_id: int) -> None:
         """A remote player has a new position: the next tick sends it."""
-        self._moved.add(user_id)
+        self._moved_remote.add(user_id)
 
     def unplace(self, player: LivePlayer) -> None:
         """Take a player out of the cells (call with ``lock`` held); the next

@@ -110,18 +110,9 @@ class Ticker:
         due = self.next_due = time.monotonic() + self.period
         while self.running:
             if cluster is not None:
-                # The world's processes tick together (on the wall clock's
-                # grid of periods) and each publishes its movers a moment
-                # before its tick, so that every process has the others'
-                # movers of this tick in time for its own snapshots.
+                # The world's processes tick together, on the wall clock's
+                # grid of periods (see server.cluster.world.exchange).
                 due = self.next_due = cluster.align(due, self.period)
-                delay = due - cluster.lead_s - time.monotonic()
-                if delay > 0:
-                    sleep(delay)
-                try:
-                    cluster.publish_moves()
-                except Exception:
-                    log.exception("publishing moves failed")
             delay = due - time.monotonic()
             if delay > 0:
                 sleep(delay)
@@ -194,19 +185,21 @@ class Ticker:
 
     def broadcast(self, now: float) -> None:
         """Send this tick's area changes and snapshots."""
-        world = self.ctx.world
+        world, cluster = self.ctx.world, self.cluster
         with world.lock:
             moved = world.take_moved()
-            if not moved:
-                return
-            movers, changes, sent = self._place(moved)
-            # Area events give the positions the host last sent, which this
-            # tick's deltas apply to; only then do the movers' positions count
-            # as sent.
-            areas = self._area_events(changes)
-            for player, q, step in sent:
-                player.sent, player.step = q, step
-            snapshots = self._snapshots(movers, changes)
+            if cluster is None:
+                if not moved:
+                    return
+                areas, snapshots = self._build(moved)
+        if cluster is not None:
+            # This tick's movers here go to the world's other processes, and
+            # theirs (of this same tick) come in, before anything is sent.
+            moved = cluster.exchange(moved, self.next_due, self.period)
+            with world.lock:
+                if not moved:
+                    return
+                areas, snapshots = self._build(moved)
         # Sent outside the lock (a slow socket's share waits in its queue).
         transport = self.ctx.transport
         for sid, payload in areas:
@@ -214,6 +207,17 @@ class Ticker:
         for cell, data in snapshots:
             transport.emit_binary(P.SNAPSHOT, data, cell_room(cell))
         self.ctx.tick_stats.snapshots_sent += len(snapshots)
+
+    def _build(self, moved):
+        """This tick's area events and snapshots (``world.lock`` held)."""
+        movers, changes, sent = self._place(moved)
+        # Area events give the positions the host last sent, which this
+        # tick's deltas apply to; only then do the movers' positions count
+        # as sent.
+        areas = self._area_events(changes)
+        for player, q, step in sent:
+            player.sent, player.step = q, step
+        return areas, self._snapshots(movers, changes)
 
     def _place(self, moved):
         """Group movers by cell, move players whose cell changed, and decide
@@ -228,7 +232,9 @@ class Ticker:
         limit = P.DELTA_MAX
         quantise = P.quantise
         for uid, x, y in moved:
-            player = by_uid[uid]
+            player = by_uid.get(uid)
+            if player is None:  # a remote player gone while this tick waited for the others
+                continue
             cell = cell_of(x, y, player.level)
             entries = moved_in.get(cell)
             if entries is None:

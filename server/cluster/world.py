@@ -10,16 +10,19 @@ cells, areas, snapshots and deltas (``server.ticker``), and the same
 **Moves.**  Each map is cut into cells (``server.live``) and each cell has a
 Redis channel, ``pc:cell:{level}:{cx}:{cy}``.  A process subscribes to the
 cells its own players see (the areas of the cells they stand in) and no
-others, so it receives only the movers its players can see.  A moment
-(``LEAD_S``) before each tick it publishes its own players who moved since
-the last time, one message per cell in one pipelined round trip: a 4-byte
-tag of the process and a 14-byte record per mover (id, map index, x, y).
-A mover who changed cell is published on its old cell too, so that those
-who saw it there see it go.  The processes tick together on the wall
-clock's grid, so a remote mover is in the very tick that shows the same
-move to the mover's own neighbours.  When a process starts to see a cell,
-it asks the others who stands there (``cells?``): a player standing still
-publishes nothing.
+others, so it receives only the movers its players can see.  The processes
+tick together, on the wall clock's grid of periods.  At its tick a process
+takes its movers, publishes its own, one message per cell in one pipelined
+round trip (a 4-byte tag of the process and a 14-byte record per mover: id,
+map index, x, y), then a mark on ``pc:ticks`` saying its tick is out; it
+waits (at most ``WAIT_MAX_S``) for the marks of the others ticking now,
+whose movers have then arrived (Redis keeps one publisher's order), and
+sends its snapshots with all of them: a remote mover is in the very tick
+that shows the move to its own neighbours, a millisecond or two later.  A
+mover who changed cell is published on its old cell too, so that those who
+saw it there see it go.  When a process starts to see a cell, it asks the
+others who stands there (``cells?``): a player standing still publishes
+nothing.
 
 **Presence.**  Joins and leaves go to every process in one ``pres``
 message a tick, numbered (``v``).  Every ``HEARTBEAT_S`` each process, in
@@ -59,9 +62,11 @@ from .bus import PREFIX, Bus
 
 log = logging.getLogger("server.cluster")
 
-# How long before its tick a process publishes its movers: time for the
-# others to receive them before their own tick (one Redis hop on a LAN).
-LEAD_S = 0.003
+# How long a tick waits for the other processes' movers of the same tick
+# (they normally take one Redis hop: about a millisecond on one machine),
+# and how often it looks.
+WAIT_MAX_S = 0.010
+MARK_POLL_S = 0.0005
 HEARTBEAT_S = 1.0
 # How long a process stays subscribed to a cell its players no longer see.
 KEEP_CELL_S = 2.0
@@ -77,6 +82,10 @@ NODES_KEY = PREFIX + "nodes"
 # Mover record: id, map index, x, y.
 RECORD = struct.Struct("<IHff")
 TAG = struct.Struct("<I")
+# A process's tick is out: its number and the number of its next one, on
+# the grid of the normal tick period since the epoch.
+MARK = struct.Struct("<qq")
+TICKS_CHANNEL = PREFIX + "ticks"
 # Player events relayed to the other processes: the fields they change.
 RELAYED = {P.PLAYER_MAP: "map", P.LOOK_CHANGED: "look", P.PLAYER_AWAY: "away"}
 
@@ -113,7 +122,10 @@ class ClusterWorld:
         self.node = bus.node
         self.world = ctx.world
         self.presence = ctx.presence
-        self.lead_s = LEAD_S
+        self.base_period = 1.0 / ctx.config.tick_rate
+        # node -> (its last tick out, its next tick or None: not waited for)
+        self._marks: dict[str, tuple[int, int | None]] = {}
+        self.late_marks = 0
         self.version = 0
         self.tag = node_tag(self.node)
         self.nodes: dict[str, Roster] = {}
@@ -129,7 +141,7 @@ class ClusterWorld:
         self._heartbeat_task: Any = None
         self._budget = rules.MoveBudget.full(0.0)  # remote players walk nowhere here
         self.received_moves = 0
-        self.world.unpublished = set()
+        bus.subscribe(TICKS_CHANNEL, self._on_mark)
         self.presence.listener = self._local_change
         for kind, handler in (("pres", self._on_presence), ("hello", self._on_hello),
                               ("roster", self._on_roster), ("ask", self._on_ask),
@@ -146,36 +158,73 @@ class ClusterWorld:
         wall = time.time() + (due - time.monotonic())
         return due + (round(wall / period) * period - wall)
 
-    def publish_moves(self) -> None:
-        """Publish this process's joins, leaves and movers since the last
-        call (a moment before the tick)."""
+    def exchange(self, moved: list[tuple[int, float, float]], due: float,
+                 period: float) -> list[tuple[int, float, float]]:
+        """This tick's movers (``world.take_moved()``): publish this process's
+        own, with its joins and leaves and a mark saying its tick is out;
+        wait (at most ``WAIT_MAX_S``) for the marks of the other processes
+        ticking now, whose movers have then arrived; return every mover the
+        tick sends."""
         world, bus = self.world, self.bus
         with self.presence.lock:
             changes, self._changes = self._changes, []
-        with world.lock:
-            uids, world.unpublished = world.unpublished, set()
         if changes:
             self.version += 1
             events = [["j", player.public()] if kind == JOIN
                       else ["l", player.user_id, player.name] for kind, player in changes]
             bus.send("pres", {"v": self.version, "e": events})
-        if not uids or not bus.up:
-            return
+        if not bus.up:
+            return moved
         by_cell: dict[Cell, list[bytes]] = {}
         by_uid, pack = world.by_uid, RECORD.pack
-        for uid in uids:
+        for uid, x, y in moved:
             p = by_uid.get(uid)
             if p is None:
-                continue
-            cell = cell_of(p.x, p.y, p.level)
-            record = pack(uid, p.level, p.x, p.y)
+                continue  # a remote player, or one who left
+            cell = cell_of(x, y, p.level)
+            record = pack(uid, p.level, x, y)
             by_cell.setdefault(cell, []).append(record)
             if p.pub_cell is not None and p.pub_cell != cell:
                 by_cell.setdefault(p.pub_cell, []).append(record)
             p.pub_cell = cell
-        tag = self.tag
-        bus.publish_many([(cell_channel(c), tag + b"".join(records))
-                          for c, records in by_cell.items()])
+        tag, base = self.tag, self.base_period
+        wall = time.time() + (due - time.monotonic())
+        tick, following = round(wall / base), round((wall + period) / base)
+        items = [(cell_channel(c), tag + b"".join(records)) for c, records in by_cell.items()]
+        items.append((TICKS_CHANNEL, tag + MARK.pack(tick, following)))
+        if bus.publish_many(items):
+            self._wait_for_marks(tick)
+        arrived = world.take_remote_moved()
+        if not arrived:
+            return moved
+        merged = {uid: (uid, x, y) for uid, x, y in moved}
+        merged.update((entry[0], entry) for entry in arrived)
+        return list(merged.values())
+
+    def _wait_for_marks(self, tick: int) -> None:
+        """Until every process that said it ticks at ``tick`` has said its
+        tick is out (or ``WAIT_MAX_S``); one that did not is not waited for
+        again until its next mark."""
+        deadline = time.monotonic() + WAIT_MAX_S
+        sleep = self.ctx.sio.sleep
+        marks = self._marks
+        while True:
+            waiting = [node for node, (last, following) in list(marks.items())
+                       if following is not None and following <= tick and last < tick]
+            if not waiting:
+                return
+            if time.monotonic() >= deadline:
+                self.late_marks += len(waiting)
+                for node in waiting:
+                    last, _ = marks.get(node, (-1, None))
+                    marks[node] = (last, None)
+                return
+            sleep(MARK_POLL_S)
+
+    def _on_mark(self, data: bytes) -> None:
+        node = self._tags.get(data[:4])
+        if node is not None and node in self.nodes:
+            self._marks[node] = MARK.unpack_from(data, 4)
 
     def after_tick(self) -> None:
         """Follow this process's players with the cell subscriptions, and
@@ -337,6 +386,7 @@ class ClusterWorld:
     def _drop_node(self, node: str, why: str) -> None:
         with self.presence.lock:
             roster = self.nodes.pop(node, None)
+            self._marks.pop(node, None)
             if roster is None:
                 return
             count = len(roster.players)
@@ -476,5 +526,6 @@ class ClusterWorld:
         return {"nodes": len(self.nodes) + 1, "players_here": len(self.world.by_uid),
                 "players_elsewhere": len(self.world.everyone) - len(self.world.by_uid),
                 "cells_seen": len(self.subscribed), "moves_received": self.received_moves,
+                "late_marks": self.late_marks,
                 "bus": self.bus.stats()}
 
