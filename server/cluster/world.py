@@ -146,7 +146,8 @@ class ClusterWorld:
         for kind, handler in (("pres", self._on_presence), ("hello", self._on_hello),
                               ("roster", self._on_roster), ("ask", self._on_ask),
                               ("cells?", self._on_cells_asked), ("cells", self._on_cells),
-                              ("ev", self._on_event), ("bye", self._on_bye)):
+                              ("ev", self._on_event), ("near", self._on_near),
+                              ("bye", self._on_bye)):
             bus.on(kind, handler)
         bus.on_up(self._on_up)
 
@@ -170,7 +171,7 @@ class ClusterWorld:
             changes, self._changes = self._changes, []
         if changes:
             self.version += 1
-            events = [["j", player.public()] if kind == JOIN
+            events = [["j", self._entry(player)] if kind == JOIN
                       else ["l", player.user_id, player.name] for kind, player in changes]
             bus.send("pres", {"v": self.version, "e": events})
         if not bus.up:
@@ -284,8 +285,21 @@ class ClusterWorld:
         (``player_map``, ``look_changed``, ``player_away``)."""
         self.bus.send("ev", {"e": event, "d": change})
 
+    def relay_near(self, event: str, change: dict, player: LivePlayer) -> None:
+        """Tell the other processes' players near ``player`` what it did
+        (``emoted``, ``said``); with whom it blocks, who hear nothing of it."""
+        self.bus.send("near", {"e": event, "d": change, "id": player.user_id,
+                               "b": sorted(player.blocked)})
+
     def roster(self) -> list[dict]:
-        return [p.public() for p in list(self.world.by_uid.values())]
+        return [self._entry(p) for p in list(self.world.by_uid.values())]
+
+    def _entry(self, player: LivePlayer) -> dict:
+        """A player of this process as the others learn of it: as the welcome
+        lists it, and since when it is connected."""
+        now_mono = time.monotonic()
+        since = time.time() - (now_mono - self.ctx.connected_at.get(player.sid, now_mono))
+        return {**player.public(), "since": round(since, 3)}
 
     def in_cells(self, cells: set[Cell]) -> list[list]:
         return [[p.user_id, p.level, p.x, p.y] for p in list(self.world.by_uid.values())
@@ -371,7 +385,8 @@ class ClusterWorld:
         player = LivePlayer(uid, str(data.get("name", "")), f"~{roster.node}", x, y,
                             self._budget, map=map_name, level=world.levels[map_name],
                             look=look, role=str(data.get("role", P.ROLE_PLAYER)),
-                            away=bool(data.get("away")), node=roster.node)
+                            away=bool(data.get("away")), node=roster.node,
+                            since=float(data.get("since") or time.time()))
         roster.players[uid] = player
         if world.add_remote(player):
             self.presence.remote_joined(player)
@@ -455,6 +470,22 @@ class ClusterWorld:
             player.away = bool(change.get("away"))
         if world.everyone.get(player.user_id) is player:
             self.ctx.transport.emit(event, change, WORLD_ROOM)
+
+    def _on_near(self, payload: dict, node: str) -> None:
+        """An emote or a line said by another process's player: to this
+        process's players near them (see events/emotes.py, events/talk.py)."""
+        from ..events import emotes, talk
+        from ..transport import compact_json
+
+        roster = self.nodes.get(node)
+        player = roster.players.get(payload.get("id")) if roster is not None else None
+        if player is None or self.world.everyone.get(player.user_id) is not player:
+            return
+        player.blocked = {int(uid) for uid in payload.get("b") or []}
+        if payload.get("e") == P.EMOTED:
+            emotes.send_emote(self.ctx, player, compact_json(payload.get("d") or {}))
+        elif payload.get("e") == P.SAID:
+            talk.send_said(self.ctx, player, payload.get("d") or {})
 
     # -- heartbeats ---------------------------------------------------------
     def _heartbeats(self) -> None:

@@ -1,0 +1,56 @@
+"""What the players of one process see of another process's players besides
+their moves: looks, away, emotes, lines said nearby, and the moderators'
+list of who is on (two real host processes, one Redis)."""
+from __future__ import annotations
+
+import pytest
+
+from game.core import protocol as P
+
+from .conftest import ASYNC_MODES
+from .helpers_cluster import cluster
+
+
+@pytest.fixture(params=ASYNC_MODES[:1])
+def pair(request, tmp_path, test_map_path, redis_server):
+    """The world's owner on process 0 and a player beside them on process 1."""
+    with cluster(tmp_path, test_map_path, redis_server.url, n=2, mode=request.param) as world:
+        owner = world.players[0]()
+        other = world.players[1]()
+        owner.wait_for(P.PLAYERS_JOINED, match=lambda d: any(
+            p["id"] == other.session.user_id for p in d["players"]))
+        yield owner, other, world
+
+
+def test_looks_and_away_cross_processes(pair):
+    owner, other, world = pair
+    look = {field: options[-1] for field, options in P.LOOK_OPTIONS.items()}
+    assert other.call(P.SET_LOOK, look)["ok"] is True
+    changed = owner.wait_for(P.LOOK_CHANGED).data
+    assert changed == {"id": other.session.user_id, "name": other.session.name, "look": look}
+    assert other.call(P.AWAY, {"away": True})["ok"] is True
+    away = owner.wait_for(P.PLAYER_AWAY).data
+    assert away == {"id": other.session.user_id, "name": other.session.name, "away": True}
+    # A newcomer on the owner's process sees them in its welcome as they are now.
+    newcomer = world.players[0]()
+    listed = {p["id"]: p for p in newcomer.welcome["players"]}[other.session.user_id]
+    assert listed["look"] == look and listed["away"] is True
+
+
+def test_emotes_and_talk_reach_the_players_near_on_another_process(pair):
+    owner, other, _ = pair
+    assert other.call(P.EMOTE, {"emote": "wave"})["ok"] is True
+    emoted = owner.wait_for(P.EMOTED).data
+    assert emoted == {"from": other.session.user_id, "name": other.session.name,
+                      "emote": "wave"}
+    assert owner.call(P.SAY, {"text": "hello over there"})["ok"] is True
+    said = other.wait_for(P.SAID).data
+    assert said["from"] == owner.session.user_id and said["text"] == "hello over there"
+
+
+def test_the_moderators_list_covers_every_process(pair):
+    owner, other, _ = pair
+    assert "list" in owner.welcome["can"]
+    listed = {p["name"]: p for p in owner.call(P.MOD_LIST, {})["players"]}
+    assert set(listed) == {owner.session.name, other.session.name}
+    assert listed[other.session.name]["since"] <= listed[owner.session.name]["since"] + 60_000
