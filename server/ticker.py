@@ -142,7 +142,10 @@ class Ticker:
         ``server.overload``): the log, everyone online (``pace``) and
         /api/stats."""
         watch = self.ctx.overload
-        if not watch.record(now, late, time.monotonic() - now, time.process_time()):
+        work = time.monotonic() - now
+        if self.cluster is not None:  # waiting for the other processes is not work
+            work -= self.cluster.last_wait_s
+        if not watch.record(now, late, work, time.process_time()):
             return
         self.period = 1.0 / watch.tick_rate
         if watch.overloaded:

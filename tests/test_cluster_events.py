@@ -7,7 +7,7 @@ import pytest
 
 from game.core import protocol as P
 
-from .conftest import ASYNC_MODES
+from .conftest import ASYNC_MODES, snapshot_positions
 from .helpers_cluster import cluster
 
 
@@ -54,3 +54,31 @@ def test_the_moderators_list_covers_every_process(pair):
     listed = {p["name"]: p for p in owner.call(P.MOD_LIST, {})["players"]}
     assert set(listed) == {owner.session.name, other.session.name}
     assert listed[other.session.name]["since"] <= listed[owner.session.name]["since"] + 60_000
+
+
+def test_a_player_going_to_another_map_goes_there_for_every_process(tmp_path, redis_server):
+    from .test_map_multi import go_to_cave, spot, walk, write_world
+
+    folder = write_world(tmp_path / "maps")
+    with cluster(tmp_path, folder, redis_server.url, n=2,
+                 extra_args=("--start-map", "town")) as world:
+        alice, bob = world.players[0](), world.players[1]()
+        bob_id = bob.session.user_id
+        you = spot(bob.welcome["you"])
+        bob.send_move(you[0], you[1] + 8)
+        alice.wait_for(P.SNAPSHOT, match=lambda d: snapshot_positions(d).get(bob_id)
+                       == (you[0], you[1] + 8))
+        bob.welcome["you"]["y"] += 8
+        there = spot(go_to_cave(bob)["you"])
+        moved = alice.wait_for(P.PLAYER_MAP, match=lambda d: d["id"] == bob_id).data
+        assert moved == {"id": bob_id, "name": bob.session.name, "map": "cave"}
+        alice.wait_for(P.SNAPSHOT, match=lambda d: bob_id in (d.get("gone") or []))
+        # A newcomer to the cave on Alice's process finds Bob there, and sees him walk.
+        carol = world.players[0]()
+        listed = {p["id"]: p for p in carol.welcome["players"]}
+        assert listed[bob_id]["map"] == "cave"
+        arrived = go_to_cave(carol)
+        assert [p["id"] for p in arrived["players"]] == [bob_id]
+        end = (there[0] + 48, there[1])
+        walk(bob, there, end)
+        carol.wait_for(P.SNAPSHOT, match=lambda d: snapshot_positions(d).get(bob_id) == end)

@@ -125,6 +125,9 @@ def test_presence_and_the_directory_cover_every_process(tmp_path, test_map_path,
         assert listed == sorted([a.session.name, b.session.name])
         a.wait_for(P.PLAYERS_JOINED, match=lambda d: any(
             p["id"] == c.session.user_id for p in d["players"]))
+        sees_moving(c, a)  # three processes: each sees the other two's players walk
+        sees_moving(c, b)
+        sees_moving(a, c)
         answer = a.call(P.DIRECTORY, {})
         online = {p["name"] for p in answer["players"] if p["online"]}
         assert online == {b.session.name, c.session.name}

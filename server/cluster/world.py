@@ -126,6 +126,7 @@ class ClusterWorld:
         # node -> (its last tick out, its next tick or None: not waited for)
         self._marks: dict[str, tuple[int, int | None]] = {}
         self.late_marks = 0
+        self.last_wait_s = 0.0  # how long the last tick waited for the others
         self.version = 0
         self.tag = node_tag(self.node)
         self.nodes: dict[str, Roster] = {}
@@ -174,6 +175,7 @@ class ClusterWorld:
             events = [["j", self._entry(player)] if kind == JOIN
                       else ["l", player.user_id, player.name] for kind, player in changes]
             bus.send("pres", {"v": self.version, "e": events})
+        self.last_wait_s = 0.0
         if not bus.up:
             return moved
         by_cell: dict[Cell, list[bytes]] = {}
@@ -193,8 +195,10 @@ class ClusterWorld:
         tick, following = round(wall / base), round((wall + period) / base)
         items = [(cell_channel(c), tag + b"".join(records)) for c, records in by_cell.items()]
         items.append((TICKS_CHANNEL, tag + MARK.pack(tick, following)))
+        waited = time.monotonic()
         if bus.publish_many(items):
             self._wait_for_marks(tick)
+        self.last_wait_s = time.monotonic() - waited
         arrived = world.take_remote_moved()
         if not arrived:
             return moved
