@@ -70,6 +70,10 @@ def test_players_on_two_processes_see_each_other_walk(tmp_path, test_map_path, r
     with cluster(tmp_path, test_map_path, redis_server.url, n=2, mode=mode) as world:
         a = world.players[0]()
         b = world.players[1]()
+        # As for a player of its own process: told of the join, then shown.
+        a.wait_for(P.SNAPSHOT, match=lambda d: b.session.user_id in snapshot_positions(d))
+        told = [e.data for e in a.skipped if e.kind == P.PLAYERS_JOINED]  # before that snapshot
+        assert any(p["id"] == b.session.user_id for d in told for p in d["players"])
         sees_moving(a, b)
         sees_moving(b, a)
         # Each process sends the other's player as one of its own: the whole

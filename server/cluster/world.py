@@ -132,6 +132,8 @@ class ClusterWorld:
         self.nodes: dict[str, Roster] = {}
         self._tags: dict[bytes, str] = {}
         self._changes: list[tuple[str, LivePlayer]] = []  # this process's joins and leaves
+        # Remote players who joined since the last tick (placed after it).
+        self._fresh: set[int] = set()
         self._members: set[str] = set()  # the other processes in pc:nodes, last heartbeat
         self.wanted: frozenset[Cell] = frozenset()
         self.subscribed: set[Cell] = set()
@@ -247,6 +249,13 @@ class ClusterWorld:
                     if player is not None and player.node is not None:
                         world.unplace(player)
         before, self.wanted = self.wanted, frozenset(wanted)
+        if self._fresh:  # joined elsewhere and told here by the tick that just ran
+            fresh, self._fresh = self._fresh, set()
+            for uid in fresh:
+                player = world.everyone.get(uid)
+                if player is not None and player.node is not None and \
+                        cell_of(player.x, player.y, player.level) in wanted:
+                    world.remote_moved(uid)
         if self._ask and bus.up:  # subscribed a tick ago: the listener has them now
             bus.send("cells?", {"c": [list(c) for c in self._ask]})
         self._ask = []
@@ -394,8 +403,9 @@ class ClusterWorld:
         roster.players[uid] = player
         if world.add_remote(player):
             self.presence.remote_joined(player)
-            if cell_of(x, y, player.level) in self.wanted:
-                world.remote_moved(uid)
+            # Placed after the tick that says it joined (see after_tick),
+            # as a player of this process is.
+            self._fresh.add(uid)
 
     def _remote_leave(self, roster: Roster, uid: int) -> None:
         player = roster.players.pop(uid, None)
@@ -423,8 +433,8 @@ class ClusterWorld:
                 return
             player.level, player.map = level, names[level]
         player.x, player.y = x, y
-        if world.everyone.get(player.user_id) is not player:
-            return  # the same account is connected here
+        if world.everyone.get(player.user_id) is not player or player.user_id in self._fresh:
+            return  # the same account is connected here, or not told of yet
         if player.cell is not None or cell_of(x, y, level) in self.wanted:
             world.remote_moved(player.user_id)
 
