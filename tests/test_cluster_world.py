@@ -183,17 +183,33 @@ def test_a_redis_restart_is_survived(tmp_path, test_map_path, redis_server):
         a2 = world.players[0]()
         b = world.players[1]()
         sees_moving(a, b)
+        gone = world.players[1]()
+        wait_until(lambda: health(world, 0)["players_online"] == 4)
+        seen_events(a, P.PLAYERS_JOINED)
+        a.skipped.clear()  # from here on: what the outage and the return bring
         redis_server.stop(kill=True)
         wait_until(lambda: health(world, 0)["cluster"]["redis"] == "down", timeout=10)
         # Each process serves its own players on.
         sees_moving(a2, a)
-        assert health(world, 0)["players_online"] == 3  # kept, standing still
+        assert health(world, 0)["players_online"] == 4  # kept, standing still
+        # Meanwhile one player leaves process 1 and another joins it.
+        world.players[1].close(gone).result(timeout=10)
+        came = world.players[1]()
         redis_server.start()
         wait_until(lambda: all(health(world, i)["cluster"]["redis"] == "up" for i in (0, 1)),
                    timeout=15)
         sees_moving(a, b)
         sees_moving(b, a)
+        # The rosters exchanged once Redis is back tell who came and went.
+        wait_until(lambda: any(p["id"] == came.session.user_id
+                               for d in seen_events(a, P.PLAYERS_JOINED) for p in d["players"]))
+        wait_until(lambda: any(gone.session.user_id in d["ids"]
+                               for d in seen_events(a, P.PLAYERS_LEFT)))
         assert not any(b.session.user_id in d["ids"] for d in seen_events(a, P.PLAYERS_LEFT))
+        ids = [p["id"] for d in seen_events(a, P.PLAYERS_JOINED) for p in d["players"]]
+        assert ids.count(came.session.user_id) == 1 and b.session.user_id not in ids
         late = world.players[1]()
         names = [p["name"] for p in late.welcome["players"]]
-        assert sorted(names) == sorted([a.session.name, a2.session.name, b.session.name])
+        assert sorted(names) == sorted([a.session.name, a2.session.name, b.session.name,
+                                        came.session.name])
+        wait_until(lambda: health(world, 0)["players_online"] == 5)
