@@ -67,6 +67,10 @@ log = logging.getLogger("server.cluster")
 # and how often it looks.
 WAIT_MAX_S = 0.010
 MARK_POLL_S = 0.0005
+# A process whose mark misses the wait this many times in a row is not
+# waited for during SKIP_S (its clock is off, or it is overloaded).
+MISSES_TO_SKIP = 3
+SKIP_S = 5.0
 HEARTBEAT_S = 1.0
 # How long a process stays subscribed to a cell its players no longer see.
 KEEP_CELL_S = 2.0
@@ -126,6 +130,8 @@ class ClusterWorld:
         # node -> (its last tick out, its next tick or None: not waited for)
         self._marks: dict[str, tuple[int, int | None]] = {}
         self.late_marks = 0
+        self._misses: dict[str, int] = {}
+        self._skip_until: dict[str, float] = {}
         self.last_wait_s = 0.0  # how long the last tick waited for the others
         self.version = 0
         self.tag = node_tag(self.node)
@@ -219,19 +225,31 @@ class ClusterWorld:
             waiting = [node for node, (last, following) in list(marks.items())
                        if following is not None and following <= tick and last < tick]
             if not waiting:
+                self._misses.clear()
                 return
-            if time.monotonic() >= deadline:
+            now = time.monotonic()
+            if now >= deadline:
                 self.late_marks += len(waiting)
                 for node in waiting:
                     last, _ = marks.get(node, (-1, None))
                     marks[node] = (last, None)
+                    misses = self._misses[node] = self._misses.get(node, 0) + 1
+                    if misses >= MISSES_TO_SKIP:  # a clock off, or a host overloaded
+                        self._misses[node] = 0
+                        self._skip_until[node] = now + SKIP_S
+                        log.warning("process %s's ticks come late (its clock is off, or it is "
+                                    "overloaded); not waiting for them for %g s", node, SKIP_S)
                 return
             sleep(MARK_POLL_S)
 
     def _on_mark(self, data: bytes) -> None:
         node = self._tags.get(data[:4])
-        if node is not None and node in self.nodes:
-            self._marks[node] = MARK.unpack_from(data, 4)
+        if node is None or node not in self.nodes:
+            return
+        tick, following = MARK.unpack_from(data, 4)
+        if self._skip_until.get(node, 0.0) > time.monotonic():
+            following = None  # its movers go out with the tick after they come
+        self._marks[node] = (tick, following)
 
     def after_tick(self) -> None:
         """Follow this process's players with the cell subscriptions, and
