@@ -82,3 +82,18 @@ def test_a_player_going_to_another_map_goes_there_for_every_process(tmp_path, re
         end = (there[0] + 48, there[1])
         walk(bob, there, end)
         carol.wait_for(P.SNAPSHOT, match=lambda d: snapshot_positions(d).get(bob_id) == end)
+
+
+def test_a_role_given_on_one_process_is_seen_on_the_others(tmp_path, test_map_path,
+                                                            redis_server):
+    with cluster(tmp_path, test_map_path, redis_server.url, n=2) as world:
+        owner = world.players[1]()  # the first account: the world's owner
+        helper = world.players[1]()
+        watcher = world.players[0]()
+        assert owner.call(P.MOD_PROMOTE, {"name": helper.session.name})["ok"] is True
+        change = watcher.wait_for(P.ROLE_CHANGED).data
+        assert change == {"id": helper.session.user_id, "name": helper.session.name,
+                          "role": P.ROLE_MODERATOR}
+        newcomer = world.players[0]()
+        listed = {p["id"]: p for p in newcomer.welcome["players"]}
+        assert listed[helper.session.user_id]["role"] == P.ROLE_MODERATOR

@@ -91,7 +91,8 @@ TAG = struct.Struct("<I")
 MARK = struct.Struct("<qq")
 TICKS_CHANNEL = PREFIX + "ticks"
 # Player events relayed to the other processes: the fields they change.
-RELAYED = {P.PLAYER_MAP: "map", P.LOOK_CHANGED: "look", P.PLAYER_AWAY: "away"}
+RELAYED = {P.PLAYER_MAP: "map", P.LOOK_CHANGED: "look", P.PLAYER_AWAY: "away",
+           P.ROLE_CHANGED: "role"}
 
 
 def cell_channel(cell: Cell) -> str:
@@ -131,6 +132,7 @@ class ClusterWorld:
         self._marks: dict[str, tuple[int, int | None]] = {}
         self.late_marks = 0
         self._misses: dict[str, int] = {}
+        self._roles: dict[int, tuple[str, str]] = {}  # this process's players' roles, told
         self._skip_until: dict[str, float] = {}
         self.last_wait_s = 0.0  # how long the last tick waited for the others
         self.version = 0
@@ -301,8 +303,10 @@ class ClusterWorld:
 
     # -- this process's players ------------------------------------------
     def _local_change(self, kind: str, player: LivePlayer) -> None:
-        """A join or leave here (``presence.lock`` held): told at the next publish."""
+        """A join or leave here (``presence.lock`` held): told at the next tick."""
         self._changes.append((kind, player))
+        if kind == JOIN:  # the role the others learn with the join (see _tell_roles)
+            self._roles[player.user_id] = (player.name, player.role)
 
     def local_left(self, player: LivePlayer) -> None:
         """This process's ``player`` left (``presence.lock`` held): the same
@@ -498,6 +502,10 @@ class ClusterWorld:
             player.map, player.level = change["map"], world.levels[change["map"]]
         elif what == "look":
             player.look = P.look_or_default(change.get("look"), player.user_id)
+        elif what == "role":
+            if change.get("role") not in (P.ROLE_OWNER, P.ROLE_MODERATOR, P.ROLE_PLAYER):
+                return
+            player.role = change["role"]
         else:
             player.away = bool(change.get("away"))
         if world.everyone.get(player.user_id) is player:
@@ -539,6 +547,7 @@ class ClusterWorld:
                 for node in list(self.nodes):
                     self._drop_node(node, "is out of reach (redis is down)")
             return
+        self._tell_roles()
         me, known = self.node, sorted(self._members | set(self.nodes))
         uids = list(self.world.by_uid)
 
@@ -577,6 +586,16 @@ class ClusterWorld:
                 if roster is not None:
                     roster.mismatches = 0
                 bus.send("ask", {}, to=node)
+
+    def _tell_roles(self) -> None:
+        """Tell the other processes of this process's players whose role
+        changed (promoted or demoted here) since the last heartbeat."""
+        roles = {p.user_id: (p.name, p.role) for p in list(self.world.by_uid.values())}
+        for uid, (name, role) in roles.items():
+            told = self._roles.get(uid)
+            if told is not None and told[1] != role:
+                self.relay(P.ROLE_CHANGED, {"id": uid, "name": name, "role": role})
+        self._roles = roles
 
     def stop(self) -> None:
         """A clean stop: the others forget this process's players at once."""
