@@ -38,6 +38,12 @@ roster to all (``hello``) and each answers with its own, so a new process,
 or one back after an outage, learns who is where, and players who left
 meanwhile are taken out.
 
+**What players do.**  ``player_map``, ``look_changed`` and ``player_away``
+of this process's players are relayed to the others (``ev``) as they
+happen, ``role_changed`` at the next heartbeat; emotes and lines said
+nearby (``near``) reach the other processes' players near the player, who
+get them as from one of their own process.
+
 **Redis down.**  Each process serves its own players on; remote players
 stand still where they were last seen.  They are kept for
 ``REMOTE_KEPT_DOWN_S`` (a short outage looks like a moment of lag, not like
