@@ -213,3 +213,22 @@ def test_a_redis_restart_is_survived(tmp_path, test_map_path, redis_server):
         assert sorted(names) == sorted([a.session.name, a2.session.name, b.session.name,
                                         came.session.name])
         wait_until(lambda: health(world, 0)["players_online"] == 5)
+
+
+def test_a_player_of_another_process_walks_into_view_and_out(tmp_path, long_map, redis_server):
+    cell = P.AREA_CELL_PX
+    outside = (P.AREA_RADIUS_CELLS + 1) * cell + 100.0  # beyond the watcher's area
+    inside = P.AREA_RADIUS_CELLS * cell + 200.0
+    with cluster(tmp_path, long_map, redis_server.url, n=2) as world:
+        watcher = world.players[0]()
+        walker = placed_far(world, 1, outside)
+        uid = walker.session.user_id
+        seen_events(watcher, P.SNAPSHOT)
+        watcher.skipped.clear()  # the walker's first join was at the spawn
+        x = walk(walker, outside, Y, int((outside - inside) // 8))
+        wait_for_position(watcher, uid, (x, Y))
+        walk(walker, x, Y, int((outside - inside) // 8) + 2, dx=8.0)
+        watcher.wait_for(P.SNAPSHOT, match=lambda d: uid in (d.get("gone") or []))
+        # Out of view, still in the world.
+        assert not any(uid in d["ids"] for d in seen_events(watcher, P.PLAYERS_LEFT))
+        assert health(world, 0)["players_online"] == 2
