@@ -99,6 +99,8 @@ def test_a_process_receives_only_the_movers_its_players_see(tmp_path, long_map, 
         far_cell = f"pc:cell:0:{int(FAR_X // P.AREA_CELL_PX)}:0"
         wait_until(lambda: subscribers(redis_server.url, "pc:cell:0:0:0") == 2, timeout=5)
         assert subscribers(redis_server.url, far_cell) == 1  # process 1's own
+        you = near.welcome["you"]
+        wait_for_position(watcher, near.session.user_id, (you["x"], you["y"]))  # settled
         seen_events(watcher, P.SNAPSHOT)
         watcher.skipped.clear()  # the far one's first join was at the spawn
         before = health(world, 0)["cluster"]["moves_received"]
