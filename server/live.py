@@ -128,6 +128,16 @@ class LivePlayer:
         default_factory=lambda: SlidingWindow(P.AWAY_PER_WINDOW, P.AWAY_WINDOW_S))
     # ``public()`` as compact JSON and what it was made from (see public_json).
     _public_wire: tuple | None = None
+    # The process this player is connected to when it is another one of the
+    # world's cluster (a *remote* player: no connection here, no speed budget
+    # or limits, moved by what that process publishes; see
+    # server.cluster.world); None for this process's own players.
+    node: str | None = None
+    # The cell this player's position was last published on (this process's
+    # own players, in a cluster).
+    pub_cell: Cell | None = None
+    # When a remote player connected (time.time(), as its process says).
+    since: float | None = None
 
     def public(self) -> dict:
         look = self.look or P.default_look(self.user_id)
@@ -159,6 +169,16 @@ class LiveWorld:
         self.map = world.maps[world.start]  # the start map
         self.by_sid: dict[str, LivePlayer] = {}
         self.by_uid: dict[int, LivePlayer] = {}
+        # Everyone in the world by id: ``by_uid`` and, in a cluster, the
+        # players connected to the world's other processes (``remote``, unless
+        # the same account is also here).  The tick, presence, the welcome
+        # and the directory look here; whatever needs a connection looks at
+        # ``by_uid``.  Without a cluster it holds what ``by_uid`` holds.
+        self.everyone: dict[int, LivePlayer] = {}
+        self.remote: dict[int, LivePlayer] = {}
+        # Remote players who moved since the tick last took them (see
+        # server.cluster.world).
+        self._moved_remote: set[int] = set()
         self._moved: set[int] = set()
         # Players who joined or changed map since the last tick: not in
         # ``cells`` yet (or in a cell of their old map); nearby lookups
@@ -177,7 +197,8 @@ class LiveWorld:
         self._placing = threading.Lock()
 
     def __len__(self) -> int:
-        return len(self.by_uid)
+        """How many players are in the world (in a cluster: on every process)."""
+        return len(self.everyone)
 
     def add(self, user_id: int, name: str, sid: str, x: float, y: float, now: float,
             look: P.Look | None = None, map_name: str | None = None) -> LivePlayer:
@@ -190,8 +211,13 @@ class LiveWorld:
         map_name = map_name or self.start
         player = LivePlayer(user_id, name, sid, x, y, budget, map=map_name,
                             level=self.levels[map_name], look=look)
-        self.by_sid[sid] = player
-        self.by_uid[user_id] = player
+        with self.lock:
+            shadowed = self.everyone.get(user_id)
+            if shadowed is not None and shadowed.node is not None:
+                self.unplace(shadowed)  # the same account, until now on another process
+            self.by_sid[sid] = player
+            self.by_uid[user_id] = player
+            self.everyone[user_id] = player
         self._moved.add(user_id)
         self._unplaced.add(user_id)
         return player
@@ -221,7 +247,7 @@ class LiveWorld:
             spot = (stored[0], stored[1])
         world_map = self.maps[map_name]
         with self._placing:  # two joins at once must not pick the same free spot
-            occupied = [(p.x, p.y) for p in list(self.by_uid.values())
+            occupied = [(p.x, p.y) for p in list(self.everyone.values())
                         if p.user_id != user_id and p.map == map_name]
             x, y = world_map.start_position(spot, occupied)
             return self.add(user_id, name, sid, x, y, now, look, map_name)
@@ -267,7 +293,7 @@ class LiveWorld:
         tick takes them out of their old area and into the new one."""
         target = self.maps[map_name]
         with self._placing, self.lock:
-            occupied = [(p.x, p.y) for p in list(self.by_uid.values())
+            occupied = [(p.x, p.y) for p in list(self.everyone.values())
                         if p is not player and p.map == map_name]
             player.x, player.y = target.free_spot_near(point, occupied)
             player.map, player.level = map_name, self.levels[map_name]
@@ -278,6 +304,10 @@ class LiveWorld:
             self._unplaced.add(player.user_id)
             self._unsaved.add(player.user_id)
 
+    def on_map_anywhere(self, map_name: str) -> list[LivePlayer]:
+        """Everyone standing on one map, on every process of the world."""
+        return [p for p in list(self.everyone.values()) if p.map == map_name]
+
     def remove(self, sid: str) -> LivePlayer | None:
         with self.lock:
             player = self.by_sid.pop(sid, None)
@@ -286,6 +316,8 @@ class LiveWorld:
             current = self.by_uid.get(player.user_id)
             if current is player:
                 del self.by_uid[player.user_id]
+                if self.everyone.get(player.user_id) is player:
+                    del self.everyone[player.user_id]
                 self._moved.discard(player.user_id)
                 self._unplaced.discard(player.user_id)
                 self._unsaved.discard(player.user_id)
@@ -323,8 +355,18 @@ class LiveWorld:
         """Positions of players who moved since the last call (one tick)."""
         moved, self._moved = self._moved, set()
         self._unplaced = set()  # the tick places them all now
-        by_uid = self.by_uid
-        return [(uid, by_uid[uid].x, by_uid[uid].y) for uid in moved if uid in by_uid]
+        if self._moved_remote:
+            moved |= self._moved_remote
+            self._moved_remote = set()
+        everyone = self.everyone
+        return [(uid, everyone[uid].x, everyone[uid].y) for uid in moved if uid in everyone]
+
+    def take_remote_moved(self) -> list[tuple[int, float, float]]:
+        """Positions of remote players who moved since the last take."""
+        moved, self._moved_remote = self._moved_remote, set()
+        everyone = self.everyone
+        return [(uid, p.x, p.y) for uid in moved
+                if (p := everyone.get(uid)) is not None and p.node is not None]
 
     def take_unsaved(self) -> list[tuple[int, float, float, str]]:
         """``(id, x, y, map)`` of players who moved since the last call."""
@@ -358,6 +400,58 @@ class LiveWorld:
                     and (other.x - x) ** 2 + (other.y - y) ** 2 <= limit):
                 near.append(other)
         return near
+
+    # -- players connected to the world's other processes (server.cluster) ----
+    def add_remote(self, player: LivePlayer) -> bool:
+        """Note a player of another process; True when the world now shows it
+        (False while the same account is connected here too)."""
+        with self.lock:
+            old = self.remote.get(player.user_id)
+            if old is not None:
+                self.unplace(old)
+            self.remote[player.user_id] = player
+            if player.user_id in self.by_uid:
+                return False
+            self.everyone[player.user_id] = player
+        return True
+
+    def remove_remote(self, player: LivePlayer) -> bool:
+        """Forget a player of another process; True when the world showed it."""
+        with self.lock:
+            if self.remote.get(player.user_id) is not player:
+                return False
+            del self.remote[player.user_id]
+            self.unplace(player)
+            if self.everyone.get(player.user_id) is not player:
+                return False
+            del self.everyone[player.user_id]
+            self._moved_remote.discard(player.user_id)
+        return True
+
+    def unshadow(self, user_id: int) -> LivePlayer | None:
+        """After this process's player ``user_id`` left: the same account's
+        player on another process, now shown (None if there is none)."""
+        with self.lock:
+            other = self.remote.get(user_id)
+            if other is None or user_id in self.by_uid or user_id in self.everyone:
+                return None
+            self.everyone[user_id] = other
+            self._moved_remote.add(user_id)
+        return other
+
+    def remote_moved(self, user_id: int) -> None:
+        """A remote player has a new position: the next tick sends it."""
+        self._moved_remote.add(user_id)
+
+    def unplace(self, player: LivePlayer) -> None:
+        """Take a player out of the cells (call with ``lock`` held); the next
+        position it gets places it again, whole."""
+        members = self.cells.get(player.cell) if player.cell else None
+        if members is not None and self.everyone.get(player.user_id) is player:
+            members.discard(player.user_id)
+            if not members:
+                del self.cells[player.cell]
+        player.cell, player.sent, player.step = None, None, (0, 0)
 
     def all_positions(self) -> list[tuple[int, float, float]]:
         return [(p.user_id, p.x, p.y) for p in self.by_uid.values()]

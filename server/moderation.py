@@ -313,8 +313,10 @@ class Moderation:
             S.SETTING_MODERATORS_SEE_ADDRESSES) == "1"
         ctx, now_wall, now_mono = self.ctx, time.time(), time.monotonic()
         out = []
-        for player in list(ctx.world.by_uid.values()):
+        for player in list(ctx.world.everyone.values()):  # in a cluster, every process's
             since = now_wall - (now_mono - ctx.connected_at.get(player.sid, now_mono))
+            if player.node is not None:  # connected to another process since then
+                since = player.since or since
             entry = {"id": player.user_id, "name": player.name,
                      "role": self.role(player.user_id), "map": player.map,
                      "x": round(player.x, 1), "y": round(player.y, 1), "since": ms(since)}

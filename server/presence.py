@@ -50,16 +50,29 @@ class Presence:
         # (sid, how many events came before its welcome) of this tick's joiners.
         self._newcomers: list[tuple[str, int]] = []
         self.batches_sent = 0
+        # In a cluster, told of each join and leave of this process's own
+        # players (JOIN or LEAVE, the player): server.cluster.world tells the
+        # world's other processes.
+        self.listener: Callable[[str, LivePlayer], None] | None = None
 
     def joined(self, player: LivePlayer) -> None:
         """Note a join; call with ``lock`` held, right after the player's
         welcome went out."""
         self._events.append((JOIN, player.user_id, player.name))
         self._newcomers.append((player.sid, len(self._events)))
+        if self.listener is not None:
+            self.listener(JOIN, player)
 
     def left(self, player: LivePlayer) -> None:
         """Note a leave; call with ``lock`` held, as the player is taken out."""
         self._events.append((LEAVE, player.user_id, player.name))
+        if self.listener is not None and player.node is None:
+            self.listener(LEAVE, player)
+
+    def remote_joined(self, player: LivePlayer) -> None:
+        """Note that a player of another process of the world is now shown
+        here (a join there, or a process learnt of); call with ``lock`` held."""
+        self._events.append((JOIN, player.user_id, player.name))
 
     def flush(self) -> None:
         """Send this tick's ``players_left`` and ``players_joined``."""
@@ -100,7 +113,7 @@ class Presence:
                 names.setdefault(uid, name)
         # Known before (its first event is a leave) and gone at some point.
         gone = [uid for uid, kind in first.items() if kind == LEAVE]
-        by_uid = self.world.by_uid
+        by_uid = self.world.everyone
         players = []
         for uid, kind in last.items():
             player = by_uid.get(uid)

@@ -72,6 +72,9 @@ class Ticker:
         self._gc_was_enabled = True
         self._switch_interval = sys.getswitchinterval()
         self._task = None
+        # The world's other processes (server.cluster.world.ClusterWorld), or None.
+        cluster = getattr(ctx, "cluster", None)
+        self.cluster = cluster.world if cluster is not None else None
 
     def start(self) -> None:
         # A full garbage collection walks every tracked object and stops the
@@ -103,8 +106,13 @@ class Ticker:
 
     def _run(self) -> None:
         sleep = self.ctx.sio.sleep
+        cluster = self.cluster
         due = self.next_due = time.monotonic() + self.period
         while self.running:
+            if cluster is not None:
+                # The world's processes tick together, on the wall clock's
+                # grid of periods (see server.cluster.world.exchange).
+                due = self.next_due = cluster.align(due, self.period)
             delay = due - time.monotonic()
             if delay > 0:
                 sleep(delay)
@@ -134,7 +142,10 @@ class Ticker:
         ``server.overload``): the log, everyone online (``pace``) and
         /api/stats."""
         watch = self.ctx.overload
-        if not watch.record(now, late, time.monotonic() - now, time.process_time()):
+        work = time.monotonic() - now
+        if self.cluster is not None:  # waiting for the other processes is not work
+            work -= self.cluster.last_wait_s
+        if not watch.record(now, late, work, time.process_time()):
             return
         self.period = 1.0 / watch.tick_rate
         if watch.overloaded:
@@ -150,6 +161,8 @@ class Ticker:
         self.tick_number += 1
         ctx.presence.flush()  # who joined and left: before snapshots that show them
         self.broadcast(now)
+        if self.cluster is not None:
+            self.cluster.after_tick()
         if now - self._last_save >= ctx.config.save_interval_s:
             self._last_save = now
             ctx.storage.save_positions(ctx.world.take_unsaved())
@@ -175,19 +188,21 @@ class Ticker:
 
     def broadcast(self, now: float) -> None:
         """Send this tick's area changes and snapshots."""
-        world = self.ctx.world
+        world, cluster = self.ctx.world, self.cluster
         with world.lock:
             moved = world.take_moved()
-            if not moved:
-                return
-            movers, changes, sent = self._place(moved)
-            # Area events give the positions the host last sent, which this
-            # tick's deltas apply to; only then do the movers' positions count
-            # as sent.
-            areas = self._area_events(changes)
-            for player, q, step in sent:
-                player.sent, player.step = q, step
-            snapshots = self._snapshots(movers, changes)
+            if cluster is None:
+                if not moved:
+                    return
+                areas, snapshots = self._build(moved)
+        if cluster is not None:
+            # This tick's movers here go to the world's other processes, and
+            # theirs (of this same tick) come in, before anything is sent.
+            moved = cluster.exchange(moved, self.next_due, self.period)
+            with world.lock:
+                if not moved:
+                    return
+                areas, snapshots = self._build(moved)
         # Sent outside the lock (a slow socket's share waits in its queue).
         transport = self.ctx.transport
         for sid, payload in areas:
@@ -196,11 +211,22 @@ class Ticker:
             transport.emit_binary(P.SNAPSHOT, data, cell_room(cell))
         self.ctx.tick_stats.snapshots_sent += len(snapshots)
 
+    def _build(self, moved):
+        """This tick's area events and snapshots (``world.lock`` held)."""
+        movers, changes, sent = self._place(moved)
+        # Area events give the positions the host last sent, which this
+        # tick's deltas apply to; only then do the movers' positions count
+        # as sent.
+        areas = self._area_events(changes)
+        for player, q, step in sent:
+            player.sent, player.step = q, step
+        return areas, self._snapshots(movers, changes)
+
     def _place(self, moved):
         """Group movers by cell, move players whose cell changed, and decide
         who goes absolute and who as a delta against the position last sent."""
         world, sio = self.ctx.world, self.ctx.sio
-        by_uid, cells = world.by_uid, world.cells
+        by_uid, cells = world.everyone, world.cells
         # cell -> ([(id, qx, qy) absolute], [(id, ax, ay) changes of step])
         moved_in: dict[tuple[int, int, int], tuple[list, list]] = {}
         changes = []  # (player, old cell or None, new cell)
@@ -209,7 +235,9 @@ class Ticker:
         limit = P.DELTA_MAX
         quantise = P.quantise
         for uid, x, y in moved:
-            player = by_uid[uid]
+            player = by_uid.get(uid)
+            if player is None:  # a remote player gone while this tick waited for the others
+                continue
             cell = cell_of(x, y, player.level)
             entries = moved_in.get(cell)
             if entries is None:
@@ -236,9 +264,12 @@ class Ticker:
                     members.discard(player.user_id)
                     if not members:
                         del cells[old]
-                sio.leave_room(player.sid, cell_room(old))
+                if player.node is None:
+                    sio.leave_room(player.sid, cell_room(old))
             cells.setdefault(new, set()).add(player.user_id)
             player.cell = new
+            if player.node is not None:  # another process's player: no connection here
+                continue
             try:
                 sio.enter_room(player.sid, cell_room(new))
             except ValueError:
@@ -252,10 +283,12 @@ class Ticker:
         if not changes:
             return []
         world = self.ctx.world
-        by_uid, cells = world.by_uid, world.cells
+        by_uid, cells = world.everyone, world.cells
         was_in = {player.user_id: old for player, old, _ in changes}
         events = []
         for player, old, new in changes:
+            if player.node is not None:  # another process's player: told there
+                continue
             me = player.user_id
             now_area = area(new)
             if old is None or old[0] != new[0]:  # just joined or changed map: from scratch
@@ -304,7 +337,12 @@ class Ticker:
         tick, t_ms = self.tick_number, round(time.time() * 1000.0)
         out = []
         encode = P.encode_snapshot
-        for cell in self.ctx.world.cells:
+        world = self.ctx.world
+        cells, local = world.cells, world.by_uid
+        remote = world.remote
+        for cell in cells:
+            if remote and not any(uid in local for uid in cells[cell]):
+                continue  # only other processes' players stand here: nobody to send to
             absolute: list = []
             deltas: list = []
             for c in area(cell):

@@ -28,7 +28,7 @@ def make_world(rng: random.Random, players: int, span: int, movers: int, levels:
         cell = (rng.randrange(levels), rng.randrange(span), rng.randrange(span))
         before[uid] = after[uid] = cell
         by_uid[uid] = SimpleNamespace(user_id=uid, sid=f"s{uid}", sent=(uid * 4, uid * 8),
-                                      step=(1, -1), x=0.0, y=0.0, cell=cell)
+                                      step=(1, -1), x=0.0, y=0.0, cell=cell, node=None)
     changes = []
     for uid in rng.sample(sorted(by_uid), min(movers, players)):
         old = before[uid]
@@ -48,7 +48,7 @@ def make_world(rng: random.Random, players: int, span: int, movers: int, levels:
         changes.append((by_uid[uid], old, new))
     for uid, cell in after.items():
         cells.setdefault(cell, set()).add(uid)
-    ctx = SimpleNamespace(world=SimpleNamespace(by_uid=by_uid, cells=cells))
+    ctx = SimpleNamespace(world=SimpleNamespace(by_uid=by_uid, everyone=by_uid, cells=cells))
     ticker = Ticker.__new__(Ticker)
     ticker.ctx = ctx
     return ticker, changes, before, after

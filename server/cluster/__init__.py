@@ -10,6 +10,7 @@ from typing import Any
 
 from . import limits, messages
 from .bus import Bus
+from .world import ClusterWorld
 
 
 class Cluster:
@@ -19,6 +20,7 @@ class Cluster:
         self.ctx = ctx
         self.bus = bus
         self.node = bus.node
+        self.world = ClusterWorld(ctx, bus)  # players and moves of every process
         self.messages = messages.install(self)  # takeover, positions, DMs, moderation
         self.limits = limits.install(self)  # login throttles, joins, DMs: world-wide
 
@@ -29,8 +31,9 @@ class Cluster:
 
     def stop(self) -> None:
         self.messages.stop()
+        self.world.stop()
         self.bus.close()
 
     def health(self) -> dict:
         """The cluster's part of /api/health."""
-        return self.bus.health()
+        return {**self.bus.health(), **self.world.health()}

@@ -89,6 +89,7 @@ class Bus:
         self._stopped = False
         self._pubsub: Any = None
         self._task: Any = None
+        self._listener: int | None = None  # the listener's thread (or green thread)
         self.subscribe(WORLD_CHANNEL, self._on_message)
         self.subscribe(node_channel(self.node), self._on_message)
 
@@ -200,7 +201,10 @@ class Bus:
             self.down_since = time.time()
             log.warning("redis at %s unreachable (%s); serving this process's players "
                         "alone until it is back", _safe(self.url), _reason(exc))
-        self._drop_pubsub()
+        if threading.get_ident() == self._listener:
+            # Only the listener closes its connection: another thread (a
+            # publish, a command) that finds Redis gone leaves it to notice.
+            self._drop_pubsub()
 
     def _drop_pubsub(self) -> None:
         pubsub, self._pubsub = self._pubsub, None
@@ -247,6 +251,7 @@ class Bus:
         self._current = wanted
 
     def _listen(self) -> None:
+        self._listener = threading.get_ident()
         try:
             self._listen_until_stopped()
         finally:
@@ -257,7 +262,10 @@ class Bus:
         failed_before = False
         while not self._stopped:
             try:
-                if self._pubsub is None:
+                if self._pubsub is None or not self.up:
+                    # Not connected yet, or a publish or command found Redis
+                    # gone: connect afresh.
+                    self._drop_pubsub()
                     self._connect()
                     failed_before = False
                 self._sync_subscriptions()

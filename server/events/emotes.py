@@ -35,8 +35,16 @@ def emote(ctx: HostContext, sid: str, player: LivePlayer, data: Any) -> dict:
     if not account_window(ctx, "emote", player.user_id, player.emotes).allow(now):
         return refuse_over_limit(ctx, player, now, f"at most {P.EMOTES_PER_WINDOW} emotes in "
                                  f"{P.EMOTE_WINDOW_S:g} s", P.EMOTE)
-    payload = compact_json({"from": player.user_id, "name": player.name,
-                            "emote": request.emote})
+    change = {"from": player.user_id, "name": player.name, "emote": request.emote}
+    send_emote(ctx, player, compact_json(change))
+    if ctx.cluster is not None:  # the players near them on the world's other processes
+        ctx.cluster.world.relay_near(P.EMOTED, change, player)
+    return {"ok": True}
+
+
+def send_emote(ctx: HostContext, player: LivePlayer, payload: str) -> None:
+    """An emote of ``player`` (this process's or another's) to this
+    process's players who see them, but those who block them."""
     me, by_uid, transport = player.user_id, ctx.world.by_uid, ctx.transport
     for cell, members in ctx.world.near_cells(player):
         hiding = [uid for uid in members if (p := by_uid.get(uid)) is not None
@@ -48,7 +56,6 @@ def emote(ctx: HostContext, sid: str, player: LivePlayer, data: Any) -> dict:
             p = by_uid.get(uid)
             if p is not None and me not in p.blocked:
                 transport.emit_json(P.EMOTED, payload, p.sid)
-    return {"ok": True}
 
 
 @on(P.TYPING)
@@ -92,8 +99,10 @@ def away(ctx: HostContext, sid: str, player: LivePlayer, data: Any) -> dict:
 def set_away(ctx: HostContext, player: LivePlayer, away_now: bool) -> None:
     """Mark a player away (or back) and tell everyone online, the player too."""
     player.away = away_now
-    ctx.transport.emit(P.PLAYER_AWAY, {"id": player.user_id, "name": player.name,
-                                       "away": away_now}, WORLD_ROOM)
+    change = {"id": player.user_id, "name": player.name, "away": away_now}
+    ctx.transport.emit(P.PLAYER_AWAY, change, WORLD_ROOM)
+    if ctx.cluster is not None:  # the world's other processes tell their players
+        ctx.cluster.world.relay(P.PLAYER_AWAY, change)
 
 
 def clear_away(ctx: HostContext, player: LivePlayer) -> None:

@@ -23,6 +23,8 @@ def set_look(ctx: HostContext, sid: str, player, data: Any) -> dict:
     ctx.storage.save_look(player.user_id, look.as_dict())
     player.look = look
     if ctx.world.by_sid.get(sid) is player:  # still here after the write
-        ctx.transport.emit(P.LOOK_CHANGED, {"id": player.user_id, "name": player.name,
-                                            "look": look.as_dict()}, WORLD_ROOM, skip_sid=sid)
+        change = {"id": player.user_id, "name": player.name, "look": look.as_dict()}
+        ctx.transport.emit(P.LOOK_CHANGED, change, WORLD_ROOM, skip_sid=sid)
+        if ctx.cluster is not None:  # the world's other processes tell their players
+            ctx.cluster.world.relay(P.LOOK_CHANGED, change)
     return {"ok": True, "look": look.as_dict()}

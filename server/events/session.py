@@ -123,11 +123,14 @@ def ping(ctx: HostContext, sid: str, identity, data: Any) -> dict:
 @guarded(P.DIRECTORY, needs_player=False)
 def directory(ctx: HostContext, sid: str, identity, data: Any) -> dict:
     P.parse_empty(data)
-    online = ctx.world.by_uid
-    me = online.get(identity.user_id)
+    online = ctx.world.everyone  # in a cluster, the players of every process
+    me = ctx.world.by_uid.get(identity.user_id)
     blocked = me.blocked if me is not None else set(ctx.storage.blocked_by(identity.user_id))
     players = []
-    for uid, name in ctx.accounts.names.items():
+    names = ctx.accounts.names
+    if ctx.cluster is not None:  # accounts made on other processes, while online at least
+        names = {**{uid: p.name for uid, p in list(online.items())}, **names}
+    for uid, name in names.items():
         here = online.get(uid) if uid != identity.user_id else None
         if here is not None:
             players.append({"name": name, "online": True, "map": here.map})
@@ -173,7 +176,11 @@ def _enter_world(ctx: HostContext, sid: str, identity, request: Any, stored: Any
     unread = {peer: n for peer, n in unread.items() if peer not in blocked}
     ctx.replayed[uid] = {m["id"] for m in missed}
     with ctx.presence.lock:  # the welcome and the next players_joined agree
-        others = [p.public_json() for p in ctx.world.by_uid.values()]
+        # Everyone in the world (on every process of a cluster) but this player.
+        others = [p.public_json() for p in ctx.world.everyone.values() if p.user_id != uid]
+        shadow = ctx.world.everyone.get(uid)
+        if shadow is not None and shadow.node is not None:
+            ctx.presence.left(shadow)  # here now, no longer on the other process
         player = ctx.world.place(identity.user_id, identity.name, sid, stored.place,
                                  time.monotonic(), P.look_or_default(stored.look, uid))
         player.blocked = blocked
@@ -229,6 +236,8 @@ def _leave(ctx: HostContext, sid: str) -> None:
         if player is None:
             return
         ctx.presence.left(player)
+        if ctx.cluster is not None:
+            ctx.cluster.world.local_left(player)
     ctx.replayed.pop(player.user_id, None)
     ctx.storage.save_positions([(player.user_id, player.x, player.y, player.map)])
     for peer_id in player.open_peers:

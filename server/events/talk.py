@@ -48,7 +48,16 @@ def say(ctx: HostContext, sid: str, player: LivePlayer, data: Any) -> dict:
                                  f"{P.SAY_WINDOW_S:g} s; not said", P.SAY)
     line = {"from": player.user_id, "name": player.name, "text": request.text,
             "x": round(player.x, 1), "y": round(player.y, 1), "at": round(time.time() * 1000.0)}
-    heard = listeners(ctx, player)
+    if ctx.cluster is not None:  # the listeners near them on the world's other processes
+        ctx.cluster.world.relay_near(P.SAID, line, player)
+    send_said(ctx, player, line)
+    return {"ok": True}
+
+
+def send_said(ctx: HostContext, player: LivePlayer, line: dict) -> None:
+    """A line ``player`` (this process's or another's) said, to this
+    process's listeners within earshot."""
+    heard = [p for p in listeners(ctx, player) if p.node is None]
     if ctx.transport is None:
         for listener in heard:
             ctx.sio.emit(P.SAID, line, to=listener.sid)
@@ -56,4 +65,3 @@ def say(ctx: HostContext, sid: str, player: LivePlayer, data: Any) -> dict:
         data_json = json.dumps(line, separators=(",", ":"))
         for listener in heard:
             ctx.transport.emit_json(P.SAID, data_json, listener.sid)
-    return {"ok": True}

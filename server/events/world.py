@@ -63,14 +63,16 @@ def go_through(ctx: HostContext, player, exit_, now: float) -> None:
     old = player.map
     world.change_map(player, destination[0], destination[1], now)
     here = world.maps[player.map]
-    others = [p.public() for p in world.on_map(player.map) if p is not player]
+    others = [p.public() for p in world.on_map_anywhere(player.map) if p is not player]
     ctx.sio.emit(P.MAP_CHANGED, {
         "map": world.describe(player.map), "you": player.public(), "players": others,
         "world": {"width": here.width_px, "height": here.height_px,
                   "tile_size": here.tile_size, "speed": player.budget.speed},
     }, to=player.sid)
-    ctx.transport.emit(P.PLAYER_MAP, {"id": player.user_id, "name": player.name,
-                                      "map": player.map}, WORLD_ROOM, skip_sid=player.sid)
+    change = {"id": player.user_id, "name": player.name, "map": player.map}
+    ctx.transport.emit(P.PLAYER_MAP, change, WORLD_ROOM, skip_sid=player.sid)
+    if ctx.cluster is not None:
+        ctx.cluster.world.relay(P.PLAYER_MAP, change)
     log.info("%s went from %s to %s at (%.0f, %.0f)", player.name, old, player.map,
              player.x, player.y)
 
