@@ -360,7 +360,9 @@ class Moderation:
             self.accounts.roles.pop(uid, None)
         else:
             self.accounts.roles[uid] = role
-        player = self.ctx.world.by_uid.get(uid)
+        # A player of another process too (LiveWorld.everyone): the welcomes
+        # this process gives list them with their new role.
+        player = self.ctx.world.everyone.get(uid)
         if player is not None:
             player.role = role
         change = {"id": uid, "name": name, "role": role}

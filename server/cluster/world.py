@@ -509,8 +509,9 @@ class ClusterWorld:
         elif what == "look":
             player.look = P.look_or_default(change.get("look"), player.user_id)
         elif what == "role":
-            if change.get("role") not in (P.ROLE_OWNER, P.ROLE_MODERATOR, P.ROLE_PLAYER):
-                return
+            if change.get("role") not in (P.ROLE_OWNER, P.ROLE_MODERATOR, P.ROLE_PLAYER) \
+                    or player.role == change["role"]:
+                return  # news already heard from the moderator's process
             player.role = change["role"]
         else:
             player.away = bool(change.get("away"))
