@@ -171,10 +171,14 @@ def test_a_killed_process_s_players_leave_the_world(tmp_path, test_map_path, red
         a = world.players[0]()
         b = world.players[1]()
         wait_until(lambda: health(world, 0)["players_online"] == 2)
+        assert a.call(P.DM_OPEN, {"peer": b.session.name})["ok"]  # a talks with b
         world.hosts[1].proc.kill()  # kill -9: it clears nothing
         killed = time.monotonic()
         a.wait_for(P.PLAYERS_LEFT, timeout=10, match=lambda d: b.session.user_id in d["ids"])
         assert time.monotonic() - killed < 6.0
+        # b left a's open conversation too, as if b had left the world.
+        assert wait_until(lambda: seen_events(a, P.DM_PRESENCE)) == [
+            {"peer": b.session.name, "state": "left"}]
         assert health(world, 0)["players_online"] == 1
         assert not any(p["online"] for p in a.call(P.DIRECTORY, {})["players"])
 

@@ -62,7 +62,7 @@ from typing import Any
 from game.core import protocol as P
 from game.core import rules
 
-from ..live import WORLD_ROOM, Cell, LivePlayer, area, cell_of
+from ..live import WORLD_ROOM, Cell, LivePlayer, area, cell_of, user_room
 from ..presence import JOIN
 from .bus import PREFIX, Bus
 
@@ -446,10 +446,21 @@ class ClusterWorld:
             self._marks.pop(node, None)
             if roster is None:
                 return
-            count = len(roster.players)
+            gone = dict(roster.players)
             for uid in list(roster.players):
                 self._remote_leave(roster, uid)
-        log.warning("process %s %s: its %d players are gone from the world", node, why, count)
+        self._tell_conversations(gone)
+        log.warning("process %s %s: its %d players are gone from the world", node, why, len(gone))
+
+    def _tell_conversations(self, gone: dict[int, LivePlayer]) -> None:
+        """Players here with a conversation open with one of ``gone`` (the
+        players of a process that stopped without a goodbye) hear that they
+        left it, as they would had the player left the world."""
+        for player in list(self.world.by_uid.values()):
+            for uid in player.open_peers & gone.keys():
+                if uid not in player.blocked:
+                    self.ctx.sio.emit(P.DM_PRESENCE, {"peer": gone[uid].name, "state": "left"},
+                                      to=user_room(player.user_id))
 
     def _moved_to(self, player: LivePlayer, level: int, x: float, y: float) -> None:
         """A remote player's new place: shown at the next tick where any of
