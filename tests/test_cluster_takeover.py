@@ -10,36 +10,7 @@ import pytest
 from game.core import protocol as P
 
 from .conftest import ASYNC_MODES, wait_until
-from .helpers_cluster import cluster
-
-SPAWN = (176.0, 80.0)
-WALK_SPEED_USED = 120.0  # px/s, under the rules' walking speed
-
-
-def walk(client, path: list[tuple[float, float]]) -> tuple[float, float]:
-    """Walk ``client`` through ``path`` at WALK_SPEED_USED, in moves of a
-    20th of a second; returns where it stopped."""
-    x, y = SPAWN if not hasattr(client, "at") else client.at
-    step = WALK_SPEED_USED / 20.0
-    for tx, ty in path:
-        while (x, y) != (tx, ty):
-            d = math.hypot(tx - x, ty - y)
-            if d <= step:
-                x, y = tx, ty
-            else:
-                x, y = x + (tx - x) * step / d, y + (ty - y) * step / d
-            client.send_move(x, y)
-            time.sleep(0.05)
-    client.at = (x, y)
-    return x, y
-
-
-def where_am_i(client) -> tuple[float, float]:
-    """Ask the host where it has us: an off-map move is corrected to that spot."""
-    seq = client.send_move(-100.0, -100.0)
-    data = client.wait_for(P.CORRECTION, match=lambda d: d["seq"] == seq).data
-    return data["x"], data["y"]
-
+from .helpers_cluster import WALK_SPEED_USED, cluster, walk, where_am_i
 
 @pytest.mark.parametrize("mode", ASYNC_MODES)
 def test_logging_in_on_another_process_takes_the_account_over(tmp_path, test_map_path,
