@@ -23,8 +23,6 @@ import argparse
 import json
 import random
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -43,6 +41,7 @@ from game.client.host_process import HostProcess  # noqa: E402
 from game.client.net import HostClient  # noqa: E402
 from game.core import protocol as P  # noqa: E402
 from game.core import rules  # noqa: E402
+from tests.servers import RedisServer  # noqa: E402
 
 RATE_HZ = 20.0
 PASSWORD = "bench-cluster-pw"
@@ -51,41 +50,6 @@ DEADLINE_S = 1.0
 # Positions sent in the last moments of a run may not have arrived yet.
 TAIL_S = 1.5
 VIEW_PX = P.AREA_GUARANTEED_PX - 32
-
-
-class Redis:
-    """A throwaway redis-server on a free port, with no persistence."""
-
-    def __init__(self) -> None:
-        program = shutil.which("redis-server")
-        if program is None:
-            raise SystemExit("redis-server is not installed (apt-get install redis-server)")
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.dir = Path(tempfile.mkdtemp(prefix="pc-bench-redis-"))
-        self.proc = subprocess.Popen(
-            [program, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.dir)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise SystemExit(f"redis-server did not listen on port {self.port}")
-                time.sleep(0.05)
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def close(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(10)
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 class Observer:
@@ -137,7 +101,7 @@ def measure(players: int = 20, seconds: float = 10.0, mode: str = "eventlet",
             seed: int = 1) -> dict:
     """One run: ``players`` walkers (half on each process) and two watchers."""
     folder = Path(tempfile.mkdtemp(prefix="pc-bench-cluster-"))
-    redis_server = Redis()
+    redis_server = RedisServer().start()
     hosts: list[HostProcess] = []
     clients: list[HostClient] = []
     try:
