@@ -64,8 +64,24 @@ def redis_counters(url: str) -> dict:
             "out": stats.get("total_net_output_bytes", 0)}
 
 
-def watch_redis(server: RedisServer, window: tuple[float, float], into: dict) -> None:
-    """Redis's counters and CPU over the monotonic ``window``, per second, into ``into``."""
+def moves_received(urls: list[str]) -> int:
+    """Remote movers the processes took from Redis so far (their /api/health)."""
+    import requests
+
+    total = 0
+    for url in urls:
+        try:
+            cluster = requests.get(url + "/api/health", timeout=2).json().get("cluster") or {}
+        except (requests.RequestException, ValueError):
+            continue
+        total += int(cluster.get("moves_received") or 0)
+    return total
+
+
+def watch_redis(server: RedisServer, urls: list[str], window: tuple[float, float],
+                into: dict) -> None:
+    """Redis's counters and CPU, and the remote moves the processes received,
+    over the monotonic ``window``, per second, into ``into``."""
     import psutil
 
     process = psutil.Process(server.proc.pid)
@@ -77,12 +93,15 @@ def watch_redis(server: RedisServer, window: tuple[float, float], into: dict) ->
     def run() -> None:
         time.sleep(max(0.0, window[0] - time.monotonic()))
         before, c0, t0 = redis_counters(server.url), cpu(), time.monotonic()
+        before["remote_moves"] = moves_received(urls)
         time.sleep(max(0.0, window[1] - time.monotonic()))
         after, c1, t1 = redis_counters(server.url), cpu(), time.monotonic()
+        after["remote_moves"] = moves_received(urls)
         span = max(1e-9, t1 - t0)
         into.update({f"redis_{k}_per_s": round((after[k] - before[k]) / span, 1)
                      for k in before})
         into["redis_cpu_pct"] = round(100.0 * (c1 - c0) / span, 1)
+        into["remote_moves_per_s"] = into.pop("redis_remote_moves_per_s")
     threading.Thread(target=run, daemon=True).start()
 
 
@@ -101,7 +120,8 @@ def run_world(db: Path, processes: int, players: int, mode: str, args: argparse.
         report = node_load.run_node(
             hosts[0].url, players, args.rate, args.seconds, mode, "bench", db_path=db,
             reuse_sessions=mode == "spread", urls=[h.url for h in hosts],
-            on_window=(lambda w: watch_redis(redis, w, counters)) if cluster else None)
+            on_window=(lambda w: watch_redis(redis, [h.url for h in hosts], w, counters))
+            if cluster else None)
     except (RuntimeError, OSError, ValueError) as exc:
         return {"kind": mode, "players": players, "processes": processes,
                 "error": str(exc)[-300:]}
@@ -185,21 +205,22 @@ def markdown(result: dict[str, Any]) -> list[str]:
              f"at {fmt(result.get('rate'))} Hz for {fmt(result.get('seconds'))} s a run; "
              "player i plays on process i mod n. A count *held* when p99 <= 100 ms, >= 99 % "
              "delivered, no process above one core and the generator not out of CPU. "
-             "*Across*: moves an observer saw from a player on the other process. Redis: "
-             "its own counters over the measured window.", "",
+             "*Across*: moves an observer saw from a player on the other process. *Remote "
+             "moves*: movers of the other process the processes took from Redis (all "
+             "processes together). Redis: its own counters over the measured window.", "",
              "| players held | one process | two processes |", "|---|---:|---:|",
              f"| crowd | {fmt(result.get('crowd_held_1'))} | {fmt(result.get('crowd_held_2'))} |",
              f"| spread (uniform) | {fmt(result.get('spread_held_1'))} "
              f"| {fmt(result.get('spread_held_2'))} |", "",
              "| run | processes | p50 ms | p99 ms | delivered | across p50 / p99 ms "
-             "| host CPU (per process) | Redis msgs/s | Redis bytes in / out per s "
-             "| Redis CPU |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "| host CPU (per process) | remote moves/s | Redis msgs/s "
+             "| Redis bytes in / out per s | Redis CPU |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in result.get("runs") or []:
         name = f"{r.get('kind')} {r.get('players')}"
         if "error" in r:
             lines.append(f"| {name} | {r.get('processes')} | failed: "
-                         f"{str(r['error']).splitlines()[-1][:60]} ||||||||")
+                         f"{str(r['error']).splitlines()[-1][:60]} |||||||||")
             continue
         per = r.get("host_cpu_per_proc")
         cpu = fmt(r.get("host_cpu_pct"), " %") + (
@@ -210,6 +231,7 @@ def markdown(result: dict[str, Any]) -> list[str]:
         lines.append(
             f"| {name}{flag} | {r.get('processes')} | {fmt(r.get('p50_ms'))} | "
             f"{fmt(r.get('p99_ms'))} | {fmt(r.get('delivered_pct'), ' %')} | {across} | {cpu} | "
+            f"{fmt(r.get('remote_moves_per_s'))} | "
             f"{fmt(r.get('redis_published_per_s'))} | {fmt(r.get('redis_in_per_s'))} / "
             f"{fmt(r.get('redis_out_per_s'))} | {fmt(r.get('redis_cpu_pct'), ' %')} |")
     lines.append("")

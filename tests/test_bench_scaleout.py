@@ -32,6 +32,6 @@ def test_the_table_names_every_run_and_the_counts_held():
                        {"kind": "spread", "players": 500, "processes": 2, "error": "boom"}]}
     text = "\n".join(scaleout.markdown(result))
     assert "| crowd | 300 | – |" in text
-    assert "| crowd 300 | 2 | 30.0 | 80.0 | 99.5 % | 40.0 / 90.0 | 150.0 % (80.0 % + 70.0 %) " \
+    assert "| crowd 300 | 2 | 30.0 | 80.0 | 99.5 % | 40.0 / 90.0 | 150.0 % (80.0 % + 70.0 %) | – " \
            "| 1,200.0 |" in text
     assert "| spread 500 | 2 | failed: boom" in text

@@ -12,22 +12,7 @@ from game.core import protocol as P
 
 from .conftest import ASYNC_MODES, PASSWORD, seen_events, wait_until
 from .helpers_cluster import cluster
-
-
-def name_of(client) -> str:
-    return client.session.name
-
-
-def send(client, to, text) -> dict:
-    reply = client.call(P.DM_SEND, {"to": name_of(to), "text": text})
-    assert reply["ok"] is True, reply
-    return reply["message"]
-
-
-def open_dm(client, peer) -> dict:
-    reply = client.call(P.DM_OPEN, {"peer": name_of(peer)})
-    assert reply["ok"] is True, reply
-    return reply
+from .test_host_dm import name_of, open_dm, send
 
 
 @pytest.mark.parametrize("mode", ASYNC_MODES)

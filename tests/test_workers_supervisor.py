@@ -11,7 +11,6 @@ import re
 import shutil
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -28,6 +27,7 @@ from game.core import protocol as P
 
 from .conftest import ASYNC_MODES, PASSWORD, unique_name, wait_until
 from .test_startup import refusal, run_host
+from .test_workers_secret import copy_database
 
 ACCOUNTS = 16
 
@@ -91,15 +91,6 @@ def start_workers(seed: Path, folder: Path, mode: str, map_path: Path | str, cou
             raise
         assert proc.poll() is None, workers.log()
     return workers
-
-
-def copy_database(source: Path, target: Path) -> None:
-    src, dst = sqlite3.connect(source), sqlite3.connect(target)
-    try:
-        src.backup(dst)
-    finally:
-        dst.close()
-        src.close()
 
 
 def views(workers: Workers, count: int | None = None, tries: int = 200) -> dict[int, dict]:
