@@ -111,6 +111,8 @@ def run_world(db: Path, processes: int, players: int, mode: str, args: argparse.
     cluster = ("--redis", redis.url) if processes > 1 else ()
     hosts: list[HostProcess] = []
     counters: dict = {}
+    if cluster:
+        forget_everything(redis)
     try:
         for i in range(processes):
             hosts.append(HostProcess(db, log_path=db.with_name(f"{db.stem}-{i}.log"),
@@ -119,7 +121,7 @@ def run_world(db: Path, processes: int, players: int, mode: str, args: argparse.
               flush=True)
         report = node_load.run_node(
             hosts[0].url, players, args.rate, args.seconds, mode, "bench", db_path=db,
-            reuse_sessions=mode == "spread", urls=[h.url for h in hosts],
+            reuse_sessions=True, urls=[h.url for h in hosts],
             on_window=(lambda w: watch_redis(redis, [h.url for h in hosts], w, counters))
             if cluster else None)
     except (RuntimeError, OSError, ValueError) as exc:
@@ -143,15 +145,50 @@ def run_world(db: Path, processes: int, players: int, mode: str, args: argparse.
     return {k: report.get(k) for k in keep}
 
 
+def forget_everything(redis: RedisServer) -> None:
+    """Empty Redis between runs: the positions a run's processes kept there
+    (a day-to-day world's players come back where Redis last saw them) must
+    not place the next run's players."""
+    import redis as redis_py
+
+    client = redis_py.Redis.from_url(redis.url)
+    try:
+        client.flushall()
+    finally:
+        client.close()
+
+
+def prepare_crowd_world(db: Path, players: int) -> None:
+    """Register ``players`` accounts (their sessions stored) and stand them
+    on the tiles nearest the spawn, every other row, so that no one stands
+    within another's personal space: every crowd run, on one process or
+    two, starts from a copy with each player where the database has them,
+    whichever process places them and in whatever order."""
+    from game.core import rules
+
+    with HostProcess(db, extra_args=("--login-failures", "1000000"),
+                     stop_with_parent=True) as host:
+        node_load.run_node(host.url, players, 5.0, 0.5, "crowd", "bench", db_path=db,
+                           warmup=0.5, observers=1, timeout=3600.0)
+    world = rules.load_world()
+    ts = world.tile_size
+    sx, sy = int(world.spawn[0] // ts), int(world.spawn[1] // ts)
+    tiles = sorted((t for t in node_load.reachable_tiles(world) if (t[1] - sy) % 2 == 0),
+                   key=lambda t: (t[0] - sx) ** 2 + (t[1] - sy) ** 2)
+    names = [node_load.account_name("bench", i) for i in range(players)]
+    node_load.write_positions(db, {name: ((tx + 0.5) * ts, (ty + 0.5) * ts)
+                                   for name, (tx, ty) in zip(names, tiles)})
+
+
 def series(kind: str, counts: list[int], processes: int, args: argparse.Namespace,
-           tmp: Path, redis: RedisServer, worlds: dict[int, Path]) -> list[dict]:
-    """Runs at each count while the one before held."""
+           tmp: Path, redis: RedisServer, worlds: dict) -> list[dict]:
+    """Runs at each count while the one before held, each on a fresh copy
+    of the prepared world."""
     runs: list[dict] = []
     for n in counts:
         db = tmp / f"{kind}-{n}-{processes}.db"
-        if kind == "spread":
-            for suffix in ("", ".key"):  # the prepared world, fresh for every run
-                shutil.copy(str(worlds[n]) + suffix, str(db) + suffix)
+        for suffix in ("", ".key"):
+            shutil.copy(str(worlds[kind, n]) + suffix, str(db) + suffix)
         runs.append(run_world(db, processes, n, kind, args, redis))
         if not held(runs[-1]):
             break
@@ -165,11 +202,17 @@ def section(args: argparse.Namespace) -> dict[str, Any]:
         tmp = Path(tmp)
         redis = RedisServer().start()
         try:
-            worlds = {}
+            worlds: dict[tuple[str, int], Path] = {}
+            if args.crowd:
+                print(f"  preparing a crowd of {max(args.crowd)} players", file=sys.stderr,
+                      flush=True)
+                crowd = tmp / "crowd.db"
+                prepare_crowd_world(crowd, max(args.crowd))
+                worlds.update({("crowd", n): crowd for n in args.crowd})
             for n in args.spread:
                 print(f"  preparing a uniform world of {n} players", file=sys.stderr, flush=True)
-                worlds[n] = tmp / f"uniform-{n}.db"
-                node_load.prepare_uniform_world(worlds[n], n, "bench")
+                worlds["spread", n] = tmp / f"uniform-{n}.db"
+                node_load.prepare_uniform_world(worlds["spread", n], n, "bench")
             for kind, counts in (("crowd", args.crowd), ("spread", args.spread)):
                 for processes in (1, 2):
                     out["runs"] += series(kind, counts, processes, args, tmp, redis, worlds)
