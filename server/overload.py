@@ -70,6 +70,9 @@ class OverloadWatch:
         # (host time, lateness ms, work ms, process CPU seconds, read delay ms)
         self._samples: deque[tuple[float, float, float, float, float]] = deque()
         self._delays: list[float] = []  # read delays (s) since the last tick
+        # What tipped it, the last time the host became overloaded: the
+        # 90th percentiles of the window (for the log).
+        self.reason = ""
 
     def read_delay(self, seconds: float) -> None:
         """How late the host read one move (see the module's docstring)."""
@@ -94,9 +97,13 @@ class OverloadWatch:
             if len(recent) < MIN_SAMPLES or now - self.since < ENTER_WINDOW_S:
                 return False
             period_ms = 1000.0 / self.normal_rate
-            if (p90([s[1] for s in recent]) >= ENTER_LATENESS_MS
-                    or p90([s[2] for s in recent]) >= ENTER_WORK_SHARE * period_ms
-                    or p90([s[4] for s in recent]) >= ENTER_READ_DELAY_MS):
+            late, work, delay = (p90([s[i] for s in recent]) for i in (1, 2, 4))
+            if (late >= ENTER_LATENESS_MS or work >= ENTER_WORK_SHARE * period_ms
+                    or delay >= ENTER_READ_DELAY_MS):
+                self.reason = (f"ticks late {late:.0f} ms, tick work {work:.0f} ms, moves "
+                               f"read late {delay:.0f} ms (p90s; over {ENTER_LATENESS_MS:g}, "
+                               f"{ENTER_WORK_SHARE * period_ms:g} or {ENTER_READ_DELAY_MS:g} ms "
+                               f"tips it)")
                 relapse = self.left_at is not None and now - self.left_at < RELAPSE_S
                 self.hold_s = min(HOLD_MAX_S, self.hold_s * 2) if relapse else HOLD_S
                 self._switch(now, True)

@@ -149,9 +149,9 @@ class Ticker:
             return
         self.period = 1.0 / watch.tick_rate
         if watch.overloaded:
-            log.warning("overloaded: falling behind (ticks late or long, or moves read late, "
-                        "p90 over %g s); snapshots at %g Hz instead of %g until the load "
-                        "falls", ENTER_WINDOW_S, watch.tick_rate, watch.normal_rate)
+            log.warning("overloaded: falling behind over the last %g s (%s); snapshots at "
+                        "%g Hz instead of %g until the load falls", ENTER_WINDOW_S,
+                        watch.reason, watch.tick_rate, watch.normal_rate)
         else:
             log.warning("no longer overloaded: snapshots at %g Hz again", watch.tick_rate)
         self.ctx.transport.emit(P.PACE, watch.describe(), WORLD_ROOM)

@@ -89,3 +89,10 @@ def test_a_host_reading_moves_late_is_overloaded_though_its_ticks_are_on_time():
     assert watch.overloaded and len(clock.changes) == 1
     clock.run(30.0, read_delay_ms=5.0)
     assert not watch.overloaded
+
+
+def test_it_says_what_tipped_it():
+    watch = OverloadWatch(RATE)
+    Clock(watch).run(5.0, late_ms=3.0, work_ms=40.0)
+    assert watch.overloaded
+    assert watch.reason.startswith("ticks late 3 ms, tick work 40 ms, moves read late 0 ms")
