@@ -51,3 +51,27 @@ def test_a_command_that_fails_while_redis_is_up_does_not_leave_the_bus_down(
         assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
     finally:
         bus.close()
+
+
+def test_a_command_cut_short_by_the_bus_closing_is_no_error(redis_server):
+    """The host stopping closes the bus's connections; a thread in the middle
+    of a command then meets a closed socket (seen: ValueError from redis-py's
+    reader). That is the stop, not a fault: the command gives its default.
+    The same error while the bus runs is a fault and is raised."""
+    bus = started(redis_server.url)
+
+    def cut_short(client):
+        bus.close()
+        raise ValueError("I/O operation on closed file.")
+
+    try:
+        try:
+            bus.command(lambda client: (_ for _ in ()).throw(ValueError("not stopping")))
+        except ValueError as exc:
+            assert str(exc) == "not stopping"
+        else:
+            raise AssertionError("a fault while the bus runs was swallowed")
+        assert bus.command(cut_short, default="stopped") == "stopped"
+        assert bus.publish("pc:test", b"late") is False
+    finally:
+        bus.close()

@@ -119,7 +119,7 @@ class Bus:
         items = list(items)
         if not items:
             return True
-        if not self.up:
+        if not self.up or self._stopped:
             return False
         try:
             if len(items) == 1:
@@ -132,19 +132,27 @@ class Bus:
         except self._redis_mod.RedisError as exc:
             self._went_down(exc)
             return False
+        except (OSError, ValueError):
+            if not self._stopped:
+                raise
+            return False  # the connections were closed under it: the host is stopping
         self.sent += len(items)
         self.sent_bytes += sum(len(data) for _, data in items)
         return True
 
     def command(self, fn: Callable[[Any], Any], default: Any = None) -> Any:
         """``fn(redis_client)``'s result, or ``default`` while Redis is down."""
-        if not self.up:
+        if not self.up or self._stopped:
             return default
         try:
             return fn(self.redis)
         except self._redis_mod.RedisError as exc:
             self._went_down(exc)
             return default
+        except (OSError, ValueError):
+            if not self._stopped:
+                raise
+            return default  # the connections were closed under it: the host is stopping
 
     def subscribe(self, channel: str, handler: Callable[[bytes], None]) -> None:
         """Hand every message published on ``channel`` (raw bytes) to ``handler``."""
