@@ -400,6 +400,22 @@ def inprocess_host(tmp_path):
 
 
 
+# --- Tests that run many processes, and those that time the host under load ---
+# Each of these starts several host processes (a cluster, workers, a load of
+# clients) or times the host while it is loaded. Run side by side on a
+# two-core machine, one's processes make the other's timings fail, so they
+# share one xdist group: pytest.ini's ``--dist loadgroup`` runs them one after
+# another in one worker, beside the rest of the suite.
+HEAVY_MODULES = ("test_cluster_", "test_workers_", "test_storage_postgres",
+                 "test_hardening_load")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.module.__name__.rsplit(".", 1)[-1].startswith(HEAVY_MODULES):
+            item.add_marker(pytest.mark.xdist_group("heavy"))
+
+
 # --- Real servers for the cluster and PostgreSQL tests (tests/servers.py) ---
 
 @pytest.fixture
