@@ -407,7 +407,7 @@ def inprocess_host(tmp_path):
 # share one xdist group: pytest.ini's ``--dist loadgroup`` runs them one after
 # another in one worker, beside the rest of the suite.
 HEAVY_MODULES = ("test_cluster_", "test_workers_", "test_storage_postgres",
-                 "test_hardening_load")
+                 "test_hardening_load", "test_tick_punctual", "test_host_overload")
 
 
 def pytest_collection_modifyitems(config, items):
