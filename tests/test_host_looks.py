@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 import math
 
+import pytest
 import requests
 
 from game.core import protocol as P
 from game.core.rules import PERSONAL_SPACE_PX, PLACE_RADIUS_TILES
 
-from .conftest import PASSWORD, SPAWN, TILE, db_rows, stored_position, unique_name, wait_until
+from .conftest import (ASYNC_MODES, PASSWORD, SPAWN, TILE, PlayerFactory, db_rows,
+                       start_world_host, stored_position, unique_name, wait_until)
 
 RED_BUN = P.Look("tan", "bun", "auburn", "red", "navy", "white")
 TEAL_AFRO = P.Look("deep", "afro", "black", "teal", "denim", "gold")
@@ -53,7 +55,21 @@ def test_an_account_without_a_choice_gets_a_stored_random_look(world_host, playe
     assert len(set(looks)) == 3
 
 
-def test_a_newcomer_is_not_placed_on_someone_standing_at_the_spawn(world_host, players):
+@pytest.fixture(params=ASYNC_MODES)
+def fresh_players(request, tmp_path, test_map_path):
+    """Players on a host of this test's own: nobody left standing near the
+    spawn by other tests pushes the first player out of a step's reach."""
+    world = start_world_host(tmp_path / "world.db", test_map_path, request.param)
+    factory = PlayerFactory(world)
+    try:
+        yield factory
+    finally:
+        factory.close_all()
+        world.stop()
+
+
+def test_a_newcomer_is_not_placed_on_someone_standing_at_the_spawn(fresh_players):
+    players, world_host = fresh_players, fresh_players.world
     first = register(players)
     you = first.welcome["you"]
     if (you["x"], you["y"]) != SPAWN:  # someone from before is there: step onto it anyway
