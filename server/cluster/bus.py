@@ -119,23 +119,18 @@ class Bus:
         items = list(items)
         if not items:
             return True
-        if not self.up or self._stopped:
-            return False
-        try:
+        def send(client: Any) -> bool:
             if len(items) == 1:
-                self.redis.publish(*items[0])
+                client.publish(*items[0])
             else:
-                pipe = self.redis.pipeline(transaction=False)
+                pipe = client.pipeline(transaction=False)
                 for channel, data in items:
                     pipe.publish(channel, data)
                 pipe.execute()
-        except self._redis_mod.RedisError as exc:
-            self._went_down(exc)
+            return True
+
+        if not self.command(send, default=False):
             return False
-        except (OSError, ValueError):
-            if not self._stopped:
-                raise
-            return False  # the connections were closed under it: the host is stopping
         self.sent += len(items)
         self.sent_bytes += sum(len(data) for _, data in items)
         return True
