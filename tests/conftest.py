@@ -53,6 +53,7 @@ def _hosts_end_clean(request, _watch_hosts):
     traceback meanwhile (see tests/support.py; opt out with ``host_may_fail``)."""
     marks = {h: h.log_size() for h in support.STARTED if h.proc and h.proc.poll() is None}
     first_new = len(support.STARTED)
+    request.node.host_log_marks = (marks, first_new)
     yield
     if request.node.get_closest_marker("host_may_fail") is None:
         problems = support.host_problems(marks, first_new)
@@ -269,7 +270,9 @@ def start_world_host(db_path: Path, map_path: Path, async_mode: str,
                      extra_args: tuple[str, ...] = ()) -> WorldHost:
     # Plenty of failed logins allowed: the refusal tests all come from 127.0.0.1.
     args = ("--map", str(map_path), "--login-failures", "1000", *extra_args)
-    return WorldHost(HostProcess(db_path, async_mode=async_mode, extra_args=args).start())
+    # At INFO, so that a failed test's report shows what the host did meanwhile.
+    return WorldHost(HostProcess(db_path, async_mode=async_mode, extra_args=args,
+                                 log_level="INFO").start())
 
 
 @pytest.fixture(scope="session")
@@ -408,6 +411,17 @@ def inprocess_host(tmp_path):
 # another in one worker, beside the rest of the suite.
 HEAVY_MODULES = ("test_cluster_", "test_workers_", "test_storage_postgres",
                  "test_hardening_load", "test_tick_punctual", "test_host_overload")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed test's report carries what its hosts logged meanwhile."""
+    outcome = yield
+    report = outcome.get_result()
+    marks = getattr(item, "host_log_marks", None)
+    if report.when == "call" and report.failed and marks is not None:
+        for name, text in support.host_logs(*marks):
+            report.sections.append((name, text))
 
 
 def pytest_collection_modifyitems(config, items):

@@ -190,7 +190,9 @@ class RawClient:
                     return data
             seen = len(self.received)
             if self.closed or time.monotonic() > deadline:
-                raise TimeoutError(f"no '{event}' within {timeout} s (closed={self.closed})")
+                errors = [data for _, name, data in self.received if name == P.ERROR]
+                raise TimeoutError(f"no '{event}' within {timeout} s (closed={self.closed}, "
+                                   f"errors {errors[-3:]}, {len(self.received)} events read)")
             self.pump(deadline - time.monotonic())
 
     def read_until_closed(self, timeout: float) -> bool:

@@ -51,3 +51,14 @@ def host_problems(marks: dict[HostProcess, int], first_new: int) -> list[str]:
     found = (exit_problem(host) for host in hosts)
     logged = (log_problem(host, since) for host, since in hosts.items())
     return [p for p in (*found, *logged) if p]
+
+
+def host_logs(marks: dict[HostProcess, int], first_new: int,
+              limit: int = 6000) -> list[tuple[str, str]]:
+    """What each host running during a test (see ``host_problems``) logged
+    meanwhile, the last ``limit`` characters of it."""
+    hosts = dict(marks)
+    for host in STARTED[first_new:]:
+        hosts.setdefault(host, host.log_start)
+    texts = ((host, host.log_since(since)[-limit:]) for host, since in hosts.items())
+    return [(f"log of the host on port {host.port}", text) for host, text in texts if text]
