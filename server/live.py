@@ -136,8 +136,10 @@ class LivePlayer:
     # The cell this player's position was last published on (this process's
     # own players, in a cluster).
     pub_cell: Cell | None = None
-    # When a remote player connected (time.time(), as its process says).
+    # When a remote player connected (time.time(), as its process says),
+    # and from which address.
     since: float | None = None
+    address: str | None = None
 
     def public(self) -> dict:
         look = self.look or P.default_look(self.user_id)

@@ -321,14 +321,18 @@ class Moderation:
                      "role": self.role(player.user_id), "map": player.map,
                      "x": round(player.x, 1), "y": round(player.y, 1), "since": ms(since)}
             if show:
-                entry["address"] = self._address(player.sid)
+                entry["address"] = self.address_of(player)
             out.append(entry)
         out.sort(key=lambda p: p["name"].lower())
         return out
 
-    def _address(self, sid: str) -> str:
+    def address_of(self, player: Any) -> str:
+        """The address a player connected from (a remote player's as its
+        process told; "?" when the connection is gone)."""
+        if player.node is not None:
+            return player.address or "?"
         try:
-            environ = self.ctx.sio.get_environ(sid) or {}
+            environ = self.ctx.sio.get_environ(player.sid) or {}
         except Exception:  # the connection is gone
             return "?"
         return self.ctx.config.client_address(environ)

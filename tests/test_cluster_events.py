@@ -1,6 +1,7 @@
 """What the players of one process see of another process's players besides
 their moves: looks, away, emotes, lines said nearby, and the moderators'
-list of who is on (two real host processes, one Redis)."""
+list of who is on, with their addresses (two real host processes, one
+Redis)."""
 from __future__ import annotations
 
 import pytest
@@ -54,6 +55,9 @@ def test_the_moderators_list_covers_every_process(pair):
     listed = {p["name"]: p for p in owner.call(P.MOD_LIST, {})["players"]}
     assert set(listed) == {owner.session.name, other.session.name}
     assert listed[other.session.name]["since"] <= listed[owner.session.name]["since"] + 60_000
+    # The owner sees every address, the remote player's as its process saw it.
+    assert listed[other.session.name]["address"] == "127.0.0.1"
+    assert listed[owner.session.name]["address"] == "127.0.0.1"
 
 
 def test_a_player_going_to_another_map_goes_there_for_every_process(tmp_path, redis_server):

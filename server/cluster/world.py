@@ -337,10 +337,13 @@ class ClusterWorld:
 
     def _entry(self, player: LivePlayer) -> dict:
         """A player of this process as the others learn of it: as the welcome
-        lists it, and since when it is connected."""
+        lists it, since when it is connected, and from which address (for
+        the moderators' list)."""
         now_mono = time.monotonic()
         since = time.time() - (now_mono - self.ctx.connected_at.get(player.sid, now_mono))
-        return {**player.public(), "since": round(since, 3)}
+        moderation = self.ctx.moderation
+        return {**player.public(), "since": round(since, 3),
+                "address": moderation.address_of(player) if moderation is not None else "?"}
 
     def in_cells(self, cells: set[Cell]) -> list[list]:
         return [[p.user_id, p.level, p.x, p.y] for p in list(self.world.by_uid.values())
@@ -427,7 +430,8 @@ class ClusterWorld:
                             self._budget, map=map_name, level=world.levels[map_name],
                             look=look, role=str(data.get("role", P.ROLE_PLAYER)),
                             away=bool(data.get("away")), node=roster.node,
-                            since=float(data.get("since") or time.time()))
+                            since=float(data.get("since") or time.time()),
+                            address=str(data.get("address") or "?"))
         roster.players[uid] = player
         if world.add_remote(player):
             self.presence.remote_joined(player)
