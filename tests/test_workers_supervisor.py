@@ -73,24 +73,33 @@ def start_workers(seed: Path, folder: Path, mode: str, map_path: Path | str, cou
     shutil.copy(seed / "shared.key", folder / "shared.key")
     for index in range(1, count + 1):
         copy_database(seed / "seed.db", folder / f"w{index}.db")
-    port = port or free_port()
     log_path = folder / "workers.log"
-    with open(log_path, "ab") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.workers_parent", str(folder), str(port), mode,
-             str(count), "--map", str(map_path)],
-            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            env=dict(os.environ, PYTHONUNBUFFERED="1"))
-    workers = Workers(proc, folder, port, log_path)
-    if wait:
+    for attempt in range(3):
+        # A port found free can be taken by another program before the
+        # workers bind it: then they stop naming it, and another is tried.
+        chosen = port or free_port()
+        log_path.unlink(missing_ok=True)
+        with open(log_path, "ab") as log:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "tests.workers_parent", str(folder), str(chosen), mode,
+                 str(count), "--map", str(map_path)],
+                cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                env=dict(os.environ, PYTHONUNBUFFERED="1"))
+        workers = Workers(proc, folder, chosen, log_path)
+        if not wait:
+            return workers
         try:
             wait_until(lambda: proc.poll() is not None or len(views(workers, tries=20)) == count,
                        timeout=60, interval=0.1)
-        except AssertionError:
+        except TimeoutError:
             proc.kill()
             raise
+        if (proc.poll() is not None and port is None and attempt < 2
+                and f"port {chosen}" in workers.log()):
+            continue
         assert proc.poll() is None, workers.log()
-    return workers
+        return workers
+    raise AssertionError("unreachable")
 
 
 def views(workers: Workers, count: int | None = None, tries: int = 200) -> dict[int, dict]:
@@ -98,10 +107,14 @@ def views(workers: Workers, count: int | None = None, tries: int = 200) -> dict[
     each time (the kernel picks the worker) until every worker answered."""
     seen: dict[int, dict] = {}
     for _ in range(tries):
+        if workers.proc.poll() is not None:
+            break  # they stopped: whatever answers now is not them
         try:
             data = requests.get(workers.url + P.HTTP_HEALTH, timeout=5).json()
         except (requests.RequestException, ValueError):
             continue
+        if not isinstance(data, dict) or "worker" not in data:
+            continue  # not one of these workers: another program took the port
         seen[data["worker"]] = data
         if count is not None and len(seen) == count:
             break
