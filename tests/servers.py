@@ -27,12 +27,18 @@ class ServerMissing(RuntimeError):
     """The server's program is not installed."""
 
 
+def _check_running(port: int, proc: subprocess.Popen, log: Path) -> None:
+    """Raise when the server has exited (``PortTaken`` when its port was in use)."""
+    if proc.poll() is not None:
+        text = log.read_text(errors="replace")
+        kind = PortTaken if "already in use" in text else RuntimeError
+        raise kind(f"server on port {port} exited with {proc.returncode}: {text[-2000:]}")
+
+
 def _wait_port(port: int, proc: subprocess.Popen, log: Path, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server on port {port} exited with {proc.returncode}: "
-                               f"{log.read_text(errors='replace')[-2000:]}")
+        _check_running(port, proc, log)
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
                 return
@@ -40,6 +46,31 @@ def _wait_port(port: int, proc: subprocess.Popen, log: Path, timeout: float) -> 
             time.sleep(0.05)
     raise RuntimeError(f"server on port {port} did not listen within {timeout:g} s: "
                        f"{log.read_text(errors='replace')[-2000:]}")
+
+
+# How often a server whose free port was taken first is started on another.
+PORT_TRIES = 3
+
+
+def _start_on_a_free_port(server, launch) -> None:
+    """``launch()`` the server; when it was given no port and its port was
+    taken by another program between being found free and being bound, try
+    another free port (the server exits, or something else answers there).
+    Once started, the server keeps its port."""
+    for attempt in range(PORT_TRIES):
+        try:
+            launch()
+            server.port_chosen_here = False  # a restart comes back on this port
+            return
+        except PortTaken:
+            if not server.port_chosen_here or attempt == PORT_TRIES - 1:
+                raise
+            server.stop(kill=True)
+            server.port = free_port()
+
+
+class PortTaken(RuntimeError):
+    """The server's port was in use by another program."""
 
 
 class RedisServer:
@@ -50,6 +81,7 @@ class RedisServer:
         if self.program is None:
             raise ServerMissing("redis-server is not installed (apt-get install redis-server)")
         self.port = port or free_port()
+        self.port_chosen_here = port is None
         self.dir = Path(tempfile.mkdtemp(prefix="pc-redis-"))
         self.log = self.dir / "redis.log"
         self.proc: subprocess.Popen | None = None
@@ -59,14 +91,43 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> "RedisServer":
+        _start_on_a_free_port(self, self._launch)
+        return self
+
+    def _launch(self) -> None:
+        self.log.write_bytes(b"")
         self.proc = subprocess.Popen(
             [self.program, "--port", str(self.port), "--bind", "127.0.0.1",
              "--save", "", "--appendonly", "no", "--dir", str(self.dir),
              "--logfile", str(self.log), "--daemonize", "no"],
             stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-        self.log.touch()
         _wait_port(self.port, self.proc, self.log, START_TIMEOUT_S)
-        return self
+        # The port answering may be another program's (even another
+        # redis-server): this server then stops at once, saying so in its log.
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while self._answering_pid() != self.proc.pid:
+            _check_running(self.port, self.proc, self.log)
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"redis-server on port {self.port} is not the one started")
+            time.sleep(0.05)
+
+    def _answering_pid(self) -> int | None:
+        """The process id of the redis-server answering on the port."""
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=2) as conn:
+                conn.sendall(b"INFO server\r\n")
+                answer = b""
+                while b"process_id:" not in answer or not answer.endswith(b"\r\n"):
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        break
+                    answer += chunk
+        except OSError:
+            return None
+        for line in answer.decode(errors="replace").splitlines():
+            if line.startswith("process_id:"):
+                return int(line.split(":", 1)[1])
+        return None
 
     def stop(self, kill: bool = False) -> None:
         """Stop the server (``kill``: at once, with SIGKILL)."""
@@ -127,6 +188,7 @@ class PostgresServer:
         self.initdb = postgres_bin("initdb")
         self.postgres = postgres_bin("postgres")
         self.port = port or free_port()
+        self.port_chosen_here = port is None
         self.dir = Path(tempfile.mkdtemp(prefix="pc-pg-"))
         self.data = self.dir / "data"
         self.log = self.dir / "postgres.log"
@@ -149,6 +211,10 @@ class PostgresServer:
     def start(self) -> "PostgresServer":
         if not self._initialised:
             self._init()
+        _start_on_a_free_port(self, self._launch)
+        return self
+
+    def _launch(self) -> None:
         out = open(self.log, "ab")
         self.proc = subprocess.Popen(
             [self.postgres, "-D", str(self.data), "-p", str(self.port),
@@ -159,12 +225,12 @@ class PostgresServer:
         out.close()
         _wait_port(self.port, self.proc, self.log, START_TIMEOUT_S)
         self._wait_ready()
-        return self
 
     def _wait_ready(self) -> None:
         import psycopg
         deadline = time.monotonic() + START_TIMEOUT_S
         while True:
+            _check_running(self.port, self.proc, self.log)  # another program may answer there
             try:
                 with psycopg.connect(self.url(), connect_timeout=2) as conn:
                     conn.execute("SELECT 1")
