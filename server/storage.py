@@ -470,6 +470,10 @@ def name_retired(db: Database, name: str, now: float) -> float | None:
     return float(row[0]) if row else None
 
 
+# The settings key of the highest account id deleted (SQLite): never given again.
+DELETED_USER_ID_KEY = "highest_deleted_user_id"
+
+
 def delete_account(db: Database, user_id: int) -> bool:
     """Remove an account: its row, position, sessions, read marks, blocks (both
     ways), ban and mute.  Its messages stay, with its side's id set to NULL:
@@ -485,7 +489,17 @@ def delete_account(db: Database, user_id: int) -> bool:
                     "UPDATE messages SET sender_id = NULL WHERE sender_id = ?",
                     "UPDATE messages SET recipient_id = NULL WHERE recipient_id = ?"):
             db.execute(sql, [user_id] * sql.count("?"))
-        return db.execute("DELETE FROM users WHERE id = ?", [user_id]).rowcount > 0
+        deleted = db.execute("DELETE FROM users WHERE id = ?", [user_id]).rowcount > 0
+        if deleted and not is_postgres(db):
+            # SQLite gives the next account the highest id plus one, so the
+            # newest account's id would go to the next one registered (with
+            # whatever the running host still keeps under it: its joins, its
+            # speed budget).  The highest id deleted is kept; see create_user.
+            db.execute("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) "
+                       "DO UPDATE SET value = excluded.value WHERE "
+                       "CAST(excluded.value AS INTEGER) > CAST(settings.value AS INTEGER)",
+                       [DELETED_USER_ID_KEY, str(user_id)])
+        return deleted
 
 
 def queue_admin(db: Database, action: str, args: dict, now: float | None = None) -> int:
@@ -919,11 +933,20 @@ class Storage:
                     if owner_if_first and db.execute(
                             "SELECT COUNT(*) FROM users").fetchone()[0] == 0:
                         given = ROLE_OWNER
-                    row = db.execute(
-                        "INSERT INTO users (name, name_key, pw_hash, created_at, look, role) "
-                        "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-                        [name, name.lower(), pw_hash, time.time(),
-                         json.dumps(look) if look is not None else None, given]).fetchall()[0]
+                    values = [name, name.lower(), pw_hash, time.time(),
+                              json.dumps(look) if look is not None else None, given]
+                    if is_postgres(db):  # an identity column: ids are never given twice
+                        row = db.execute(
+                            "INSERT INTO users (name, name_key, pw_hash, created_at, look, "
+                            "role) VALUES (?, ?, ?, ?, ?, ?) RETURNING id", values
+                        ).fetchall()[0]
+                    else:  # above every id there is and every id deleted
+                        row = db.execute(
+                            "INSERT INTO users (id, name, name_key, pw_hash, created_at, look, "
+                            "role) VALUES (max(coalesce((SELECT max(id) FROM users), 0), "
+                            "coalesce((SELECT CAST(value AS INTEGER) FROM settings "
+                            "WHERE key = ?), 0)) + 1, ?, ?, ?, ?, ?, ?) RETURNING id",
+                            [DELETED_USER_ID_KEY, *values]).fetchall()[0]
             except INTEGRITY_ERRORS as exc:
                 raise NameTaken(name) from exc
             return int(row[0])

@@ -39,3 +39,27 @@ def test_unread_counts_leave_out_a_deleted_sender(world_db):
         assert storage.unread_counts(reader) == {other: 1}
     finally:
         storage.close()
+
+
+def test_a_deleted_accounts_id_is_never_given_again(world_db):
+    """The newest account deleted: the next one registered gets a new id, not
+    its (a running host keeps per-account state under ids)."""
+    storage = Storage(world_db, Runtime("threading"))
+    try:
+        first = storage.create_user("first", "hash")
+        newest = storage.create_user("newest", "hash")
+        storage.call(lambda db: delete_account(db, newest))
+        again = storage.create_user("again", "hash")
+        assert again > newest > first
+        storage.call(lambda db: delete_account(db, first))  # an older one: nothing changes
+        later = storage.create_user("later", "hash")
+        assert later > again
+    finally:
+        storage.close()
+    # Reopened, the file still remembers.
+    storage = Storage(world_db, Runtime("threading"))
+    try:
+        storage.call(lambda db: delete_account(db, later))
+        assert storage.create_user("last", "hash") > later
+    finally:
+        storage.close()

@@ -14,6 +14,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import requests
 import websocket
 
 from game.core import protocol as P
@@ -235,6 +236,25 @@ def test_joins_per_account_are_rate_limited(world_host):
     assert answer["ok"] is False and answer["error"] == P.E_RATE_LIMITED, answer
     assert client.wait_for(P.ERROR)["code"] == P.E_RATE_LIMITED
     assert not client.named(P.WELCOME)
+    client.close()
+
+
+@pytest.mark.parametrize("world_host", ["eventlet"], indirect=True)
+def test_an_account_registered_after_a_deletion_starts_with_its_own_joins(world_host):
+    """The newest account deleted after joining: the next one registered
+    neither gets its id nor inherits its joins."""
+    gone = register(world_host.url, unique_name("gon"))
+    for _ in range(P.JOINS_MAX):
+        client = RawClient(world_host.url)
+        client.join(gone)
+        client.close()
+    reply = requests.post(world_host.url + P.HTTP_ACCOUNT_DELETE, timeout=30, json={
+        "username": gone["user"]["name"], "password": PASSWORD})
+    assert reply.status_code == 200, reply.text
+    fresh = register(world_host.url, unique_name("frs"))
+    assert fresh["user"]["id"] > gone["user"]["id"]
+    client = RawClient(world_host.url)
+    assert client.join(fresh)["you"]["id"] == fresh["user"]["id"]
     client.close()
 
 
