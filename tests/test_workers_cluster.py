@@ -24,17 +24,25 @@ class Workers:
     """``host.py --workers 2 --redis URL`` on one port and one database file."""
 
     def __init__(self, tmp_path, map_path, redis_url: str, mode: str, *extra: str):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = tmp_path / "host.log"
-        with open(self.log_path, "ab") as log:
-            self.parent = subprocess.Popen(
-                [sys.executable, "host.py", "--workers", "2", "--redis", redis_url,
-                 "--db", str(tmp_path / "world.db"), "--port", str(self.port), "--map",
-                 str(map_path), "--async-mode", mode, "--registrations", "1000", *extra],
-                cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         self.clients: list[HostClient] = []
-        wait_until(lambda: self.log().count("hosting (") == 2, timeout=60)
+        for attempt in range(3):
+            # A port found free can be taken by another program before the
+            # workers bind it: they then stop naming it, and another is tried.
+            self.port = free_port()
+            self.url = f"http://127.0.0.1:{self.port}"
+            self.log_path.unlink(missing_ok=True)
+            with open(self.log_path, "ab") as log:
+                self.parent = subprocess.Popen(
+                    [sys.executable, "host.py", "--workers", "2", "--redis", redis_url,
+                     "--db", str(tmp_path / "world.db"), "--port", str(self.port), "--map",
+                     str(map_path), "--async-mode", mode, "--registrations", "1000", *extra],
+                    cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            wait_until(lambda: self.parent.poll() is not None
+                       or self.log().count("hosting (") == 2, timeout=60)
+            if self.parent.poll() is None:
+                break
+            assert attempt < 2 and f"port {self.port}" in self.log(), self.log()[-2000:]
         wait_until(lambda: probe(self.url, timeout=0.5), timeout=10)
 
     def log(self) -> str:
