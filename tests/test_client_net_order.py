@@ -11,6 +11,7 @@ import threading
 import socketio
 
 from game.client import net
+from game.core import protocol as P
 from tests.conftest import wait_until
 
 
@@ -44,9 +45,27 @@ def test_the_libraries_still_offer_what_the_client_relies_on():
 
 
 def test_a_disconnect_from_the_host_still_ends_the_connection(players):
-    """A Socket.IO DISCONNECT packet stops the reading thread: it must not be
-    handled on that thread (it would wait for itself)."""
+    """A Socket.IO DISCONNECT packet read from the host ends the connection,
+    and the game hears of it (the packet, handled apart from the reading
+    thread, stops that thread)."""
     client = players()
-    client.sio.eio._trigger_event("message", "1", run_async=True)
+    # The packet goes in as the reading thread would hand it on: on that
+    # thread, after a whole packet (never between a binary event's two
+    # messages, which the host never splits either).
+    eio, original = client.sio.eio, client.sio.eio._trigger_event
+    injected = threading.Event()
+
+    def trigger(event, *args, **kwargs):
+        result = original(event, *args, **kwargs)
+        if (event == "message" and not injected.is_set()
+                and threading.current_thread() is eio.read_loop_task
+                and client.sio._binary_packet is None):
+            injected.set()
+            original("message", "1", run_async=True)
+        return result
+
+    eio._trigger_event = trigger
+    client.request(P.PING, {"t": 1})  # its answer is a message to follow
+    assert injected.wait(10)
     assert client.wait_for(net.DISCONNECTED, timeout=10).data["reason"]
     assert wait_until(lambda: not client.connected, timeout=10)
