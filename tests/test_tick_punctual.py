@@ -28,7 +28,7 @@ with warnings.catch_warnings():
 # -- the join desk -----------------------------------------------------------------------
 def test_a_join_that_would_run_into_the_tick_waits_for_it():
     desk = JoinDesk("eventlet", slice_s=1.0)  # the slice alone would never yield
-    period = 0.02
+    period = 0.04
     due = [time.monotonic() + period]
     desk.next_tick_in = lambda: due[0] - time.monotonic()
     lateness: list[float] = []
@@ -40,16 +40,18 @@ def test_a_join_that_would_run_into_the_tick_waits_for_it():
             due[0] += period
 
     ticks = eventlet.spawn(tick)
-    # Joins of 6 ms each, queued back to back, fill the loop's whole time:
+    # Joins of 12 ms each, queued back to back, fill the loop's whole time:
     # without looking at the tick, one runs across nearly every due time
-    # (the tick 0 to 6 ms late, half of them over 3 ms).
-    joins = [eventlet.spawn(desk.run, functools.partial(busy, 6.0)) for _ in range(40)]
+    # (the tick 0 to 12 ms late, half of them over 6 ms).  The joins are
+    # long next to what a busy machine's scheduler adds (a few ms), so that
+    # what is measured is the desk.
+    joins = [eventlet.spawn(desk.run, functools.partial(busy, 12.0)) for _ in range(40)]
     for g in joins:
         g.wait()
     ticks.wait()
     # The first tick comes before the desk has timed a join; after it, at
-    # most one tick (a hiccup of the machine) may be over 3 ms late.
-    late = [round(x * 1000, 1) for x in lateness[1:] if x > 0.003]
+    # most one tick (a hiccup of the machine) may be over 6 ms late.
+    late = [round(x * 1000, 1) for x in lateness[1:] if x > 0.006]
     assert len(late) <= 1, lateness
     assert desk.yields >= 4
 
