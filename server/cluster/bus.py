@@ -272,10 +272,15 @@ class Bus:
                     self._connect()
                     failed_before = False
                 self._sync_subscriptions()
-                message = self._pubsub.get_message(timeout=POLL_S)
-                while message is not None:
+                # A handler that finds Redis gone drops the connection (see
+                # _went_down): then the next turn connects afresh.
+                pubsub = self._pubsub
+                if pubsub is None:
+                    continue
+                message = pubsub.get_message(timeout=POLL_S)
+                while message is not None and self._pubsub is pubsub:
                     self._deliver(message)
-                    message = self._pubsub.get_message(timeout=0)
+                    message = pubsub.get_message(timeout=0) if self._pubsub is pubsub else None
             except self._redis_mod.RedisError as exc:
                 if self.up or not failed_before:
                     self._went_down(exc)
