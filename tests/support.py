@@ -45,9 +45,7 @@ def log_problem(host: HostProcess, since: int) -> str | None:
 def host_problems(marks: dict[HostProcess, int], first_new: int) -> list[str]:
     """What went wrong with the hosts running when the test began (``marks``:
     their log sizes then) and those it started (``STARTED[first_new:]``)."""
-    hosts = dict(marks)
-    for host in STARTED[first_new:]:
-        hosts.setdefault(host, host.log_start)
+    hosts = _hosts_since(marks, first_new)
     found = (exit_problem(host) for host in hosts)
     logged = (log_problem(host, since) for host, since in hosts.items())
     return [p for p in (*found, *logged) if p]
@@ -57,8 +55,16 @@ def host_logs(marks: dict[HostProcess, int], first_new: int,
               limit: int = 6000) -> list[tuple[str, str]]:
     """What each host running during a test (see ``host_problems``) logged
     meanwhile, the last ``limit`` characters of it."""
+    texts = ((host, host.log_since(since)[-limit:])
+             for host, since in _hosts_since(marks, first_new).items())
+    return [(f"log of the host on port {host.port}", text) for host, text in texts if text]
+
+
+def _hosts_since(marks: dict[HostProcess, int], first_new: int) -> dict[HostProcess, int]:
+    """The hosts running when a test began (``marks``: their log sizes then)
+    and those it started (``STARTED[first_new:]``), each with the log offset
+    the test's part of its log starts at."""
     hosts = dict(marks)
     for host in STARTED[first_new:]:
         hosts.setdefault(host, host.log_start)
-    texts = ((host, host.log_since(since)[-limit:]) for host, since in hosts.items())
-    return [(f"log of the host on port {host.port}", text) for host, text in texts if text]
+    return hosts

@@ -278,9 +278,11 @@ class Bus:
                 if pubsub is None:
                     continue
                 message = pubsub.get_message(timeout=POLL_S)
-                while message is not None and self._pubsub is pubsub:
+                while message is not None:
                     self._deliver(message)
-                    message = pubsub.get_message(timeout=0) if self._pubsub is pubsub else None
+                    if self._pubsub is not pubsub:
+                        break
+                    message = pubsub.get_message(timeout=0)
             except self._redis_mod.RedisError as exc:
                 if self.up or not failed_before:
                     self._went_down(exc)
