@@ -49,9 +49,15 @@ def sees_moving(watcher, walker, timeout: float = 10.0) -> None:
     you["x"] = x
 
 
-def placed_far(world, index: int, x: float):
+def placed_far(world, index: int, x: float, watcher):
     """A player on process ``index`` whose stored spot is ``(x, Y)``:
-    registered and joined once, left, moved in the database, joined again."""
+    registered and joined once, left, moved in the database, joined again.
+
+    Returns once ``watcher`` has been told of that second join, and with it
+    of everything the first one brought (its join, snapshots and leave: they
+    cross between processes, so they can come well after the second join
+    has been welcomed); those are dropped, and what ``watcher`` receives from
+    then on is about the far player alone."""
     first = world.players[index]()
     uid, name = first.session.user_id, first.session.name
     world.players[index].close(first).result(timeout=10)
@@ -61,6 +67,10 @@ def placed_far(world, index: int, x: float):
     db_rows(db, "UPDATE positions SET x = ?, y = ? WHERE user_id = ?", (x, Y, uid))
     again = world.players[index](name, register=False)
     assert again.welcome["you"]["x"] == x
+    watcher.wait_for(P.PLAYERS_JOINED, match=lambda d: any(
+        p["id"] == uid and p["x"] == x for p in d["players"]))
+    watcher.drain()
+    watcher.skipped.clear()
     return again
 
 
@@ -93,7 +103,7 @@ def subscribers(redis_url: str, channel: str) -> int:
 def test_a_process_receives_only_the_movers_its_players_see(tmp_path, long_map, redis_server):
     with cluster(tmp_path, long_map, redis_server.url, n=2) as world:
         watcher = world.players[0]()  # at the spawn, area cell 0
-        far = placed_far(world, 1, FAR_X)  # on process 1, area cell 9
+        far = placed_far(world, 1, FAR_X, watcher)  # on process 1, area cell 9
         near = world.players[1]()  # on process 1, beside the watcher
         # Process 0 listens to the cells around its player, not to the far one's.
         far_cell = f"pc:cell:0:{int(FAR_X // P.AREA_CELL_PX)}:0"
@@ -101,8 +111,6 @@ def test_a_process_receives_only_the_movers_its_players_see(tmp_path, long_map, 
         assert subscribers(redis_server.url, far_cell) == 1  # process 1's own
         you = near.welcome["you"]
         wait_for_position(watcher, near.session.user_id, (you["x"], you["y"]))  # settled
-        seen_events(watcher, P.SNAPSHOT)
-        watcher.skipped.clear()  # the far one's first join was at the spawn
         before = health(world, 0)["cluster"]["moves_received"]
         x = walk(far, FAR_X, Y, 6)
         wait_for_position(far, far.session.user_id, (x, Y))
@@ -227,10 +235,8 @@ def test_a_player_of_another_process_walks_into_view_and_out(tmp_path, long_map,
     inside = P.AREA_RADIUS_CELLS * cell + 200.0
     with cluster(tmp_path, long_map, redis_server.url, n=2) as world:
         watcher = world.players[0]()
-        walker = placed_far(world, 1, outside)
+        walker = placed_far(world, 1, outside, watcher)
         uid = walker.session.user_id
-        seen_events(watcher, P.SNAPSHOT)
-        watcher.skipped.clear()  # the walker's first join was at the spawn
         x = walk(walker, outside, Y, int((outside - inside) // 8))
         wait_for_position(watcher, uid, (x, Y))
         walk(walker, x, Y, int((outside - inside) // 8) + 2, dx=8.0)
