@@ -1,9 +1,11 @@
 """The speed sections of ``python -m bench.run``: bandwidth of a crowd, a join
-storm, a login storm, an overload past the ceiling, a crowd that talks, and
-the cluster (one host process against two).
+storm, a login storm, an overload past the ceiling, a crowd that talks, the
+cluster (one host process against two), and the floor (what the packets alone
+cost a Python process).
 
 Each section is its own module (``bench.bandwidth``, ``bench.join_storm``,
-``bench.login_burst``, ``bench.overload``, ``bench.talk``, ``bench.scaleout``, each runnable on
+``bench.login_burst``, ``bench.overload``, ``bench.talk``, ``bench.scaleout``,
+``bench.io_floor``, each runnable on
 its own); this one runs those chosen with ``--sections`` one after another and
 writes their figures as markdown, next to the goals they answer.
 """
@@ -14,7 +16,7 @@ import json
 import sys
 from typing import Any, Callable
 
-SECTIONS = ("bandwidth", "joins", "logins", "overload", "talk", "cluster")
+SECTIONS = ("bandwidth", "joins", "logins", "overload", "talk", "cluster", "floor")
 UPLINK_MBIT = 10.0
 
 
@@ -28,6 +30,7 @@ def run_sections(args: argparse.Namespace, ceiling: int | None) -> dict[str, Any
         "overload": lambda: _overload(args, ceiling),
         "talk": lambda: _talk(args),
         "cluster": lambda: _cluster(args),
+        "floor": lambda: _floor(args),
     }
     out: dict[str, Any] = {}
     for name in args.sections:
@@ -74,6 +77,11 @@ def _cluster(args: argparse.Namespace) -> dict:
     return scaleout.section(argparse.Namespace(
         crowd=scaleout.parse_counts(args.cluster_crowd),
         spread=scaleout.parse_counts(args.cluster_spread), rate=args.rate, seconds=args.seconds))
+
+
+def _floor(args: argparse.Namespace) -> dict:
+    from bench import io_floor
+    return io_floor.section(argparse.Namespace(seconds=args.seconds))
 
 
 # -- markdown ------------------------------------------------------------------------
@@ -259,6 +267,9 @@ def markdown(results: dict[str, Any]) -> list[str]:
     if results.get("cluster"):
         from bench import scaleout
         lines += scaleout.markdown(results["cluster"])
+    if results.get("floor"):
+        from bench import io_floor
+        lines += io_floor.markdown(results["floor"])
     lines += ["Raw figures of these sections:", "", "```"]
     lines += [f"{k} {json.dumps(v)}" for k, v in results.items()]
     lines += ["```", ""]
