@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from game.client.host_process import free_port
+from .support import free_port
 
 START_TIMEOUT_S = 30.0
 

@@ -7,7 +7,60 @@ with ``@pytest.mark.host_may_fail``.
 """
 from __future__ import annotations
 
-from game.client.host_process import HostProcess, free_port  # noqa: F401
+import os
+import random
+import socket
+
+from game.client.host_process import HostProcess
+
+# Ports tests choose for the processes they start lie below the range the
+# system hands out to outgoing connections (/proc/sys/net/ipv4/
+# ip_local_port_range): a port the system picked, checked free and let go
+# can be taken a moment later by any test's client connecting somewhere,
+# before the process meant to listen on it has bound it.  Each test worker
+# takes its ports from a slice of its own, so two workers never choose the
+# same one either.
+LOWEST_PORT = 10000
+_ports: list[int] = []
+
+
+def _ephemeral_low() -> int:
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+def _worker_slice() -> range:
+    low = _ephemeral_low()
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    index = int(worker[2:]) if worker[2:].isdigit() else 0
+    count = max(1, int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")))
+    width = (low - LOWEST_PORT) // max(count, index + 1)
+    return range(LOWEST_PORT + index * width, LOWEST_PORT + (index + 1) * width)
+
+
+def free_port() -> int:
+    """A localhost port nothing listens on, for a process a test starts: never
+    one the system may give an outgoing connection, never one another test
+    worker may choose, and not the same twice in a row of this worker."""
+    if _ephemeral_low() - LOWEST_PORT < 1000:  # an unusual range: let the system choose
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return s.getsockname()[1]
+    for _ in range(1000):
+        if not _ports:
+            _ports.extend(_worker_slice())
+            random.Random().shuffle(_ports)
+        port = _ports.pop()
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port in this test worker's slice")
 
 # Every host started in this run, in order (appended to by ``watch_hosts``).
 STARTED: list[HostProcess] = []

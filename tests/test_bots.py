@@ -74,7 +74,7 @@ def test_accounts_are_reused_and_processes_can_share_the_work(host):
 
 
 def test_refuses_a_host_that_is_not_there():
-    from game.client.host_process import free_port
+    from .support import free_port
 
     result = run_bots("--server", f"http://127.0.0.1:{free_port()}", "--players", "1",
                       "--seconds", "1", "--report", timeout=30)

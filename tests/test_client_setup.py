@@ -4,9 +4,10 @@ from __future__ import annotations
 import json
 
 from game.client.embedded import EmbeddedHost
-from game.client.settings import DEFAULT_SERVER, Settings
-from game.client.host_process import free_port
 from game.client.net import probe
+from game.client.settings import DEFAULT_SERVER, Settings
+
+from .support import free_port
 
 
 def test_settings_remember_server_and_username_but_never_a_password(tmp_path):

@@ -13,11 +13,12 @@ import psutil
 import pytest
 
 from game.client.embedded import EmbeddedHost
-from game.client.host_process import ROOT, HostProcess, free_port
+from game.client.host_process import ROOT, HostProcess
 from game.client.net import HostClient, probe
 from server import startup
 
 from .conftest import PASSWORD, stored_position, unique_name, wait_for_position, wait_until
+from .support import free_port
 
 
 def closing_connections_on(port: int) -> None:

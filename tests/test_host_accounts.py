@@ -12,12 +12,13 @@ import requests
 from itsdangerous import URLSafeTimedSerializer
 
 from game.core import protocol as P
-from game.client.host_process import ROOT, free_port
+from game.client.host_process import ROOT
 from game.client.net import CONNECT_FAILED, DISCONNECTED, probe
 from server.storage import MIGRATIONS
 
 from .conftest import (PASSWORD, SPAWN, db_rows, eventlet_only, post, unique_name,
                        wait_until)
+from .support import free_port
 
 
 def register(url, name, password=PASSWORD):

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 import requests
 
-from game.client.host_process import ROOT, free_port
+from game.client.host_process import ROOT
 from game.core import protocol as P
 
 from .conftest import ASYNC_MODES, TEST_MAP_ROWS, write_png, write_tmx
-from .support import HostProcess
+from .support import HostProcess, free_port
 
 pytestmark = pytest.mark.parametrize("mode", ASYNC_MODES)
 

@@ -15,10 +15,12 @@ from pathlib import Path
 import pytest
 import requests
 
-from game.client.host_process import ROOT, HostProcess, free_port
+from game.client.host_process import ROOT, HostProcess
 from server import startup
 
 from .conftest import ASYNC_MODES, PASSWORD, post, unique_name
+from .support import free_port
+
 
 @pytest.fixture(scope="module")
 def made_world(tmp_path_factory, test_map_path) -> tuple[Path, str, str]:

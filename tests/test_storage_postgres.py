@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from game.client.host_process import HostProcess, free_port
+from game.client.host_process import HostProcess
 from game.core import protocol as P
 from server import postgres
 from server.runtime import Runtime
@@ -22,6 +22,7 @@ from server.storage import Storage, StorageUnavailable
 
 from .conftest import ASYNC_MODES, db_query, wait_until
 from .helpers_wire import PASSWORD, RawClient, Walker, register
+from .support import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -12,12 +12,13 @@ import sys
 
 import pytest
 
-from game.client.host_process import ROOT, free_port
+from game.client.host_process import ROOT
 from game.client.net import HostClient, probe
 from game.core import protocol as P
 
 from .conftest import PASSWORD, unique_name, wait_for_position, wait_until
 from .helpers_cluster import WALK_SPEED_USED, walk
+from .support import free_port
 
 
 class Workers:

@@ -21,11 +21,12 @@ from pathlib import Path
 import pytest
 import requests
 
-from game.client.host_process import ROOT, HostProcess, free_port
+from game.client.host_process import ROOT, HostProcess
 from game.client.net import HostClient
 from game.core import protocol as P
 
 from .conftest import ASYNC_MODES, PASSWORD, unique_name, wait_until
+from .support import free_port
 from .test_startup import refusal, run_host
 from .test_workers_secret import copy_database
 
