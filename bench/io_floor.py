@@ -44,8 +44,9 @@ def masked_frame(text: str) -> bytes:
     payload = text.encode()
     mask = b"\x11\x22\x33\x44"
     masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-    assert len(payload) < 126
-    return bytes([0x81, 0x80 | len(payload)]) + mask + masked
+    if len(payload) < 126:
+        return bytes([0x81, 0x80 | len(payload)]) + mask + masked
+    return bytes([0x81, 0x80 | 126]) + len(payload).to_bytes(2, "big") + mask + masked
 
 
 def binary_frame(size: int) -> bytes:
