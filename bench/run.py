@@ -132,6 +132,41 @@ def load() -> str:
         return "?"
 
 
+def loop_ms() -> float:
+    """Milliseconds one fixed pure-Python loop takes here (best of 5): the
+    same figure on the same machine means the same speed, so two runs whose
+    host figures differ can be told apart from a machine that was slower."""
+    best = float("inf")
+    for _ in range(5):
+        t = time.perf_counter()
+        total = 0
+        for i in range(1_000_000):
+            total += i * i
+        best = min(best, time.perf_counter() - t)
+    return round(1000 * best, 1)
+
+
+def cpu_times() -> tuple[int, int] | None:
+    """(steal, total) jiffies of all CPUs so far (/proc/stat), or None."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(v) for v in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    return (fields[7] if len(fields) > 7 else 0), sum(fields[:8])
+
+
+def speed_note(loops: tuple[float, float], times: tuple) -> str:
+    """The header's line on the machine's own speed over the run."""
+    note = (f"- Machine speed: a fixed pure-Python loop (`bench.run.loop_ms`) took "
+            f"{loops[0]} ms at the start and {loops[1]} ms at the end")
+    if times[0] is not None and times[1] is not None and times[1][1] > times[0][1]:
+        stolen = 100 * (times[1][0] - times[0][0]) / (times[1][1] - times[0][1])
+        note += (f"; the hypervisor took {stolen:.1f} % of the CPUs' time during the run "
+                 "(steal, /proc/stat)")
+    return note + "."
+
+
 # -- the markdown --------------------------------------------------------------------------
 def fmt(value, suffix: str = "") -> str:
     if value is None:
@@ -156,7 +191,8 @@ def row_cells(r: dict | None) -> list[str]:
 
 def write_markdown(path: Path, args: argparse.Namespace, command: str, started: str,
                    loads: tuple[str, str], naive: dict, fast: dict, spread: list[dict],
-                   frames: list[dict], wall_s: float, sections: dict | None = None) -> None:
+                   frames: list[dict], wall_s: float, sections: dict | None = None,
+                   speed_line: str = "") -> None:
     lines = [
         "# Benchmarks",
         "",
@@ -170,6 +206,7 @@ def write_markdown(path: Path, args: argparse.Namespace, command: str, started: 
         f"- Machine: {machine()}",
         f"- Load average (1/5/15 min) at the start: {loads[0]}; at the end: {loads[1]}. "
         "Other work on the machine competes with both the host and the load tool.",
+        *([speed_line] if speed_line else []),
         f"- Every player sends its position {args.rate:g} times a second for {args.seconds:g} s "
         "(after a 2 s warm-up); the load tool and the host share the machine's cores.",
         generator_note(args),
@@ -384,6 +421,7 @@ def main(argv: list[str] | None = None) -> int:
     command = " ".join(["python -m bench.run", *map(shlex.quote, shown)])
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     load_start = load()
+    loop_start, times_start = loop_ms(), cpu_times()
     t0 = time.monotonic()
     if args.generator == "node":
         node_load.ensure_installed()
@@ -437,8 +475,10 @@ def main(argv: list[str] | None = None) -> int:
                 walkers.terminate()
                 walkers.wait(30)
     sections = speed.run_sections(args, ceiling(fast)) if args.sections else {}
+    wall_s = time.monotonic() - t0
+    speed_line = speed_note((loop_start, loop_ms()), (times_start, cpu_times()))
     write_markdown(args.out, args, command, started, (load_start, load()), naive, fast, spread,
-                   frames, time.monotonic() - t0, sections)
+                   frames, wall_s, sections, speed_line)
     print(f"wrote {args.out}", file=sys.stderr)
     return 0
 

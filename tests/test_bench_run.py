@@ -1,0 +1,22 @@
+"""The speed benchmark's header: how fast the machine itself was over the run."""
+from __future__ import annotations
+
+from bench import run
+
+
+def test_the_header_says_how_fast_the_machine_was(tmp_path):
+    note = run.speed_note((80.0, 96.5), ((100, 10_000), (400, 16_000)))
+    assert "took 80.0 ms at the start and 96.5 ms at the end" in note
+    assert "took 5.0 % of the CPUs' time" in note  # 300 of 6,000 jiffies
+    assert "steal" not in run.speed_note((80.0, 80.0), (None, (1, 2)))
+    out = tmp_path / "benchmarks.md"
+    args = run.parse_args(["--out", str(out)])
+    run.write_markdown(out, args, "python -m bench.run", "today", ("0", "0"), {}, {}, [], [], 60.0,
+                       speed_line=note)
+    assert note in out.read_text().splitlines()
+
+
+def test_the_loop_and_the_cpu_times_are_read_here():
+    assert run.loop_ms() > 0
+    steal, total = run.cpu_times()
+    assert 0 <= steal <= total and total > 0
