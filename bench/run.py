@@ -38,6 +38,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench import node_load, speed  # noqa: E402
+from bench.load.report import held  # noqa: E402
 from game.client.host_process import HostProcess  # noqa: E402
 
 DEFAULT_COUNTS = "10,25,50,100,200,300,400,500"
@@ -86,13 +87,10 @@ def procs_for(players: int, args: argparse.Namespace) -> int:
     return args.procs or (1 if players <= 100 else 2)
 
 
-def ceiling(fast: dict[int, dict]) -> int | None:
-    """The largest crowd this host held: p99 <= 100 ms, >= 99 % delivered,
-    at most one core, the load tool not out of CPU."""
-    held = [n for n, r in fast.items() if r and "error" not in r and not r.get("saturated")
-            and (r.get("p99_ms") or 1e9) <= 100 and (r.get("delivered_pct") or 0) >= 99
-            and (r.get("host_cpu_pct") or 1e9) <= 100]
-    return max(held) if held else None
+def ceiling(fast: dict[int, dict], rate: float) -> int | None:
+    """The largest crowd this host held at ``rate`` (``report.held``)."""
+    ok = [n for n, r in fast.items() if held(r, rate)]
+    return max(ok) if ok else None
 
 
 def collapsed(report: dict) -> bool:
@@ -341,8 +339,7 @@ def goal_rows(args: argparse.Namespace, fast: dict, spread: list, frames: list) 
     rows = []
     crowd = fast.get(max(args.counts)) if args.counts else None
     if crowd and "error" not in crowd:
-        ok = (crowd.get("p99_ms") or 1e9) <= 100 and (crowd.get("delivered_pct") or 0) >= 99 \
-            and (crowd.get("host_cpu_pct") or 1e9) <= 100
+        ok = held(crowd, args.rate)
         rows.append(f"| crowd: {crowd['players']} players at {args.rate:g} Hz, p99 <= 100 ms, "
                     f">= 99 % delivered, host <= one core | p99 {fmt(crowd.get('p99_ms'))} ms, "
                     f"{fmt(crowd.get('delivered_pct'), ' %')}, host {fmt(crowd.get('host_cpu_pct'), ' %')}"
@@ -350,8 +347,7 @@ def goal_rows(args: argparse.Namespace, fast: dict, spread: list, frames: list) 
     for r in spread:
         if "error" in r:
             continue
-        ok = (r.get("p99_ms") or 1e9) <= 100 and (r.get("delivered_pct") or 0) >= 99 \
-            and (r.get("host_cpu_pct") or 1e9) <= 100
+        ok = held(r, args.rate)
         rows.append(f"| spread: {r['players']} players uniform over the map at {args.rate:g} Hz, "
                     f"p99 <= 100 ms, >= 99 % delivered, host <= one core "
                     f"| p99 {fmt(r.get('p99_ms'))} ms, "
@@ -474,7 +470,7 @@ def main(argv: list[str] | None = None) -> int:
             finally:
                 walkers.terminate()
                 walkers.wait(30)
-    sections = speed.run_sections(args, ceiling(fast)) if args.sections else {}
+    sections = speed.run_sections(args, ceiling(fast, args.rate)) if args.sections else {}
     wall_s = time.monotonic() - t0
     speed_line = speed_note((loop_start, loop_ms()), (times_start, cpu_times()))
     write_markdown(args.out, args, command, started, (load_start, load()), naive, fast, spread,

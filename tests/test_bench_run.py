@@ -1,4 +1,5 @@
-"""The speed benchmark's header: how fast the machine itself was over the run."""
+"""The speed benchmark's header (how fast the machine itself was over the run)
+and its verdicts against the goals."""
 from __future__ import annotations
 
 from bench import run
@@ -20,3 +21,15 @@ def test_the_loop_and_the_cpu_times_are_read_here():
     assert run.loop_ms() > 0
     steal, total = run.cpu_times()
     assert 0 <= steal <= total and total > 0
+
+
+def test_a_run_slowed_by_overload_does_not_meet_a_goal_at_the_full_rate():
+    args = run.parse_args(["--counts", "500", "--spread", "1000"])
+    good = {"players": 500, "p99_ms": 80.0, "delivered_pct": 100.0, "host_cpu_pct": 70.0,
+            "host_tick_rate": 20.0}
+    slowed = {**good, "players": 1000, "host_tick_rate": 10.0}
+    rows = run.goal_rows(args, {500: good}, [slowed], [])
+    assert rows[0].startswith("| crowd: 500 players at 20 Hz") and rows[0].endswith("| yes |")
+    assert rows[1].startswith("| spread: 1000 players") and rows[1].endswith("| **no** |")
+    assert run.ceiling({500: good, 600: {**good, "players": 600, "host_tick_rate": 10.0}},
+                       20.0) == 500

@@ -20,6 +20,9 @@ def test_a_run_holds_only_within_every_goal():
     assert not scaleout.held({"players": 300, "error": "no host"})
     # One process: its own CPU is what counts.
     assert not scaleout.held(run(processes=1, host_cpu_max_proc_pct=None, host_cpu_pct=120.0))
+    # A host that slowed its snapshots to half the rate asked did not hold that rate.
+    assert scaleout.held(run(host_tick_rate=20.0), 20.0)
+    assert not scaleout.held(run(host_tick_rate=10.0), 20.0)
 
 
 def test_the_table_names_every_run_and_the_counts_held():

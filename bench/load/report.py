@@ -87,6 +87,20 @@ def judge_run(*, busiest_cpu_pct: float, send_lag_p99_ms: float | None,
     return saturated, warnings
 
 
+def held(r: dict | None, rate: float | None = None) -> bool:
+    """Whether a run met the speed goal: p99 at most 100 ms, at least 99 %
+    delivered, the host (every process of it) on at most one core, the load
+    tool not out of CPU, and, given ``rate``, snapshots still at that rate at
+    the end (a host that slowed its tick because it was overloaded did not
+    hold the load at ``rate``)."""
+    if not r or "error" in r or r.get("saturated"):
+        return False
+    per_proc = r.get("host_cpu_max_proc_pct") or r.get("host_cpu_pct") or 1e9
+    tick_rate = r.get("host_tick_rate")
+    return ((r.get("p99_ms") or 1e9) <= 100 and (r.get("delivered_pct") or 0) >= 99
+            and per_proc <= 100 and (rate is None or tick_rate is None or tick_rate >= rate))
+
+
 def _ratio(a: float, b: float) -> float | None:
     return a / b if b else None
 
