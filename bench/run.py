@@ -49,10 +49,15 @@ COLLAPSE_DELIVERED = 50.0
 
 
 def run_load(host: HostProcess, players: int, args: argparse.Namespace, mode: str) -> dict:
-    """One measured run against ``host`` with the chosen load generator."""
+    """One measured run against ``host`` with the chosen load generator,
+    with the machine's speed just before it (``loop_ms``)."""
+    speed_ms = loop_ms()
     if args.generator == "node":
-        return run_node(host, players, args, mode)
-    return run_bots(host.url, players, args, mode, procs_for(players, args))
+        report = run_node(host, players, args, mode)
+    else:
+        report = run_bots(host.url, players, args, mode, procs_for(players, args))
+    report["loop_ms"] = speed_ms
+    return report
 
 
 def run_node(host: HostProcess, players: int, args: argparse.Namespace, mode: str) -> dict:
@@ -240,10 +245,12 @@ def write_markdown(path: Path, args: argparse.Namespace, command: str, started: 
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "Per-run details (snapshots and bytes one client receives a second, machine "
               "CPU, the host's tick lateness p99 from `/api/stats`; every run has a fresh host "
-              "process, so it covers that run's logins, walking and position saves):", "",
+              "process, so it covers that run's logins, walking and position saves; *loop ms*: "
+              "the header's fixed loop timed just before the run, higher on a slower machine):",
+              "",
               "| design | players | snapshots/s | bytes/s per client | machine CPU | "
-              "tick lateness p99 ms | tool send lag p99 ms | warning |",
-              "|---|---:|---:|---:|---:|---:|---:|---|"]
+              "tick lateness p99 ms | tool send lag p99 ms | loop ms | warning |",
+              "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
     for name, table in (("naive", naive), ("host", fast), ("host, spread", {r["players"]: r for r in spread})):
         for n, r in sorted(table.items()):
             if r is None or "error" in r:
@@ -251,7 +258,8 @@ def write_markdown(path: Path, args: argparse.Namespace, command: str, started: 
             lines.append(f"| {name} | {n} | {fmt(r.get('snapshots_per_s'))} | "
                          f"{fmt(r.get('bytes_per_s'))} | {fmt(r.get('machine_cpu_pct'), ' %')} | "
                          f"{fmt(r.get('host_tick_lateness_p99_ms'))} | "
-                         f"{fmt(r.get('send_lag_p99_ms'))} | {r.get('warning') or ''} |")
+                         f"{fmt(r.get('send_lag_p99_ms'))} | {fmt(r.get('loop_ms'))} | "
+                         f"{r.get('warning') or ''} |")
     lines += ["", "## Spread over the map", "",
               "Players start spread uniformly at random over the tiles a player can reach on "
               "foot from the spawn (one player a tile while there are tiles enough; "

@@ -33,3 +33,14 @@ def test_a_run_slowed_by_overload_does_not_meet_a_goal_at_the_full_rate():
     assert rows[1].startswith("| spread: 1000 players") and rows[1].endswith("| **no** |")
     assert run.ceiling({500: good, 600: {**good, "players": 600, "host_tick_rate": 10.0}},
                        20.0) == 500
+
+
+def test_every_run_says_how_fast_the_machine_was_just_before(tmp_path):
+    out = tmp_path / "benchmarks.md"
+    args = run.parse_args(["--out", str(out), "--counts", "10"])
+    crowd = {"players": 10, "p99_ms": 50.0, "delivered_pct": 100.0, "host_cpu_pct": 8.0,
+             "snapshots_per_s": 20.0, "loop_ms": 61.3}
+    run.write_markdown(out, args, "python -m bench.run", "today", ("0", "0"), {}, {10: crowd}, [],
+                       [], 60.0)
+    row = next(line for line in out.read_text().splitlines() if line.startswith("| host | 10 |"))
+    assert row.split(" | ")[7] == "61.3"
