@@ -44,3 +44,15 @@ def test_every_run_says_how_fast_the_machine_was_just_before(tmp_path):
                        [], 60.0)
     row = next(line for line in out.read_text().splitlines() if line.startswith("| host | 10 |"))
     assert row.split(" | ")[7] == "61.3"
+
+
+def test_an_overload_the_host_kept_up_with_shows_nothing():
+    from bench import speed
+
+    def row(overloaded: bool) -> str:
+        runs = [{"too_fast": 0, "delivered_pct": 100.0, "host_overloaded": overloaded,
+                 "host_tick_rate": 10.0 if overloaded else 20.0}]
+        return speed.goal_rows({"overload": {"players": 600, "ceiling": 400, "runs": runs}})[0]
+
+    assert row(True).endswith("| yes |")
+    assert row(False).endswith("not an overload) | – |")
