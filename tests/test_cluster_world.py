@@ -50,28 +50,24 @@ def sees_moving(watcher, walker, timeout: float = 10.0) -> None:
 
 
 def placed_far(world, index: int, x: float, watcher):
-    """A player on process ``index`` whose stored spot is ``(x, Y)``:
-    registered and joined once, left, moved in the database, joined again.
+    """A player on process ``index`` who starts at ``(x, Y)``: registered,
+    its position written in the database before it ever joins (no host has
+    it in mind, so nothing the host saves can overwrite it), then joined.
 
-    Returns once ``watcher`` has been told of that second join, and with it
-    of everything the first one brought (its join, snapshots and leave: they
-    cross between processes, so they can come well after the second join
-    has been welcomed); those are dropped, and what ``watcher`` receives from
-    then on is about the far player alone."""
-    first = world.players[index]()
-    uid, name = first.session.user_id, first.session.name
-    world.players[index].close(first).result(timeout=10)
-    db = world.hosts[index].db_path
-    wait_until(lambda: db_rows(db, "SELECT 1 FROM positions WHERE user_id = ?", (uid,)),
-               timeout=10)
-    db_rows(db, "UPDATE positions SET x = ?, y = ? WHERE user_id = ?", (x, Y, uid))
-    again = world.players[index](name, register=False)
-    assert again.welcome["you"]["x"] == x
+    Returns once ``watcher`` has been told of that join, with everything
+    ``watcher`` received until then dropped."""
+    player = world.players[index](join=False)
+    uid = player.session.user_id
+    db_rows(world.hosts[index].db_path, "INSERT OR REPLACE INTO positions "
+            "(user_id, x, y, updated_at) VALUES (?, ?, ?, ?)", (uid, x, Y, time.time()))
+    player.connect()
+    player.welcome = player.wait_for(P.WELCOME).data
+    assert player.welcome["you"]["x"] == x
     watcher.wait_for(P.PLAYERS_JOINED, match=lambda d: any(
         p["id"] == uid and p["x"] == x for p in d["players"]))
     watcher.drain()
     watcher.skipped.clear()
-    return again
+    return player
 
 
 @pytest.mark.parametrize("mode", ASYNC_MODES)
