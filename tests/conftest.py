@@ -210,6 +210,19 @@ def db_rows(db_path: Path, sql: str, params: tuple = ()) -> list[tuple]:
         conn.close()
 
 
+def stored_at(url: str, db_path: Path, name: str, x: float, y: float) -> int:
+    """Register ``name`` on the host at ``url`` and store where it stands as
+    ``(x, y)`` before it ever joins; returns its id.  No host has the player
+    in mind yet, so nothing a host saves can overwrite the spot (a player who
+    joined and left could still have its leave's save on the way)."""
+    client = HostClient(url, reconnect=False)
+    client.login_or_register(name, PASSWORD)
+    uid = client.session.user_id
+    db_rows(db_path, "INSERT OR REPLACE INTO positions (user_id, x, y, updated_at) "
+            "VALUES (?, ?, ?, ?)", (uid, x, y, time.time()))
+    return uid
+
+
 def stored_position(db_path: Path, user_id: int) -> tuple[float, float] | None:
     rows = db_rows(db_path, "SELECT x, y FROM positions WHERE user_id = ?", (user_id,))
     return (rows[0][0], rows[0][1]) if rows else None

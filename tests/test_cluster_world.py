@@ -12,8 +12,8 @@ import requests
 
 from game.core import protocol as P
 
-from .conftest import (ASYNC_MODES, db_rows, seen_events, snapshot_positions, wait_for_position,
-                       wait_until, write_tmx)
+from .conftest import (ASYNC_MODES, seen_events, snapshot_positions, stored_at, unique_name,
+                       wait_for_position, wait_until, write_tmx)
 from .helpers_cluster import cluster
 
 # A long open map: 80 x 4 tiles of 32 px (10 area cells east to west).
@@ -50,18 +50,15 @@ def sees_moving(watcher, walker, timeout: float = 10.0) -> None:
 
 
 def placed_far(world, index: int, x: float, watcher):
-    """A player on process ``index`` who starts at ``(x, Y)``: registered,
-    its position written in the database before it ever joins (no host has
-    it in mind, so nothing the host saves can overwrite it), then joined.
+    """A player on process ``index`` who starts at ``(x, Y)`` (``stored_at``),
+    joined.
 
     Returns once ``watcher`` has been told of that join, with everything
     ``watcher`` received until then dropped."""
-    player = world.players[index](join=False)
-    uid = player.session.user_id
-    db_rows(world.hosts[index].db_path, "INSERT OR REPLACE INTO positions "
-            "(user_id, x, y, updated_at) VALUES (?, ?, ?, ?)", (uid, x, Y, time.time()))
-    player.connect()
-    player.welcome = player.wait_for(P.WELCOME).data
+    host = world.hosts[index]
+    name = unique_name()
+    uid = stored_at(host.url, host.db_path, name, x, Y)
+    player = world.players[index](name, register=False)
     assert player.welcome["you"]["x"] == x
     watcher.wait_for(P.PLAYERS_JOINED, match=lambda d: any(
         p["id"] == uid and p["x"] == x for p in d["players"]))

@@ -12,8 +12,8 @@ import pytest
 from game.core import protocol as P
 from game.client.net import HostClient
 
-from .conftest import (PASSWORD, db_rows, seen_events, snapshot_positions, unique_name,
-                       wait_for_position, wait_until, write_tmx)
+from .conftest import (PASSWORD, seen_events, snapshot_positions, stored_at, unique_name,
+                       wait_for_position, write_tmx)
 from .support import HostProcess
 
 ROWS = ("S" + "." * 59, "." * 60, "." * 60, "." * 60)
@@ -51,14 +51,8 @@ def walk(client: HostClient, start_x: float, end_x: float) -> float:
 
 def test_players_hear_only_about_players_in_their_area(area_host):
     walker_name = unique_name("walker")
-    # Place the walker far east: log in once, leave, then move its stored spot.
-    first = player(area_host.url, walker_name)
-    walker_id = first.session.user_id
-    first.close()
-    wait_until(lambda: db_rows(area_host.db_path, "SELECT 1 FROM positions WHERE user_id = ?",
-                               (walker_id,)))
-    db_rows(area_host.db_path, "UPDATE positions SET x = ?, y = ? WHERE user_id = ?",
-            (OUT_OF_RANGE_X, Y, walker_id))
+    # The walker starts far east.
+    walker_id = stored_at(area_host.url, area_host.db_path, walker_name, OUT_OF_RANGE_X, Y)
 
     watcher = player(area_host.url, unique_name("watcher"))
     walker = player(area_host.url, walker_name)

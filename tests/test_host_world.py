@@ -9,8 +9,8 @@ from game.core import protocol as P
 from game.client.net import HostClient, Session
 from game.core.rules import PERSONAL_SPACE_PX
 
-from .conftest import (ASYNC_MODES, SPAWN, eventlet_only, PlayerFactory, db_rows, seen_events, snapshot_positions,
-                       start_world_host, stored_position, unique_name, wait_for_position,
+from .conftest import (ASYNC_MODES, SPAWN, eventlet_only, PlayerFactory, seen_events, snapshot_positions,
+                       start_world_host, stored_at, stored_position, unique_name, wait_for_position,
                        wait_until)
 
 START = (176.0, 100.0)  # 20 px below the spawn, west of the wall
@@ -155,12 +155,8 @@ def test_the_position_is_saved_while_playing(world_host, players):
 def test_a_stored_position_that_is_no_longer_walkable_falls_back_to_the_spawn(world_host,
                                                                               players):
     name = unique_name("moved")
-    alice = players(name)
-    uid = alice.session.user_id
-    players.close(alice)
-    wait_until(lambda: stored_position(world_host.db_path, uid))
     # An older map let players stand where there is now a wall.
-    db_rows(world_host.db_path, "UPDATE positions SET x = 208, y = 80 WHERE user_id = ?", (uid,))
+    stored_at(world_host.url, world_host.db_path, name, 208, 80)
     again = players(name, register=False)
     you = again.welcome["you"]
     spawn_taken = any(math.hypot(p["x"] - SPAWN[0], p["y"] - SPAWN[1]) < PERSONAL_SPACE_PX

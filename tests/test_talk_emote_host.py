@@ -16,7 +16,8 @@ import pytest
 from game.client.net import HostClient
 from game.core import protocol as P
 
-from .conftest import ASYNC_MODES, PASSWORD, db_rows, seen_events, unique_name, wait_until, write_tmx
+from .conftest import (ASYNC_MODES, PASSWORD, seen_events, stored_at, unique_name, wait_until,
+                       write_tmx)
 from .support import HostProcess
 
 ROWS = ("S" + "." * 59, "." * 60, "." * 60, "." * 60)
@@ -50,14 +51,8 @@ def join(talk_host, closer):
         """A joined player, placed by the tick (its first ``area`` arrived);
         ``at``: standing at (at, Y) instead of beside the spawn."""
         name = name or unique_name("t")
-        if at is not None:  # join once, leave, then move the stored spot
-            first = make(name)
-            uid = first.session.user_id
-            first.close()  # the host saves where it left before the update below
-            wait_until(lambda: db_rows(talk_host.db_path,
-                                       "SELECT 1 FROM positions WHERE user_id = ?", (uid,)))
-            db_rows(talk_host.db_path, "UPDATE positions SET x = ?, y = ? WHERE user_id = ?",
-                    (at, Y, uid))
+        if at is not None:
+            stored_at(talk_host.url, talk_host.db_path, name, at, Y)
         client = HostClient(talk_host.url, reconnect=False)
         client.login_or_register(name, PASSWORD)
         client.connect()

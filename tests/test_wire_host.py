@@ -16,8 +16,8 @@ import pytest
 from game.core import protocol as P
 from game.client.net import HostClient
 
-from .conftest import (ASYNC_MODES, PASSWORD, db_rows, seen_events, snapshot_positions,
-                       unique_name, wait_until, write_tmx)
+from .conftest import (ASYNC_MODES, PASSWORD, seen_events, snapshot_positions, stored_at,
+                       unique_name, write_tmx)
 from .support import HostProcess
 from .test_host_area import player
 
@@ -58,13 +58,7 @@ def units(xy: tuple[float, float]) -> tuple[int, int]:
 
 def test_clients_hold_exactly_what_the_host_sent(long_host):
     walker_name = unique_name("walker")
-    first = player(long_host.url, walker_name)
-    walker_id = first.session.user_id
-    first.close()
-    wait_until(lambda: db_rows(long_host.db_path, "SELECT 1 FROM positions WHERE user_id = ?",
-                               (walker_id,)))
-    db_rows(long_host.db_path, "UPDATE positions SET x = ?, y = ? WHERE user_id = ?",
-            (FAR_X, 60.0, walker_id))
+    walker_id = stored_at(long_host.url, long_host.db_path, walker_name, FAR_X, 60.0)
     watcher = player(long_host.url, unique_name("watcher"))
     walker = player(long_host.url, walker_name)
     late = None
