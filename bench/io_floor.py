@@ -28,7 +28,10 @@ import select
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+
+from bench.load.report import percentile
 
 MOVE_TEXT = '42["move",{"x":1234.5,"y":567.25,"t":1733123456789,"seq":123456}]'
 SNAPSHOT_BYTES = 600  # about a spread-1000 snapshot with its Socket.IO framing
@@ -181,14 +184,13 @@ def players_side(port: int, players: int, rate: float, seconds: float) -> dict:
     end = min(end, time.monotonic())
     lags.sort()
     return {"moves_sent_per_s": round(due / (end - start)),
-            "send_lag_p99_ms": round(1000 * lags[int(0.99 * (len(lags) - 1))], 1) if lags else None,
+            "send_lag_p99_ms": None if not lags else round(1000 * percentile(lags, 0.99), 1),
             "cpu_pct": round(100 * (cpu_s() - cpu0) / (end - start), 1)}
 
 
 def run(players: int, rate: float, seconds: float, size: int = SNAPSHOT_BYTES) -> dict:
     """One floor process and one players process; the floor's report with
     the players' own beside it."""
-    import tempfile
     with tempfile.TemporaryDirectory() as tmp:
         port_file = os.path.join(tmp, "port")
         base = [sys.executable, "-m", "bench.io_floor", "--players", str(players), "--rate",

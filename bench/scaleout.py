@@ -6,12 +6,13 @@
 Loads one host process, then two processes serving one world (one
 redis-server started here, one SQLite file shared on this machine, as
 ``host.py --redis`` runs them), with the Node generator: player i plays on
-process ``i % n``.  Each count runs while the one before it held (p99 at
-most 100 ms, at least 99 % delivered, no process above one core, the
-generator not out of CPU, snapshots still at the rate asked).  Per run: latency, delivery, host CPU summed and
-per process, the latency of moves an observer saw across processes (the
-hop through Redis), and Redis's own counters over the measured window:
-messages published and bytes in and out a second.
+process ``i % n``.  Each count runs while the one before it held
+(``bench.load.report.held``: p99 at most 100 ms, at least 99 % delivered,
+no process above one core, the generator not out of CPU, snapshots still at
+the rate asked).  Per run: latency, delivery, host CPU summed and per
+process, the latency of moves an observer saw across processes (the hop
+through Redis), and Redis's own counters over the measured window: messages
+published and bytes in and out a second.
 
 Every process shares the machine with the others, Redis and the generator:
 on a two-core machine two processes are not two machines.
@@ -39,8 +40,6 @@ from tests.servers import RedisServer  # noqa: E402
 
 CROWD = "300,400,500,600"
 SPREAD = "500,750,1000"
-
-
 
 
 def redis_counters(url: str) -> dict:
